@@ -1,0 +1,93 @@
+//! Speed measurements (`surge bench`, `cargo bench`): events and simulated requests per second.
+
+use crate::config::{self, Loaded, ModelFile, ScenarioFile};
+use crate::error::Result;
+use crate::sim::{self, RunOptions};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+pub struct BenchResult {
+    pub name: String,
+    pub wall_s: f64,
+    pub events: u64,
+    pub requests: u64,
+    pub simulated_s: f64,
+}
+
+impl fmt::Display for BenchResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:<28} wall {:>8.3}s  {:>12.0} events/s  {:>12.0} requests/s  ({} events, {} requests, {:.0} simulated s)",
+            self.name,
+            self.wall_s,
+            self.events as f64 / self.wall_s,
+            self.requests as f64 / self.wall_s,
+            self.events,
+            self.requests,
+            self.simulated_s
+        )
+    }
+}
+
+const MMC_MODEL: &str = "
+entry: station
+services:
+  station:
+    replicas: 1
+    pod: {cores: 10, discipline: fcfs, workers: 10}
+    endpoints:
+      serve:
+        - cpu: exp(mean=1s)
+";
+
+/// An M/M/c scenario (λ per second, μ = 1/s, c = 10) sized to about `customers` arrivals.
+pub fn mmc_loaded(lambda: f64, customers: u64, seed: u64) -> Loaded {
+    let model: ModelFile = serde_saphyr::from_str(MMC_MODEL).expect("bundled model");
+    let secs = customers as f64 / lambda;
+    let scenario_yaml = format!(
+        "model: mmc.yaml\nseed: {seed}\nsample_interval: {}s\nrequest_timeout: 1000h\n\
+         flows:\n  one:\n    steps:\n      - request: serve\n\
+         scenarios:\n  open:\n    executor: poisson-arrivals\n    rate: {lambda}\n    duration: {}s\n    gracefulStop: 1000h\n",
+        (secs / 10.0).ceil().max(1.0),
+        secs
+    );
+    let scenario: ScenarioFile = serde_saphyr::from_str(&scenario_yaml).expect("bundled scenario");
+    Loaded {
+        scenario,
+        model,
+        scenario_path: PathBuf::from("mmc.yaml"),
+        model_path: PathBuf::from("mmc-model.yaml"),
+    }
+}
+
+fn timed(name: &str, loaded: &Loaded, seed: u64) -> BenchResult {
+    let t0 = Instant::now();
+    let r = sim::run(
+        loaded,
+        RunOptions {
+            seed,
+            replication: 0,
+        },
+        &mut |_, _| {},
+    );
+    BenchResult {
+        name: name.to_string(),
+        wall_s: t0.elapsed().as_secs_f64(),
+        events: r.events,
+        requests: r.metrics.requests(),
+        simulated_s: crate::engine::ns_to_secs(r.end),
+    }
+}
+
+pub fn mmc(customers: u64) -> BenchResult {
+    let loaded = mmc_loaded(9.0, customers, 1);
+    timed(&format!("M/M/10 ({customers} customers)"), &loaded, 1)
+}
+
+pub fn scenario(path: &Path) -> Result<BenchResult> {
+    let loaded = config::load(path, &[])?;
+    let seed = loaded.scenario.seed;
+    Ok(timed(&loaded.name(), &loaded, seed))
+}

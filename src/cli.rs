@@ -1,0 +1,165 @@
+//! Command-line interface: argument parsing and dispatch. The work lives in the library.
+
+use crate::config;
+use crate::error::{Error, Result, EXIT_TARGETS_FAILED};
+use crate::report::{self, Report};
+use crate::sim::{self, RunOptions};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "surge",
+    version,
+    about = "Discrete-event capacity simulator and planner"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a scenario: print a k6-style summary and verdict, write summary.json, CSVs and plots.
+    Run {
+        scenario: PathBuf,
+        /// Seed for every random stream (default: the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Replication index: independent streams under the same seed.
+        #[arg(long, default_value_t = 0)]
+        replication: u64,
+        /// Output directory (default: results/<scenario name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Override a field: --set services.api.replicas=8 (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+        /// Do not print the summary.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Check scenario or model files and report what is wrong, with its location.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Measure simulator speed: an M/M/c run and the quickstart scenario.
+    Bench {
+        /// Customers in the M/M/c benchmark.
+        #[arg(long, default_value_t = 1_000_000)]
+        customers: u64,
+        /// The quickstart scenario to time as well.
+        #[arg(long, default_value = "scenarios/quickstart.yaml")]
+        quickstart: PathBuf,
+    },
+}
+
+/// Run the CLI; returns the process exit code.
+pub fn main_with(cli: Cli) -> i32 {
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn progress_bar(planned_ns: u64) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(planned_ns / 1_000_000_000);
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{spinner} simulated {pos}/{len}s [{bar:40}] {elapsed_precise} eta {eta}",
+        )
+        .expect("template")
+        .progress_chars("=> "),
+    );
+    pb
+}
+
+fn dispatch(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Run {
+            scenario,
+            seed,
+            replication,
+            out,
+            sets,
+            quiet,
+        } => {
+            let loaded = config::load(&scenario, &sets)?;
+            let seed = seed.unwrap_or(loaded.scenario.seed);
+            let out = out.unwrap_or_else(|| Path::new("results").join(loaded.name()));
+            let mut pb: Option<ProgressBar> = None;
+            let result = sim::run(
+                &loaded,
+                RunOptions { seed, replication },
+                &mut |t, planned| {
+                    let bar = pb.get_or_insert_with(|| progress_bar(planned));
+                    bar.set_position(t / 1_000_000_000);
+                },
+            );
+            if let Some(bar) = pb {
+                bar.finish_and_clear();
+            }
+            let rep = Report::new(&loaded, result, seed);
+            let files = report::write_run(&out, &rep)?;
+            if !quiet {
+                print!("{}", report::console_summary(&rep));
+                println!("\n  wrote {}: {}", out.display(), files.join(", "));
+            }
+            Ok(if rep.passed() { 0 } else { EXIT_TARGETS_FAILED })
+        }
+        Command::Validate { files } => {
+            for f in &files {
+                let text = config::read_text(f)?;
+                match config::sniff(f, &text)? {
+                    config::FileKind::Scenario => {
+                        let l = config::load(f, &[])?;
+                        println!(
+                            "{}: ok (scenario {:?}, {} executor(s), {} flow(s), model {})",
+                            f.display(),
+                            l.name(),
+                            l.scenario.scenarios.len(),
+                            l.scenario.flows.len(),
+                            l.model_path.display()
+                        );
+                    }
+                    config::FileKind::Model => {
+                        let m = config::load_model(f)?;
+                        println!(
+                            "{}: ok (model, {} service(s), {} database(s))",
+                            f.display(),
+                            m.services.len(),
+                            m.databases.len()
+                        );
+                    }
+                }
+            }
+            Ok(0)
+        }
+        Command::Bench {
+            customers,
+            quickstart,
+        } => {
+            let b = crate::bench::mmc(customers);
+            println!("{b}");
+            if quickstart.exists() {
+                println!("{}", crate::bench::scenario(&quickstart)?);
+            }
+            Ok(0)
+        }
+    }
+}
+
+impl From<clap::Error> for Error {
+    fn from(e: clap::Error) -> Self {
+        Error::Usage(e.to_string())
+    }
+}

@@ -1,0 +1,181 @@
+//! Loading scenario and model files: YAML parsing with line numbers, `--set path=value`
+//! overrides, and semantic validation that names the field at fault.
+
+pub mod model;
+pub mod overrides;
+pub mod quantity;
+pub mod scenario;
+mod validate;
+pub use validate::resolve_endpoint;
+
+use crate::error::{Error, Result};
+pub use model::ModelFile;
+pub use scenario::ScenarioFile;
+use serde::de::DeserializeOwned;
+use std::path::{Path, PathBuf};
+
+/// A scenario with its model, both validated.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    pub scenario: ScenarioFile,
+    pub model: ModelFile,
+    pub scenario_path: PathBuf,
+    pub model_path: PathBuf,
+}
+
+impl Loaded {
+    /// The run's name: the scenario's `name`, else its file stem.
+    pub fn name(&self) -> String {
+        self.scenario.name.clone().unwrap_or_else(|| {
+            self.scenario_path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "run".into())
+        })
+    }
+}
+
+pub fn read_text(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| {
+        let what = if e.kind() == std::io::ErrorKind::NotFound {
+            "file not found".to_string()
+        } else {
+            format!("cannot read: {e}")
+        };
+        Error::input(path, "", what)
+    })
+}
+
+/// Parse YAML into `T`, mapping parser errors to "file: line L, column C: message".
+pub fn parse_yaml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
+    serde_saphyr::from_str::<T>(text).map_err(|e| {
+        let location = e
+            .location()
+            .map(|l| format!("line {}, column {}", l.line(), l.column()))
+            .unwrap_or_default();
+        let msg = e.to_string();
+        // The library's text repeats the location and draws a snippet; keep the first line only.
+        let first = msg.lines().next().unwrap_or("").trim().to_string();
+        Error::input(path, location, first)
+    })
+}
+
+/// What kind of file a path holds, judged by its top-level keys.
+pub enum FileKind {
+    Scenario,
+    Model,
+}
+
+pub fn sniff(path: &Path, text: &str) -> Result<FileKind> {
+    let v: serde_json::Value = parse_yaml(path, text)?;
+    match v.as_object() {
+        Some(o) if o.contains_key("scenarios") || o.contains_key("flows") => Ok(FileKind::Scenario),
+        Some(o) if o.contains_key("services") => Ok(FileKind::Model),
+        _ => Err(Error::input(
+            path,
+            "",
+            "expected a scenario (with `scenarios:` and `flows:`) or a model (with `services:`)",
+        )),
+    }
+}
+
+pub fn load_model(path: &Path) -> Result<ModelFile> {
+    let text = read_text(path)?;
+    let m: ModelFile = parse_yaml(path, &text)?;
+    validate::model(&m).map_err(|(field, msg)| located(path, &text, &field, msg))?;
+    Ok(m)
+}
+
+/// Load a scenario and its model, apply `--set` overrides, and validate both.
+pub fn load(path: &Path, sets: &[String]) -> Result<Loaded> {
+    let text = read_text(path)?;
+    let mut scenario: ScenarioFile = parse_yaml(path, &text)?;
+    let model_path = path
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join(&scenario.model);
+    let model_text = read_text(&model_path).map_err(|_| {
+        located(
+            path,
+            &text,
+            "model",
+            format!(
+                "model file {} not found (the path is relative to the scenario file)",
+                model_path.display()
+            ),
+        )
+    })?;
+    let mut model: ModelFile = parse_yaml(&model_path, &model_text)?;
+    if !sets.is_empty() {
+        overrides::apply(&mut scenario, &mut model, sets)?;
+    }
+    validate::model(&model)
+        .map_err(|(field, msg)| located(&model_path, &model_text, &field, msg))?;
+    validate::scenario(&scenario, &model)
+        .map_err(|(field, msg)| located(path, &text, &field, msg))?;
+    Ok(Loaded {
+        scenario,
+        model,
+        scenario_path: path.to_path_buf(),
+        model_path,
+    })
+}
+
+/// An error at a field path, with the line where that field sits when it can be found.
+fn located(path: &Path, text: &str, field: &str, msg: String) -> Error {
+    let loc = match find_line(text, field) {
+        Some(line) => format!("line {line}, field {field}"),
+        None => format!("field {field}"),
+    };
+    Error::input(path, loc, msg)
+}
+
+/// Best-effort line of a dotted field path in block-style YAML (1-based).
+pub fn find_line(text: &str, field: &str) -> Option<usize> {
+    let segs: Vec<&str> = field
+        .split('.')
+        .map(|s| s.split('[').next().unwrap_or(s))
+        .filter(|s| !s.is_empty())
+        .collect();
+    let mut min_indent: isize = -1;
+    let mut found = None;
+    let mut lines = text.lines().enumerate();
+    'seg: for seg in segs {
+        for (i, line) in lines.by_ref() {
+            let trimmed = line.trim_start_matches([' ', '-']);
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            let indent = (line.len() - trimmed.len()) as isize;
+            if found.is_some() && indent <= min_indent {
+                return found;
+            }
+            let key = trimmed
+                .split(':')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_matches(['"', '\'']);
+            if key == seg && trimmed.contains(':') {
+                min_indent = indent;
+                found = Some(i + 1);
+                continue 'seg;
+            }
+        }
+        return found;
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::find_line;
+
+    #[test]
+    fn finds_nested_field_lines() {
+        let y = "a: 1\nscenarios:\n  x:\n    rate: 2\n  load:\n    executor: c\n    rate: -5\n";
+        assert_eq!(find_line(y, "scenarios.load.rate"), Some(7));
+        assert_eq!(find_line(y, "scenarios.x.rate"), Some(4));
+        assert_eq!(find_line(y, "a"), Some(1));
+    }
+}

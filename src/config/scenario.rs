@@ -1,0 +1,240 @@
+//! The scenario file (`scenarios/*.yaml`): the model it runs against, user flows, load
+//! executors with k6 / Artillery semantics, and targets in k6 threshold syntax.
+
+use crate::dist::{Dist, Duration};
+use crate::threshold::Thresholds;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioFile {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Path of the model file, relative to this scenario file.
+    pub model: String,
+    #[serde(default)]
+    pub seed: u64,
+    /// Time-series resolution.
+    #[serde(default = "one_second")]
+    pub sample_interval: Duration,
+    /// Client-side timeout per request (k6's default is 60 s).
+    #[serde(default = "sixty_seconds")]
+    pub request_timeout: Duration,
+    /// Optional hard cap on simulated time.
+    #[serde(default)]
+    pub duration: Option<Duration>,
+    pub flows: BTreeMap<String, FlowCfg>,
+    pub scenarios: BTreeMap<String, ExecutorCfg>,
+    #[serde(default)]
+    pub thresholds: Thresholds,
+}
+
+fn one_second() -> Duration {
+    Duration(crate::engine::SEC)
+}
+fn sixty_seconds() -> Duration {
+    Duration(60 * crate::engine::SEC)
+}
+fn thirty_seconds() -> Duration {
+    Duration(30 * crate::engine::SEC)
+}
+fn one() -> f64 {
+    1.0
+}
+fn one_u32() -> u32 {
+    1
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FlowCfg {
+    #[serde(default = "one")]
+    pub weight: f64,
+    pub steps: Vec<FlowStep>,
+}
+
+/// A flow step: `- request: claim`, `- sleep: uniform(1s,3s)`, `- loop: {count: 3, steps: [...]}`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowStep {
+    /// An endpoint of the model's entry service (or `service.endpoint`).
+    Request(String),
+    Sleep(Dist),
+    Loop(LoopCfg),
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoopCfg {
+    pub count: u32,
+    pub steps: Vec<FlowStep>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StageCfg {
+    pub duration: Duration,
+    pub target: f64,
+}
+
+/// Fields every executor has (k6 base_config.go), repeated per variant because serde cannot
+/// combine `flatten` with `deny_unknown_fields`.
+macro_rules! executor_struct {
+    ($name:ident { $($(#[$m:meta])* pub $f:ident : $t:ty,)* }) => {
+        #[derive(Clone, Debug, Deserialize, Serialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            #[serde(default, rename = "startTime")]
+            pub start_time: Duration,
+            #[serde(default = "thirty_seconds", rename = "gracefulStop")]
+            pub graceful_stop: Duration,
+            /// Flows this scenario runs (default: all flows), picked by weight per iteration.
+            #[serde(default)]
+            pub flows: Option<Vec<String>>,
+            /// Overrides the file-level `request_timeout`.
+            #[serde(default)]
+            pub request_timeout: Option<Duration>,
+            $($(#[$m])* pub $f: $t,)*
+        }
+    };
+}
+
+executor_struct!(ConstantVusCfg {
+    #[serde(default = "one_u32")]
+    pub vus: u32,
+    pub duration: Duration,
+});
+
+executor_struct!(RampingVusCfg {
+    #[serde(default = "one_u32", rename = "startVUs")]
+    pub start_vus: u32,
+    pub stages: Vec<StageCfg>,
+    #[serde(default = "thirty_seconds", rename = "gracefulRampDown")]
+    pub graceful_ramp_down: Duration,
+});
+
+executor_struct!(ConstantArrivalRateCfg {
+    pub rate: f64,
+    #[serde(default = "one_second", rename = "timeUnit")]
+    pub time_unit: Duration,
+    pub duration: Duration,
+    #[serde(rename = "preAllocatedVUs")]
+    pub pre_allocated_vus: u32,
+    #[serde(default, rename = "maxVUs")]
+    pub max_vus: Option<u32>,
+});
+
+executor_struct!(RampingArrivalRateCfg {
+    #[serde(default, rename = "startRate")]
+    pub start_rate: f64,
+    #[serde(default = "one_second", rename = "timeUnit")]
+    pub time_unit: Duration,
+    pub stages: Vec<StageCfg>,
+    #[serde(rename = "preAllocatedVUs")]
+    pub pre_allocated_vus: u32,
+    #[serde(default, rename = "maxVUs")]
+    pub max_vus: Option<u32>,
+});
+
+executor_struct!(PoissonArrivalsCfg {
+    pub rate: f64,
+    #[serde(default = "one_second", rename = "timeUnit")]
+    pub time_unit: Duration,
+    pub duration: Duration,
+    /// Unbounded when absent: every arrival gets a VU (a pure open model).
+    #[serde(default, rename = "maxVUs")]
+    pub max_vus: Option<u32>,
+});
+
+executor_struct!(ArtilleryCfg {
+    pub phases: Vec<ArtilleryPhaseCfg>,
+});
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArtilleryPhaseCfg {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Seconds as a number, or a duration string.
+    #[serde(default)]
+    pub duration: Option<ArtilleryDuration>,
+    #[serde(default, rename = "arrivalRate")]
+    pub arrival_rate: Option<f64>,
+    #[serde(default, rename = "rampTo")]
+    pub ramp_to: Option<f64>,
+    #[serde(default, rename = "arrivalCount")]
+    pub arrival_count: Option<u64>,
+    #[serde(default)]
+    pub pause: Option<ArtilleryDuration>,
+    #[serde(default, rename = "maxVusers")]
+    pub max_vusers: Option<u32>,
+}
+
+/// Artillery durations: a bare number is seconds (unlike k6, where it is milliseconds).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ArtilleryDuration(pub u64);
+
+impl<'de> Deserialize<'de> for ArtilleryDuration {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(f64),
+            S(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::N(v) if v >= 0.0 => Ok(ArtilleryDuration(crate::engine::secs_to_ns(v))),
+            Raw::N(v) => Err(serde::de::Error::custom(format!(
+                "expected a non-negative number of seconds, got {v}"
+            ))),
+            Raw::S(s) => crate::dist::parse_duration(&s)
+                .map(ArtilleryDuration)
+                .map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl Serialize for ArtilleryDuration {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(crate::engine::ns_to_secs(self.0))
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(tag = "executor", rename_all = "kebab-case")]
+pub enum ExecutorCfg {
+    ConstantVus(ConstantVusCfg),
+    RampingVus(RampingVusCfg),
+    ConstantArrivalRate(ConstantArrivalRateCfg),
+    RampingArrivalRate(RampingArrivalRateCfg),
+    /// surge extension: Poisson arrivals (M/M/c-style open load).
+    PoissonArrivals(PoissonArrivalsCfg),
+    /// Artillery `config.phases` semantics: each arrival is a new VU that runs one flow and exits.
+    Artillery(ArtilleryCfg),
+}
+
+impl ExecutorCfg {
+    pub fn common(&self) -> (Duration, Duration, Option<&Vec<String>>, Option<Duration>) {
+        macro_rules! c {
+            ($c:expr) => {
+                (
+                    $c.start_time,
+                    $c.graceful_stop,
+                    $c.flows.as_ref(),
+                    $c.request_timeout,
+                )
+            };
+        }
+        match self {
+            ExecutorCfg::ConstantVus(x) => c!(x),
+            ExecutorCfg::RampingVus(x) => c!(x),
+            ExecutorCfg::ConstantArrivalRate(x) => c!(x),
+            ExecutorCfg::RampingArrivalRate(x) => c!(x),
+            ExecutorCfg::PoissonArrivals(x) => c!(x),
+            ExecutorCfg::Artillery(x) => c!(x),
+        }
+    }
+}

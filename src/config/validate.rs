@@ -1,0 +1,298 @@
+//! Semantic checks after parsing. Each failure is (field path, what was expected).
+
+use super::model::{ModelFile, StepCfg};
+use super::scenario::{ExecutorCfg, FlowStep, ScenarioFile, StageCfg};
+use std::collections::BTreeSet;
+
+type Check = Result<(), (String, String)>;
+
+fn fail<T>(field: impl Into<String>, msg: impl Into<String>) -> Result<T, (String, String)> {
+    Err((field.into(), msg.into()))
+}
+
+fn positive(field: String, v: f64, what: &str) -> Check {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        fail(field, format!("expected a positive {what}, got {v}"))
+    }
+}
+
+pub fn model(m: &ModelFile) -> Check {
+    if !m.services.contains_key(&m.entry) {
+        return fail(
+            "entry",
+            format!(
+                "entry service {:?} is not defined; services are: {}",
+                m.entry,
+                m.services.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        );
+    }
+    for (sname, s) in &m.services {
+        let f = |x: &str| format!("services.{sname}.{x}");
+        positive(f("pod.cores"), s.pod.cores, "number of cores")?;
+        if let Some(q) = s.pod.cpu_request {
+            positive(f("pod.cpu_request"), q.0, "CPU request")?;
+        }
+        if s.pod.max_inflight == Some(0) {
+            return fail(f("pod.max_inflight"), "expected at least 1");
+        }
+        if s.pod.workers == Some(0) {
+            return fail(f("pod.workers"), "expected at least 1 worker");
+        }
+        if s.endpoints.is_empty() {
+            return fail(f("endpoints"), "a service needs at least one endpoint");
+        }
+        for (ename, steps) in &s.endpoints {
+            for (i, st) in steps.iter().enumerate() {
+                let at = f(&format!("endpoints.{ename}[{i}]"));
+                match st {
+                    StepCfg::Cpu(_) => {}
+                    StepCfg::Call(c) => match m.services.get(&c.service) {
+                        None => return fail(at, format!("unknown service {:?}", c.service)),
+                        Some(t) if !t.endpoints.contains_key(&c.endpoint) => {
+                            return fail(
+                                at,
+                                format!("service {:?} has no endpoint {:?}", c.service, c.endpoint),
+                            )
+                        }
+                        _ => {}
+                    },
+                    StepCfg::Db(d) if !m.databases.contains_key(&d.database) => {
+                        return fail(at, format!("unknown database {:?}", d.database))
+                    }
+                    StepCfg::Cache(c) if !m.caches.contains_key(&c.cache) => {
+                        return fail(at, format!("unknown cache {:?}", c.cache))
+                    }
+                    StepCfg::External(e) if !m.externals.contains_key(&e.provider) => {
+                        return fail(at, format!("unknown external provider {:?}", e.provider))
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    check_call_cycles(m)?;
+    for (n, d) in &m.databases {
+        let f = |x: &str| format!("databases.{n}.{x}");
+        if d.cores == 0 {
+            return fail(f("cores"), "expected at least 1 core");
+        }
+        if d.pool.max == 0 {
+            return fail(f("pool.max"), "expected at least 1 connection");
+        }
+        if d.pool.min > d.pool.max {
+            return fail(
+                f("pool.min"),
+                format!("min ({}) exceeds max ({})", d.pool.min, d.pool.max),
+            );
+        }
+    }
+    for (n, c) in &m.caches {
+        if c.nodes == 0 {
+            return fail(format!("caches.{n}.nodes"), "expected at least 1 node");
+        }
+    }
+    for (n, e) in &m.externals {
+        if !(0.0..=1.0).contains(&e.failure) {
+            return fail(
+                format!("externals.{n}.failure"),
+                format!("expected a probability in [0, 1], got {}", e.failure),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn check_call_cycles(m: &ModelFile) -> Check {
+    fn visit(
+        m: &ModelFile,
+        node: (String, String),
+        stack: &mut Vec<(String, String)>,
+        done: &mut BTreeSet<(String, String)>,
+    ) -> Check {
+        if done.contains(&node) {
+            return Ok(());
+        }
+        if stack.contains(&node) {
+            return fail(
+                format!("services.{}.endpoints.{}", node.0, node.1),
+                "synchronous calls form a cycle, which would never complete",
+            );
+        }
+        stack.push(node.clone());
+        for st in &m.services[&node.0].endpoints[&node.1] {
+            if let StepCfg::Call(c) = st {
+                visit(m, (c.service.clone(), c.endpoint.clone()), stack, done)?;
+            }
+        }
+        stack.pop();
+        done.insert(node);
+        Ok(())
+    }
+    let mut done = BTreeSet::new();
+    for (s, svc) in &m.services {
+        for e in svc.endpoints.keys() {
+            visit(m, (s.clone(), e.clone()), &mut Vec::new(), &mut done)?;
+        }
+    }
+    Ok(())
+}
+
+/// Resolve a flow's request target to (service, endpoint): `claim` means the entry service's endpoint.
+pub fn resolve_endpoint<'a>(m: &'a ModelFile, target: &'a str) -> Option<(&'a str, &'a str)> {
+    let (svc, ep) = match target.split_once('.') {
+        Some((s, e)) if m.services.contains_key(s) => (s, e),
+        _ => (m.entry.as_str(), target),
+    };
+    m.services.get(svc)?.endpoints.get(ep).map(|_| (svc, ep))
+}
+
+fn flow_steps(m: &ModelFile, steps: &[FlowStep], at: &str, depth: usize) -> Check {
+    if depth > 4 {
+        return fail(at, "loops nest deeper than 4 levels");
+    }
+    for (i, st) in steps.iter().enumerate() {
+        let here = format!("{at}[{i}]");
+        match st {
+            FlowStep::Request(t) => {
+                if resolve_endpoint(m, t).is_none() {
+                    let eps: Vec<_> = m.services[&m.entry].endpoints.keys().cloned().collect();
+                    return fail(
+                        here,
+                        format!(
+                            "unknown endpoint {t:?}; the entry service {:?} has: {}",
+                            m.entry,
+                            eps.join(", ")
+                        ),
+                    );
+                }
+            }
+            FlowStep::Sleep(_) => {}
+            FlowStep::Loop(l) => {
+                if l.count == 0 {
+                    return fail(format!("{here}.loop.count"), "expected at least 1");
+                }
+                flow_steps(m, &l.steps, &format!("{here}.loop.steps"), depth + 1)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn stages(at: &str, st: &[StageCfg]) -> Check {
+    if st.is_empty() {
+        return fail(format!("{at}.stages"), "expected at least one stage");
+    }
+    for (i, s) in st.iter().enumerate() {
+        if !(s.target.is_finite() && s.target >= 0.0) {
+            return fail(
+                format!("{at}.stages[{i}].target"),
+                format!("expected a non-negative target, got {}", s.target),
+            );
+        }
+    }
+    Ok(())
+}
+
+pub fn scenario(s: &ScenarioFile, m: &ModelFile) -> Check {
+    if s.flows.is_empty() {
+        return fail("flows", "expected at least one flow");
+    }
+    for (n, f) in &s.flows {
+        positive(format!("flows.{n}.weight"), f.weight, "weight")?;
+        if f.steps.is_empty() {
+            return fail(format!("flows.{n}.steps"), "a flow needs at least one step");
+        }
+        flow_steps(m, &f.steps, &format!("flows.{n}.steps"), 0)?;
+    }
+    if s.scenarios.is_empty() {
+        return fail("scenarios", "expected at least one scenario");
+    }
+    if s.sample_interval.0 == 0 {
+        return fail("sample_interval", "expected a positive interval");
+    }
+    thresholds(s)?;
+    for (n, e) in &s.scenarios {
+        let at = format!("scenarios.{n}");
+        if let (_, _, Some(fl), _) = e.common() {
+            for f in fl {
+                if !s.flows.contains_key(f) {
+                    return fail(format!("{at}.flows"), format!("unknown flow {f:?}"));
+                }
+            }
+        }
+        match e {
+            ExecutorCfg::ConstantVus(c) => {
+                if c.duration.0 == 0 {
+                    return fail(format!("{at}.duration"), "expected a positive duration");
+                }
+            }
+            ExecutorCfg::RampingVus(c) => stages(&at, &c.stages)?,
+            ExecutorCfg::ConstantArrivalRate(c) => {
+                positive(format!("{at}.rate"), c.rate, "rate")?;
+                if c.max_vus.is_some_and(|m| m < c.pre_allocated_vus) {
+                    return fail(format!("{at}.maxVUs"), "maxVUs must be >= preAllocatedVUs");
+                }
+            }
+            ExecutorCfg::RampingArrivalRate(c) => {
+                stages(&at, &c.stages)?;
+                if !(c.start_rate.is_finite() && c.start_rate >= 0.0) {
+                    return fail(
+                        format!("{at}.startRate"),
+                        format!("expected a non-negative rate, got {}", c.start_rate),
+                    );
+                }
+                if c.max_vus.is_some_and(|m| m < c.pre_allocated_vus) {
+                    return fail(format!("{at}.maxVUs"), "maxVUs must be >= preAllocatedVUs");
+                }
+            }
+            ExecutorCfg::PoissonArrivals(c) => positive(format!("{at}.rate"), c.rate, "rate")?,
+            ExecutorCfg::Artillery(c) => {
+                if c.phases.is_empty() {
+                    return fail(format!("{at}.phases"), "expected at least one phase");
+                }
+                for (i, p) in c.phases.iter().enumerate() {
+                    for (name, v) in [("arrivalRate", p.arrival_rate), ("rampTo", p.ramp_to)] {
+                        if v.is_some_and(|v| !(v.is_finite() && v >= 0.0)) {
+                            return fail(
+                                format!("{at}.phases[{i}].{name}"),
+                                format!("expected a non-negative rate, got {}", v.unwrap_or(0.0)),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn thresholds(s: &ScenarioFile) -> Check {
+    use crate::metrics::{allowed_tags, kind_of};
+    s.thresholds
+        .validate(&kind_of)
+        .map_err(|e| ("thresholds".to_string(), e))?;
+    for set in &s.thresholds.0 {
+        let allowed = allowed_tags(&set.selector.metric);
+        for (k, _) in &set.selector.tags {
+            if !allowed.contains(&k.as_str()) {
+                return fail(
+                    format!("thresholds.{}", set.selector.metric),
+                    format!(
+                        "{:?}: tag {k:?} is not supported for {}; supported: {}",
+                        set.key,
+                        set.selector.metric,
+                        if allowed.is_empty() {
+                            "none".to_string()
+                        } else {
+                            allowed.join(", ")
+                        }
+                    ),
+                );
+            }
+        }
+    }
+    Ok(())
+}

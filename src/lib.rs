@@ -1,0 +1,19 @@
+//! surge: a discrete-event capacity simulator and planner.
+//!
+//! Layers, bottom up: [`engine`] (time, events, random streams) → [`system`] (services, pods,
+//! pools, databases, caches, providers) and [`workload`] (k6 / Artillery load) → [`sim`] (one
+//! run) → [`metrics`] and [`report`] (what a run measured, and its files) → [`cli`].
+
+pub mod bench;
+pub mod cli;
+pub mod config;
+pub mod dist;
+pub mod engine;
+pub mod error;
+pub mod event;
+pub mod metrics;
+pub mod report;
+pub mod sim;
+pub mod system;
+pub mod threshold;
+pub mod workload;

@@ -1,0 +1,328 @@
+//! What a run measures: k6's built-in metrics (trends, counters, rates, gauges) overall and per
+//! endpoint, errors by cause, and a time series per interval.
+
+mod trend;
+
+use crate::engine::{Nanos, SEC};
+use crate::system::Cause;
+pub use trend::Trend;
+
+const N_CAUSES: usize = Cause::ALL.len();
+
+fn cause_index(c: Cause) -> usize {
+    Cause::ALL.iter().position(|x| *x == c).expect("listed")
+}
+
+pub struct EndpointStats {
+    pub label: String,
+    pub duration: Trend,
+    pub failed: u64,
+    pub by_cause: [u64; N_CAUSES],
+}
+
+impl EndpointStats {
+    fn new(label: String) -> Self {
+        EndpointStats {
+            label,
+            duration: Trend::default(),
+            failed: 0,
+            by_cause: [0; N_CAUSES],
+        }
+    }
+}
+
+/// A table of f64 columns, one row per interval.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TimeSeries {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<f64>>,
+}
+
+impl TimeSeries {
+    pub fn column(&self, name: &str) -> Option<Vec<f64>> {
+        let i = self.columns.iter().position(|c| c == name)?;
+        Some(self.rows.iter().map(|r| r[i]).collect())
+    }
+}
+
+pub struct Metrics {
+    pub http: Trend,
+    /// Indexed by system endpoint id; only endpoints clients call get samples.
+    pub endpoints: Vec<EndpointStats>,
+    pub failed: u64,
+    pub by_cause: [u64; N_CAUSES],
+    pub iterations: u64,
+    pub iteration_duration: Trend,
+    pub dropped_iterations: u64,
+    pub interrupted_iterations: u64,
+    pub vus: u32,
+    pub vus_min: u32,
+    pub vus_max_seen: u32,
+    pub vus_allocated: u32,
+    /// Client requests outstanding, and ∫ of it over time (for Little's law).
+    pub inflight: u32,
+    inflight_area: f64,
+    inflight_last: Nanos,
+    // Current interval.
+    iv_sent: u64,
+    iv_done: u64,
+    iv_failed: u64,
+    iv_iterations: u64,
+    iv_dropped: u64,
+    iv_hist: Trend,
+    iv_inflight_area_start: f64,
+    pub ts: TimeSeries,
+}
+
+impl Metrics {
+    pub fn new(endpoint_labels: Vec<String>) -> Self {
+        Metrics {
+            http: Trend::default(),
+            endpoints: endpoint_labels
+                .into_iter()
+                .map(EndpointStats::new)
+                .collect(),
+            failed: 0,
+            by_cause: [0; N_CAUSES],
+            iterations: 0,
+            iteration_duration: Trend::default(),
+            dropped_iterations: 0,
+            interrupted_iterations: 0,
+            vus: 0,
+            vus_min: 0,
+            vus_max_seen: 0,
+            vus_allocated: 0,
+            inflight: 0,
+            inflight_area: 0.0,
+            inflight_last: 0,
+            iv_sent: 0,
+            iv_done: 0,
+            iv_failed: 0,
+            iv_iterations: 0,
+            iv_dropped: 0,
+            iv_hist: Trend::new(2),
+            iv_inflight_area_start: 0.0,
+            ts: TimeSeries::default(),
+        }
+    }
+
+    fn integrate(&mut self, now: Nanos) {
+        self.inflight_area += self.inflight as f64 * (now - self.inflight_last) as f64;
+        self.inflight_last = now;
+    }
+
+    pub fn on_send(&mut self, now: Nanos) {
+        self.integrate(now);
+        self.inflight += 1;
+        self.iv_sent += 1;
+    }
+
+    /// A response (or a client-side timeout) reached the client after `latency`.
+    pub fn on_response(&mut self, now: Nanos, ep: u32, latency: Nanos, cause: Option<Cause>) {
+        self.integrate(now);
+        self.inflight -= 1;
+        self.iv_done += 1;
+        self.http.record(latency);
+        self.iv_hist.record(latency);
+        let e = &mut self.endpoints[ep as usize];
+        e.duration.record(latency);
+        if let Some(c) = cause {
+            let i = cause_index(c);
+            self.failed += 1;
+            self.by_cause[i] += 1;
+            self.iv_failed += 1;
+            e.failed += 1;
+            e.by_cause[i] += 1;
+        }
+    }
+
+    /// The client abandoned a request without a response (its VU was hard-stopped).
+    pub fn on_abandon(&mut self, now: Nanos) {
+        self.integrate(now);
+        self.inflight -= 1;
+    }
+
+    pub fn on_iteration(&mut self, duration: Nanos) {
+        self.iterations += 1;
+        self.iv_iterations += 1;
+        self.iteration_duration.record(duration);
+    }
+
+    pub fn on_dropped(&mut self) {
+        self.dropped_iterations += 1;
+        self.iv_dropped += 1;
+    }
+
+    pub fn set_vus(&mut self, active: u32, allocated: u32) {
+        self.vus = active;
+        self.vus_max_seen = self.vus_max_seen.max(active);
+        self.vus_allocated = self.vus_allocated.max(allocated);
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.http.count()
+    }
+
+    /// Time-averaged client requests in flight over [0, now].
+    pub fn mean_inflight(&mut self, now: Nanos) -> f64 {
+        self.integrate(now);
+        if now == 0 {
+            0.0
+        } else {
+            self.inflight_area / now as f64
+        }
+    }
+
+    pub const BASE_COLUMNS: [&'static str; 13] = [
+        "t_s",
+        "vus",
+        "arrivals_per_s",
+        "completions_per_s",
+        "errors_per_s",
+        "error_rate",
+        "inflight",
+        "inflight_avg",
+        "p50_ms",
+        "p95_ms",
+        "p99_ms",
+        "iterations_per_s",
+        "dropped_per_s",
+    ];
+
+    /// Close the interval ending at `now` (of length `interval`); `extra` are system columns.
+    pub fn close_interval(&mut self, now: Nanos, interval: Nanos, extra: &[f64]) {
+        self.integrate(now);
+        let secs = interval as f64 / SEC as f64;
+        let per_s = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
+        let (p50, p95, p99) = if self.iv_hist.count() == 0 {
+            (f64::NAN, f64::NAN, f64::NAN)
+        } else {
+            (
+                self.iv_hist.percentile_ms(50.0),
+                self.iv_hist.percentile_ms(95.0),
+                self.iv_hist.percentile_ms(99.0),
+            )
+        };
+        let inflight_avg = if interval > 0 {
+            (self.inflight_area - self.iv_inflight_area_start) / interval as f64
+        } else {
+            self.inflight as f64
+        };
+        let mut row = vec![
+            now as f64 / SEC as f64,
+            self.vus as f64,
+            per_s(self.iv_sent),
+            per_s(self.iv_done),
+            per_s(self.iv_failed),
+            if self.iv_done > 0 {
+                self.iv_failed as f64 / self.iv_done as f64
+            } else {
+                0.0
+            },
+            self.inflight as f64,
+            inflight_avg,
+            p50,
+            p95,
+            p99,
+            per_s(self.iv_iterations),
+            per_s(self.iv_dropped),
+        ];
+        row.extend_from_slice(extra);
+        self.ts.rows.push(row);
+        self.iv_sent = 0;
+        self.iv_done = 0;
+        self.iv_failed = 0;
+        self.iv_iterations = 0;
+        self.iv_dropped = 0;
+        self.iv_hist.reset();
+        self.iv_inflight_area_start = self.inflight_area;
+    }
+
+    pub fn cause_counts(&self) -> impl Iterator<Item = (Cause, u64)> + '_ {
+        Cause::ALL
+            .iter()
+            .map(|c| (*c, self.by_cause[cause_index(*c)]))
+    }
+}
+
+use crate::threshold::{Aggregation, MetricKind, MetricSelector};
+
+/// The metrics thresholds may name, with their k6 kinds.
+pub fn kind_of(name: &str) -> Option<MetricKind> {
+    Some(match name {
+        "http_req_duration" | "iteration_duration" => MetricKind::Trend,
+        "http_req_failed" => MetricKind::Rate,
+        "http_reqs" | "iterations" | "dropped_iterations" => MetricKind::Counter,
+        "vus" | "vus_max" => MetricKind::Gauge,
+        _ => return None,
+    })
+}
+
+/// Tags each metric can be filtered by.
+pub fn allowed_tags(name: &str) -> &'static [&'static str] {
+    match name {
+        "http_req_duration" | "http_reqs" => &["endpoint"],
+        "http_req_failed" => &["endpoint", "cause"],
+        _ => &[],
+    }
+}
+
+fn trend_value(t: &Trend, agg: &Aggregation) -> Option<f64> {
+    if t.count() == 0 {
+        return None;
+    }
+    Some(match agg {
+        Aggregation::Avg => t.avg_ms(),
+        Aggregation::Min => t.min_ms(),
+        Aggregation::Max => t.max_ms(),
+        Aggregation::Med => t.percentile_ms(50.0),
+        Aggregation::Percentile(p) => t.percentile_ms(*p),
+        _ => return None,
+    })
+}
+
+impl Metrics {
+    /// The value a threshold compares: (selector, aggregation) over a run of `secs` seconds.
+    pub fn measure(&self, sel: &MetricSelector, agg: &Aggregation, secs: f64) -> Option<f64> {
+        let tag = |k: &str| {
+            sel.tags
+                .iter()
+                .find(|(t, _)| t == k)
+                .map(|(_, v)| v.as_str())
+        };
+        let ep = match tag("endpoint") {
+            Some(label) => Some(self.endpoints.iter().find(|e| e.label == label)?),
+            None => None,
+        };
+        let rate = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
+        let counter = |n: u64| match agg {
+            Aggregation::Count => Some(n as f64),
+            Aggregation::Rate => Some(rate(n)),
+            _ => None,
+        };
+        match sel.metric.as_str() {
+            "http_req_duration" => trend_value(ep.map(|e| &e.duration).unwrap_or(&self.http), agg),
+            "iteration_duration" => trend_value(&self.iteration_duration, agg),
+            "http_reqs" => counter(ep.map(|e| e.duration.count()).unwrap_or(self.http.count())),
+            "iterations" => counter(self.iterations),
+            "dropped_iterations" => counter(self.dropped_iterations),
+            "vus" => Some(self.vus as f64),
+            "vus_max" => Some(self.vus_allocated as f64),
+            "http_req_failed" => {
+                let total = ep.map(|e| e.duration.count()).unwrap_or(self.http.count());
+                if total == 0 {
+                    return None;
+                }
+                let failed = match tag("cause") {
+                    Some(c) => {
+                        let i = Cause::ALL.iter().position(|x| x.name() == c)?;
+                        ep.map(|e| e.by_cause[i]).unwrap_or(self.by_cause[i])
+                    }
+                    None => ep.map(|e| e.failed).unwrap_or(self.failed),
+                };
+                Some(failed as f64 / total as f64)
+            }
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! Outputs of a run: the k6-shaped `summary.json`, CSV tables, PNG plots and the console
+//! summary with its verdict table. Every file is written atomically.
+
+mod charts;
+mod console;
+pub mod plot;
+mod summary;
+mod table;
+
+pub use console::console_summary;
+pub use summary::{summary_json, Report};
+pub use table::{endpoints_csv, timeseries_csv};
+
+use crate::error::{Error, Result};
+use std::io::Write;
+use std::path::Path;
+
+/// Write via a temporary file in the same directory and a rename, so an interrupted run never
+/// leaves a half-written file behind.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let res = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = res {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(path, e));
+    }
+    Ok(())
+}
+
+/// Write every output of a run into `dir`.
+pub fn write_run(dir: &Path, report: &Report) -> Result<Vec<String>> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let mut written = Vec::new();
+    let mut put = |name: &str, bytes: &[u8]| -> Result<()> {
+        write_atomic(&dir.join(name), bytes)?;
+        written.push(name.to_string());
+        Ok(())
+    };
+    let json = serde_json::to_string_pretty(&report.json).expect("json");
+    put("summary.json", json.as_bytes())?;
+    put(
+        "timeseries.csv",
+        timeseries_csv(report.result.timeseries()).as_bytes(),
+    )?;
+    put(
+        "endpoints.csv",
+        endpoints_csv(&report.result.metrics, report.secs()).as_bytes(),
+    )?;
+    for name in charts::write_all(dir, report)? {
+        written.push(name);
+    }
+    Ok(written)
+}

@@ -1,0 +1,219 @@
+//! `summary.json` in the shape of k6's end-of-test summary (`metrics.NAME.{type,contains,values,
+//! thresholds}`), with surge's own section beside it.
+
+use crate::config::Loaded;
+use crate::engine::ns_to_secs;
+use crate::metrics::{Metrics, Trend};
+use crate::sim::RunResult;
+use crate::threshold::Verdict;
+use serde_json::{json, Map, Value};
+
+/// A finished run with its verdicts, ready to print and write.
+pub struct Report<'a> {
+    pub loaded: &'a Loaded,
+    pub result: RunResult,
+    pub verdicts: Vec<Verdict>,
+    pub json: Value,
+    pub seed: u64,
+}
+
+impl<'a> Report<'a> {
+    pub fn new(loaded: &'a Loaded, result: RunResult, seed: u64) -> Self {
+        let secs = ns_to_secs(result.end);
+        let m = &result.metrics;
+        let verdicts = loaded
+            .scenario
+            .thresholds
+            .evaluate(&|sel, agg| m.measure(sel, agg, secs));
+        let json = summary_json(loaded, &result, &verdicts, seed);
+        Report {
+            loaded,
+            result,
+            verdicts,
+            json,
+            seed,
+        }
+    }
+
+    pub fn secs(&self) -> f64 {
+        ns_to_secs(self.result.end)
+    }
+
+    pub fn passed(&self) -> bool {
+        self.verdicts.iter().all(|v| v.pass)
+    }
+}
+
+fn trend(t: &Trend) -> Value {
+    let mut v = Map::new();
+    for (k, x) in t.stats() {
+        v.insert(k.into(), json!(x));
+    }
+    json!({"type": "trend", "contains": "time", "values": v})
+}
+
+fn counter(n: u64, secs: f64) -> Value {
+    json!({"type": "counter", "contains": "default",
+           "values": {"count": n, "rate": if secs > 0.0 { n as f64 / secs } else { 0.0 }}})
+}
+
+fn metric_entry(m: &Metrics, key: &str, secs: f64) -> Option<Value> {
+    let sel = crate::threshold::parse_selector(key).ok()?;
+    let ep = sel
+        .tags
+        .iter()
+        .find(|(k, _)| k == "endpoint")
+        .and_then(|(_, l)| m.endpoints.iter().find(|e| &e.label == l));
+    Some(match sel.metric.as_str() {
+        "http_req_duration" => trend(ep.map(|e| &e.duration).unwrap_or(&m.http)),
+        "iteration_duration" => trend(&m.iteration_duration),
+        "http_reqs" => counter(
+            ep.map(|e| e.duration.count()).unwrap_or(m.http.count()),
+            secs,
+        ),
+        "iterations" => counter(m.iterations, secs),
+        "dropped_iterations" => counter(m.dropped_iterations, secs),
+        "vus" => json!({"type": "gauge", "contains": "default",
+                        "values": {"value": m.vus, "min": m.vus_min, "max": m.vus_max_seen}}),
+        "vus_max" => json!({"type": "gauge", "contains": "default",
+                            "values": {"value": m.vus_allocated, "min": 0, "max": m.vus_allocated}}),
+        "http_req_failed" => {
+            let total = ep.map(|e| e.duration.count()).unwrap_or(m.http.count());
+            let rate = m
+                .measure(&sel, &crate::threshold::Aggregation::Rate, secs)
+                .unwrap_or(0.0);
+            let passes = (rate * total as f64).round() as u64;
+            json!({"type": "rate", "contains": "default",
+                   "values": {"rate": rate, "passes": passes, "fails": total - passes}})
+        }
+        _ => return None,
+    })
+}
+
+/// First time each resource's utilization column reaches 80 %, earliest first.
+pub fn saturation_order(result: &RunResult) -> Vec<(String, f64)> {
+    let ts = result.timeseries();
+    let t = ts.column("t_s").unwrap_or_default();
+    let mut out = Vec::new();
+    for (i, c) in ts.columns.iter().enumerate() {
+        if !c.ends_with("_util") {
+            continue;
+        }
+        if let Some(r) = ts.rows.iter().position(|row| row[i] >= 0.8) {
+            out.push((
+                c.trim_end_matches("_util")
+                    .trim_end_matches("_cpu")
+                    .to_string(),
+                t[r],
+            ));
+        }
+    }
+    out.sort_by(|a, b| a.1.total_cmp(&b.1));
+    out
+}
+
+pub fn summary_json(loaded: &Loaded, r: &RunResult, verdicts: &[Verdict], seed: u64) -> Value {
+    let m = &r.metrics;
+    let secs = ns_to_secs(r.end);
+    let mut metrics = Map::new();
+    let mut keys: Vec<String> = [
+        "http_req_duration",
+        "http_req_failed",
+        "http_reqs",
+        "iterations",
+        "iteration_duration",
+        "dropped_iterations",
+        "vus",
+        "vus_max",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for set in &loaded.scenario.thresholds.0 {
+        if !keys.contains(&set.key) {
+            keys.push(set.key.clone());
+        }
+    }
+    for key in keys {
+        let Some(mut entry) = metric_entry(m, &key, secs) else {
+            continue;
+        };
+        let th: Map<String, Value> = verdicts
+            .iter()
+            .filter(|v| v.key == key)
+            .map(|v| (v.expr.clone(), json!({"ok": v.pass})))
+            .collect();
+        if !th.is_empty() {
+            entry["thresholds"] = Value::Object(th);
+        }
+        metrics.insert(key, entry);
+    }
+    let causes: Map<String, Value> = m
+        .cause_counts()
+        .map(|(c, n)| {
+            let rate = if m.requests() > 0 {
+                n as f64 / m.requests() as f64
+            } else {
+                0.0
+            };
+            (c.name().to_string(), json!({"count": n, "rate": rate}))
+        })
+        .collect();
+    let endpoints: Map<String, Value> = m
+        .endpoints
+        .iter()
+        .filter(|e| e.duration.count() > 0)
+        .map(|e| {
+            let mut v = trend(&e.duration)["values"].clone();
+            v["requests"] = json!(e.duration.count());
+            v["failed"] = json!(e.failed);
+            v["error_rate"] = json!(e.failed as f64 / e.duration.count() as f64);
+            (e.label.clone(), v)
+        })
+        .collect();
+    let util: Map<String, Value> = r
+        .utilization
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
+    let throughput = if secs > 0.0 {
+        m.requests() as f64 / secs
+    } else {
+        0.0
+    };
+    let mean_response = m.http.avg_ms() / 1000.0;
+    let verdict: Vec<Value> = verdicts
+        .iter()
+        .map(|v| json!({"target": v.key, "expr": v.expr, "measured": v.measured, "pass": v.pass, "no_data": v.no_data}))
+        .collect();
+    let saturation: Vec<Value> = saturation_order(r)
+        .into_iter()
+        .map(|(res, t)| json!({"resource": res, "first_above_80pct_s": t}))
+        .collect();
+    json!({
+        "state": {"testRunDurationMs": secs * 1000.0},
+        "metrics": metrics,
+        "surge": {
+            "scenario": loaded.name(),
+            "scenario_file": loaded.scenario_path.display().to_string(),
+            "model_file": loaded.model_path.display().to_string(),
+            "seed": seed,
+            "simulated_seconds": secs,
+            "events": r.events,
+            "errors_by_cause": causes,
+            "interrupted_iterations": m.interrupted_iterations,
+            "endpoints": endpoints,
+            "queues": r.system.queue_report(r.end),
+            "utilization": util,
+            "saturation": saturation,
+            "littles_law": {
+                "mean_inflight": r.mean_inflight,
+                "throughput_per_s": throughput,
+                "mean_response_s": mean_response,
+                "lambda_times_w": throughput * mean_response,
+            },
+            "verdict": verdict,
+            "passed": verdicts.iter().all(|v| v.pass),
+        }
+    })
+}

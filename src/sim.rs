@@ -1,0 +1,117 @@
+//! One simulation run: builds the system and workload from a loaded scenario, drives the event
+//! loop, and returns everything the reports need.
+
+use crate::config::Loaded;
+use crate::engine::{EventQueue, Nanos};
+use crate::event::Event;
+use crate::metrics::{Metrics, TimeSeries};
+use crate::system::{Response, System};
+use crate::workload::Workload;
+
+#[derive(Clone, Copy, Debug)]
+pub struct RunOptions {
+    pub seed: u64,
+    pub replication: u64,
+}
+
+/// Everything a finished run measured.
+pub struct RunResult {
+    pub metrics: Metrics,
+    pub system: System,
+    pub end: Nanos,
+    pub events: u64,
+    pub scenario_names: Vec<String>,
+    pub utilization: Vec<(String, f64)>,
+    pub mean_inflight: f64,
+}
+
+impl RunResult {
+    pub fn timeseries(&self) -> &TimeSeries {
+        &self.metrics.ts
+    }
+}
+
+/// Run to completion. `progress` is told the simulated time (and planned end) once per interval.
+pub fn run(loaded: &Loaded, opts: RunOptions, progress: &mut dyn FnMut(Nanos, Nanos)) -> RunResult {
+    let s = &loaded.scenario;
+    let mut sys = System::build(&loaded.model, opts.seed, opts.replication);
+    let mut wl = Workload::build(s, &loaded.model, &sys, opts.seed, opts.replication);
+    let labels = sys
+        .endpoints
+        .iter()
+        .map(|e| {
+            if e.service == sys.entry {
+                e.name.clone()
+            } else {
+                format!("{}.{}", sys.services[e.service as usize].name, e.name)
+            }
+        })
+        .collect();
+    let mut m = Metrics::new(labels);
+    m.ts.columns = Metrics::BASE_COLUMNS
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    m.ts.columns.extend(sys.columns());
+
+    let mut q: EventQueue<Event> = EventQueue::new();
+    let interval = s.sample_interval.0;
+    let horizon = s.duration.map(|d| d.0).unwrap_or(Nanos::MAX);
+    let planned = wl.planned_end().min(horizon);
+    wl.schedule_starts(&mut q);
+    q.schedule_at(interval, Event::Sample);
+
+    let mut last_sample: Nanos = 0;
+    let mut last_area = Vec::new();
+    let mut row = Vec::new();
+    let mut responses: Vec<Response> = Vec::new();
+    let mut end = 0;
+    while let Some((t, ev)) = q.pop() {
+        if t > horizon {
+            end = horizon;
+            break;
+        }
+        end = t;
+        match ev {
+            Event::Sample => {
+                row.clear();
+                sys.sample(t, t - last_sample, &mut last_area, &mut row);
+                m.close_interval(t, t - last_sample, &row);
+                last_sample = t;
+                progress(t, planned);
+                q.schedule_in(interval, Event::Sample);
+            }
+            Event::FcfsDone { .. }
+            | Event::PsDone { .. }
+            | Event::ExternalDone { .. }
+            | Event::PoolTimeouts { .. } => sys.handle(ev, &mut q),
+            _ => wl.handle(ev, &mut q, &mut sys, &mut m),
+        }
+        while !sys.outbox.is_empty() {
+            std::mem::swap(&mut responses, &mut sys.outbox);
+            for r in responses.drain(..) {
+                wl.on_response(r, &mut q, &mut sys, &mut m);
+            }
+        }
+        if wl.done_at.is_some() {
+            break;
+        }
+    }
+    if end > last_sample {
+        row.clear();
+        sys.sample(end, end - last_sample, &mut last_area, &mut row);
+        m.close_interval(end, end - last_sample, &row);
+    }
+    progress(end, planned);
+    let utilization = sys.resource_utilization(end);
+    let mean_inflight = m.mean_inflight(end);
+    RunResult {
+        events: q.delivered(),
+        metrics: m,
+        system: sys,
+        end,
+        scenario_names: wl.scenario_names(),
+        utilization,
+        mean_inflight,
+    }
+}

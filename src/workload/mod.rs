@@ -1,0 +1,767 @@
+//! The load generator: virtual users running flows under k6 executors (closed VUs and open
+//! arrival rates) and Artillery phases. Request latency is measured here, on the client side.
+//! See `../shared/reference/load-generators.md` for the semantics followed.
+
+pub mod flow;
+pub mod schedule;
+
+use crate::config::resolve_endpoint;
+use crate::config::scenario::{ExecutorCfg, ScenarioFile};
+use crate::config::ModelFile;
+use crate::engine::{stream, EventQueue, Nanos, Rng64, TimerId, SEC};
+use crate::event::{Event, ReqRef};
+use crate::metrics::Metrics;
+use crate::system::{Cause, Response, System};
+use flow::{Op, Program, MAX_LOOP_DEPTH};
+use rand::Rng;
+use rand_distr::{Distribution, Exp};
+use schedule::{ArtilleryArrivals, ConstantArrivals, Phase, RampingArrivals, Stage};
+use std::collections::VecDeque;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum VuState {
+    Idle,
+    Running,
+    /// Told to stop: finishes its current iteration, then idles.
+    Stopping,
+}
+
+struct Vu {
+    sc: u16,
+    state: VuState,
+    flow: u16,
+    pc: u16,
+    loops: [u32; MAX_LOOP_DEPTH],
+    iter_start: Nanos,
+    sleep: Option<TimerId>,
+    hard_stop: Option<TimerId>,
+    req: Option<ReqRef>,
+    req_ep: u32,
+    req_start: Nanos,
+}
+
+enum Arrivals {
+    Constant(ConstantArrivals),
+    Ramping(RampingArrivals),
+}
+
+impl Arrivals {
+    fn next(&mut self) -> Option<Nanos> {
+        match self {
+            Arrivals::Constant(a) => a.next(),
+            Arrivals::Ramping(a) => a.next(),
+        }
+    }
+}
+
+enum Kind {
+    ConstantVus {
+        vus: u32,
+    },
+    RampingVus {
+        plan: Vec<(Nanos, u32)>,
+        level: u32,
+        grace: Nanos,
+    },
+    ArrivalRate {
+        arrivals: Arrivals,
+        pre_allocated: u32,
+        max_vus: u32,
+        pending: Option<Nanos>,
+    },
+    Poisson {
+        gap: Exp<f64>,
+        rng: Rng64,
+        max_vus: u32,
+    },
+    Artillery {
+        arrivals: ArtilleryArrivals,
+        phases: Vec<Phase>,
+        pending: Option<(Nanos, usize)>,
+    },
+}
+
+struct Sc {
+    name: String,
+    kind: Kind,
+    start: Nanos,
+    /// Regular end: no new iterations after it.
+    end: Nanos,
+    /// Iterations still running here are cut off (None: never, as in Artillery).
+    hard_end: Option<Nanos>,
+    flows: Vec<(u16, f64)>,
+    rng: Rng64,
+    vus: Vec<u32>,
+    idle: Vec<u32>,
+    active: u32,
+    timeout: Nanos,
+    timeouts: VecDeque<(Nanos, u32, ReqRef)>,
+    timeouts_armed: bool,
+    started: bool,
+    finished: bool,
+}
+
+pub struct Workload {
+    scs: Vec<Sc>,
+    vus: Vec<Vu>,
+    programs: Vec<Program>,
+    active: u32,
+    finished: usize,
+    /// When every scenario has finished.
+    pub done_at: Option<Nanos>,
+}
+
+fn stages(st: &[crate::config::scenario::StageCfg]) -> Vec<Stage> {
+    st.iter()
+        .map(|s| Stage {
+            duration: s.duration.0,
+            target: s.target,
+        })
+        .collect()
+}
+
+impl Workload {
+    pub fn build(
+        s: &ScenarioFile,
+        m: &ModelFile,
+        sys: &System,
+        seed: u64,
+        replication: u64,
+    ) -> Self {
+        let programs: Vec<Program> = s
+            .flows
+            .iter()
+            .map(|(name, f)| {
+                let resolve = |t: &str| {
+                    let (svc, ep) = resolve_endpoint(m, t).expect("validated");
+                    sys.endpoint_index(svc, ep).expect("validated")
+                };
+                Program {
+                    name: name.clone(),
+                    weight: f.weight,
+                    ops: flow::compile(&f.steps, &resolve),
+                }
+            })
+            .collect();
+        let flow_names: Vec<&String> = s.flows.keys().collect();
+        let mut scs = Vec::new();
+        for (name, e) in &s.scenarios {
+            let (start, graceful_stop, only, timeout) = e.common();
+            let start = start.0;
+            let mut cum = 0.0;
+            let flows = flow_names
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| only.is_none_or(|o| o.contains(n)))
+                .map(|(i, _)| {
+                    cum += programs[i].weight;
+                    (i as u16, cum)
+                })
+                .collect();
+            let gs = graceful_stop.0;
+            let (kind, end, hard_end) = match e {
+                ExecutorCfg::ConstantVus(c) => {
+                    let end = start + c.duration.0;
+                    (Kind::ConstantVus { vus: c.vus }, end, Some(end + gs))
+                }
+                ExecutorCfg::RampingVus(c) => {
+                    let raw: Vec<(u64, u32)> = c
+                        .stages
+                        .iter()
+                        .map(|s| (s.duration.0, s.target.round() as u32))
+                        .collect();
+                    let plan = schedule::ramping_vus_plan(c.start_vus, &raw);
+                    let end = start + raw.iter().map(|s| s.0).sum::<u64>();
+                    (
+                        Kind::RampingVus {
+                            plan,
+                            level: 0,
+                            grace: c.graceful_ramp_down.0,
+                        },
+                        end,
+                        Some(end + gs),
+                    )
+                }
+                ExecutorCfg::ConstantArrivalRate(c) => {
+                    let end = start + c.duration.0;
+                    (
+                        Kind::ArrivalRate {
+                            arrivals: Arrivals::Constant(ConstantArrivals::new(
+                                c.rate,
+                                c.time_unit.0,
+                                c.duration.0,
+                            )),
+                            pre_allocated: c.pre_allocated_vus,
+                            max_vus: c.max_vus.unwrap_or(c.pre_allocated_vus),
+                            pending: None,
+                        },
+                        end,
+                        Some(end + gs),
+                    )
+                }
+                ExecutorCfg::RampingArrivalRate(c) => {
+                    let st = stages(&c.stages);
+                    let end = start + st.iter().map(|s| s.duration).sum::<u64>();
+                    (
+                        Kind::ArrivalRate {
+                            arrivals: Arrivals::Ramping(RampingArrivals::new(
+                                c.start_rate,
+                                c.time_unit.0,
+                                &st,
+                            )),
+                            pre_allocated: c.pre_allocated_vus,
+                            max_vus: c.max_vus.unwrap_or(c.pre_allocated_vus),
+                            pending: None,
+                        },
+                        end,
+                        Some(end + gs),
+                    )
+                }
+                ExecutorCfg::PoissonArrivals(c) => {
+                    let end = start + c.duration.0;
+                    let per_ns = c.rate / c.time_unit.0 as f64;
+                    (
+                        Kind::Poisson {
+                            gap: Exp::new(per_ns).expect("validated positive rate"),
+                            rng: stream(seed, replication, &format!("arrivals:{name}")),
+                            max_vus: c.max_vus.unwrap_or(u32::MAX),
+                        },
+                        end,
+                        Some(end + gs),
+                    )
+                }
+                ExecutorCfg::Artillery(c) => {
+                    let phases: Vec<Phase> = c
+                        .phases
+                        .iter()
+                        .map(|p| {
+                            schedule::artillery_phase(
+                                p.duration.map(|d| d.0),
+                                p.arrival_rate,
+                                p.ramp_to,
+                                p.arrival_count,
+                                p.pause.map(|d| d.0),
+                                p.max_vusers,
+                            )
+                            .expect("validated")
+                        })
+                        .collect();
+                    let arrivals = ArtilleryArrivals::new(&phases);
+                    let end = start + arrivals.total_duration();
+                    (
+                        Kind::Artillery {
+                            arrivals,
+                            phases,
+                            pending: None,
+                        },
+                        end,
+                        None,
+                    )
+                }
+            };
+            let default_timeout = match e {
+                ExecutorCfg::Artillery(_) => 10 * SEC,
+                _ => s.request_timeout.0,
+            };
+            scs.push(Sc {
+                name: name.clone(),
+                kind,
+                start,
+                end,
+                hard_end,
+                flows,
+                rng: stream(seed, replication, &format!("scenario:{name}")),
+                vus: Vec::new(),
+                idle: Vec::new(),
+                active: 0,
+                timeout: timeout.map(|t| t.0).unwrap_or(default_timeout),
+                timeouts: VecDeque::new(),
+                timeouts_armed: false,
+                started: false,
+                finished: false,
+            });
+        }
+        Workload {
+            scs,
+            vus: Vec::new(),
+            programs,
+            active: 0,
+            finished: 0,
+            done_at: None,
+        }
+    }
+
+    pub fn scenario_names(&self) -> Vec<String> {
+        self.scs.iter().map(|s| s.name.clone()).collect()
+    }
+
+    /// The regular end of the last scenario (for progress display).
+    pub fn planned_end(&self) -> Nanos {
+        self.scs
+            .iter()
+            .map(|s| s.hard_end.unwrap_or(s.end))
+            .max()
+            .unwrap_or(0)
+    }
+
+    pub fn active_vus(&self) -> u32 {
+        self.active
+    }
+
+    pub fn allocated_vus(&self) -> u32 {
+        self.vus.len() as u32
+    }
+
+    pub fn schedule_starts(&self, q: &mut EventQueue<Event>) {
+        for (i, s) in self.scs.iter().enumerate() {
+            q.schedule_at(s.start, Event::ScenarioStart(i as u16));
+        }
+    }
+
+    fn new_vu(&mut self, sc: u16) -> u32 {
+        let id = self.vus.len() as u32;
+        let s = &mut self.scs[sc as usize];
+        self.vus.push(Vu {
+            sc,
+            state: VuState::Idle,
+            flow: 0,
+            pc: 0,
+            loops: [0; MAX_LOOP_DEPTH],
+            iter_start: 0,
+            sleep: None,
+            hard_stop: None,
+            req: None,
+            req_ep: 0,
+            req_start: 0,
+        });
+        s.vus.push(id);
+        id
+    }
+
+    /// A VU from the scenario's idle pool, or a new one while under `max`.
+    fn take_idle(&mut self, sc: u16, max: u32) -> Option<u32> {
+        if let Some(v) = self.scs[sc as usize].idle.pop() {
+            return Some(v);
+        }
+        if (self.scs[sc as usize].vus.len() as u32) < max {
+            return Some(self.new_vu(sc));
+        }
+        None
+    }
+
+    pub fn handle(
+        &mut self,
+        ev: Event,
+        q: &mut EventQueue<Event>,
+        sys: &mut System,
+        m: &mut Metrics,
+    ) {
+        match ev {
+            Event::ScenarioStart(sc) => self.start_scenario(sc, q, sys, m),
+            Event::ScenarioEnd(sc) => {
+                let s = &self.scs[sc as usize];
+                for &v in &s.vus.clone() {
+                    if self.vus[v as usize].state == VuState::Running {
+                        self.vus[v as usize].state = VuState::Stopping;
+                    }
+                }
+                self.check_finished(sc, q.now());
+            }
+            Event::ScenarioHardEnd(sc) => {
+                for v in self.scs[sc as usize].vus.clone() {
+                    if self.vus[v as usize].state != VuState::Idle {
+                        self.hard_stop(v, q, m);
+                    }
+                }
+                self.check_finished(sc, q.now());
+            }
+            Event::PlanStep { sc, step } => self.plan_step(sc, step as usize, q, sys, m),
+            Event::Arrival(sc) => self.arrival(sc, q, sys, m),
+            Event::VuWake(v) => {
+                let vu = &mut self.vus[v as usize];
+                vu.sleep = None;
+                vu.pc += 1;
+                self.run(v, q, sys, m);
+            }
+            Event::VuHardStop(v) => {
+                self.vus[v as usize].hard_stop = None;
+                let sc = self.vus[v as usize].sc;
+                self.hard_stop(v, q, m);
+                self.check_finished(sc, q.now());
+            }
+            Event::ClientTimeouts(sc) => self.timeouts(sc, q, sys, m),
+            _ => unreachable!("not a workload event: {ev:?}"),
+        }
+        m.set_vus(self.active, self.vus.len() as u32);
+    }
+
+    fn start_scenario(
+        &mut self,
+        sc: u16,
+        q: &mut EventQueue<Event>,
+        sys: &mut System,
+        m: &mut Metrics,
+    ) {
+        let now = q.now();
+        let (end, hard_end) = (self.scs[sc as usize].end, self.scs[sc as usize].hard_end);
+        self.scs[sc as usize].started = true;
+        q.schedule_at(end, Event::ScenarioEnd(sc));
+        if let Some(h) = hard_end {
+            q.schedule_at(h, Event::ScenarioHardEnd(sc));
+        }
+        match &mut self.scs[sc as usize].kind {
+            Kind::ConstantVus { vus } => {
+                for _ in 0..*vus {
+                    let v = self.new_vu(sc);
+                    self.begin(v, q, sys, m);
+                }
+            }
+            Kind::RampingVus { .. } => self.plan_step(sc, 0, q, sys, m),
+            Kind::ArrivalRate {
+                arrivals,
+                pending,
+                pre_allocated,
+                ..
+            } => {
+                *pending = arrivals.next();
+                // preAllocatedVUs are initialised before the start.
+                for _ in 0..*pre_allocated {
+                    let v = self.new_vu(sc);
+                    self.scs[sc as usize].idle.push(v);
+                }
+                self.schedule_next_arrival(sc, q);
+            }
+            Kind::Poisson { gap, rng, .. } => {
+                let t = now + gap.sample(rng) as Nanos;
+                if t < end {
+                    q.schedule_at(t, Event::Arrival(sc));
+                }
+            }
+            Kind::Artillery {
+                arrivals, pending, ..
+            } => {
+                *pending = arrivals.next();
+                self.schedule_next_arrival(sc, q);
+            }
+        }
+        self.check_finished(sc, now);
+    }
+
+    fn schedule_next_arrival(&mut self, sc: u16, q: &mut EventQueue<Event>) {
+        let s = &self.scs[sc as usize];
+        let t = match &s.kind {
+            Kind::ArrivalRate { pending, .. } => *pending,
+            Kind::Artillery { pending, .. } => pending.map(|p| p.0),
+            _ => None,
+        };
+        if let Some(t) = t {
+            q.schedule_at(s.start + t, Event::Arrival(sc));
+        }
+    }
+
+    fn arrival(&mut self, sc: u16, q: &mut EventQueue<Event>, sys: &mut System, m: &mut Metrics) {
+        let now = q.now();
+        let end = self.scs[sc as usize].end;
+        match &mut self.scs[sc as usize].kind {
+            Kind::ArrivalRate {
+                arrivals,
+                pending,
+                max_vus,
+                ..
+            } => {
+                let max = *max_vus;
+                *pending = arrivals.next();
+                match self.scs[sc as usize].idle.pop() {
+                    Some(v) => self.begin(v, q, sys, m),
+                    None => {
+                        // k6 never queues: the iteration is dropped, and one more VU is
+                        // initialised (in the background) for later arrivals.
+                        m.on_dropped();
+                        if (self.scs[sc as usize].vus.len() as u32) < max {
+                            let v = self.new_vu(sc);
+                            self.scs[sc as usize].idle.push(v);
+                        }
+                    }
+                }
+                self.schedule_next_arrival(sc, q);
+            }
+            Kind::Poisson { gap, rng, max_vus } => {
+                let max = *max_vus;
+                let t = now + gap.sample(rng) as Nanos;
+                if t < end {
+                    q.schedule_at(t, Event::Arrival(sc));
+                }
+                match self.take_idle(sc, max) {
+                    Some(v) => self.begin(v, q, sys, m),
+                    None => m.on_dropped(),
+                }
+            }
+            Kind::Artillery {
+                arrivals,
+                phases,
+                pending,
+            } => {
+                let phase = pending.map(|p| p.1).unwrap_or(0);
+                let limit = phases[phase].max_vusers.unwrap_or(u32::MAX);
+                *pending = arrivals.next();
+                // Artillery skips an arrival when maxVusers are already running (vusers.skipped).
+                if self.scs[sc as usize].active >= limit {
+                    m.on_dropped();
+                } else {
+                    let v = self.take_idle(sc, u32::MAX).expect("unbounded");
+                    self.begin(v, q, sys, m);
+                }
+                self.schedule_next_arrival(sc, q);
+            }
+            _ => {}
+        }
+        self.check_finished(sc, now);
+    }
+
+    fn plan_step(
+        &mut self,
+        sc: u16,
+        step: usize,
+        q: &mut EventQueue<Event>,
+        sys: &mut System,
+        m: &mut Metrics,
+    ) {
+        let now = q.now();
+        let start = self.scs[sc as usize].start;
+        let Kind::RampingVus { plan, level, grace } = &mut self.scs[sc as usize].kind else {
+            return;
+        };
+        let (_, target) = plan[step];
+        let grace = *grace;
+        if let Some(&(t, _)) = plan.get(step + 1) {
+            q.schedule_at(
+                start + t,
+                Event::PlanStep {
+                    sc,
+                    step: step as u32 + 1,
+                },
+            );
+        }
+        let mut cur = *level;
+        *level = target;
+        while cur < target {
+            let v = match self.scs[sc as usize].vus.get(cur as usize) {
+                Some(&v) => v,
+                None => self.new_vu(sc),
+            };
+            cur += 1;
+            let vu = &mut self.vus[v as usize];
+            match vu.state {
+                // Still finishing after a ramp-down: it simply keeps running.
+                VuState::Stopping => {
+                    vu.state = VuState::Running;
+                    if let Some(t) = vu.hard_stop.take() {
+                        q.cancel(t);
+                    }
+                }
+                VuState::Idle => self.begin(v, q, sys, m),
+                VuState::Running => {}
+            }
+        }
+        while cur > target {
+            cur -= 1;
+            let v = self.scs[sc as usize].vus[cur as usize];
+            if self.vus[v as usize].state == VuState::Running {
+                self.vus[v as usize].state = VuState::Stopping;
+                let Kind::RampingVus { plan, .. } = &self.scs[sc as usize].kind else {
+                    unreachable!()
+                };
+                if let Some(t) = schedule::ramp_down_hard_stop(plan, cur, now - start, grace) {
+                    self.vus[v as usize].hard_stop =
+                        Some(q.timer_at(start + t, Event::VuHardStop(v)));
+                }
+            }
+        }
+        self.check_finished(sc, now);
+    }
+
+    /// Start an iteration on an idle VU: pick a flow by weight.
+    fn begin(&mut self, v: u32, q: &mut EventQueue<Event>, sys: &mut System, m: &mut Metrics) {
+        let sc = self.vus[v as usize].sc as usize;
+        let s = &mut self.scs[sc];
+        let total = s.flows.last().map(|f| f.1).unwrap_or(1.0);
+        let x = s.rng.gen::<f64>() * total;
+        let flow = s
+            .flows
+            .iter()
+            .find(|f| x < f.1)
+            .or(s.flows.last())
+            .map(|f| f.0)
+            .unwrap_or(0);
+        let vu = &mut self.vus[v as usize];
+        if vu.state == VuState::Idle {
+            s.active += 1;
+            self.active += 1;
+        }
+        vu.state = VuState::Running;
+        vu.flow = flow;
+        vu.pc = 0;
+        vu.iter_start = q.now();
+        self.run(v, q, sys, m);
+    }
+
+    /// Execute the VU's flow until it blocks on a request or a sleep, or the iteration ends.
+    fn run(&mut self, v: u32, q: &mut EventQueue<Event>, sys: &mut System, m: &mut Metrics) {
+        loop {
+            let vu = &mut self.vus[v as usize];
+            let ops = &self.programs[vu.flow as usize].ops;
+            let Some(op) = ops.get(vu.pc as usize) else {
+                return self.iteration_done(v, q, sys, m);
+            };
+            match op {
+                Op::Request(ep) => {
+                    let now = q.now();
+                    vu.req_ep = *ep;
+                    vu.req_start = now;
+                    m.on_send(now);
+                    let r = sys.submit(*ep, v, q);
+                    let vu = &mut self.vus[v as usize];
+                    vu.req = Some(r);
+                    let s = &mut self.scs[vu.sc as usize];
+                    let deadline = now + s.timeout;
+                    s.timeouts.push_back((deadline, v, r));
+                    if !s.timeouts_armed {
+                        s.timeouts_armed = true;
+                        q.schedule_at(deadline, Event::ClientTimeouts(vu.sc));
+                    }
+                    return;
+                }
+                Op::Sleep(d) => {
+                    let t = d.sample_ns(&mut self.scs[vu.sc as usize].rng);
+                    vu.sleep = Some(q.timer_in(t, Event::VuWake(v)));
+                    return;
+                }
+                Op::LoopStart { count, depth } => {
+                    vu.loops[*depth as usize] = *count;
+                    vu.pc += 1;
+                }
+                Op::LoopEnd { start, depth } => {
+                    let c = &mut vu.loops[*depth as usize];
+                    *c -= 1;
+                    vu.pc = if *c > 0 { *start + 1 } else { vu.pc + 1 };
+                }
+            }
+        }
+    }
+
+    fn iteration_done(
+        &mut self,
+        v: u32,
+        q: &mut EventQueue<Event>,
+        sys: &mut System,
+        m: &mut Metrics,
+    ) {
+        let now = q.now();
+        let vu = &mut self.vus[v as usize];
+        m.on_iteration(now - vu.iter_start);
+        let sc = vu.sc;
+        let closed = matches!(
+            self.scs[sc as usize].kind,
+            Kind::ConstantVus { .. } | Kind::RampingVus { .. }
+        );
+        if closed && vu.state == VuState::Running && now < self.scs[sc as usize].end {
+            return self.begin(v, q, sys, m);
+        }
+        self.go_idle(v, q);
+        self.check_finished(sc, now);
+    }
+
+    fn go_idle(&mut self, v: u32, q: &mut EventQueue<Event>) {
+        let vu = &mut self.vus[v as usize];
+        if vu.state == VuState::Idle {
+            return;
+        }
+        vu.state = VuState::Idle;
+        if let Some(t) = vu.hard_stop.take() {
+            q.cancel(t);
+        }
+        let s = &mut self.scs[vu.sc as usize];
+        s.active -= 1;
+        self.active -= 1;
+        if !matches!(s.kind, Kind::ConstantVus { .. } | Kind::RampingVus { .. }) {
+            s.idle.push(v);
+        }
+    }
+
+    /// Cut a VU's iteration short: its in-flight request is abandoned, unrecorded.
+    fn hard_stop(&mut self, v: u32, q: &mut EventQueue<Event>, m: &mut Metrics) {
+        let vu = &mut self.vus[v as usize];
+        if let Some(t) = vu.sleep.take() {
+            q.cancel(t);
+        }
+        if vu.req.take().is_some() {
+            m.on_abandon(q.now());
+        }
+        if vu.state != VuState::Idle {
+            m.interrupted_iterations += 1;
+        }
+        self.go_idle(v, q);
+    }
+
+    pub fn on_response(
+        &mut self,
+        r: Response,
+        q: &mut EventQueue<Event>,
+        sys: &mut System,
+        m: &mut Metrics,
+    ) {
+        let vu = &mut self.vus[r.client as usize];
+        if vu.req != Some(r.req) {
+            return; // the client already timed out or was stopped
+        }
+        vu.req = None;
+        let now = q.now();
+        m.on_response(now, vu.req_ep, now - vu.req_start, r.cause);
+        vu.pc += 1;
+        self.run(r.client, q, sys, m);
+        m.set_vus(self.active, self.vus.len() as u32);
+    }
+
+    fn timeouts(&mut self, sc: u16, q: &mut EventQueue<Event>, sys: &mut System, m: &mut Metrics) {
+        let now = q.now();
+        self.scs[sc as usize].timeouts_armed = false;
+        while let Some(&(deadline, v, r)) = self.scs[sc as usize].timeouts.front() {
+            if deadline > now {
+                break;
+            }
+            self.scs[sc as usize].timeouts.pop_front();
+            let vu = &mut self.vus[v as usize];
+            if vu.req == Some(r) {
+                vu.req = None;
+                m.on_response(now, vu.req_ep, now - vu.req_start, Some(Cause::Timeout));
+                vu.pc += 1;
+                self.run(v, q, sys, m);
+            }
+        }
+        let s = &mut self.scs[sc as usize];
+        if let Some(&(deadline, _, _)) = s.timeouts.front() {
+            s.timeouts_armed = true;
+            q.schedule_at(deadline, Event::ClientTimeouts(sc));
+        }
+    }
+
+    fn check_finished(&mut self, sc: u16, now: Nanos) {
+        let s = &mut self.scs[sc as usize];
+        if s.finished || !s.started || s.active > 0 || now < s.end {
+            return;
+        }
+        let more = match &s.kind {
+            Kind::ArrivalRate { .. } => false, // arrivals stop at the regular end
+            Kind::Artillery { pending, .. } => pending.is_some(),
+            _ => false,
+        };
+        if more {
+            return;
+        }
+        s.finished = true;
+        self.finished += 1;
+        if self.finished == self.scs.len() {
+            self.done_at = Some(now);
+        }
+    }
+}
