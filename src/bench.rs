@@ -1,10 +1,10 @@
 //! Speed measurements (`surge bench`, `cargo bench`): events and simulated requests per second.
 
-use crate::config::{self, Loaded, ModelFile, ScenarioFile};
+use crate::config::{self, Loaded};
 use crate::error::Result;
 use crate::sim::{self, RunOptions};
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 pub struct BenchResult {
@@ -44,7 +44,6 @@ services:
 
 /// An M/M/c scenario (λ per second, μ = 1/s, c = 10) sized to about `customers` arrivals.
 pub fn mmc_loaded(lambda: f64, customers: u64, seed: u64) -> Loaded {
-    let model: ModelFile = serde_saphyr::from_str(MMC_MODEL).expect("bundled model");
     let secs = customers as f64 / lambda;
     let scenario_yaml = format!(
         "model: mmc.yaml\nseed: {seed}\nsample_interval: {}s\nrequest_timeout: 1000h\n\
@@ -53,13 +52,7 @@ pub fn mmc_loaded(lambda: f64, customers: u64, seed: u64) -> Loaded {
         (secs / 10.0).ceil().max(1.0),
         secs
     );
-    let scenario: ScenarioFile = serde_saphyr::from_str(&scenario_yaml).expect("bundled scenario");
-    Loaded {
-        scenario,
-        model,
-        scenario_path: PathBuf::from("mmc.yaml"),
-        model_path: PathBuf::from("mmc-model.yaml"),
-    }
+    config::from_strs(&scenario_yaml, MMC_MODEL).expect("bundled M/M/c scenario is valid")
 }
 
 fn timed(name: &str, loaded: &Loaded, seed: u64) -> BenchResult {

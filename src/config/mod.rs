@@ -121,6 +121,22 @@ pub fn load(path: &Path, sets: &[String]) -> Result<Loaded> {
     })
 }
 
+/// Build from YAML text (tests, benchmarks, embedded examples); the scenario's `model` is ignored.
+pub fn from_strs(scenario_yaml: &str, model_yaml: &str) -> Result<Loaded> {
+    let sp = Path::new("<scenario>");
+    let mp = Path::new("<model>");
+    let scenario: ScenarioFile = parse_yaml(sp, scenario_yaml)?;
+    let model: ModelFile = parse_yaml(mp, model_yaml)?;
+    validate::model(&model).map_err(|(f, m)| located(mp, model_yaml, &f, m))?;
+    validate::scenario(&scenario, &model).map_err(|(f, m)| located(sp, scenario_yaml, &f, m))?;
+    Ok(Loaded {
+        scenario,
+        model,
+        scenario_path: sp.to_path_buf(),
+        model_path: mp.to_path_buf(),
+    })
+}
+
 /// An error at a field path, with the line where that field sits when it can be found.
 fn located(path: &Path, text: &str, field: &str, msg: String) -> Error {
     let loc = match find_line(text, field) {
