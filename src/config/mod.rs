@@ -55,7 +55,15 @@ pub fn parse_yaml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
             .unwrap_or_default();
         let msg = e.to_string();
         // The library's text repeats the location and draws a snippet; keep the first line only.
-        let first = msg.lines().next().unwrap_or("").trim().to_string();
+        let mut first = msg.lines().next().unwrap_or("").trim();
+        first = first.strip_prefix("error:").unwrap_or(first).trim();
+        // Drop the library's own "line L column C:" prefix; the location is reported separately.
+        if let Some(rest) = first.strip_prefix("line ") {
+            if let Some((_, tail)) = rest.split_once(": ") {
+                first = tail;
+            }
+        }
+        let first = first.to_string();
         Error::input(path, location, first)
     })
 }

@@ -127,11 +127,8 @@ pub fn apply(scenario: &mut ScenarioFile, model: &mut ModelFile, sets: &[String]
         let segs =
             parse_path(path.trim()).map_err(|e| Error::Usage(format!("--set {set:?}: {e}")))?;
         let value = parse_value(raw.trim());
-        let target = if targets_scenario(&s_img, &segs[0]) {
-            &mut s_img
-        } else {
-            &mut m_img
-        };
+        let in_scenario = targets_scenario(&s_img, &segs[0]);
+        let target = if in_scenario { &mut s_img } else { &mut m_img };
         if set_in(target, &segs, value).is_err() {
             let mut all = Vec::new();
             leaf_paths(&s_img, "", &mut all);
@@ -141,6 +138,15 @@ pub fn apply(scenario: &mut ScenarioFile, model: &mut ModelFile, sets: &[String]
                 "--set {set:?}: unknown path {path:?}; nearest valid paths: {}",
                 near.join(", ")
             )));
+        }
+        // Re-parse after each override so a bad value is blamed on its own flag.
+        let check = if in_scenario {
+            serde_json::from_value::<ScenarioFile>(s_img.clone()).map(|_| ())
+        } else {
+            serde_json::from_value::<ModelFile>(m_img.clone()).map(|_| ())
+        };
+        if let Err(e) = check {
+            return Err(Error::Usage(format!("--set {set:?}: {e}")));
         }
     }
     *scenario = serde_json::from_value(s_img)

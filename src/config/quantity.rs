@@ -2,34 +2,8 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-pub fn parse_quantity(s: &str) -> Result<f64, String> {
-    let t = s.trim();
-    let suffixes: [(&str, f64); 13] = [
-        ("Ki", 1024.0),
-        ("Mi", 1024f64.powi(2)),
-        ("Gi", 1024f64.powi(3)),
-        ("Ti", 1024f64.powi(4)),
-        ("Pi", 1024f64.powi(5)),
-        ("Ei", 1024f64.powi(6)),
-        ("m", 1e-3),
-        ("k", 1e3),
-        ("M", 1e6),
-        ("G", 1e9),
-        ("T", 1e12),
-        ("P", 1e15),
-        ("E", 1e18),
-    ];
-    let (num, mult) = suffixes
-        .iter()
-        .find_map(|(suf, m)| t.strip_suffix(suf).map(|n| (n, *m)))
-        .unwrap_or((t, 1.0));
-    match num.parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v * mult),
-        _ => Err(format!(
-            "expected a quantity such as 500m, 2, 512Mi or 1Gi, got {s:?}"
-        )),
-    }
-}
+/// Quantities are parsed exactly as the HPA manifests' are, so the two never disagree.
+pub use crate::autoscale::hpa_config::parse_quantity;
 
 /// A non-negative quantity that accepts either a number or a Kubernetes quantity string.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
@@ -48,9 +22,13 @@ impl<'de> Deserialize<'de> for Quantity {
             Raw::N(v) => Err(serde::de::Error::custom(format!(
                 "expected a non-negative quantity, got {v}"
             ))),
-            Raw::S(s) => parse_quantity(&s)
-                .map(Quantity)
-                .map_err(serde::de::Error::custom),
+            Raw::S(s) => match parse_quantity(&s) {
+                Ok(v) if v >= 0.0 => Ok(Quantity(v)),
+                Ok(_) => Err(serde::de::Error::custom(format!(
+                    "expected a non-negative quantity, got {s:?}"
+                ))),
+                Err(e) => Err(serde::de::Error::custom(e)),
+            },
         }
     }
 }
@@ -71,7 +49,10 @@ mod tests {
         assert_eq!(parse_quantity("2").unwrap(), 2.0);
         assert_eq!(parse_quantity("512Mi").unwrap(), 512.0 * 1024.0 * 1024.0);
         assert_eq!(parse_quantity("1G").unwrap(), 1e9);
-        assert!(parse_quantity("-1").is_err());
+        let q = |s: &str| serde_json::from_str::<Quantity>(s);
+        assert_eq!(q("\"250m\"").unwrap(), Quantity(0.25));
+        assert!(q("\"-1\"").is_err());
+        assert!(q("-1").is_err());
         assert!(parse_quantity("abc").is_err());
         assert!(parse_quantity("").is_err());
     }

@@ -61,6 +61,8 @@ pub struct Metrics {
     pub vus_allocated: u32,
     /// Client requests outstanding, and ∫ of it over time (for Little's law).
     pub inflight: u32,
+    /// When the first request was sent.
+    pub first_send: Option<Nanos>,
     inflight_area: f64,
     inflight_last: Nanos,
     // Current interval.
@@ -93,6 +95,7 @@ impl Metrics {
             vus_max_seen: 0,
             vus_allocated: 0,
             inflight: 0,
+            first_send: None,
             inflight_area: 0.0,
             inflight_last: 0,
             iv_sent: 0,
@@ -113,6 +116,7 @@ impl Metrics {
 
     pub fn on_send(&mut self, now: Nanos) {
         self.integrate(now);
+        self.first_send.get_or_insert(now);
         self.inflight += 1;
         self.iv_sent += 1;
     }

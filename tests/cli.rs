@@ -1,0 +1,251 @@
+//! End-to-end behaviour of the `surge` binary: outputs, exit codes, determinism, bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn surge(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_surge"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run surge")
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn tmpdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("surge-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A copy of the quickstart scenario in `dir`, with its model beside it, after `edit`.
+fn scenario_in(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
+    std::fs::copy(root().join("models/quickstart.yaml"), dir.join("model.yaml")).unwrap();
+    let s = std::fs::read_to_string(root().join("scenarios/quickstart.yaml"))
+        .unwrap()
+        .replace("../models/quickstart.yaml", "model.yaml");
+    let p = dir.join("scenario.yaml");
+    std::fs::write(&p, edit(s)).unwrap();
+    p
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn quickstart_writes_every_output_and_passes() {
+    let out = tmpdir("qs");
+    let o = surge(
+        &["run", "scenarios/quickstart.yaml", "--out", out.to_str().unwrap()],
+        &root(),
+    );
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("http_req_duration"), "{stdout}");
+    assert!(stdout.contains("PASS"), "{stdout}");
+    for f in [
+        "summary.json",
+        "timeseries.csv",
+        "endpoints.csv",
+        "load.png",
+        "latency.png",
+        "errors.png",
+        "cpu_pods.png",
+        "pools.png",
+    ] {
+        let p = out.join(f);
+        assert!(p.metadata().map(|m| m.len() > 0).unwrap_or(false), "{f} missing");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let m = &v["metrics"];
+    assert_eq!(m["http_req_duration"]["type"], "trend");
+    assert!(m["http_req_duration"]["values"]["p(95)"].as_f64().unwrap() > 0.0);
+    assert_eq!(m["http_reqs"]["type"], "counter");
+    assert!(m["http_reqs"]["values"]["count"].as_u64().unwrap() > 1000);
+    assert_eq!(m["http_req_failed"]["type"], "rate");
+    assert_eq!(m["http_req_duration"]["thresholds"]["p(95)<500"]["ok"], true);
+    assert!(m["http_req_duration{endpoint:checkout}"]["values"]["p(99)"].is_number());
+    assert_eq!(v["surge"]["passed"], true);
+    let header = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
+    let header = header.lines().next().unwrap().to_string();
+    for c in [
+        "t_s",
+        "vus",
+        "arrivals_per_s",
+        "completions_per_s",
+        "inflight",
+        "p95_ms",
+        "error_rate",
+        "web_cpu_util",
+        "web_ready_pods",
+        "main_pool_in_use",
+        "main_pool_waiting",
+        "main_util",
+    ] {
+        assert!(header.split(',').any(|h| h == c), "column {c} missing in {header}");
+    }
+}
+
+#[test]
+fn same_seed_gives_identical_outputs_and_another_seed_differs() {
+    let (a, b, c) = (tmpdir("det-a"), tmpdir("det-b"), tmpdir("det-c"));
+    for (d, seed) in [(&a, "7"), (&b, "7"), (&c, "8")] {
+        let o = surge(
+            &["run", "scenarios/quickstart.yaml", "-q", "--seed", seed, "--out", d.to_str().unwrap()],
+            &root(),
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    }
+    for f in ["summary.json", "timeseries.csv", "endpoints.csv"] {
+        let x = std::fs::read(a.join(f)).unwrap();
+        assert_eq!(x, std::fs::read(b.join(f)).unwrap(), "{f} differs for the same seed");
+        assert_ne!(x, std::fs::read(c.join(f)).unwrap(), "{f} identical across seeds");
+    }
+}
+
+#[test]
+fn failed_target_exits_99_with_a_fail_row() {
+    let d = tmpdir("fail");
+    let s = scenario_in(&d, |s| s.replace("'p(95)<500'", "'p(95)<1'"));
+    let o = surge(&["run", s.to_str().unwrap(), "--out", d.join("out").to_str().unwrap()], &d);
+    assert_eq!(o.status.code(), Some(99), "{}", stderr(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("FAIL") && stdout.contains("TARGETS FAILED"), "{stdout}");
+}
+
+#[test]
+fn set_overrides_change_the_run() {
+    let d = tmpdir("set");
+    let o = surge(
+        &[
+            "run",
+            "scenarios/quickstart.yaml",
+            "-q",
+            "--out",
+            d.to_str().unwrap(),
+            "--set",
+            "services.web.replicas=5",
+            "--set",
+            "scenarios.shoppers.stages[1].target=50",
+        ],
+        &root(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let ts = std::fs::read_to_string(d.join("timeseries.csv")).unwrap();
+    let mut lines = ts.lines();
+    let cols: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let pods = cols.iter().position(|c| *c == "web_ready_pods").unwrap();
+    let vus = cols.iter().position(|c| *c == "vus").unwrap();
+    let rows: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').map(|x| x.parse().unwrap_or(f64::NAN)).collect())
+        .collect();
+    assert!(rows.iter().all(|r| r[pods] == 5.0));
+    let peak = rows.iter().map(|r| r[vus]).fold(0.0, f64::max);
+    assert!(peak <= 200.0 && peak >= 50.0, "peak VUs {peak}");
+}
+
+/// Each bad input: exit status 2, a message naming the file and where, and no output written.
+#[test]
+fn bad_input_is_reported_with_its_location() {
+    let cases: Vec<(&str, Box<dyn Fn(String) -> String>, Vec<&str>)> = vec![
+        (
+            "unknown-field",
+            Box::new(|s: String| s.replace("seed: 42", "seed: 42\nbogus_field: 3")),
+            vec!["scenario.yaml", "line 5", "unknown field `bogus_field`"],
+        ),
+        (
+            "wrong-unit",
+            Box::new(|s: String| s.replace("uniform(1s,3s)", "uniform(1parsec,3s)")),
+            vec!["scenario.yaml", "line 11", "expected a duration", "1parsec"],
+        ),
+        (
+            "negative-rate",
+            Box::new(|_| {
+                "model: model.yaml\nflows:\n  f:\n    steps:\n      - request: home\nscenarios:\n  load:\n    executor: constant-arrival-rate\n    rate: -5\n    duration: 10s\n    preAllocatedVUs: 10\n".to_string()
+            }),
+            vec!["scenario.yaml", "line 9", "scenarios.load.rate", "positive rate"],
+        ),
+        (
+            "missing-model",
+            Box::new(|s: String| s.replace("model: model.yaml", "model: nope.yaml")),
+            vec!["scenario.yaml", "field model", "nope.yaml", "not found"],
+        ),
+        (
+            "malformed-yaml",
+            Box::new(|s: String| s.replace("flows:", "flows: [oops")),
+            vec!["scenario.yaml", "line 6", "column"],
+        ),
+        (
+            "unknown-endpoint",
+            Box::new(|s: String| s.replace("- request: checkout", "- request: chekout")),
+            vec!["scenario.yaml", "flows.buy.steps[2]", "unknown endpoint \"chekout\""],
+        ),
+        (
+            "bad-threshold",
+            Box::new(|s: String| s.replace("'p(95)<500'", "'p(95)<<500'")),
+            vec!["scenario.yaml", "p(95)<<500", "expected <aggregation> <op> <number>"],
+        ),
+    ];
+    for (name, edit, expect) in cases {
+        let d = tmpdir(name);
+        let s = scenario_in(&d, edit);
+        let out = d.join("out");
+        let o = surge(&["run", s.to_str().unwrap(), "--out", out.to_str().unwrap()], &d);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        for e in expect {
+            assert!(err.contains(e), "{name}: expected {e:?} in {err:?}");
+        }
+        assert!(!err.contains("panicked"), "{name}: {err}");
+        assert!(!out.exists(), "{name}: output written despite bad input");
+    }
+}
+
+#[test]
+fn bad_set_flags_exit_2_and_name_the_flag() {
+    let cases = [
+        ("services.web.replicaz=3", vec!["unknown path", "nearest valid paths", "services.web.replicas"]),
+        ("services.web.replicas=abc", vec!["services.web.replicas=abc", "expected u32"]),
+        ("noequals", vec!["expected PATH=VALUE"]),
+        ("services.web.pod.cores=-1", vec!["pod.cores", "positive"]),
+    ];
+    for (set, expect) in cases {
+        let d = tmpdir("badset");
+        let o = surge(
+            &["run", "scenarios/quickstart.yaml", "--set", set, "--out", d.join("o").to_str().unwrap()],
+            &root(),
+        );
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{set}: {err}");
+        for e in expect {
+            assert!(err.contains(e), "{set}: expected {e:?} in {err:?}");
+        }
+    }
+}
+
+#[test]
+fn validate_accepts_good_files_and_locates_errors() {
+    let o = surge(
+        &["validate", "scenarios/quickstart.yaml", "models/quickstart.yaml"],
+        &root(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let d = tmpdir("validate");
+    let s = scenario_in(&d, |s| s.replace("executor: ramping-vus", "executor: ramping-vuz"));
+    let o = surge(&["validate", s.to_str().unwrap()], &d);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains("scenario.yaml") && err.contains("ramping-vuz"), "{err}");
+}
