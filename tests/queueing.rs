@@ -11,7 +11,7 @@ use surge::engine::ns_to_secs;
 use surge::report::Report;
 use surge::sim::{self, RunOptions, RunResult};
 
-const SEED: u64 = 3;
+const SEED: u64 = 20_240_611;
 
 // ---------------------------------------------------------------------------------------------
 // Scenario and model builders
