@@ -103,6 +103,7 @@ pub fn run(loaded: &Loaded, opts: RunOptions, progress: &mut dyn FnMut(Nanos, Na
         m.close_interval(end, end - last_sample, &row);
     }
     progress(end, planned);
+    m.finish();
     let utilization = sys.resource_utilization(end);
     let mean_inflight = m.mean_inflight(end);
     RunResult {

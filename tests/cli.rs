@@ -24,7 +24,11 @@ fn tmpdir(name: &str) -> PathBuf {
 
 /// A copy of the quickstart scenario in `dir`, with its model beside it, after `edit`.
 fn scenario_in(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
-    std::fs::copy(root().join("models/quickstart.yaml"), dir.join("model.yaml")).unwrap();
+    std::fs::copy(
+        root().join("models/quickstart.yaml"),
+        dir.join("model.yaml"),
+    )
+    .unwrap();
     let s = std::fs::read_to_string(root().join("scenarios/quickstart.yaml"))
         .unwrap()
         .replace("../models/quickstart.yaml", "model.yaml");
@@ -41,7 +45,12 @@ fn stderr(o: &Output) -> String {
 fn quickstart_writes_every_output_and_passes() {
     let out = tmpdir("qs");
     let o = surge(
-        &["run", "scenarios/quickstart.yaml", "--out", out.to_str().unwrap()],
+        &[
+            "run",
+            "scenarios/quickstart.yaml",
+            "--out",
+            out.to_str().unwrap(),
+        ],
         &root(),
     );
     assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
@@ -59,7 +68,10 @@ fn quickstart_writes_every_output_and_passes() {
         "pools.png",
     ] {
         let p = out.join(f);
-        assert!(p.metadata().map(|m| m.len() > 0).unwrap_or(false), "{f} missing");
+        assert!(
+            p.metadata().map(|m| m.len() > 0).unwrap_or(false),
+            "{f} missing"
+        );
     }
     let leftovers: Vec<_> = std::fs::read_dir(&out)
         .unwrap()
@@ -75,7 +87,10 @@ fn quickstart_writes_every_output_and_passes() {
     assert_eq!(m["http_reqs"]["type"], "counter");
     assert!(m["http_reqs"]["values"]["count"].as_u64().unwrap() > 1000);
     assert_eq!(m["http_req_failed"]["type"], "rate");
-    assert_eq!(m["http_req_duration"]["thresholds"]["p(95)<500"]["ok"], true);
+    assert_eq!(
+        m["http_req_duration"]["thresholds"]["p(95)<500"]["ok"],
+        true
+    );
     assert!(m["http_req_duration{endpoint:checkout}"]["values"]["p(99)"].is_number());
     assert_eq!(v["surge"]["passed"], true);
     let header = std::fs::read_to_string(out.join("timeseries.csv")).unwrap();
@@ -94,7 +109,10 @@ fn quickstart_writes_every_output_and_passes() {
         "main_pool_waiting",
         "main_util",
     ] {
-        assert!(header.split(',').any(|h| h == c), "column {c} missing in {header}");
+        assert!(
+            header.split(',').any(|h| h == c),
+            "column {c} missing in {header}"
+        );
     }
 }
 
@@ -103,15 +121,31 @@ fn same_seed_gives_identical_outputs_and_another_seed_differs() {
     let (a, b, c) = (tmpdir("det-a"), tmpdir("det-b"), tmpdir("det-c"));
     for (d, seed) in [(&a, "7"), (&b, "7"), (&c, "8")] {
         let o = surge(
-            &["run", "scenarios/quickstart.yaml", "-q", "--seed", seed, "--out", d.to_str().unwrap()],
+            &[
+                "run",
+                "scenarios/quickstart.yaml",
+                "-q",
+                "--seed",
+                seed,
+                "--out",
+                d.to_str().unwrap(),
+            ],
             &root(),
         );
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     }
     for f in ["summary.json", "timeseries.csv", "endpoints.csv"] {
         let x = std::fs::read(a.join(f)).unwrap();
-        assert_eq!(x, std::fs::read(b.join(f)).unwrap(), "{f} differs for the same seed");
-        assert_ne!(x, std::fs::read(c.join(f)).unwrap(), "{f} identical across seeds");
+        assert_eq!(
+            x,
+            std::fs::read(b.join(f)).unwrap(),
+            "{f} differs for the same seed"
+        );
+        assert_ne!(
+            x,
+            std::fs::read(c.join(f)).unwrap(),
+            "{f} identical across seeds"
+        );
     }
 }
 
@@ -119,10 +153,21 @@ fn same_seed_gives_identical_outputs_and_another_seed_differs() {
 fn failed_target_exits_99_with_a_fail_row() {
     let d = tmpdir("fail");
     let s = scenario_in(&d, |s| s.replace("'p(95)<500'", "'p(95)<1'"));
-    let o = surge(&["run", s.to_str().unwrap(), "--out", d.join("out").to_str().unwrap()], &d);
+    let o = surge(
+        &[
+            "run",
+            s.to_str().unwrap(),
+            "--out",
+            d.join("out").to_str().unwrap(),
+        ],
+        &d,
+    );
     assert_eq!(o.status.code(), Some(99), "{}", stderr(&o));
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(stdout.contains("FAIL") && stdout.contains("TARGETS FAILED"), "{stdout}");
+    assert!(
+        stdout.contains("FAIL") && stdout.contains("TARGETS FAILED"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -149,7 +194,11 @@ fn set_overrides_change_the_run() {
     let pods = cols.iter().position(|c| *c == "web_ready_pods").unwrap();
     let vus = cols.iter().position(|c| *c == "vus").unwrap();
     let rows: Vec<Vec<f64>> = lines
-        .map(|l| l.split(',').map(|x| x.parse().unwrap_or(f64::NAN)).collect())
+        .map(|l| {
+            l.split(',')
+                .map(|x| x.parse().unwrap_or(f64::NAN))
+                .collect()
+        })
         .collect();
     assert!(rows.iter().all(|r| r[pods] == 5.0));
     let peak = rows.iter().map(|r| r[vus]).fold(0.0, f64::max);
@@ -175,7 +224,12 @@ fn bad_input_is_reported_with_its_location() {
             Box::new(|_| {
                 "model: model.yaml\nflows:\n  f:\n    steps:\n      - request: home\nscenarios:\n  load:\n    executor: constant-arrival-rate\n    rate: -5\n    duration: 10s\n    preAllocatedVUs: 10\n".to_string()
             }),
-            vec!["scenario.yaml", "line 9", "scenarios.load.rate", "positive rate"],
+            vec![
+                "scenario.yaml",
+                "line 9",
+                "scenarios.load.rate",
+                "positive rate",
+            ],
         ),
         (
             "missing-model",
@@ -190,19 +244,30 @@ fn bad_input_is_reported_with_its_location() {
         (
             "unknown-endpoint",
             Box::new(|s: String| s.replace("- request: checkout", "- request: chekout")),
-            vec!["scenario.yaml", "flows.buy.steps[2]", "unknown endpoint \"chekout\""],
+            vec![
+                "scenario.yaml",
+                "flows.buy.steps[2]",
+                "unknown endpoint \"chekout\"",
+            ],
         ),
         (
             "bad-threshold",
             Box::new(|s: String| s.replace("'p(95)<500'", "'p(95)<<500'")),
-            vec!["scenario.yaml", "p(95)<<500", "expected <aggregation> <op> <number>"],
+            vec![
+                "scenario.yaml",
+                "p(95)<<500",
+                "expected <aggregation> <op> <number>",
+            ],
         ),
     ];
     for (name, edit, expect) in cases {
         let d = tmpdir(name);
         let s = scenario_in(&d, edit);
         let out = d.join("out");
-        let o = surge(&["run", s.to_str().unwrap(), "--out", out.to_str().unwrap()], &d);
+        let o = surge(
+            &["run", s.to_str().unwrap(), "--out", out.to_str().unwrap()],
+            &d,
+        );
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{name}: {err}");
         for e in expect {
@@ -216,15 +281,32 @@ fn bad_input_is_reported_with_its_location() {
 #[test]
 fn bad_set_flags_exit_2_and_name_the_flag() {
     let cases = [
-        ("services.web.replicaz=3", vec!["unknown path", "nearest valid paths", "services.web.replicas"]),
-        ("services.web.replicas=abc", vec!["services.web.replicas=abc", "expected u32"]),
+        (
+            "services.web.replicaz=3",
+            vec![
+                "unknown path",
+                "nearest valid paths",
+                "services.web.replicas",
+            ],
+        ),
+        (
+            "services.web.replicas=abc",
+            vec!["services.web.replicas=abc", "expected u32"],
+        ),
         ("noequals", vec!["expected PATH=VALUE"]),
         ("services.web.pod.cores=-1", vec!["pod.cores", "positive"]),
     ];
     for (set, expect) in cases {
         let d = tmpdir("badset");
         let o = surge(
-            &["run", "scenarios/quickstart.yaml", "--set", set, "--out", d.join("o").to_str().unwrap()],
+            &[
+                "run",
+                "scenarios/quickstart.yaml",
+                "--set",
+                set,
+                "--out",
+                d.join("o").to_str().unwrap(),
+            ],
             &root(),
         );
         let err = stderr(&o);
@@ -238,14 +320,23 @@ fn bad_set_flags_exit_2_and_name_the_flag() {
 #[test]
 fn validate_accepts_good_files_and_locates_errors() {
     let o = surge(
-        &["validate", "scenarios/quickstart.yaml", "models/quickstart.yaml"],
+        &[
+            "validate",
+            "scenarios/quickstart.yaml",
+            "models/quickstart.yaml",
+        ],
         &root(),
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let d = tmpdir("validate");
-    let s = scenario_in(&d, |s| s.replace("executor: ramping-vus", "executor: ramping-vuz"));
+    let s = scenario_in(&d, |s| {
+        s.replace("executor: ramping-vus", "executor: ramping-vuz")
+    });
     let o = surge(&["validate", s.to_str().unwrap()], &d);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
-    assert!(err.contains("scenario.yaml") && err.contains("ramping-vuz"), "{err}");
+    assert!(
+        err.contains("scenario.yaml") && err.contains("ramping-vuz"),
+        "{err}"
+    );
 }

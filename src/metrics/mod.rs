@@ -126,7 +126,6 @@ impl Metrics {
         self.integrate(now);
         self.inflight -= 1;
         self.iv_done += 1;
-        self.http.record(latency);
         self.iv_hist.record(latency);
         let e = &mut self.endpoints[ep as usize];
         e.duration.record(latency);
@@ -164,7 +163,16 @@ impl Metrics {
     }
 
     pub fn requests(&self) -> u64 {
-        self.http.count()
+        self.endpoints.iter().map(|e| e.duration.count()).sum()
+    }
+
+    /// Merge the per-endpoint trends into `http` once the run is over (one record per response
+    /// instead of two in the hot path).
+    pub fn finish(&mut self) {
+        self.http.reset();
+        for e in &self.endpoints {
+            self.http.merge(&e.duration);
+        }
     }
 
     /// Time-averaged client requests in flight over [0, now].

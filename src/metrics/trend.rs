@@ -36,6 +36,14 @@ impl Trend {
         self.count += 1;
     }
 
+    pub fn merge(&mut self, o: &Trend) {
+        self.hist.add(&o.hist).expect("same bounds");
+        self.sum_ns += o.sum_ns;
+        self.min_ns = self.min_ns.min(o.min_ns);
+        self.max_ns = self.max_ns.max(o.max_ns);
+        self.count += o.count;
+    }
+
     pub fn reset(&mut self) {
         self.hist.reset();
         self.sum_ns = 0;
