@@ -39,4 +39,19 @@ pub enum Event {
     PoolTimeouts {
         pool: u32,
     },
+    PodReady {
+        pod: u32,
+    },
+    PodKill {
+        pod: u32,
+    },
+    NodeReady {
+        node: u32,
+    },
+    // Controllers.
+    MetricsScrape,
+    HpaSync {
+        hpa: u16,
+    },
+    ClusterScan,
 }

@@ -1,6 +1,7 @@
 //! One simulation run: builds the system and workload from a loaded scenario, drives the event
 //! loop, and returns everything the reports need.
 
+use crate::autoscale::driver::{Autoscaling, ScaleEvent};
 use crate::config::Loaded;
 use crate::engine::{EventQueue, Nanos};
 use crate::event::Event;
@@ -23,6 +24,7 @@ pub struct RunResult {
     pub scenario_names: Vec<String>,
     pub utilization: Vec<(String, f64)>,
     pub mean_inflight: f64,
+    pub scale_events: Vec<ScaleEvent>,
 }
 
 impl RunResult {
@@ -53,12 +55,15 @@ pub fn run(loaded: &Loaded, opts: RunOptions, progress: &mut dyn FnMut(Nanos, Na
         .map(|c| c.to_string())
         .collect();
     m.ts.columns.extend(sys.columns());
+    let mut auto = Autoscaling::build(&loaded.model, &sys);
+    m.ts.columns.extend(auto.columns(&sys));
 
     let mut q: EventQueue<Event> = EventQueue::new();
     let interval = s.sample_interval.0;
     let horizon = s.duration.map(|d| d.0).unwrap_or(Nanos::MAX);
     let planned = wl.planned_end().min(horizon);
     wl.schedule_starts(&mut q);
+    auto.schedule_first(&mut q);
     q.schedule_at(interval, Event::Sample);
 
     let mut last_sample: Nanos = 0;
@@ -76,6 +81,7 @@ pub fn run(loaded: &Loaded, opts: RunOptions, progress: &mut dyn FnMut(Nanos, Na
             Event::Sample => {
                 row.clear();
                 sys.sample(t, t - last_sample, &mut last_area, &mut row);
+                auto.sample(&sys, &mut row);
                 m.close_interval(t, t - last_sample, &row);
                 last_sample = t;
                 progress(t, planned);
@@ -84,7 +90,13 @@ pub fn run(loaded: &Loaded, opts: RunOptions, progress: &mut dyn FnMut(Nanos, Na
             Event::FcfsDone { .. }
             | Event::PsDone { .. }
             | Event::ExternalDone { .. }
-            | Event::PoolTimeouts { .. } => sys.handle(ev, &mut q),
+            | Event::PoolTimeouts { .. }
+            | Event::PodReady { .. }
+            | Event::PodKill { .. }
+            | Event::NodeReady { .. } => sys.handle(ev, &mut q),
+            Event::MetricsScrape | Event::HpaSync { .. } | Event::ClusterScan => {
+                auto.handle(ev, &mut q, &mut sys)
+            }
             _ => wl.handle(ev, &mut q, &mut sys, &mut m),
         }
         while !sys.outbox.is_empty() {
@@ -100,6 +112,7 @@ pub fn run(loaded: &Loaded, opts: RunOptions, progress: &mut dyn FnMut(Nanos, Na
     if end > last_sample {
         row.clear();
         sys.sample(end, end - last_sample, &mut last_area, &mut row);
+        auto.sample(&sys, &mut row);
         m.close_interval(end, end - last_sample, &row);
     }
     progress(end, planned);
@@ -114,5 +127,6 @@ pub fn run(loaded: &Loaded, opts: RunOptions, progress: &mut dyn FnMut(Nanos, Na
         scenario_names: wl.scenario_names(),
         utilization,
         mean_inflight,
+        scale_events: auto.events,
     }
 }

@@ -87,9 +87,30 @@ pub fn sniff(path: &Path, text: &str) -> Result<FileKind> {
     }
 }
 
+/// Replace autoscaler file references with the manifests they name (paths relative to the model).
+fn resolve_autoscalers(m: &mut ModelFile, model_path: &Path) -> Result<()> {
+    use model::AutoscalerRef;
+    for (name, s) in m.services.iter_mut() {
+        if let Some(AutoscalerRef::Path(p)) = &s.autoscaler {
+            let path = model_path.parent().unwrap_or_else(|| Path::new(".")).join(p);
+            let text = read_text(&path).map_err(|_| {
+                Error::input(
+                    model_path,
+                    format!("field services.{name}.autoscaler"),
+                    format!("HPA manifest {} not found (relative to the model file)", path.display()),
+                )
+            })?;
+            let hpa = parse_yaml(&path, &text)?;
+            s.autoscaler = Some(AutoscalerRef::Inline(Box::new(hpa)));
+        }
+    }
+    Ok(())
+}
+
 pub fn load_model(path: &Path) -> Result<ModelFile> {
     let text = read_text(path)?;
-    let m: ModelFile = parse_yaml(path, &text)?;
+    let mut m: ModelFile = parse_yaml(path, &text)?;
+    resolve_autoscalers(&mut m, path)?;
     validate::model(&m).map_err(|(field, msg)| located(path, &text, &field, msg))?;
     Ok(m)
 }
@@ -114,6 +135,7 @@ pub fn load(path: &Path, sets: &[String]) -> Result<Loaded> {
         )
     })?;
     let mut model: ModelFile = parse_yaml(&model_path, &model_text)?;
+    resolve_autoscalers(&mut model, &model_path)?;
     if !sets.is_empty() {
         overrides::apply(&mut scenario, &mut model, sets)?;
     }
@@ -134,7 +156,8 @@ pub fn from_strs(scenario_yaml: &str, model_yaml: &str) -> Result<Loaded> {
     let sp = Path::new("<scenario>");
     let mp = Path::new("<model>");
     let scenario: ScenarioFile = parse_yaml(sp, scenario_yaml)?;
-    let model: ModelFile = parse_yaml(mp, model_yaml)?;
+    let mut model: ModelFile = parse_yaml(mp, model_yaml)?;
+    resolve_autoscalers(&mut model, mp)?;
     validate::model(&model).map_err(|(f, m)| located(mp, model_yaml, &f, m))?;
     validate::scenario(&scenario, &model).map_err(|(f, m)| located(sp, scenario_yaml, &f, m))?;
     Ok(Loaded {

@@ -22,6 +22,9 @@ pub struct ModelFile {
     pub caches: BTreeMap<String, CacheCfg>,
     #[serde(default)]
     pub externals: BTreeMap<String, ExternalCfg>,
+    /// Cluster-level settings: metrics pipeline, HPA sync, nodes and the Cluster Autoscaler.
+    #[serde(default)]
+    pub cluster: ClusterCfg,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -32,6 +35,151 @@ pub struct ServiceCfg {
     #[serde(default)]
     pub load_balancer: LbPolicy,
     pub endpoints: BTreeMap<String, Vec<StepCfg>>,
+    /// How new pods start and old ones stop.
+    #[serde(default)]
+    pub lifecycle: LifecycleCfg,
+    /// A Kubernetes HPA (autoscaling/v2) manifest, inline or as a path relative to the model file.
+    #[serde(default)]
+    pub autoscaler: Option<AutoscalerRef>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum AutoscalerRef {
+    Path(String),
+    Inline(Box<crate::autoscale::hpa_config::HorizontalPodAutoscaler>),
+}
+
+/// Pod start-up and shutdown (Kubernetes semantics).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LifecycleCfg {
+    /// Image pull time on a node that does not have the image.
+    #[serde(default = "default_pull")]
+    pub image_pull: Dist,
+    #[serde(default = "default_container_start")]
+    pub container_start: Dist,
+    /// Time from container start until the app answers its readiness probe.
+    #[serde(default = "default_app_start")]
+    pub app_start: Dist,
+    #[serde(default)]
+    pub readiness: ProbeCfg,
+    /// In-flight requests on a stopping pod get this long to finish; the rest fail as `terminated`.
+    #[serde(default = "thirty_s", rename = "terminationGracePeriodSeconds")]
+    pub termination_grace_period_seconds: f64,
+}
+
+fn default_pull() -> Dist {
+    Dist::parse("uniform(5s,20s)").expect("valid")
+}
+fn default_container_start() -> Dist {
+    Dist::parse("const(1s)").expect("valid")
+}
+fn default_app_start() -> Dist {
+    Dist::parse("const(5s)").expect("valid")
+}
+fn thirty_s() -> f64 {
+    30.0
+}
+
+impl Default for LifecycleCfg {
+    fn default() -> Self {
+        LifecycleCfg {
+            image_pull: default_pull(),
+            container_start: default_container_start(),
+            app_start: default_app_start(),
+            readiness: ProbeCfg::default(),
+            termination_grace_period_seconds: 30.0,
+        }
+    }
+}
+
+/// Readiness probe timing; defaults are Kubernetes'.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ProbeCfg {
+    #[serde(default)]
+    pub initial_delay_seconds: f64,
+    #[serde(default = "ten")]
+    pub period_seconds: f64,
+    #[serde(default = "one_u32")]
+    pub success_threshold: u32,
+}
+
+fn ten() -> f64 {
+    10.0
+}
+fn one_u32() -> u32 {
+    1
+}
+
+impl Default for ProbeCfg {
+    fn default() -> Self {
+        ProbeCfg {
+            initial_delay_seconds: 0.0,
+            period_seconds: 10.0,
+            success_threshold: 1,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterCfg {
+    /// metrics-server `--metric-resolution` (its shipped manifests use 15 s).
+    #[serde(default = "fifteen_s")]
+    pub metrics_resolution: Duration,
+    /// HPA controller sync period.
+    #[serde(default = "fifteen_s")]
+    pub hpa_sync_period: Duration,
+    /// Nodes pods are placed on; absent = unlimited capacity, pods place at once.
+    #[serde(default)]
+    pub nodes: Option<NodesCfg>,
+}
+
+fn fifteen_s() -> Duration {
+    Duration(15 * crate::engine::SEC)
+}
+
+impl Default for ClusterCfg {
+    fn default() -> Self {
+        ClusterCfg {
+            metrics_resolution: fifteen_s(),
+            hpa_sync_period: fifteen_s(),
+            nodes: None,
+        }
+    }
+}
+
+/// One node pool, scaled by the Cluster Autoscaler.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodesCfg {
+    /// Allocatable CPU (cores) and memory of one node.
+    pub cpu: Quantity,
+    pub memory: Quantity,
+    pub initial: u32,
+    #[serde(default)]
+    pub min: u32,
+    pub max: u32,
+    /// Time from the scale-up decision until the node accepts pods.
+    #[serde(default = "default_provisioning")]
+    pub provisioning: Dist,
+    #[serde(default = "ten_s")]
+    pub scan_interval: Duration,
+    /// An empty node is removed after this long (scale-down-unneeded-time).
+    #[serde(default = "ten_m")]
+    pub scale_down_unneeded: Duration,
+}
+
+fn default_provisioning() -> Dist {
+    Dist::parse("uniform(1m,4m)").expect("valid")
+}
+fn ten_s() -> Duration {
+    Duration(10 * crate::engine::SEC)
+}
+fn ten_m() -> Duration {
+    Duration(600 * crate::engine::SEC)
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -62,6 +210,11 @@ pub struct PodCfg {
     pub cpu_request: Option<Quantity>,
     #[serde(default)]
     pub memory_request: Option<Quantity>,
+    /// Memory in use: a base plus a cost per in-flight request (the HPA memory metric).
+    #[serde(default)]
+    pub memory_base: Option<Quantity>,
+    #[serde(default)]
+    pub memory_per_request: Option<Quantity>,
     /// Requests beyond this many in flight on one pod are rejected.
     #[serde(default)]
     pub max_inflight: Option<u32>,

@@ -41,6 +41,19 @@ pub fn model(m: &ModelFile) -> Check {
         if s.pod.workers == Some(0) {
             return fail(f("pod.workers"), "expected at least 1 worker");
         }
+        if let Some(super::model::AutoscalerRef::Inline(h)) = &s.autoscaler {
+            if h.kind != "HorizontalPodAutoscaler" {
+                return fail(f("autoscaler.kind"), format!("expected HorizontalPodAutoscaler, got {:?}", h.kind));
+            }
+            h.spec.validate().map_err(|e| (f("autoscaler"), e))?;
+        }
+        let lc = &s.lifecycle;
+        if lc.readiness.period_seconds <= 0.0 || lc.readiness.success_threshold == 0 {
+            return fail(f("lifecycle.readiness"), "expected periodSeconds > 0 and successThreshold >= 1");
+        }
+        if !(lc.termination_grace_period_seconds >= 0.0) {
+            return fail(f("lifecycle.terminationGracePeriodSeconds"), "expected a non-negative number of seconds");
+        }
         if s.endpoints.is_empty() {
             return fail(f("endpoints"), "a service needs at least one endpoint");
         }
@@ -74,6 +87,21 @@ pub fn model(m: &ModelFile) -> Check {
         }
     }
     check_call_cycles(m)?;
+    if let Some(n) = &m.cluster.nodes {
+        if n.max == 0 || n.min > n.max || n.initial > n.max {
+            return fail("cluster.nodes", "expected min <= initial <= max and max >= 1");
+        }
+        for (sname, s) in &m.services {
+            let cpu = s.pod.cpu_request.map(|q| q.0).unwrap_or(s.pod.cores);
+            let mem = s.pod.memory_request.map(|q| q.0).unwrap_or(0.0);
+            if cpu > n.cpu.0 || mem > n.memory.0 {
+                return fail(
+                    format!("services.{sname}.pod"),
+                    "the pod's requests exceed a node's allocatable CPU or memory; it could never be scheduled",
+                );
+            }
+        }
+    }
     for (n, d) in &m.databases {
         let f = |x: &str| format!("databases.{n}.{x}");
         if d.cores == 0 {

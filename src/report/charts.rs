@@ -114,5 +114,29 @@ pub fn write_all(dir: &Path, r: &Report) -> Result<Vec<String>> {
             ),
         ],
     )?;
+    for svc in ts.columns.iter().filter_map(|c| c.strip_suffix("_desired")) {
+        let reps = named(
+            ts,
+            &[
+                &format!("{svc}_ready_pods"),
+                &format!("{svc}_replicas"),
+                &format!("{svc}_desired"),
+            ],
+        );
+        let load = named(ts, &["arrivals_per_s"]);
+        let metrics = ending(ts, "", "")
+            .into_iter()
+            .filter(|(n, _)| n.starts_with(&format!("{svc}_hpa_")))
+            .collect::<Cols>();
+        let title = format!("{svc}: replicas against load");
+        let mut c = chart(&title, "pods", &t, &reps);
+        c.y2_label = Some("requests/s");
+        c.series2 = series(&load);
+        let mtitle = format!("{svc}: metrics the HPA saw");
+        put(
+            &format!("scaling_{svc}.png"),
+            &[c, chart(&mtitle, "metric value", &t, &metrics)],
+        )?;
+    }
     Ok(files)
 }

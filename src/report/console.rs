@@ -136,6 +136,26 @@ pub fn console_summary(r: &Report) -> String {
             let _ = writeln!(o, "  no resource crossed 80% utilization in any interval");
         }
     }
+    if let Some(a) = r.json["surge"]["autoscaling"].as_object() {
+        let f = |v: &serde_json::Value| match v.as_f64() {
+            Some(x) => format!("{x:.0}s"),
+            None => "-".into(),
+        };
+        for (svc, v) in a {
+            let _ = writeln!(
+                o,
+                "  autoscaling {svc}: max {} replicas, {} up / {} down ({} flaps); after the surge at {}: first scale-up +{}, capacity +{}, p95 recovered +{}",
+                v["max_replicas"].as_f64().unwrap_or(0.0),
+                v["scale_ups"],
+                v["scale_downs"],
+                v["flaps"],
+                f(&v["surge_start_s"]),
+                f(&v["first_scale_up_after_surge_s"]),
+                f(&v["time_to_needed_capacity_s"]),
+                f(&v["p95_recovery_s"]),
+            );
+        }
+    }
     if !r.verdicts.is_empty() {
         let _ = writeln!(o, "\n  {:<44} {:>14}  RESULT", "TARGET", "MEASURED");
         for v in &r.verdicts {

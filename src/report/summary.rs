@@ -112,6 +112,19 @@ pub fn saturation_order(result: &RunResult) -> Vec<(String, f64)> {
     out
 }
 
+/// The scenario's p95 latency target, if it has one (`http_req_duration: ['p(95)<500']`).
+pub fn p95_target(loaded: &Loaded) -> Option<f64> {
+    loaded
+        .scenario
+        .thresholds
+        .0
+        .iter()
+        .filter(|s| s.selector.metric == "http_req_duration" && s.selector.tags.is_empty())
+        .flat_map(|s| s.thresholds.iter())
+        .find(|t| t.expr.agg == crate::threshold::Aggregation::Percentile(95.0))
+        .map(|t| t.expr.value)
+}
+
 pub fn summary_json(loaded: &Loaded, r: &RunResult, verdicts: &[Verdict], seed: u64) -> Value {
     let m = &r.metrics;
     let secs = ns_to_secs(r.end);
@@ -212,6 +225,7 @@ pub fn summary_json(loaded: &Loaded, r: &RunResult, verdicts: &[Verdict], seed: 
                 "mean_response_s": mean_response,
                 "lambda_times_w": throughput * mean_response,
             },
+            "autoscaling": super::scaling::autoscaling_report(r, p95_target(loaded)),
             "verdict": verdict,
             "passed": verdicts.iter().all(|v| v.pass),
         }

@@ -2,16 +2,18 @@
 //! endpoints use. A request walks its endpoint's steps; each step hands it to one component
 //! (a station, a pool, a provider) and comes back here when that component is done.
 
+mod lifecycle;
 pub mod pool;
 pub mod service;
 pub mod station;
 
-use crate::config::model::{Discipline, ModelFile, QueryKind, StepCfg};
+use crate::config::model::{ModelFile, QueryKind, StepCfg};
 use crate::dist::Dist;
 use crate::engine::{stream, EventQueue, Nanos, Rng64};
 use crate::event::{Event, ReqRef};
 use pool::{Acquire, Pool};
 use rand::Rng;
+pub use lifecycle::{Lifecycle, Node, NodeState};
 use service::{Pod, PodState, Service};
 use station::Station;
 
@@ -28,15 +30,18 @@ pub enum Cause {
     External,
     /// The database refused a new connection (max_connections reached).
     DbConnections,
+    /// The pod was killed at the end of its termination grace period.
+    Terminated,
 }
 
 impl Cause {
-    pub const ALL: [Cause; 5] = [
+    pub const ALL: [Cause; 6] = [
         Cause::Timeout,
         Cause::PoolTimeout,
         Cause::Rejected,
         Cause::External,
         Cause::DbConnections,
+        Cause::Terminated,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -45,6 +50,7 @@ impl Cause {
             Cause::Rejected => "rejected",
             Cause::External => "external",
             Cause::DbConnections => "db_connections",
+            Cause::Terminated => "terminated",
         }
     }
 }
@@ -128,6 +134,7 @@ pub struct System {
     /// Finished top-level requests, drained by the simulation after each event.
     pub outbox: Vec<Response>,
     pub entry: u32,
+    pub lifecycle: Lifecycle,
 }
 
 impl System {
@@ -147,6 +154,7 @@ impl System {
             done_scratch: Vec::new(),
             outbox: Vec::new(),
             entry: 0,
+            lifecycle: Lifecycle::new(m, seed, replication),
         };
         for (name, d) in &m.databases {
             let primary = sys.add_station(Station::fcfs(d.cores));
@@ -199,16 +207,7 @@ impl System {
             }
         }
         for (si, (sname, s)) in m.services.iter().enumerate() {
-            let p = &s.pod;
-            sys.services.push(Service::new(
-                sname.clone(),
-                s.load_balancer,
-                p.cores,
-                p.cpu_request.map(|q| q.0).unwrap_or(p.cores),
-                p.discipline,
-                p.workers.unwrap_or(p.cores.ceil().max(1.0) as u32),
-                p.max_inflight.unwrap_or(u32::MAX),
-            ));
+            sys.services.push(Service::new(sname.clone(), s));
             sys.service_rngs
                 .push(stream(seed, replication, &format!("service:{sname}")));
             for (ename, steps) in &s.endpoints {
@@ -244,7 +243,7 @@ impl System {
         sys.entry = idx_of(&svc_names, &m.entry);
         for (si, s) in m.services.values().enumerate() {
             for _ in 0..s.replicas {
-                sys.add_pod(si as u32);
+                sys.add_initial_pod(si as u32);
             }
         }
         sys
@@ -253,32 +252,6 @@ impl System {
     fn add_station(&mut self, s: Station) -> u32 {
         self.stations.push(s);
         (self.stations.len() - 1) as u32
-    }
-
-    /// Start a pod that takes traffic at once. Pod start-up latency belongs to the autoscaler.
-    pub fn add_pod(&mut self, service: u32) -> u32 {
-        let svc = &self.services[service as usize];
-        let station = match svc.discipline {
-            Discipline::Ps => Station::ps(svc.cores),
-            Discipline::Fcfs => Station::fcfs(svc.workers),
-        };
-        let cpu = self.add_station(station);
-        let pool_base = self.pools.len() as u32;
-        for (di, db) in self.databases.iter_mut().enumerate() {
-            let mut p = Pool::new(di as u32, db.pool_max, db.acquire_timeout);
-            p.warm(db.pool_min, &mut db.open, db.max_connections);
-            self.pools.push(p);
-        }
-        let id = self.pods.len() as u32;
-        self.pods.push(Pod {
-            service,
-            cpu,
-            pool_base,
-            inflight: 0,
-            state: PodState::Ready,
-        });
-        self.services[service as usize].ready.push(id);
-        id
     }
 
     pub fn endpoint_index(&self, service: &str, endpoint: &str) -> Option<u32> {
@@ -415,6 +388,10 @@ impl System {
     }
 
     fn step_done(&mut self, r: ReqRef, q: &mut EventQueue<Event>) {
+        let pod = self.reqs[r.idx as usize].pod;
+        if pod != NONE && self.pods[pod as usize].killed {
+            return self.finish(r, Some(Cause::Terminated), q);
+        }
         self.reqs[r.idx as usize].step += 1;
         self.run_step(r, q);
     }
@@ -422,7 +399,12 @@ impl System {
     fn finish(&mut self, r: ReqRef, cause: Option<Cause>, q: &mut EventQueue<Event>) {
         let req = self.reqs[r.idx as usize];
         if req.pod != NONE {
-            self.pods[req.pod as usize].inflight -= 1;
+            let p = &mut self.pods[req.pod as usize];
+            p.inflight -= 1;
+            p.completed += 1;
+            if p.inflight == 0 && p.state == PodState::Draining {
+                self.pod_gone(req.pod);
+            }
         }
         self.release_slot(r);
         if req.parent.idx != NONE {
@@ -490,6 +472,9 @@ impl System {
                 }
                 self.done_scratch = expired;
             }
+            Event::PodReady { pod } => self.pod_ready(pod, q.now()),
+            Event::PodKill { pod } => self.pod_kill(pod),
+            Event::NodeReady { node } => self.node_ready(node, q),
             _ => unreachable!("not a system event: {ev:?}"),
         }
     }
@@ -536,11 +521,10 @@ impl System {
         let iv = interval.max(1) as f64;
         for (si, s) in self.services.iter().enumerate() {
             let (mut busy, mut cap, mut inflight) = (0.0, 0.0, 0u32);
-            for (pi, p) in self.pods.iter().enumerate() {
+            for p in &self.pods {
                 if p.service as usize != si || p.state == PodState::Gone {
                     continue;
                 }
-                let _ = pi;
                 let (d, c) = area_delta(p.cpu, &mut self.stations);
                 busy += d;
                 inflight += p.inflight;

@@ -1,10 +1,14 @@
 //! Services: a set of pods behind a load balancer. Pods are stored once and referenced by index,
 //! so pods can be added and retired during a run without moving anything.
 
-use crate::config::model::{Discipline, LbPolicy};
+use crate::config::model::{Discipline, LbPolicy, ServiceCfg};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PodState {
+    /// Created, waiting for a node with room.
+    Pending,
+    /// On a node: pulling its image, starting, waiting for its readiness probe.
+    Starting,
     Ready,
     /// Not taking traffic; finishing what it has.
     Draining,
@@ -19,6 +23,23 @@ pub struct Pod {
     pub pool_base: u32,
     pub inflight: u32,
     pub state: PodState,
+    pub created_at: u64,
+    /// When it was placed on a node (the pod's start time, as the HPA sees it).
+    pub started_at: u64,
+    /// Last change of its Ready condition.
+    pub ready_transition: u64,
+    pub node: u32,
+    /// Requests completed here (the per-pod request-rate metric).
+    pub completed: u64,
+    /// Killed at the end of its grace period: in-flight work fails as `terminated`.
+    pub killed: bool,
+}
+
+impl Pod {
+    /// Counts toward the deployment's replicas (not being deleted).
+    pub fn is_live(&self) -> bool {
+        matches!(self.state, PodState::Pending | PodState::Starting | PodState::Ready)
+    }
 }
 
 pub struct Service {
@@ -29,32 +50,35 @@ pub struct Service {
     pub discipline: Discipline,
     pub workers: u32,
     pub max_inflight: u32,
+    pub memory_request: f64,
+    pub memory_base: f64,
+    pub memory_per_request: f64,
     /// Ready pods, in the order they became ready.
     pub ready: Vec<u32>,
     rr: usize,
 }
 
 impl Service {
-    pub fn new(
-        name: String,
-        lb: LbPolicy,
-        cores: f64,
-        cpu_request: f64,
-        discipline: Discipline,
-        workers: u32,
-        max_inflight: u32,
-    ) -> Self {
+    pub fn new(name: String, cfg: &ServiceCfg) -> Self {
+        let p = &cfg.pod;
         Service {
             name,
-            lb,
-            cores,
-            cpu_request,
-            discipline,
-            workers,
-            max_inflight,
+            lb: cfg.load_balancer,
+            cores: p.cores,
+            cpu_request: p.cpu_request.map(|q| q.0).unwrap_or(p.cores),
+            discipline: p.discipline,
+            workers: p.workers.unwrap_or(p.cores.ceil().max(1.0) as u32),
+            max_inflight: p.max_inflight.unwrap_or(u32::MAX),
+            memory_request: p.memory_request.map(|q| q.0).unwrap_or(0.0),
+            memory_base: p.memory_base.map(|q| q.0).unwrap_or(0.0),
+            memory_per_request: p.memory_per_request.map(|q| q.0).unwrap_or(0.0),
             ready: Vec::new(),
             rr: 0,
         }
+    }
+
+    pub fn memory_in_use(&self, pod: &Pod) -> f64 {
+        self.memory_base + self.memory_per_request * pod.inflight as f64
     }
 
     /// The load balancer's choice among ready pods.
