@@ -61,6 +61,9 @@ pub struct Metrics {
     pub vus_allocated: u32,
     /// Client requests outstanding, and ∫ of it over time (for Little's law).
     pub inflight: u32,
+    /// Requests sent, and those whose client gave up without any response (VU hard-stopped).
+    pub sent: u64,
+    pub abandoned: u64,
     /// When the first request was sent.
     pub first_send: Option<Nanos>,
     inflight_area: f64,
@@ -96,6 +99,8 @@ impl Metrics {
             vus_allocated: 0,
             inflight: 0,
             first_send: None,
+            sent: 0,
+            abandoned: 0,
             inflight_area: 0.0,
             inflight_last: 0,
             iv_sent: 0,
@@ -117,6 +122,7 @@ impl Metrics {
     pub fn on_send(&mut self, now: Nanos) {
         self.integrate(now);
         self.first_send.get_or_insert(now);
+        self.sent += 1;
         self.inflight += 1;
         self.iv_sent += 1;
     }
@@ -142,6 +148,7 @@ impl Metrics {
     /// The client abandoned a request without a response (its VU was hard-stopped).
     pub fn on_abandon(&mut self, now: Nanos) {
         self.integrate(now);
+        self.abandoned += 1;
         self.inflight -= 1;
     }
 

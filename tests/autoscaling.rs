@@ -1,0 +1,171 @@
+//! Autoscaling in the loop: pods start and stop as the controllers decide, traffic only reaches
+//! ready pods, and scale-down never loses a request.
+
+use surge::config;
+use surge::engine::{ns_to_secs, EventQueue, SEC};
+use surge::event::Event;
+use surge::sim::{run, RunOptions};
+use surge::system::service::PodState;
+use surge::system::System;
+
+fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn shop_spike_scales_up_in_time_and_stays_within_bounds() {
+    let loaded = config::load(&root().join("scenarios/shop-spike.yaml"), &[]).unwrap();
+    for seed in [1, 2, 3] {
+        let r = run(&loaded, RunOptions { seed, replication: 0 }, &mut |_, _| {});
+        let ts = r.timeseries();
+        let replicas = ts.column("web_replicas").unwrap();
+        let desired = ts.column("web_desired").unwrap();
+        let ready = ts.column("web_ready_pods").unwrap();
+        // minReplicas 2, maxReplicas 12 in models/hpa/web-hpa.yaml.
+        for i in 0..replicas.len() {
+            assert!((2.0..=12.0).contains(&replicas[i]), "replicas {} at row {i}", replicas[i]);
+            assert!((2.0..=12.0).contains(&desired[i]));
+            assert!(ready[i] <= replicas[i], "more ready pods than replicas at row {i}");
+        }
+        assert!(r.scale_events.iter().any(|e| e.to > e.from), "no scale-up");
+        for e in &r.scale_events {
+            assert!(e.from != e.to && (2..=12).contains(&e.to));
+        }
+        let report = surge::report::scaling::autoscaling_report(&r, Some(500.0));
+        let web = &report["web"];
+        let surge_s = web["surge_start_s"].as_f64().expect("surge found");
+        // The spike ramps from 5 min; the 10-s mean reacts within its window.
+        assert!((280.0..=320.0).contains(&surge_s), "surge at {surge_s}");
+        let reaction = web["first_scale_up_after_surge_s"].as_f64().unwrap();
+        // Seed 001: "Auto-Scaling: triggers within 3 minutes".
+        assert!(reaction <= 180.0, "first scale-up {reaction}s after the surge");
+        assert!(web["time_to_needed_capacity_s"].as_f64().unwrap() >= reaction);
+        assert!(web["max_replicas"].as_f64().unwrap() > 2.0);
+        // No request is lost: every one sent got a response, a timeout, or was abandoned by a
+        // hard-stopped VU; none remain unaccounted for.
+        let m = &r.metrics;
+        assert_eq!(m.sent, m.requests() + m.abandoned + m.inflight as u64, "requests lost");
+    }
+}
+
+const MODEL: &str = "
+entry: web
+services:
+  web:
+    replicas: 1
+    pod: {cores: 1, cpu_request: 500m}
+    lifecycle:
+      image_pull: const(10s)
+      container_start: const(1s)
+      app_start: const(3s)
+      readiness: {initialDelaySeconds: 0, periodSeconds: 5, successThreshold: 2}
+      terminationGracePeriodSeconds: 30
+    endpoints:
+      work:
+        - cpu: const(100ms)
+";
+
+fn system(model: &str) -> System {
+    let scenario = "model: x\nflows:\n  f:\n    steps:\n      - request: work\nscenarios:\n  s:\n    executor: constant-vus\n    vus: 1\n    duration: 1s\n";
+    let l = config::from_strs(scenario, model).unwrap();
+    System::build(&l.model, 1, 0)
+}
+
+/// Drive the system alone: deliver events up to `until`.
+fn advance(sys: &mut System, q: &mut EventQueue<Event>, until: u64) {
+    while q.peek_time().is_some_and(|t| t <= until) {
+        let (_, ev) = q.pop().unwrap();
+        sys.handle(ev, q);
+    }
+    q.set_now(until);
+}
+
+#[test]
+fn only_ready_pods_receive_traffic() {
+    let mut sys = system(MODEL);
+    let mut q = EventQueue::new();
+    sys.scale_to(0, 3, &mut q);
+    assert_eq!(sys.replicas(0), 3);
+    assert_eq!(sys.services[0].ready.len(), 1);
+    // Container starts at 11 s, app answers at 14 s; probes every 5 s from 11 s succeed at 16 s
+    // and 21 s, so with successThreshold 2 the pods are ready at 21 s.
+    advance(&mut sys, &mut q, 20 * SEC);
+    for t in 0..40 {
+        sys.submit(0, t, &mut q);
+    }
+    assert!(sys.pods[1..].iter().all(|p| p.state == PodState::Starting && p.inflight == 0));
+    advance(&mut sys, &mut q, 21 * SEC);
+    assert!(sys.pods.iter().all(|p| p.state == PodState::Ready));
+    assert_eq!(sys.services[0].ready.len(), 3);
+    for t in 0..30 {
+        sys.submit(0, t, &mut q);
+    }
+    assert!(sys.pods[1..].iter().all(|p| p.inflight == 10), "round robin over ready pods");
+    sys.outbox.clear();
+}
+
+#[test]
+fn scale_down_drains_then_kills_after_the_grace_period() {
+    let mut sys = system(&MODEL.replace("replicas: 1", "replicas: 3"));
+    let mut q = EventQueue::new();
+    // 60 requests of 100 ms on each pod: 6 s of work each under processor sharing.
+    for t in 0..180 {
+        sys.submit(0, t, &mut q);
+    }
+    sys.scale_to(0, 1, &mut q);
+    // The newest pods go first; they take no new traffic but finish what they have.
+    assert_eq!(sys.pods[1].state, PodState::Draining);
+    assert_eq!(sys.pods[2].state, PodState::Draining);
+    assert_eq!(sys.services[0].ready, vec![0]);
+    advance(&mut sys, &mut q, 7 * SEC);
+    assert!(sys.outbox.iter().all(|r| r.cause.is_none()), "draining must not fail requests");
+    assert_eq!(sys.outbox.len(), 180);
+    assert_eq!(sys.pods[1].state, PodState::Gone);
+
+    // With more work than the grace period allows, the rest fails as `terminated`, never silently.
+    let mut sys = system(&MODEL.replace("replicas: 1", "replicas: 2").replace(
+        "terminationGracePeriodSeconds: 30",
+        "terminationGracePeriodSeconds: 2",
+    ));
+    let mut q = EventQueue::new();
+    for t in 0..200 {
+        sys.submit(0, t, &mut q);
+    }
+    sys.scale_to(0, 1, &mut q);
+    advance(&mut sys, &mut q, 60 * SEC);
+    let terminated = sys
+        .outbox
+        .iter()
+        .filter(|r| r.cause == Some(surge::system::Cause::Terminated))
+        .count();
+    assert_eq!(sys.outbox.len(), 200, "every request answered");
+    // Processor sharing finishes all 100 jobs on the draining pod together at 10 s, after the 2 s
+    // grace: all of them fail as terminated; the 100 on the surviving pod succeed.
+    assert_eq!(terminated, 100);
+    assert_eq!(sys.pods[1].state, PodState::Draining, "killed pod keeps its record");
+    assert!(sys.pods[1].killed);
+    let _ = ns_to_secs(q.now());
+}
+
+#[test]
+fn pending_pods_get_nodes_from_the_cluster_autoscaler() {
+    let model = format!(
+        "{MODEL}cluster:\n  nodes: {{cpu: 1, memory: 4Gi, initial: 1, min: 1, max: 3, provisioning: const(2m), scale_down_unneeded: 10m}}\n"
+    );
+    let mut scenario = String::from("model: x\nflows:\n  f:\n    steps:\n      - request: work\n      - sleep: const(1s)\n");
+    scenario.push_str("scenarios:\n  s:\n    executor: constant-vus\n    vus: 1\n    duration: 30m\n");
+    let l = config::from_strs(&scenario, &model).unwrap();
+    let mut sys = System::build(&l.model, 1, 0);
+    let mut q = EventQueue::new();
+    // Two 500m pods per 1-core node: scaling to 5 leaves three pending for two more nodes.
+    sys.scale_to(0, 5, &mut q);
+    assert_eq!(sys.lifecycle.pending.len(), 3);
+    assert_eq!(sys.lifecycle.ready_nodes(), 1);
+    sys.provision_node(&mut q);
+    sys.provision_node(&mut q);
+    advance(&mut sys, &mut q, 119 * SEC);
+    assert_eq!(sys.lifecycle.pending.len(), 3, "nodes not ready before 2 min");
+    advance(&mut sys, &mut q, 121 * SEC);
+    assert_eq!(sys.lifecycle.ready_nodes(), 3);
+    assert_eq!(sys.lifecycle.pending.len(), 0, "pending pods placed once nodes are ready");
+}
