@@ -142,7 +142,7 @@ fn scale_down_drains_then_kills_after_the_grace_period() {
     // Processor sharing finishes all 100 jobs on the draining pod together at 10 s, after the 2 s
     // grace: all of them fail as terminated; the 100 on the surviving pod succeed.
     assert_eq!(terminated, 100);
-    assert_eq!(sys.pods[1].state, PodState::Draining, "killed pod keeps its record");
+    assert_eq!(sys.pods[1].state, PodState::Gone, "gone once its last request failed");
     assert!(sys.pods[1].killed);
     let _ = ns_to_secs(q.now());
 }
