@@ -54,4 +54,7 @@ pub enum Event {
         hpa: u16,
     },
     ClusterScan,
+    AsgTick {
+        asg: u16,
+    },
 }

@@ -94,9 +94,10 @@ pub fn run(loaded: &Loaded, opts: RunOptions, progress: &mut dyn FnMut(Nanos, Na
             | Event::PodReady { .. }
             | Event::PodKill { .. }
             | Event::NodeReady { .. } => sys.handle(ev, &mut q),
-            Event::MetricsScrape | Event::HpaSync { .. } | Event::ClusterScan => {
-                auto.handle(ev, &mut q, &mut sys)
-            }
+            Event::MetricsScrape
+            | Event::HpaSync { .. }
+            | Event::ClusterScan
+            | Event::AsgTick { .. } => auto.handle(ev, &mut q, &mut sys),
             _ => wl.handle(ev, &mut q, &mut sys, &mut m),
         }
         while !sys.outbox.is_empty() {

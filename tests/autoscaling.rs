@@ -16,16 +16,30 @@ fn root() -> std::path::PathBuf {
 fn shop_spike_scales_up_in_time_and_stays_within_bounds() {
     let loaded = config::load(&root().join("scenarios/shop-spike.yaml"), &[]).unwrap();
     for seed in [1, 2, 3] {
-        let r = run(&loaded, RunOptions { seed, replication: 0 }, &mut |_, _| {});
+        let r = run(
+            &loaded,
+            RunOptions {
+                seed,
+                replication: 0,
+            },
+            &mut |_, _| {},
+        );
         let ts = r.timeseries();
         let replicas = ts.column("web_replicas").unwrap();
         let desired = ts.column("web_desired").unwrap();
         let ready = ts.column("web_ready_pods").unwrap();
         // minReplicas 2, maxReplicas 12 in models/hpa/web-hpa.yaml.
         for i in 0..replicas.len() {
-            assert!((2.0..=12.0).contains(&replicas[i]), "replicas {} at row {i}", replicas[i]);
+            assert!(
+                (2.0..=12.0).contains(&replicas[i]),
+                "replicas {} at row {i}",
+                replicas[i]
+            );
             assert!((2.0..=12.0).contains(&desired[i]));
-            assert!(ready[i] <= replicas[i], "more ready pods than replicas at row {i}");
+            assert!(
+                ready[i] <= replicas[i],
+                "more ready pods than replicas at row {i}"
+            );
         }
         assert!(r.scale_events.iter().any(|e| e.to > e.from), "no scale-up");
         for e in &r.scale_events {
@@ -38,13 +52,20 @@ fn shop_spike_scales_up_in_time_and_stays_within_bounds() {
         assert!((280.0..=320.0).contains(&surge_s), "surge at {surge_s}");
         let reaction = web["first_scale_up_after_surge_s"].as_f64().unwrap();
         // Seed 001: "Auto-Scaling: triggers within 3 minutes".
-        assert!(reaction <= 180.0, "first scale-up {reaction}s after the surge");
+        assert!(
+            reaction <= 180.0,
+            "first scale-up {reaction}s after the surge"
+        );
         assert!(web["time_to_needed_capacity_s"].as_f64().unwrap() >= reaction);
         assert!(web["max_replicas"].as_f64().unwrap() > 2.0);
         // No request is lost: every one sent got a response, a timeout, or was abandoned by a
         // hard-stopped VU; none remain unaccounted for.
         let m = &r.metrics;
-        assert_eq!(m.sent, m.requests() + m.abandoned + m.inflight as u64, "requests lost");
+        assert_eq!(
+            m.sent,
+            m.requests() + m.abandoned + m.inflight as u64,
+            "requests lost"
+        );
     }
 }
 
@@ -93,14 +114,19 @@ fn only_ready_pods_receive_traffic() {
     for t in 0..40 {
         sys.submit(0, t, &mut q);
     }
-    assert!(sys.pods[1..].iter().all(|p| p.state == PodState::Starting && p.inflight == 0));
+    assert!(sys.pods[1..]
+        .iter()
+        .all(|p| p.state == PodState::Starting && p.inflight == 0));
     advance(&mut sys, &mut q, 21 * SEC);
     assert!(sys.pods.iter().all(|p| p.state == PodState::Ready));
     assert_eq!(sys.services[0].ready.len(), 3);
     for t in 0..30 {
         sys.submit(0, t, &mut q);
     }
-    assert!(sys.pods[1..].iter().all(|p| p.inflight == 10), "round robin over ready pods");
+    assert!(
+        sys.pods[1..].iter().all(|p| p.inflight == 10),
+        "round robin over ready pods"
+    );
     sys.outbox.clear();
 }
 
@@ -118,7 +144,10 @@ fn scale_down_drains_then_kills_after_the_grace_period() {
     assert_eq!(sys.pods[2].state, PodState::Draining);
     assert_eq!(sys.services[0].ready, vec![0]);
     advance(&mut sys, &mut q, 7 * SEC);
-    assert!(sys.outbox.iter().all(|r| r.cause.is_none()), "draining must not fail requests");
+    assert!(
+        sys.outbox.iter().all(|r| r.cause.is_none()),
+        "draining must not fail requests"
+    );
     assert_eq!(sys.outbox.len(), 180);
     assert_eq!(sys.pods[1].state, PodState::Gone);
 
@@ -142,7 +171,11 @@ fn scale_down_drains_then_kills_after_the_grace_period() {
     // Processor sharing finishes all 100 jobs on the draining pod together at 10 s, after the 2 s
     // grace: all of them fail as terminated; the 100 on the surviving pod succeed.
     assert_eq!(terminated, 100);
-    assert_eq!(sys.pods[1].state, PodState::Gone, "gone once its last request failed");
+    assert_eq!(
+        sys.pods[1].state,
+        PodState::Gone,
+        "gone once its last request failed"
+    );
     assert!(sys.pods[1].killed);
     let _ = ns_to_secs(q.now());
 }
@@ -152,8 +185,11 @@ fn pending_pods_get_nodes_from_the_cluster_autoscaler() {
     let model = format!(
         "{MODEL}cluster:\n  nodes: {{cpu: 1, memory: 4Gi, initial: 1, min: 1, max: 3, provisioning: const(2m), scale_down_unneeded: 10m}}\n"
     );
-    let mut scenario = String::from("model: x\nflows:\n  f:\n    steps:\n      - request: work\n      - sleep: const(1s)\n");
-    scenario.push_str("scenarios:\n  s:\n    executor: constant-vus\n    vus: 1\n    duration: 30m\n");
+    let mut scenario = String::from(
+        "model: x\nflows:\n  f:\n    steps:\n      - request: work\n      - sleep: const(1s)\n",
+    );
+    scenario
+        .push_str("scenarios:\n  s:\n    executor: constant-vus\n    vus: 1\n    duration: 30m\n");
     let l = config::from_strs(&scenario, &model).unwrap();
     let mut sys = System::build(&l.model, 1, 0);
     let mut q = EventQueue::new();
@@ -164,8 +200,16 @@ fn pending_pods_get_nodes_from_the_cluster_autoscaler() {
     sys.provision_node(&mut q);
     sys.provision_node(&mut q);
     advance(&mut sys, &mut q, 119 * SEC);
-    assert_eq!(sys.lifecycle.pending.len(), 3, "nodes not ready before 2 min");
+    assert_eq!(
+        sys.lifecycle.pending.len(),
+        3,
+        "nodes not ready before 2 min"
+    );
     advance(&mut sys, &mut q, 121 * SEC);
     assert_eq!(sys.lifecycle.ready_nodes(), 3);
-    assert_eq!(sys.lifecycle.pending.len(), 0, "pending pods placed once nodes are ready");
+    assert_eq!(
+        sys.lifecycle.pending.len(),
+        0,
+        "pending pods placed once nodes are ready"
+    );
 }

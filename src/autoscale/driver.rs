@@ -2,13 +2,16 @@
 //! per autoscaled service, and the Cluster Autoscaler. Decisions come from the pure controllers
 //! (`hpa.rs`); this module only observes the system and applies what they decide.
 
+use super::asg::{AsgController, AsgSimParams};
+use super::asg_config::{AsgGroupConfig, ServicePolicies};
 use super::hpa::{ControllerOptions, CpuSample, HpaController, HpaInput, PodSample};
 use super::hpa_config::{MetricSpec, MetricTargetType};
 use crate::config::model::{AutoscalerRef, ModelFile};
-use crate::engine::{ns_to_secs, EventQueue, Nanos};
+use crate::engine::{ns_to_secs, EventQueue, Nanos, SEC};
 use crate::event::Event;
 use crate::system::service::PodState;
 use crate::system::{NodeState, System};
+use std::collections::VecDeque;
 
 /// One scale decision that changed a deployment, for `scale_events.csv`.
 #[derive(Clone, Debug)]
@@ -74,6 +77,18 @@ struct Hpa {
     seen: Vec<f64>,
 }
 
+/// An EC2 Auto Scaling group driving a service's replica count.
+struct Asg {
+    service: u32,
+    ctl: AsgController,
+    /// Every tick: (time, ∫ busy cores, ∫ ready cores, requests completed), for CloudWatch windows.
+    history: VecDeque<(f64, f64, f64, u64)>,
+    keep_s: f64,
+}
+
+/// CloudWatch alarms are evaluated every minute (10 s for short periods): tick at the finer grain.
+const ASG_TICK: Nanos = 10 * SEC;
+
 struct ClusterAutoscaler {
     scan: Nanos,
     unneeded: Nanos,
@@ -82,6 +97,7 @@ struct ClusterAutoscaler {
 
 pub struct Autoscaling {
     hpas: Vec<Hpa>,
+    asgs: Vec<Asg>,
     pods: Vec<PodMetrics>,
     resolution: Nanos,
     sync: Nanos,
@@ -119,7 +135,12 @@ impl Autoscaling {
                 ..ControllerOptions::default()
             };
             let ctl = HpaController::new(&h.spec, 0.0, opts);
-            let observed = h.spec.effective_metrics().iter().map(observed_for).collect();
+            let observed = h
+                .spec
+                .effective_metrics()
+                .iter()
+                .map(observed_for)
+                .collect();
             hpas.push(Hpa {
                 service: si as u32,
                 desired: sys.replicas(si as u32),
@@ -128,8 +149,30 @@ impl Autoscaling {
                 observed,
             });
         }
+        let mut asgs = Vec::new();
+        for (si, s) in m.services.values().enumerate() {
+            let Some(aws) = &s.aws_autoscaling else {
+                continue;
+            };
+            // Validated at load time.
+            let group = AsgGroupConfig::from_value(&aws.group, "group").expect("validated");
+            let set = ServicePolicies::from_value(&aws.policies[&aws.policy_set], &aws.policy_set)
+                .expect("validated");
+            let params = AsgSimParams {
+                boot_secs: ns_to_secs(aws.boot.0),
+                termination_secs: 0.0,
+            };
+            let ctl = AsgController::new(&group, &set.policies, params, 0.0).expect("validated");
+            asgs.push(Asg {
+                service: si as u32,
+                ctl,
+                history: VecDeque::new(),
+                keep_s: 7200.0, // covers period × (evaluationPeriods + 2) for any sane alarm
+            });
+        }
         Autoscaling {
             hpas,
+            asgs,
             pods: Vec::new(),
             resolution: m.cluster.metrics_resolution.0,
             sync: m.cluster.hpa_sync_period.0,
@@ -144,7 +187,7 @@ impl Autoscaling {
     }
 
     pub fn is_active(&self) -> bool {
-        !self.hpas.is_empty() || self.ca.is_some()
+        !self.hpas.is_empty() || !self.asgs.is_empty() || self.ca.is_some()
     }
 
     pub fn schedule_first(&self, q: &mut EventQueue<Event>) {
@@ -156,6 +199,9 @@ impl Autoscaling {
         }
         if let Some(ca) = &self.ca {
             q.schedule_at(ca.scan, Event::ClusterScan);
+        }
+        for i in 0..self.asgs.len() {
+            q.schedule_at(0, Event::AsgTick { asg: i as u16 });
         }
     }
 
@@ -173,6 +219,10 @@ impl Autoscaling {
                 self.cluster_scan(sys, q);
                 let scan = self.ca.as_ref().map(|c| c.scan).unwrap_or(u64::MAX / 2);
                 q.schedule_in(scan, Event::ClusterScan);
+            }
+            Event::AsgTick { asg } => {
+                self.tick_asg(asg as usize, sys, q);
+                q.schedule_in(ASG_TICK, Event::AsgTick { asg });
             }
             _ => unreachable!("not a controller event: {ev:?}"),
         }
@@ -301,6 +351,66 @@ impl Autoscaling {
         }
     }
 
+    fn tick_asg(&mut self, a: usize, sys: &mut System, q: &mut EventQueue<Event>) {
+        let now = q.now();
+        let now_s = ns_to_secs(now);
+        let asg = &mut self.asgs[a];
+        let service = asg.service;
+        let (mut busy, mut cap, mut done) = (0.0, 0.0, 0u64);
+        for i in 0..sys.pods.len() as u32 {
+            let p = &sys.pods[i as usize];
+            if p.service != service || p.state == PodState::Gone {
+                continue;
+            }
+            done += p.completed;
+            let ready = p.state == PodState::Ready;
+            busy += sys.pod_cpu_area(i, now);
+            if ready {
+                cap += sys.services[service as usize].cores;
+            }
+        }
+        // ∫ ready cores advances by the current count over the last tick.
+        let cap_area =
+            asg.history.back().map(|h| h.2).unwrap_or(0.0) + cap * ns_to_secs(ASG_TICK) * 1e9;
+        asg.history.push_back((now_s, busy, cap_area, done));
+        while asg
+            .history
+            .front()
+            .is_some_and(|h| h.0 < now_s - asg.keep_s)
+        {
+            asg.history.pop_front();
+        }
+        let hist = &asg.history;
+        let at = |t: f64| hist.iter().rev().find(|h| h.0 <= t + 1e-9).copied();
+        let metric = |name: &str, period: f64| -> Option<f64> {
+            let (a, b) = (at(now_s - period)?, at(now_s)?);
+            match name {
+                "CPUUtilization" => (b.2 > a.2).then(|| 100.0 * (b.1 - a.1) / (b.2 - a.2)),
+                "RequestCount" => Some((b.3 - a.3) as f64),
+                _ => None,
+            }
+        };
+        let from = sys.replicas(service);
+        let events = asg.ctl.tick(now_s, &metric);
+        let to = asg.ctl.desired();
+        if to != from {
+            sys.scale_to(service, to, q);
+            let reason = events
+                .last()
+                .map(|e| e.reason.clone())
+                .unwrap_or_else(|| "group DesiredCapacity".into());
+            self.events.push(ScaleEvent {
+                t: now,
+                service: self.service_names[service as usize].clone(),
+                from,
+                to,
+                driving_metric: "cloudwatch".into(),
+                limited_by: reason,
+                proposals: String::new(),
+            });
+        }
+    }
+
     /// Cluster Autoscaler: provision nodes for pods that do not fit; remove nodes empty for
     /// `scale_down_unneeded` (only empty nodes are removed: a simplification of its 50 % rule).
     fn cluster_scan(&mut self, sys: &mut System, q: &mut EventQueue<Event>) {
@@ -318,7 +428,10 @@ impl Autoscaling {
             let mut bins: Vec<(f64, f64)> = Vec::new();
             for &p in &pending {
                 let (c, m) = sys.pod_requests(p);
-                match bins.iter_mut().find(|b| b.0 + c <= cfg.cpu.0 && b.1 + m <= cfg.memory.0) {
+                match bins
+                    .iter_mut()
+                    .find(|b| b.0 + c <= cfg.cpu.0 && b.1 + m <= cfg.memory.0)
+                {
                     Some(b) => {
                         b.0 += c;
                         b.1 += m;
@@ -327,7 +440,9 @@ impl Autoscaling {
                 }
             }
             let live = sys.lifecycle.ready_nodes() + sys.lifecycle.provisioning_nodes();
-            let want = bins.len().saturating_sub(sys.lifecycle.provisioning_nodes());
+            let want = bins
+                .len()
+                .saturating_sub(sys.lifecycle.provisioning_nodes());
             let room = (cfg.max as usize).saturating_sub(live);
             for _ in 0..want.min(room) {
                 sys.provision_node(q);
@@ -360,6 +475,11 @@ impl Autoscaling {
                 c.push(format!("{name}_hpa_{}", label.replace('/', "_")));
             }
         }
+        for a in &self.asgs {
+            let name = &sys.services[a.service as usize].name;
+            c.push(format!("{name}_replicas"));
+            c.push(format!("{name}_desired"));
+        }
         if self.ca.is_some() {
             c.push("nodes_ready".into());
             c.push("nodes_provisioning".into());
@@ -373,6 +493,10 @@ impl Autoscaling {
             row.push(sys.replicas(h.service) as f64);
             row.push(h.desired as f64);
             row.extend_from_slice(&h.seen);
+        }
+        for a in &self.asgs {
+            row.push(sys.replicas(a.service) as f64);
+            row.push(a.ctl.desired() as f64);
         }
         if self.ca.is_some() {
             row.push(sys.lifecycle.ready_nodes() as f64);

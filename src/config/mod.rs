@@ -92,16 +92,46 @@ fn resolve_autoscalers(m: &mut ModelFile, model_path: &Path) -> Result<()> {
     use model::AutoscalerRef;
     for (name, s) in m.services.iter_mut() {
         if let Some(AutoscalerRef::Path(p)) = &s.autoscaler {
-            let path = model_path.parent().unwrap_or_else(|| Path::new(".")).join(p);
+            let path = model_path
+                .parent()
+                .unwrap_or_else(|| Path::new("."))
+                .join(p);
             let text = read_text(&path).map_err(|_| {
                 Error::input(
                     model_path,
                     format!("field services.{name}.autoscaler"),
-                    format!("HPA manifest {} not found (relative to the model file)", path.display()),
+                    format!(
+                        "HPA manifest {} not found (relative to the model file)",
+                        path.display()
+                    ),
                 )
             })?;
             let hpa = parse_yaml(&path, &text)?;
             s.autoscaler = Some(AutoscalerRef::Inline(Box::new(hpa)));
+        }
+        if let Some(aws) = &mut s.aws_autoscaling {
+            for (field, v) in [("group", &mut aws.group), ("policies", &mut aws.policies)] {
+                if let serde_json::Value::String(p) = v {
+                    let path = model_path
+                        .parent()
+                        .unwrap_or_else(|| Path::new("."))
+                        .join(&*p);
+                    let text = read_text(&path).map_err(|_| {
+                        Error::input(
+                            model_path,
+                            format!("field services.{name}.aws_autoscaling.{field}"),
+                            format!("{} not found (relative to the model file)", path.display()),
+                        )
+                    })?;
+                    *v = serde_json::from_str(&text).map_err(|e| {
+                        Error::input(
+                            &path,
+                            format!("line {}, column {}", e.line(), e.column()),
+                            e.to_string(),
+                        )
+                    })?;
+                }
+            }
         }
     }
     Ok(())

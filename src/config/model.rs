@@ -41,6 +41,27 @@ pub struct ServiceCfg {
     /// A Kubernetes HPA (autoscaling/v2) manifest, inline or as a path relative to the model file.
     #[serde(default)]
     pub autoscaler: Option<AutoscalerRef>,
+    /// Alternatively, an AWS EC2 Auto Scaling group with CloudWatch-alarm policies.
+    #[serde(default)]
+    pub aws_autoscaling: Option<AwsAutoscalingCfg>,
+}
+
+/// An Auto Scaling group in AWS's own JSON shape, and policies shaped like `scaling-policies.js`.
+/// `group` and `policies` are inline objects or paths (relative to the model file) to JSON files.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsAutoscalingCfg {
+    pub group: serde_json::Value,
+    pub policies: serde_json::Value,
+    /// Which entry of the policies object applies to this service (e.g. `api`).
+    pub policy_set: String,
+    /// Launch to InService, as the group's cooldown and warm-up logic sees it.
+    #[serde(default = "sixty_s")]
+    pub boot: Duration,
+}
+
+fn sixty_s() -> Duration {
+    Duration(60 * crate::engine::SEC)
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

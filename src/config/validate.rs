@@ -43,16 +43,42 @@ pub fn model(m: &ModelFile) -> Check {
         }
         if let Some(super::model::AutoscalerRef::Inline(h)) = &s.autoscaler {
             if h.kind != "HorizontalPodAutoscaler" {
-                return fail(f("autoscaler.kind"), format!("expected HorizontalPodAutoscaler, got {:?}", h.kind));
+                return fail(
+                    f("autoscaler.kind"),
+                    format!("expected HorizontalPodAutoscaler, got {:?}", h.kind),
+                );
             }
             h.spec.validate().map_err(|e| (f("autoscaler"), e))?;
         }
+        if let Some(aws) = &s.aws_autoscaling {
+            if s.autoscaler.is_some() {
+                return fail(f("aws_autoscaling"), "a service takes either an HPA (`autoscaler`) or an Auto Scaling group, not both");
+            }
+            use crate::autoscale::asg_config::{AsgGroupConfig, ServicePolicies};
+            AsgGroupConfig::from_value(&aws.group, "group")
+                .map_err(|e| (f("aws_autoscaling.group"), e))?;
+            let set = aws.policies.get(&aws.policy_set).ok_or_else(|| {
+                (
+                    f("aws_autoscaling.policy_set"),
+                    format!("the policies have no entry {:?}", aws.policy_set),
+                )
+            })?;
+            ServicePolicies::from_value(set, &aws.policy_set)
+                .map_err(|e| (f("aws_autoscaling.policies"), e))?;
+        }
         let lc = &s.lifecycle;
         if lc.readiness.period_seconds <= 0.0 || lc.readiness.success_threshold == 0 {
-            return fail(f("lifecycle.readiness"), "expected periodSeconds > 0 and successThreshold >= 1");
+            return fail(
+                f("lifecycle.readiness"),
+                "expected periodSeconds > 0 and successThreshold >= 1",
+            );
         }
-        if !(lc.termination_grace_period_seconds >= 0.0) {
-            return fail(f("lifecycle.terminationGracePeriodSeconds"), "expected a non-negative number of seconds");
+        if lc.termination_grace_period_seconds.is_nan() || lc.termination_grace_period_seconds < 0.0
+        {
+            return fail(
+                f("lifecycle.terminationGracePeriodSeconds"),
+                "expected a non-negative number of seconds",
+            );
         }
         if s.endpoints.is_empty() {
             return fail(f("endpoints"), "a service needs at least one endpoint");
@@ -89,7 +115,10 @@ pub fn model(m: &ModelFile) -> Check {
     check_call_cycles(m)?;
     if let Some(n) = &m.cluster.nodes {
         if n.max == 0 || n.min > n.max || n.initial > n.max {
-            return fail("cluster.nodes", "expected min <= initial <= max and max >= 1");
+            return fail(
+                "cluster.nodes",
+                "expected min <= initial <= max and max >= 1",
+            );
         }
         for (sname, s) in &m.services {
             let cpu = s.pod.cpu_request.map(|q| q.0).unwrap_or(s.pod.cores);

@@ -57,7 +57,10 @@ pub fn write_run(dir: &Path, report: &Report) -> Result<Vec<String>> {
         "endpoints.csv",
         endpoints_csv(&report.result.metrics, report.secs()).as_bytes(),
     )?;
-    if report.json["surge"]["autoscaling"].as_object().is_some_and(|o| !o.is_empty()) {
+    if report.json["surge"]["autoscaling"]
+        .as_object()
+        .is_some_and(|o| !o.is_empty())
+    {
         put(
             "scale_events.csv",
             scaling::scale_events_csv(&report.result.scale_events).as_bytes(),

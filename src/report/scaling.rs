@@ -26,10 +26,17 @@ fn rolling_mean(v: &[f64], w: usize) -> Vec<f64> {
 pub fn surge_start(ts: &TimeSeries) -> Option<f64> {
     let t = ts.column("t_s")?;
     let a = rolling_mean(&ts.column("arrivals_per_s")?, 10);
-    let dt = if t.len() > 1 { (t[1] - t[0]).max(1e-9) } else { 1.0 };
+    let dt = if t.len() > 1 {
+        (t[1] - t[0]).max(1e-9)
+    } else {
+        1.0
+    };
     let back = (120.0 / dt).ceil() as usize;
     (10..a.len()).find_map(|i| {
-        let lo = a[i.saturating_sub(back).max(9)..i].iter().copied().fold(f64::INFINITY, f64::min);
+        let lo = a[i.saturating_sub(back).max(9)..i]
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min);
         (lo.is_finite() && a[i] > 1.25 * lo && a[i] > lo + 1.0).then(|| t[i.saturating_sub(9)])
     })
 }
@@ -40,7 +47,8 @@ fn recovery(ts: &TimeSeries, from: f64, target: f64) -> Option<f64> {
     let t = ts.column("t_s")?;
     let p95 = ts.column("p95_ms")?;
     let start = t.iter().position(|&x| x >= from)?;
-    let bad = (start..t.len().saturating_sub(1)).find(|&i| p95[i] > target && p95[i + 1] > target)?;
+    let bad =
+        (start..t.len().saturating_sub(1)).find(|&i| p95[i] > target && p95[i + 1] > target)?;
     let mut ok_since: Option<f64> = None;
     for i in bad..t.len() {
         if p95[i].is_nan() || p95[i] <= target {
@@ -71,11 +79,7 @@ pub fn autoscaling_report(r: &RunResult, p95_target: Option<f64>) -> Value {
     let surge = surge_start(ts);
     let t = ts.column("t_s").unwrap_or_default();
     let mut out = serde_json::Map::new();
-    for svc in ts
-        .columns
-        .iter()
-        .filter_map(|c| c.strip_suffix("_desired"))
-    {
+    for svc in ts.columns.iter().filter_map(|c| c.strip_suffix("_desired")) {
         let ev: Vec<&ScaleEvent> = r.scale_events.iter().filter(|e| e.service == svc).collect();
         let replicas = ts.column(&format!("{svc}_replicas")).unwrap_or_default();
         let ready = ts.column(&format!("{svc}_ready_pods")).unwrap_or_default();

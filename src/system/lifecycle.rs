@@ -86,7 +86,10 @@ impl Lifecycle {
     }
 
     pub fn ready_nodes(&self) -> usize {
-        self.nodes.iter().filter(|n| n.state == NodeState::Ready).count()
+        self.nodes
+            .iter()
+            .filter(|n| n.state == NodeState::Ready)
+            .count()
     }
 
     pub fn provisioning_nodes(&self) -> usize {
@@ -143,7 +146,11 @@ impl System {
     fn warm_pools(&mut self, pod: u32) {
         let base = self.pods[pod as usize].pool_base;
         for (di, db) in self.databases.iter_mut().enumerate() {
-            self.pools[(base + di as u32) as usize].warm(db.pool_min, &mut db.open, db.max_connections);
+            self.pools[(base + di as u32) as usize].warm(
+                db.pool_min,
+                &mut db.open,
+                db.max_connections,
+            );
         }
     }
 
@@ -241,7 +248,11 @@ impl System {
         // Unready first, then newest first (the ReplicaSet controller's deletion order, simplified).
         victims.sort_by_key(|&i| {
             let p = &self.pods[i as usize];
-            (p.state == PodState::Ready, std::cmp::Reverse(p.created_at), std::cmp::Reverse(i))
+            (
+                p.state == PodState::Ready,
+                std::cmp::Reverse(p.created_at),
+                std::cmp::Reverse(i),
+            )
         });
         for &v in victims.iter().take((live - n) as usize) {
             self.delete_pod(v, q);

@@ -11,9 +11,9 @@ use crate::config::model::{ModelFile, QueryKind, StepCfg};
 use crate::dist::Dist;
 use crate::engine::{stream, EventQueue, Nanos, Rng64};
 use crate::event::{Event, ReqRef};
+pub use lifecycle::{Lifecycle, Node, NodeState};
 use pool::{Acquire, Pool};
 use rand::Rng;
-pub use lifecycle::{Lifecycle, Node, NodeState};
 use service::{Pod, PodState, Service};
 use station::Station;
 

@@ -38,7 +38,10 @@ pub struct Pod {
 impl Pod {
     /// Counts toward the deployment's replicas (not being deleted).
     pub fn is_live(&self) -> bool {
-        matches!(self.state, PodState::Pending | PodState::Starting | PodState::Ready)
+        matches!(
+            self.state,
+            PodState::Pending | PodState::Starting | PodState::Ready
+        )
     }
 }
 
