@@ -46,7 +46,7 @@ pub fn console_summary(r: &Report) -> String {
         o,
         "  executors: {}   simulated: {}   events: {}\n",
         r.result.scenario_names.join(", "),
-        crate::dist::format_duration(r.result.end),
+        crate::dist::format_duration(r.result.end / 1_000_000 * 1_000_000),
         r.result.events
     );
     let n = m.requests();
