@@ -302,6 +302,11 @@ impl System {
         self.reqs.len() - self.free.len()
     }
 
+    /// Request slots ever allocated: bounded by peak concurrency, not by run length.
+    pub fn request_slots(&self) -> usize {
+        self.reqs.len()
+    }
+
     /// A client sends a request to an endpoint; the response comes back through `outbox`.
     pub fn submit(&mut self, ep: u32, client: u32, q: &mut EventQueue<Event>) -> ReqRef {
         let r = self.alloc(ep, ReqRef { idx: NONE, gen: 0 }, client);
