@@ -190,8 +190,8 @@ fn memory_does_not_grow_with_run_length() {
         );
         (r.system.request_slots(), r.metrics.requests())
     };
-    let (short, n_short) = slots(2);
-    let (long, n_long) = slots(40);
+    let (short, n_short) = slots(1);
+    let (long, n_long) = slots(20);
     assert!(n_long > 15 * n_short);
     assert!(
         long <= short + 16,
