@@ -2153,19 +2153,7 @@ mod tests {
 
     // --- property: clamp --------------------------------------------------
 
-    struct Lcg(u64);
-    impl Lcg {
-        fn next(&mut self) -> u64 {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            self.0 >> 33
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
+    use crate::autoscale::test_lcg::Lcg;
 
     fn hash(seed: u64, name: &str, end: f64) -> u64 {
         let mut h = Lcg(seed ^ (end as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));

@@ -1800,23 +1800,7 @@ mod tests {
         assert!(max_len.1 <= 41 && max_len.2 <= 41, "{max_len:?}");
     }
 
-    /// Tiny deterministic LCG (Knuth MMIX constants).
-    struct Lcg(u64);
-    impl Lcg {
-        fn next(&mut self) -> u64 {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            self.0 >> 33
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-        fn f(&mut self) -> f64 {
-            self.next() as f64 / (1u64 << 31) as f64
-        }
-    }
+    use crate::autoscale::test_lcg::Lcg;
 
     #[test]
     fn property_desired_within_bounds_after_first_clamp() {
