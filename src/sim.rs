@@ -81,10 +81,7 @@ pub fn run(loaded: &Loaded, opts: RunOptions, progress: &mut dyn FnMut(Nanos, Na
                 progress(t, planned);
                 q.schedule_in(interval, Event::Sample);
             }
-            Event::FcfsDone { .. }
-            | Event::PsDone { .. }
-            | Event::ExternalDone { .. }
-            | Event::PoolTimeouts { .. } => sys.handle(ev, &mut q),
+            ev if ev.is_system() => sys.handle(ev, &mut q),
             _ => wl.handle(ev, &mut q, &mut sys, &mut m),
         }
         while !sys.outbox.is_empty() {
@@ -104,6 +101,7 @@ pub fn run(loaded: &Loaded, opts: RunOptions, progress: &mut dyn FnMut(Nanos, Na
     }
     progress(end, planned);
     let utilization = sys.resource_utilization(end);
+    m.tx = sys.tx_stats();
     let mean_inflight = m.mean_inflight(end);
     RunResult {
         events: q.delivered(),

@@ -36,6 +36,18 @@ impl Trend {
         self.count += 1;
     }
 
+    /// Fold another trend's samples into this one.
+    pub fn add(&mut self, o: &Trend) {
+        if o.count == 0 {
+            return;
+        }
+        let _ = self.hist.add(&o.hist);
+        self.sum_ns += o.sum_ns;
+        self.min_ns = self.min_ns.min(o.min_ns);
+        self.max_ns = self.max_ns.max(o.max_ns);
+        self.count += o.count;
+    }
+
     pub fn reset(&mut self) {
         self.hist.reset();
         self.sum_ns = 0;
