@@ -424,6 +424,7 @@ impl System {
                     "retry_budget_denied": e.budget_denied,
                     "failed_calls": e.failed,
                     "failed_rate_limited": e.failed_limited,
+                    "mean_ok_latency_ms": ratio(e.ok_latency_ns as f64, (e.started - e.failed) as f64 * 1e6),
                     "providers": providers,
                 }),
             );

@@ -66,6 +66,7 @@ struct Call {
     next: u8,
     last: u8,
     settled: bool,
+    t0: Nanos,
 }
 
 pub struct Rpc {
@@ -89,6 +90,8 @@ pub struct Rpc {
     pub failed_limited: u64,
     /// Retries or hedges refused because the budget was empty.
     pub budget_denied: u64,
+    /// Summed call latency (first send to settlement) of successful calls.
+    pub ok_latency_ns: u128,
 }
 
 fn bucket(rate: Option<f64>, burst: Option<f64>) -> Option<TokenBucket> {
@@ -142,6 +145,7 @@ impl Rpc {
             failed: 0,
             failed_limited: 0,
             budget_denied: 0,
+            ok_latency_ns: 0,
         }
     }
 
@@ -169,6 +173,7 @@ impl Rpc {
             next: 0,
             last: OK,
             settled: false,
+            t0: q.now(),
         };
         let slot = match self.free.pop() {
             Some(s) => {
@@ -242,8 +247,11 @@ impl Rpc {
         );
     }
 
-    fn settle(&mut self, slot: u32, cause: Option<Cause>) {
+    fn settle(&mut self, slot: u32, cause: Option<Cause>, now: Nanos) {
         let c = &mut self.calls[slot as usize];
+        if cause.is_none() {
+            self.ok_latency_ns += (now - c.t0) as u128;
+        }
         c.settled = true;
         self.done.push((c.req, cause));
         if cause.is_some() {
@@ -281,7 +289,7 @@ impl Rpc {
             return self.recycle(slot);
         }
         if result == OK {
-            return self.settle(slot, None);
+            return self.settle(slot, None, q.now());
         }
         c.last = result;
         if c.outstanding > 0 {
@@ -311,7 +319,7 @@ impl Rpc {
             } else {
                 Cause::External
             };
-            self.settle(slot, Some(cause));
+            self.settle(slot, Some(cause), q.now());
         }
     }
 
