@@ -742,6 +742,11 @@ impl Workload {
             }
         }
         let s = &mut self.scs[sc as usize];
+        // A VU resumed above may already have re-armed the timer with its new request: arming
+        // again would start a second timer chain that never stops.
+        if s.timeouts_armed {
+            return;
+        }
         if let Some(&(deadline, _, _)) = s.timeouts.front() {
             s.timeouts_armed = true;
             q.schedule_at(deadline, Event::ClientTimeouts(sc));
