@@ -361,8 +361,13 @@ impl System {
             v["connections_open"] = d.open_connections().into();
             v["primary_connections_open"] = d.conns_primary.open.into();
             v["max_connections"] = d.conns_primary.max.into();
-            v["pool_max_total"] =
-                (pools.len() as u64 / d.sides() as u64 * d.pool_max as u64).into();
+            // What the pools of the pods that query this database may open on one side.
+            let users = self
+                .pods
+                .iter()
+                .filter(|p| p.state != PodState::Gone && self.uses_db[p.service as usize][di])
+                .count() as u64;
+            v["pool_max_total"] = (users * d.pool_max as u64).into();
             v["queries"] = d.queries.into();
             v["queries_per_s"] = (d.queries as f64 / (t / SEC as f64)).into();
             v["mean_query_ms"] = ratio(d.query_ns as f64, d.queries as f64 * 1e6).into();
