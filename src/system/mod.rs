@@ -209,6 +209,7 @@ pub struct System {
     rpc_scratch: Vec<(ReqRef, Option<Cause>)>,
     /// Counter values at the last sample, for per-interval rates.
     last: Vec<u64>,
+    counters: Vec<u64>,
     /// Finished top-level requests, drained by the simulation after each event.
     pub outbox: Vec<Response>,
     pub entry: u32,
@@ -251,6 +252,7 @@ impl System {
             done_scratch: Vec::new(),
             rpc_scratch: Vec::new(),
             last: Vec::new(),
+            counters: Vec::new(),
             outbox: Vec::new(),
             entry: 0,
         };

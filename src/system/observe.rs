@@ -119,8 +119,10 @@ impl System {
         let iv = interval.max(1) as f64;
         let secs = iv / SEC as f64;
         // Counters are cumulative; `last` holds their values at the previous sample, in push order.
+        // Two buffers swapped each sample, so sampling allocates nothing once warm.
         let last = std::mem::take(&mut self.last);
-        let mut counters: Vec<u64> = Vec::with_capacity(last.len());
+        let mut counters = std::mem::take(&mut self.counters);
+        counters.clear();
         let delta = |v: u64, counters: &mut Vec<u64>| {
             let prev = last.get(counters.len()).copied().unwrap_or(0);
             counters.push(v);
@@ -257,6 +259,7 @@ impl System {
                 row.push(delta(v, &mut counters) as f64 / secs);
             }
         }
+        self.counters = last;
         self.last = counters;
     }
 
