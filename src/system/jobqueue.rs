@@ -35,7 +35,12 @@ pub struct JobQueue {
     rng: Rng64,
     jobs: Vec<Job>,
     free: Vec<u32>,
-    waiting: VecDeque<u32>,
+    /// Waiting jobs in FIFO order, each with its push sequence number.
+    waiting: VecDeque<(u32, u64)>,
+    /// Sliding-window minimum of `created` over `waiting` (increasing from the front), so the
+    /// oldest job is known in O(1) even though retries re-enter at the back.
+    oldest: VecDeque<(Nanos, u64)>,
+    pushes: u64,
     pub running: u32,
     pub backing_off: u32,
     pub enqueued: u64,
@@ -68,6 +73,8 @@ impl JobQueue {
             jobs: Vec::new(),
             free: Vec::new(),
             waiting: VecDeque::new(),
+            oldest: VecDeque::new(),
+            pushes: 0,
             running: 0,
             backing_off: 0,
             enqueued: 0,
@@ -133,8 +140,16 @@ impl JobQueue {
 
     fn push(&mut self, job: u32, now: Nanos) {
         self.integrate(now);
-        self.jobs[job as usize].queued_at = now;
-        self.waiting.push_back(job);
+        let j = &mut self.jobs[job as usize];
+        j.queued_at = now;
+        let created = j.created;
+        let seq = self.pushes;
+        self.pushes += 1;
+        self.waiting.push_back((job, seq));
+        while self.oldest.back().is_some_and(|&(c, _)| c >= created) {
+            self.oldest.pop_back();
+        }
+        self.oldest.push_back((created, seq));
         self.max_len = self.max_len.max(self.waiting.len());
     }
 
@@ -147,7 +162,10 @@ impl JobQueue {
     /// The next job for a free worker slot.
     pub fn take(&mut self, now: Nanos) -> Option<u32> {
         self.integrate(now);
-        let job = self.waiting.pop_front()?;
+        let (job, seq) = self.waiting.pop_front()?;
+        if self.oldest.front().is_some_and(|&(_, s)| s == seq) {
+            self.oldest.pop_front();
+        }
         let j = &mut self.jobs[job as usize];
         j.attempts += 1;
         self.wait_ns += (now - j.queued_at) as u128;
@@ -183,14 +201,9 @@ impl JobQueue {
         after
     }
 
-    /// Age of the job at the head of the queue, since it was first enqueued. FIFO makes the
-    /// head the oldest job apart from retries, which re-enter at the back; reading the head keeps
-    /// this O(1) however long the backlog grows.
+    /// Age of the oldest waiting job, since it was first enqueued.
     pub fn oldest_age(&self, now: Nanos) -> Nanos {
-        self.waiting
-            .front()
-            .map(|&j| now - self.jobs[j as usize].created)
-            .unwrap_or(0)
+        self.oldest.front().map(|&(c, _)| now - c).unwrap_or(0)
     }
 
     /// Bring the queue-length integral up to `now` (before reading `len_area`).
@@ -237,6 +250,26 @@ mod tests {
         }
         assert_eq!(attempts, 4, "one attempt and 3 retries");
         assert_eq!((q.retried, q.dead, q.outstanding()), (3, 1, 0));
+    }
+
+    #[test]
+    fn oldest_age_counts_a_retried_job_from_its_first_enqueue() {
+        let mut q = queue(1);
+        let a = q.enqueue(1, 0);
+        q.enqueue(2, 5 * SEC);
+        assert_eq!(q.oldest_age(6 * SEC), 6 * SEC);
+        let got = q.take(6 * SEC).unwrap();
+        assert_eq!(got, a);
+        assert_eq!(q.oldest_age(6 * SEC), SEC, "the second job");
+        assert!(matches!(q.finished(a, false, 6 * SEC), After::Retry(_)));
+        q.requeue(a, 7 * SEC);
+        q.enqueue(3, 8 * SEC);
+        // `a` sits behind job 2 but was created first.
+        assert_eq!(q.oldest_age(10 * SEC), 10 * SEC);
+        q.take(10 * SEC);
+        assert_eq!(q.oldest_age(10 * SEC), 10 * SEC);
+        q.take(10 * SEC);
+        assert_eq!(q.oldest_age(10 * SEC), 2 * SEC);
     }
 
     #[test]
