@@ -32,10 +32,6 @@ pub enum Event {
     PsDone {
         station: u32,
     },
-    ExternalDone {
-        req: ReqRef,
-        ok: bool,
-    },
     PoolTimeouts {
         pool: u32,
     },
@@ -57,4 +53,63 @@ pub enum Event {
     AsgTick {
         asg: u16,
     },
+    /// A request's timed wait (a delay step, a connect, a query's I/O, a confirmation) ended.
+    Resume {
+        req: ReqRef,
+    },
+    RpcReply {
+        ext: u16,
+        call: u32,
+        gen: u32,
+        provider: u8,
+        result: u8,
+    },
+    RpcRetry {
+        ext: u16,
+        call: u32,
+        gen: u32,
+    },
+    RpcHedge {
+        ext: u16,
+        call: u32,
+        gen: u32,
+    },
+    /// A failed job's backoff ended: queue it again.
+    JobRetry {
+        queue: u16,
+        job: u32,
+    },
+    /// A write-behind keyspace flushes its pending writes.
+    CacheFlush {
+        keyspace: u32,
+    },
+}
+
+impl Event {
+    /// Events the simulated system handles (the rest belong to the workload or the run loop).
+    pub fn is_system(&self) -> bool {
+        matches!(
+            self,
+            Event::FcfsDone { .. }
+                | Event::PsDone { .. }
+                | Event::PoolTimeouts { .. }
+                | Event::Resume { .. }
+                | Event::RpcReply { .. }
+                | Event::RpcRetry { .. }
+                | Event::RpcHedge { .. }
+                | Event::JobRetry { .. }
+                | Event::CacheFlush { .. }
+                | Event::PodReady { .. }
+                | Event::PodKill { .. }
+                | Event::NodeReady { .. }
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn events_stay_small() {
+        assert!(std::mem::size_of::<super::Event>() <= 24);
+    }
 }

@@ -87,17 +87,11 @@ pub fn run(loaded: &Loaded, opts: RunOptions, progress: &mut dyn FnMut(Nanos, Na
                 progress(t, planned);
                 q.schedule_in(interval, Event::Sample);
             }
-            Event::FcfsDone { .. }
-            | Event::PsDone { .. }
-            | Event::ExternalDone { .. }
-            | Event::PoolTimeouts { .. }
-            | Event::PodReady { .. }
-            | Event::PodKill { .. }
-            | Event::NodeReady { .. } => sys.handle(ev, &mut q),
             Event::MetricsScrape
             | Event::HpaSync { .. }
             | Event::ClusterScan
             | Event::AsgTick { .. } => auto.handle(ev, &mut q, &mut sys),
+            ev if ev.is_system() => sys.handle(ev, &mut q),
             _ => wl.handle(ev, &mut q, &mut sys, &mut m),
         }
         while !sys.outbox.is_empty() {
@@ -119,6 +113,7 @@ pub fn run(loaded: &Loaded, opts: RunOptions, progress: &mut dyn FnMut(Nanos, Na
     progress(end, planned);
     m.finish();
     let utilization = sys.resource_utilization(end);
+    m.tx = sys.tx_stats();
     let mean_inflight = m.mean_inflight(end);
     RunResult {
         events: q.delivered(),

@@ -25,6 +25,12 @@ pub struct ModelFile {
     /// Cluster-level settings: metrics pipeline, HPA sync, nodes and the Cluster Autoscaler.
     #[serde(default)]
     pub cluster: ClusterCfg,
+    /// Asynchronous job queues (Bull-style): endpoints enqueue, a worker service consumes.
+    #[serde(default)]
+    pub queues: BTreeMap<String, QueueCfg>,
+    /// Blockchains that `transaction` steps submit to.
+    #[serde(default)]
+    pub chains: BTreeMap<String, ChainCfg>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -34,6 +40,9 @@ pub struct ServiceCfg {
     pub pod: PodCfg,
     #[serde(default)]
     pub load_balancer: LbPolicy,
+    /// Users hold a WebSocket on one of this service's pods while they are active.
+    #[serde(default)]
+    pub websocket: Option<WebSocketCfg>,
     pub endpoints: BTreeMap<String, Vec<StepCfg>>,
     /// How new pods start and old ones stop.
     #[serde(default)]
@@ -203,6 +212,13 @@ fn ten_m() -> Duration {
     Duration(600 * crate::engine::SEC)
 }
 
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebSocketCfg {
+    /// Pod memory each held connection costs (e.g. "64Ki").
+    pub memory_per_connection: Quantity,
+}
+
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum LbPolicy {
@@ -255,6 +271,51 @@ pub enum StepCfg {
     Db(DbStepCfg),
     Cache(CacheStepCfg),
     External(ExternalStepCfg),
+    /// A pure delay (network hop, client round trip) that holds no resource.
+    Delay(Dist),
+    /// Read a key through a keyspace; on a miss, run the query and SET the key.
+    CacheRead(CacheReadCfg),
+    /// Write a key according to the keyspace's strategy.
+    CacheWrite(CacheWriteCfg),
+    /// Put a job on a queue and carry on (the caller typically answers 202).
+    Enqueue(EnqueueCfg),
+    /// Submit a transaction through a provider and wait for its confirmation.
+    Transaction(TransactionCfg),
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheReadCfg {
+    pub cache: String,
+    pub keyspace: String,
+    /// Service time of each command (GET, SET) on the node's thread.
+    pub time: Dist,
+    /// The query run on a miss.
+    pub miss: DbStepCfg,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheWriteCfg {
+    pub cache: String,
+    pub keyspace: String,
+    pub time: Dist,
+    /// The database write behind the cached value.
+    pub db: DbStepCfg,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnqueueCfg {
+    pub queue: String,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransactionCfg {
+    pub chain: String,
+    /// The RPC provider the signed transaction is sent through.
+    pub provider: String,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -278,6 +339,12 @@ pub struct DbStepCfg {
     pub query: QueryKind,
     /// Service time of the query on one database core.
     pub time: Dist,
+    /// Time the query holds its connection without using a core (network round trip, I/O).
+    #[serde(default)]
+    pub latency: Option<Dist>,
+    /// Sequential queries of this kind (each acquires and releases a connection, as `pool.query` does).
+    #[serde(default = "one_u32")]
+    pub repeat: u32,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -300,10 +367,23 @@ pub struct DatabaseCfg {
     /// Cores of each instance; queries are served FCFS on them.
     pub cores: u32,
     pub max_connections: u32,
-    /// Read replicas, each with the primary's cores. Reads go to replicas round-robin when there are any.
+    /// Read replicas, each with the primary's cores and max_connections. Reads go to replicas
+    /// round-robin when there are any; writes always go to the primary.
     #[serde(default)]
     pub read_replicas: u32,
-    /// The connection pool each pod keeps to this database.
+    /// How long a write takes to become visible on the replicas.
+    #[serde(default)]
+    pub replication_lag: Option<Dist>,
+    /// Send a user's reads to the primary while that user's last write is not yet replicated.
+    #[serde(default)]
+    pub read_your_writes: bool,
+    /// Time to open a new connection (TCP, TLS, auth), paid by the request that needs it.
+    #[serde(default)]
+    pub connect_time: Option<Dist>,
+    /// Queries running longer than this (wait for a core included) are cancelled with an error.
+    #[serde(default)]
+    pub statement_timeout: Option<Duration>,
+    /// The connection pool each pod keeps to this database (one to the primary, one to the replicas).
     pub pool: PoolCfg,
 }
 
@@ -315,20 +395,151 @@ pub struct PoolCfg {
     pub max: u32,
     /// How long a request waits for a free connection before it fails (pg's connectionTimeoutMillis).
     pub acquire_timeout: Duration,
+    /// An idle connection above `min` closes after this long (pg's idleTimeoutMillis).
+    #[serde(default)]
+    pub idle_timeout: Option<Duration>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct CacheCfg {
-    /// Nodes, each single-threaded (Redis); commands are spread uniformly over them.
+    /// Nodes, each single-threaded (Redis). Plain commands are spread uniformly; keyspace
+    /// commands go to the node owning the key (hot keys make hot nodes).
     pub nodes: u32,
+    /// Commands that take longer than this (queueing included) fail (ioredis commandTimeout).
+    #[serde(default)]
+    pub command_timeout: Option<Duration>,
+    #[serde(default)]
+    pub keyspaces: BTreeMap<String, KeyspaceCfg>,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CacheStrategy {
+    /// Reads fill on a miss; writes go to the database and invalidate the key.
+    #[default]
+    CacheAside,
+    /// Writes go to the database, then the cache, synchronously.
+    WriteThrough,
+    /// Writes go to the cache only; a background flusher batches them into the database.
+    WriteBehind,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyChoice {
+    /// Keys drawn from a Zipf(s) popularity over `keys` keys.
+    #[default]
+    Zipf,
+    /// The requesting user's own key (user id modulo `keys`).
+    User,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyspaceCfg {
+    pub keys: u32,
+    /// Zipf exponent s: key k (1-based) is requested with probability ∝ 1/k^s.
+    #[serde(default = "one_f64")]
+    pub zipf_s: f64,
+    pub ttl: Duration,
+    #[serde(default)]
+    pub strategy: CacheStrategy,
+    #[serde(default)]
+    pub key: KeyChoice,
+    /// Write-behind flush period.
+    #[serde(default)]
+    pub flush_interval: Option<Duration>,
+}
+
+fn one_f64() -> f64 {
+    1.0
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExternalCfg {
-    pub latency: Dist,
+    /// Latency of the single provider (when `providers` is empty).
+    #[serde(default)]
+    pub latency: Option<Dist>,
     /// Probability that a call fails.
     #[serde(default)]
     pub failure: f64,
+    /// Calls per second the provider accepts (token bucket); beyond it, 429.
+    #[serde(default)]
+    pub rate_limit: Option<f64>,
+    /// Token-bucket depth (default: a tenth of a second of `rate_limit`, at least 1).
+    #[serde(default)]
+    pub burst: Option<f64>,
+    /// Several providers: attempts fail over in order; hedges go to the next one.
+    #[serde(default)]
+    pub providers: Vec<ProviderCfg>,
+    /// Retries after an error or a 429, each to the next provider.
+    #[serde(default)]
+    pub retries: u32,
+    /// Wait before a retry.
+    #[serde(default)]
+    pub backoff: Option<Dist>,
+    /// Retry budget: each call earns this many retry tokens, each retry or hedge spends one.
+    #[serde(default)]
+    pub retry_budget: Option<f64>,
+    /// Tokens the budget starts with, and the most it can hold.
+    #[serde(default = "ten")]
+    pub retry_budget_min: f64,
+    /// Send a duplicate to the next provider if no answer came within this time.
+    #[serde(default)]
+    pub hedge_after: Option<Duration>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderCfg {
+    pub name: String,
+    pub latency: Dist,
+    #[serde(default)]
+    pub failure: f64,
+    #[serde(default)]
+    pub rate_limit: Option<f64>,
+    #[serde(default)]
+    pub burst: Option<f64>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueCfg {
+    /// The service whose pods are the workers (one worker process per pod).
+    pub service: String,
+    /// The endpoint of that service each job runs.
+    pub endpoint: String,
+    /// Jobs one worker runs at once.
+    pub concurrency: u32,
+    /// A failed job is retried up to this many times, then dead-lettered.
+    #[serde(default)]
+    pub retries: u32,
+    /// Wait before a failed job is queued again.
+    #[serde(default)]
+    pub backoff: Option<Dist>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainCfg {
+    /// Blocks are produced on a fixed grid of this period.
+    pub block_time: Duration,
+    /// Blocks after inclusion that count as confirmed (1: the including block).
+    #[serde(default = "one_u32")]
+    pub confirmations: u32,
+    /// Gas per transaction.
+    pub gas: GasCfg,
+    /// Probability that an included transaction reverts.
+    #[serde(default)]
+    pub revert: f64,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GasCfg {
+    pub mean: f64,
+    #[serde(default)]
+    pub sd: f64,
 }

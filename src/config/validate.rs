@@ -1,6 +1,6 @@
 //! Semantic checks after parsing. Each failure is (field path, what was expected).
 
-use super::model::{ModelFile, StepCfg};
+use super::model::{CacheStrategy, DbStepCfg, ModelFile, StepCfg};
 use super::scenario::{ExecutorCfg, FlowStep, ScenarioFile, StageCfg};
 use std::collections::BTreeSet;
 
@@ -107,6 +107,26 @@ pub fn model(m: &ModelFile) -> Check {
                     StepCfg::External(e) if !m.externals.contains_key(&e.provider) => {
                         return fail(at, format!("unknown external provider {:?}", e.provider))
                     }
+                    StepCfg::Db(d) => db_step(m, d, &at)?,
+                    StepCfg::CacheRead(c) => {
+                        keyspace(m, &c.cache, &c.keyspace, &at)?;
+                        db_step(m, &c.miss, &format!("{at}.cache_read.miss"))?;
+                    }
+                    StepCfg::CacheWrite(c) => {
+                        keyspace(m, &c.cache, &c.keyspace, &at)?;
+                        db_step(m, &c.db, &format!("{at}.cache_write.db"))?;
+                    }
+                    StepCfg::Enqueue(e) if !m.queues.contains_key(&e.queue) => {
+                        return fail(at, format!("unknown queue {:?}", e.queue))
+                    }
+                    StepCfg::Transaction(t) => {
+                        if !m.chains.contains_key(&t.chain) {
+                            return fail(at, format!("unknown chain {:?}", t.chain));
+                        }
+                        if !m.externals.contains_key(&t.provider) {
+                            return fail(at, format!("unknown external provider {:?}", t.provider));
+                        }
+                    }
                     _ => {}
                 }
             }
@@ -146,20 +166,149 @@ pub fn model(m: &ModelFile) -> Check {
             );
         }
     }
+    for (n, d) in &m.databases {
+        if d.read_your_writes && d.read_replicas == 0 {
+            return fail(
+                format!("databases.{n}.read_your_writes"),
+                "read_your_writes needs read_replicas > 0",
+            );
+        }
+        if d.pool.idle_timeout.is_some_and(|t| t.0 == 0) {
+            return fail(
+                format!("databases.{n}.pool.idle_timeout"),
+                "expected a positive duration",
+            );
+        }
+    }
     for (n, c) in &m.caches {
         if c.nodes == 0 {
             return fail(format!("caches.{n}.nodes"), "expected at least 1 node");
         }
-    }
-    for (n, e) in &m.externals {
-        if !(0.0..=1.0).contains(&e.failure) {
-            return fail(
-                format!("externals.{n}.failure"),
-                format!("expected a probability in [0, 1], got {}", e.failure),
-            );
+        for (k, ks) in &c.keyspaces {
+            let f = |x: &str| format!("caches.{n}.keyspaces.{k}.{x}");
+            if ks.keys == 0 {
+                return fail(f("keys"), "expected at least 1 key");
+            }
+            if !(ks.zipf_s.is_finite() && ks.zipf_s >= 0.0) {
+                return fail(f("zipf_s"), format!("expected s >= 0, got {}", ks.zipf_s));
+            }
+            if ks.ttl.0 == 0 {
+                return fail(f("ttl"), "expected a positive TTL");
+            }
+            if ks.flush_interval.is_some() && ks.strategy != CacheStrategy::WriteBehind {
+                return fail(f("flush_interval"), "only write_behind keyspaces flush");
+            }
+            if ks.flush_interval.is_some_and(|t| t.0 == 0) {
+                return fail(f("flush_interval"), "expected a positive interval");
+            }
         }
     }
+    for (n, e) in &m.externals {
+        let f = |x: &str| format!("externals.{n}.{x}");
+        probability(f("failure"), e.failure)?;
+        if e.providers.is_empty() {
+            if e.latency.is_none() {
+                return fail(f("latency"), "expected a latency (or a list of providers)");
+            }
+            rate(f("rate_limit"), e.rate_limit)?;
+            rate(f("burst"), e.burst)?;
+        } else {
+            if e.latency.is_some() || e.rate_limit.is_some() || e.burst.is_some() {
+                return fail(
+                    f("providers"),
+                    "with providers, give latency, failure and rate_limit per provider",
+                );
+            }
+            for (i, p) in e.providers.iter().enumerate() {
+                probability(f(&format!("providers[{i}].failure")), p.failure)?;
+                rate(f(&format!("providers[{i}].rate_limit")), p.rate_limit)?;
+                rate(f(&format!("providers[{i}].burst")), p.burst)?;
+            }
+        }
+        if let Some(b) = e.retry_budget {
+            if !(b.is_finite() && b >= 0.0) {
+                return fail(f("retry_budget"), format!("expected a ratio >= 0, got {b}"));
+            }
+        }
+        if !(e.retry_budget_min.is_finite() && e.retry_budget_min >= 0.0) {
+            return fail(f("retry_budget_min"), "expected a number >= 0");
+        }
+        if e.retries > 16 {
+            return fail(f("retries"), "expected at most 16 retries");
+        }
+        if e.hedge_after.is_some() && e.providers.len() < 2 {
+            return fail(f("hedge_after"), "hedging needs at least 2 providers");
+        }
+    }
+    for (n, q) in &m.queues {
+        let f = |x: &str| format!("queues.{n}.{x}");
+        match m.services.get(&q.service) {
+            None => return fail(f("service"), format!("unknown service {:?}", q.service)),
+            Some(s) if !s.endpoints.contains_key(&q.endpoint) => {
+                return fail(
+                    f("endpoint"),
+                    format!("service {:?} has no endpoint {:?}", q.service, q.endpoint),
+                )
+            }
+            _ => {}
+        }
+        if q.concurrency == 0 {
+            return fail(f("concurrency"), "expected at least 1");
+        }
+        if q.retries > 100 {
+            return fail(f("retries"), "expected at most 100 retries");
+        }
+    }
+    for (n, c) in &m.chains {
+        let f = |x: &str| format!("chains.{n}.{x}");
+        if c.block_time.0 == 0 {
+            return fail(f("block_time"), "expected a positive block time");
+        }
+        if c.confirmations == 0 {
+            return fail(f("confirmations"), "expected at least 1");
+        }
+        if !(c.gas.mean.is_finite() && c.gas.mean >= 0.0 && c.gas.sd.is_finite() && c.gas.sd >= 0.0)
+        {
+            return fail(f("gas"), "expected a non-negative mean and sd");
+        }
+        probability(f("revert"), c.revert)?;
+    }
     Ok(())
+}
+
+fn probability(field: String, p: f64) -> Check {
+    if (0.0..=1.0).contains(&p) {
+        Ok(())
+    } else {
+        fail(field, format!("expected a probability in [0, 1], got {p}"))
+    }
+}
+
+fn rate(field: String, r: Option<f64>) -> Check {
+    match r {
+        Some(v) => positive(field, v, "rate"),
+        None => Ok(()),
+    }
+}
+
+fn db_step(m: &ModelFile, d: &DbStepCfg, at: &str) -> Check {
+    if !m.databases.contains_key(&d.database) {
+        return fail(at, format!("unknown database {:?}", d.database));
+    }
+    if d.repeat == 0 || d.repeat > 1000 {
+        return fail(format!("{at}.repeat"), "expected 1 to 1000 queries");
+    }
+    Ok(())
+}
+
+fn keyspace(m: &ModelFile, cache: &str, ks: &str, at: &str) -> Check {
+    match m.caches.get(cache) {
+        None => fail(at, format!("unknown cache {cache:?}")),
+        Some(c) if !c.keyspaces.contains_key(ks) => {
+            fail(at, format!("cache {cache:?} has no keyspace {ks:?}"))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn check_call_cycles(m: &ModelFile) -> Check {

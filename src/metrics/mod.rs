@@ -2,10 +2,12 @@
 //! endpoint, errors by cause, and a time series per interval.
 
 mod trend;
+mod tx;
 
 use crate::engine::{Nanos, SEC};
 use crate::system::Cause;
 pub use trend::Trend;
+pub use tx::{TxStats, Values};
 
 const N_CAUSES: usize = Cause::ALL.len();
 
@@ -77,6 +79,8 @@ pub struct Metrics {
     iv_hist: Trend,
     iv_inflight_area_start: f64,
     pub ts: TimeSeries,
+    /// On-chain outcome of the transactions the system submitted (filled in at the end of a run).
+    pub tx: TxStats,
 }
 
 impl Metrics {
@@ -111,6 +115,7 @@ impl Metrics {
             iv_hist: Trend::new(2),
             iv_inflight_area_start: 0.0,
             ts: TimeSeries::default(),
+            tx: TxStats::default(),
         }
     }
 
@@ -178,7 +183,7 @@ impl Metrics {
     pub fn finish(&mut self) {
         self.http.reset();
         for e in &self.endpoints {
-            self.http.merge(&e.duration);
+            self.http.add(&e.duration);
         }
     }
 
@@ -273,6 +278,9 @@ pub fn kind_of(name: &str) -> Option<MetricKind> {
         "http_req_failed" => MetricKind::Rate,
         "http_reqs" | "iterations" | "dropped_iterations" => MetricKind::Counter,
         "vus" | "vus_max" => MetricKind::Gauge,
+        "tx_success" => MetricKind::Rate,
+        "tx_gas" | "tx_confirmation" => MetricKind::Trend,
+        "tx_count" => MetricKind::Counter,
         _ => return None,
     })
 }
@@ -326,6 +334,10 @@ impl Metrics {
             "iterations" => counter(self.iterations),
             "dropped_iterations" => counter(self.dropped_iterations),
             "vus" => Some(self.vus as f64),
+            "tx_success" => self.tx.success_rate(),
+            "tx_count" => counter(self.tx.attempts()),
+            "tx_gas" => self.tx.gas.value(agg),
+            "tx_confirmation" => trend_value(&self.tx.confirmation, agg),
             "vus_max" => Some(self.vus_allocated as f64),
             "http_req_failed" => {
                 let total = ep.map(|e| e.duration.count()).unwrap_or(self.http.count());

@@ -36,8 +36,12 @@ impl Trend {
         self.count += 1;
     }
 
-    pub fn merge(&mut self, o: &Trend) {
-        self.hist.add(&o.hist).expect("same bounds");
+    /// Fold another trend's samples into this one.
+    pub fn add(&mut self, o: &Trend) {
+        if o.count == 0 {
+            return;
+        }
+        let _ = self.hist.add(&o.hist);
         self.sum_ns += o.sum_ns;
         self.min_ns = self.min_ns.min(o.min_ns);
         self.max_ns = self.max_ns.max(o.max_ns);

@@ -68,6 +68,14 @@ pub fn write_all(dir: &Path, r: &Report) -> Result<Vec<String>> {
     let mut pools = ending(ts, "_pool_in_use", "");
     pools.extend(ending(ts, "_pool_waiting", ""));
     let res_util = ending(ts, "_util", "_cpu_util");
+    let hit = ending(ts, "_hit_ratio", "");
+    let qlen = ending(ts, "_queue_len", "");
+    let qage = ending(ts, "_oldest_age_s", "");
+    let mut conns = ending(ts, "_connections", "_ws_connections");
+    conns.extend(ending(ts, "_refused_per_s", ""));
+    let mut rpc = ending(ts, "_429_per_s", "");
+    rpc.extend(ending(ts, "_retries_per_s", ""));
+    let mem = ending(ts, "_mem_util", "");
 
     let mut files = Vec::new();
     let mut put = |name: &str, charts: &[Chart]| -> Result<()> {
@@ -114,6 +122,26 @@ pub fn write_all(dir: &Path, r: &Report) -> Result<Vec<String>> {
             ),
         ],
     )?;
+    if !(hit.is_empty() && qlen.is_empty() && rpc.is_empty()) {
+        let mut queue = chart("Job queue: length and oldest job", "jobs", &t, &qlen);
+        queue.y2_label = Some("oldest age (s)");
+        queue.series2 = series(&qage);
+        put(
+            "components.png",
+            &[
+                chart("Cache hit ratio per interval", "hit ratio", &t, &hit),
+                queue,
+                chart(
+                    "Database connections and refusals",
+                    "connections",
+                    &t,
+                    &conns,
+                ),
+                chart("RPC: 429s and retries", "per second", &t, &rpc),
+                chart("Pod memory utilization", "fraction of request", &t, &mem),
+            ],
+        )?;
+    }
     for svc in ts.columns.iter().filter_map(|c| c.strip_suffix("_desired")) {
         let reps = named(
             ts,

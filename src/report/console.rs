@@ -1,6 +1,6 @@
 //! The end-of-run text: k6's summary layout, then surge's verdict table.
 
-use super::summary::{saturation_order, Report};
+use super::summary::{column_peak, saturation_order, Report};
 use crate::engine::ns_to_secs;
 use crate::metrics::Trend;
 use std::fmt::Write;
@@ -131,11 +131,19 @@ pub fn console_summary(r: &Report) -> String {
     match sat.first() {
         Some((res, t)) => {
             let _ = writeln!(o, "  first to cross 80% utilization: {res} at t={t:.0}s");
+            if sat.len() > 1 {
+                let rest: Vec<String> = sat[1..]
+                    .iter()
+                    .map(|(r, t)| format!("{r} t={t:.0}s"))
+                    .collect();
+                let _ = writeln!(o, "  then: {}", rest.join(", "));
+            }
         }
         None => {
             let _ = writeln!(o, "  no resource crossed 80% utilization in any interval");
         }
     }
+    components(&mut o, r);
     if let Some(a) = r.json["surge"]["autoscaling"].as_object() {
         let f = |v: &serde_json::Value| match v.as_f64() {
             Some(x) => format!("{x:.0}s"),
@@ -182,4 +190,81 @@ pub fn console_summary(r: &Report) -> String {
         );
     }
     o
+}
+
+/// One line per component kind: pools, replicas, caches, providers, queues, chains.
+fn components(o: &mut String, r: &Report) {
+    let q = r.result.system.queue_report(r.result.end);
+    let Some(map) = q.as_object() else { return };
+    let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or(0.0);
+    for (name, v) in map {
+        if let Some(db) = name.strip_prefix("database:") {
+            let peak = column_peak(&r.result, &format!("{db}_primary_connections")).unwrap_or(0.0);
+            let waiting = column_peak(&r.result, &format!("{db}_pool_waiting")).unwrap_or(0.0);
+            let _ = writeln!(
+                o,
+                "  {name}: {:.0} queries/s at {:.1}ms; pools can open {:.0} > max_connections {:.0}; \
+                 primary connections peak {peak:.0}; pool waiters peak {waiting:.0}; \
+                 acquire timeouts {:.0}, refused {:.0}, connects {:.0}; stale replica reads {:.0}, \
+                 read-your-writes to primary {:.0}",
+                f(v, "queries_per_s"),
+                f(v, "mean_query_ms"),
+                f(v, "pool_max_total"),
+                f(v, "max_connections"),
+                f(v, "pool_acquire_timeouts"),
+                f(v, "connections_refused"),
+                f(v, "pool_connects"),
+                f(v, "stale_replica_reads"),
+                f(v, "read_your_writes_to_primary"),
+            );
+        } else if name.starts_with("keyspace:") {
+            let _ = writeln!(
+                o,
+                "  {name}: hit ratio {:.1}% ({:.0} lookups)",
+                100.0 * f(v, "hit_ratio"),
+                f(v, "hits") + f(v, "misses")
+            );
+        } else if name.starts_with("external:") {
+            let _ = writeln!(
+                o,
+                "  {name}: {:.0} calls, mean {:.0}ms when ok, {:.0} failed ({:.0} by 429), {:.0} retries, {:.0} hedges",
+                f(v, "calls"),
+                f(v, "mean_ok_latency_ms"),
+                f(v, "failed_calls"),
+                f(v, "failed_rate_limited"),
+                f(v, "retries"),
+                f(v, "hedges"),
+            );
+        } else if name.starts_with("queue:") {
+            let _ = writeln!(
+                o,
+                "  {name}: {:.0} enqueued, {:.0} completed, {:.0} dead, {:.0} retried; {:.1} attempts/s; \
+                 mean wait {:.1}s; max length {:.0}; at the end {:.0} waiting, oldest {:.0}s",
+                f(v, "enqueued"),
+                f(v, "completed"),
+                f(v, "dead"),
+                f(v, "retried"),
+                f(v, "attempts_per_s"),
+                f(v, "mean_wait_s"),
+                f(v, "max_queue_len"),
+                f(v, "waiting_at_end"),
+                f(v, "oldest_age_at_end_s"),
+            );
+        } else if name.starts_with("chain:") {
+            let _ = writeln!(
+                o,
+                "  {name}: {:.0} transactions, success {:.2}%, gas avg {:.0}, confirmation avg {:.2}s",
+                f(v, "transactions"),
+                100.0 * f(v, "success_rate"),
+                f(v, "gas_avg"),
+                f(v, "confirmation_avg_ms") / 1000.0,
+            );
+        } else if name == "cache_hit_ratio" {
+            let _ = writeln!(
+                o,
+                "  cache hit ratio (all keyspaces): {:.1}%",
+                100.0 * v.as_f64().unwrap_or(0.0)
+            );
+        }
+    }
 }

@@ -77,6 +77,20 @@ fn metric_entry(m: &Metrics, key: &str, secs: f64) -> Option<Value> {
                         "values": {"value": m.vus, "min": m.vus_min, "max": m.vus_max_seen}}),
         "vus_max" => json!({"type": "gauge", "contains": "default",
                             "values": {"value": m.vus_allocated, "min": 0, "max": m.vus_allocated}}),
+        "tx_success" => {
+            let rate = m.tx.success_rate()?;
+            json!({"type": "rate", "contains": "default",
+                   "values": {"rate": rate, "passes": m.tx.ok, "fails": m.tx.attempts() - m.tx.ok}})
+        }
+        "tx_count" => counter(m.tx.attempts(), secs),
+        "tx_gas" => {
+            let mut v = Map::new();
+            for (k, x) in m.tx.gas.stats() {
+                v.insert(k.into(), json!(x));
+            }
+            json!({"type": "trend", "contains": "default", "values": v})
+        }
+        "tx_confirmation" => trend(&m.tx.confirmation),
         "http_req_failed" => {
             let total = ep.map(|e| e.duration.count()).unwrap_or(m.http.count());
             let rate = m
@@ -88,6 +102,56 @@ fn metric_entry(m: &Metrics, key: &str, secs: f64) -> Option<Value> {
         }
         _ => return None,
     })
+}
+
+/// Peak of a time-series column (NaN intervals skipped).
+pub fn column_peak(result: &RunResult, name: &str) -> Option<f64> {
+    let v = result.timeseries().column(name)?;
+    v.into_iter().filter(|x| x.is_finite()).reduce(f64::max)
+}
+
+/// The bottleneck report: every utilization column's peak and when it first reached 80 %,
+/// and the peaks of the columns that show waiting (pool waiters, refusals, queue length, 429s).
+pub fn bottlenecks(result: &RunResult) -> Value {
+    let ts = result.timeseries();
+    let t = ts.column("t_s").unwrap_or_default();
+    let mut util = Vec::new();
+    for (i, c) in ts.columns.iter().enumerate() {
+        if !c.ends_with("_util") {
+            continue;
+        }
+        let peak = ts
+            .rows
+            .iter()
+            .map(|r| r[i])
+            .filter(|x| x.is_finite())
+            .fold(0.0, f64::max);
+        let first = ts.rows.iter().position(|row| row[i] >= 0.8).map(|r| t[r]);
+        util.push(json!({"column": c, "peak": peak, "first_above_80pct_s": first}));
+    }
+    let mut waits = Map::new();
+    for (i, c) in ts.columns.iter().enumerate() {
+        let watched = [
+            "_pool_waiting",
+            "_primary_connections",
+            "_pool_timeouts_per_s",
+            "_refused_per_s",
+            "_queue_len",
+            "_oldest_age_s",
+            "_429_per_s",
+            "_inflight",
+        ];
+        if watched.iter().any(|w| c.ends_with(w)) {
+            let peak = ts
+                .rows
+                .iter()
+                .map(|r| r[i])
+                .filter(|x| x.is_finite())
+                .fold(0.0, f64::max);
+            waits.insert(format!("{c}_peak"), json!(peak));
+        }
+    }
+    json!({"utilization": util, "peaks": waits})
 }
 
 /// First time each resource's utilization column reaches 80 %, earliest first.
@@ -142,6 +206,11 @@ pub fn summary_json(loaded: &Loaded, r: &RunResult, verdicts: &[Verdict], seed: 
     .iter()
     .map(|s| s.to_string())
     .collect();
+    if m.tx.attempts() > 0 {
+        for k in ["tx_success", "tx_count", "tx_gas", "tx_confirmation"] {
+            keys.push(k.to_string());
+        }
+    }
     for set in &loaded.scenario.thresholds.0 {
         if !keys.contains(&set.key) {
             keys.push(set.key.clone());
@@ -219,6 +288,7 @@ pub fn summary_json(loaded: &Loaded, r: &RunResult, verdicts: &[Verdict], seed: 
             "queues": r.system.queue_report(r.end),
             "utilization": util,
             "saturation": saturation,
+            "bottlenecks": bottlenecks(r),
             "littles_law": {
                 "mean_inflight": r.mean_inflight,
                 "throughput_per_s": throughput,

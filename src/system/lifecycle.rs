@@ -2,6 +2,7 @@
 //! probe), scale-down that drains before it kills, and the node pool the Cluster Autoscaler grows.
 
 use super::pool::Pool;
+use super::replica::Side;
 use super::service::{Pod, PodState};
 use super::station::Station;
 use super::System;
@@ -122,8 +123,20 @@ impl System {
         self.stations.push(station);
         let pool_base = self.pools.len() as u32;
         for (di, db) in self.databases.iter().enumerate() {
-            self.pools
-                .push(Pool::new(di as u32, db.pool_max, db.acquire_timeout));
+            for side in [Side::Primary, Side::Replicas]
+                .into_iter()
+                .take(db.sides() as usize)
+            {
+                let mut p = Pool::new(
+                    di as u32,
+                    db.pool_min,
+                    db.pool_max,
+                    db.acquire_timeout,
+                    db.idle_timeout,
+                );
+                p.side_replicas = side == Side::Replicas;
+                self.pools.push(p);
+            }
         }
         self.pods.push(Pod {
             service,
@@ -141,16 +154,24 @@ impl System {
         (self.pods.len() - 1) as u32
     }
 
-    /// Open the pool's `min` connections as the pod comes up (node-postgres warms lazily, but a
-    /// pod that has served traffic holds its minimum).
+    /// Open the pools' `min` connections as the pod comes up (node-postgres warms lazily, but a
+    /// pod that has served traffic holds its minimum). Pods that never query a database hold none.
     fn warm_pools(&mut self, pod: u32) {
-        let base = self.pods[pod as usize].pool_base;
+        let (base, service) = (
+            self.pods[pod as usize].pool_base,
+            self.pods[pod as usize].service,
+        );
+        let mut i = base as usize;
         for (di, db) in self.databases.iter_mut().enumerate() {
-            self.pools[(base + di as u32) as usize].warm(
-                db.pool_min,
-                &mut db.open,
-                db.max_connections,
-            );
+            for side in [Side::Primary, Side::Replicas]
+                .into_iter()
+                .take(db.sides() as usize)
+            {
+                if self.uses_db[service as usize][di] {
+                    self.pools[i].warm(db.pool_min, db.conns(side));
+                }
+                i += 1;
+            }
         }
     }
 
@@ -291,11 +312,15 @@ impl System {
         }
         p.state = PodState::Gone;
         let (node, service, base) = (p.node, p.service, p.pool_base);
-        for (di, db) in self.databases.iter_mut().enumerate() {
-            let pool = &mut self.pools[(base + di as u32) as usize];
-            let idle = pool.open - pool.in_use;
-            pool.open -= idle;
-            db.open -= idle;
+        let mut i = base as usize;
+        for db in self.databases.iter_mut() {
+            for side in [Side::Primary, Side::Replicas]
+                .into_iter()
+                .take(db.sides() as usize)
+            {
+                self.pools[i].close_all_idle(db.conns(side));
+                i += 1;
+            }
         }
         if node != NONE {
             let svc = &self.services[service as usize];
@@ -359,8 +384,13 @@ impl System {
         st.busy_area
     }
 
+    /// Memory in use: the service's base and per-request cost, plus held WebSockets.
     pub fn pod_memory(&self, pod: u32) -> f64 {
         let p = &self.pods[pod as usize];
-        self.services[p.service as usize].memory_in_use(p)
+        let ws = match &self.ws {
+            Some(w) if w.service == p.service => w.conns_on(pod) as f64 * w.per_connection,
+            _ => 0.0,
+        };
+        self.services[p.service as usize].memory_in_use(p) + ws
     }
 }

@@ -1,21 +1,38 @@
 //! The simulated system: services of pods behind load balancers, and the resources their
 //! endpoints use. A request walks its endpoint's steps; each step hands it to one component
-//! (a station, a pool, a provider) and comes back here when that component is done.
+//! (a station, a pool, a cache keyspace, a provider, a queue, a chain) and comes back here when
+//! that component is done. Composite steps (a cache read that falls back to the database, a
+//! transaction that waits for its block) keep their progress in the request's `stage`.
 
+pub mod cache;
+pub mod chain;
+pub mod db;
+pub mod jobqueue;
 mod lifecycle;
 pub mod pool;
+pub mod replica;
+pub mod rpc;
 pub mod service;
 pub mod station;
+pub mod ws;
 
-use crate::config::model::{ModelFile, QueryKind, StepCfg};
+use crate::config::model::{CacheStrategy, DbStepCfg, ModelFile, QueryKind, StepCfg};
 use crate::dist::Dist;
 use crate::engine::{stream, EventQueue, Nanos, Rng64};
 use crate::event::{Event, ReqRef};
+use crate::metrics::TxStats;
+use cache::Keyspace;
+use chain::Chain;
+use db::Database;
+use jobqueue::{After, JobQueue};
 pub use lifecycle::{Lifecycle, Node, NodeState};
 use pool::{Acquire, Pool};
 use rand::Rng;
+use replica::{Side, NO_USER};
+use rpc::Rpc;
 use service::{Pod, PodState, Service};
 use station::Station;
+use ws::WebSockets;
 
 /// Why a request failed. Together these make `http_req_failed`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,17 +47,29 @@ pub enum Cause {
     External,
     /// The database refused a new connection (max_connections reached).
     DbConnections,
+    /// The external provider's rate limit answered 429.
+    RateLimited,
+    /// The database cancelled a query at its statement timeout.
+    StatementTimeout,
+    /// A cache command exceeded the client's command timeout.
+    CacheTimeout,
+    /// The transaction was included but reverted.
+    TxReverted,
     /// The pod was killed at the end of its termination grace period.
     Terminated,
 }
 
 impl Cause {
-    pub const ALL: [Cause; 6] = [
+    pub const ALL: [Cause; 10] = [
         Cause::Timeout,
         Cause::PoolTimeout,
         Cause::Rejected,
         Cause::External,
         Cause::DbConnections,
+        Cause::RateLimited,
+        Cause::StatementTimeout,
+        Cause::CacheTimeout,
+        Cause::TxReverted,
         Cause::Terminated,
     ];
     pub fn name(self) -> &'static str {
@@ -50,6 +79,10 @@ impl Cause {
             Cause::Rejected => "rejected",
             Cause::External => "external",
             Cause::DbConnections => "db_connections",
+            Cause::RateLimited => "rate_limited",
+            Cause::StatementTimeout => "statement_timeout",
+            Cause::CacheTimeout => "cache_timeout",
+            Cause::TxReverted => "tx_reverted",
             Cause::Terminated => "terminated",
         }
     }
@@ -63,12 +96,26 @@ pub struct Response {
     pub cause: Option<Cause>,
 }
 
+/// A database query as a step describes it.
+struct Query {
+    db: u32,
+    write: bool,
+    time: Dist,
+    latency: Option<Dist>,
+    repeat: u16,
+}
+
 enum Step {
     Cpu(Dist),
     Call(u32),
-    Db { db: u32, write: bool, time: Dist },
+    Db(u32),
     Cache { cache: u32, time: Dist },
     External(u32),
+    Delay(Dist),
+    CacheRead { ks: u32, q: u32, time: Dist },
+    CacheWrite { ks: u32, q: u32, time: Dist },
+    Enqueue(u32),
+    Transaction { chain: u32, ext: u32 },
 }
 
 pub struct Endpoint {
@@ -77,45 +124,66 @@ pub struct Endpoint {
     steps: Vec<Step>,
 }
 
-struct Database {
-    name: String,
-    primary: u32,
-    replicas: Vec<u32>,
-    rr: usize,
-    max_connections: u32,
-    open: u32,
-    pool_min: u32,
-    pool_max: u32,
-    acquire_timeout: Nanos,
-    rng: Rng64,
-}
-
-struct Cache {
+struct CacheCluster {
     name: String,
     nodes: Vec<u32>,
+    command_timeout: Option<Nanos>,
     rng: Rng64,
-}
-
-struct External {
-    name: String,
-    latency: Dist,
-    failure: f64,
-    rng: Rng64,
-    inflight: u32,
+    timeouts: u64,
 }
 
 const NONE: u32 = u32::MAX;
+
+/// What a request is waiting on, so a completion knows how to continue it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wait {
+    Nothing,
+    Cpu,
+    Child,
+    Delay,
+    Connect,
+    QueryIo,
+    QueryCpu,
+    Pool,
+    CacheCmd,
+    Rpc,
+    Confirm,
+}
+
+/// Who a request answers to when it finishes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Origin {
+    Client,
+    /// A job of queue `u16`; `client` holds the job id.
+    Job(u16),
+    /// A write-behind flush; nobody waits for it.
+    Background,
+}
 
 #[derive(Clone, Copy)]
 struct Req {
     gen: u32,
     ep: u32,
     step: u16,
+    /// Progress inside a composite step.
+    stage: u8,
+    wait: Wait,
+    origin: Origin,
+    /// Queries left in a repeated db step.
+    rep: u16,
     pod: u32,
     parent: ReqRef,
     client: u32,
+    /// The user on whose behalf this runs (VU id), for per-user keys and read-your-writes.
+    user: u32,
     /// The pool whose connection this request holds or awaits.
     pool: u32,
+    side: Side,
+    /// The station a query or cache command runs on, and the work it needs there.
+    station: u32,
+    key: u32,
+    /// When the current query, command or transaction started.
+    t0: Nanos,
 }
 
 pub struct System {
@@ -125,16 +193,40 @@ pub struct System {
     pub stations: Vec<Station>,
     pub pools: Vec<Pool>,
     databases: Vec<Database>,
-    caches: Vec<Cache>,
-    externals: Vec<External>,
+    /// Per service, per database: whether its endpoints query it (only those pods keep pools).
+    uses_db: Vec<Vec<bool>>,
+    /// Per database, its first pool's offset within a pod's pools.
+    pool_offset: Vec<u32>,
+    pools_per_pod: u32,
+    queries: Vec<Query>,
+    caches: Vec<CacheCluster>,
+    keyspaces: Vec<Keyspace>,
+    rpcs: Vec<Rpc>,
+    queues: Vec<JobQueue>,
+    chains: Vec<Chain>,
+    ws: Option<WebSockets>,
     service_rngs: Vec<Rng64>,
     reqs: Vec<Req>,
     free: Vec<u32>,
     done_scratch: Vec<ReqRef>,
+    rpc_scratch: Vec<(ReqRef, Option<Cause>)>,
+    /// Counter values at the last sample, for per-interval rates.
+    last: Vec<u64>,
+    counters: Vec<u64>,
     /// Finished top-level requests, drained by the simulation after each event.
     pub outbox: Vec<Response>,
     pub entry: u32,
     pub lifecycle: Lifecycle,
+}
+
+fn query_of(d: &DbStepCfg, db: u32) -> Query {
+    Query {
+        db,
+        write: d.query == QueryKind::Write,
+        time: d.time.clone(),
+        latency: d.latency.clone(),
+        repeat: d.repeat as u16,
+    }
 }
 
 impl System {
@@ -146,12 +238,23 @@ impl System {
             stations: Vec::new(),
             pools: Vec::new(),
             databases: Vec::new(),
+            uses_db: Vec::new(),
+            pool_offset: Vec::new(),
+            pools_per_pod: 0,
+            queries: Vec::new(),
             caches: Vec::new(),
-            externals: Vec::new(),
+            keyspaces: Vec::new(),
+            rpcs: Vec::new(),
+            queues: Vec::new(),
+            chains: Vec::new(),
+            ws: None,
             service_rngs: Vec::new(),
             reqs: Vec::new(),
             free: Vec::new(),
             done_scratch: Vec::new(),
+            rpc_scratch: Vec::new(),
+            last: Vec::new(),
+            counters: Vec::new(),
             outbox: Vec::new(),
             entry: 0,
             lifecycle: Lifecycle::new(m, seed, replication),
@@ -161,37 +264,50 @@ impl System {
             let replicas = (0..d.read_replicas)
                 .map(|_| sys.add_station(Station::fcfs(d.cores)))
                 .collect();
-            sys.databases.push(Database {
-                name: name.clone(),
+            let db = Database::new(
+                name,
+                d,
                 primary,
                 replicas,
-                rr: 0,
-                max_connections: d.max_connections,
-                open: 0,
-                pool_min: d.pool.min,
-                pool_max: d.pool.max,
-                acquire_timeout: d.pool.acquire_timeout.0,
-                rng: stream(seed, replication, &format!("database:{name}")),
-            });
+                stream(seed, replication, &format!("database:{name}")),
+            );
+            sys.pool_offset.push(sys.pools_per_pod);
+            sys.pools_per_pod += db.sides();
+            sys.databases.push(db);
         }
-        for (name, c) in &m.caches {
+        for (ci, (name, c)) in m.caches.iter().enumerate() {
             let nodes = (0..c.nodes)
                 .map(|_| sys.add_station(Station::fcfs(1)))
                 .collect();
-            sys.caches.push(Cache {
+            sys.caches.push(CacheCluster {
                 name: name.clone(),
                 nodes,
+                command_timeout: c.command_timeout.map(|t| t.0),
                 rng: stream(seed, replication, &format!("cache:{name}")),
+                timeouts: 0,
             });
+            for (kn, k) in &c.keyspaces {
+                sys.keyspaces.push(Keyspace::new(
+                    format!("{name}_{kn}"),
+                    ci as u32,
+                    k,
+                    stream(seed, replication, &format!("keyspace:{name}:{kn}")),
+                ));
+            }
         }
         for (name, e) in &m.externals {
-            sys.externals.push(External {
-                name: name.clone(),
-                latency: e.latency.clone(),
-                failure: e.failure,
-                rng: stream(seed, replication, &format!("external:{name}")),
-                inflight: 0,
-            });
+            sys.rpcs.push(Rpc::new(
+                name,
+                e,
+                stream(seed, replication, &format!("external:{name}")),
+            ));
+        }
+        for (name, c) in &m.chains {
+            sys.chains.push(Chain::new(
+                name,
+                c,
+                stream(seed, replication, &format!("chain:{name}")),
+            ));
         }
         let svc_names: Vec<&String> = m.services.keys().collect();
         let idx_of =
@@ -199,6 +315,19 @@ impl System {
         let db_names: Vec<&String> = m.databases.keys().collect();
         let cache_names: Vec<&String> = m.caches.keys().collect();
         let ext_names: Vec<&String> = m.externals.keys().collect();
+        let queue_names: Vec<&String> = m.queues.keys().collect();
+        let chain_names: Vec<&String> = m.chains.keys().collect();
+        let ks_names: Vec<String> = m
+            .caches
+            .iter()
+            .flat_map(|(c, cc)| cc.keyspaces.keys().map(move |k| format!("{c}\u{0}{k}")))
+            .collect();
+        let ks_of = |c: &str, k: &str| {
+            ks_names
+                .iter()
+                .position(|x| *x == format!("{c}\u{0}{k}"))
+                .expect("validated") as u32
+        };
         // Endpoint ids: services in order, endpoints in order, so calls resolve before building.
         let mut ep_ids = Vec::new();
         for (sname, s) in &m.services {
@@ -206,39 +335,73 @@ impl System {
                 ep_ids.push((sname.as_str(), ename.as_str()));
             }
         }
+        let ep_of = |s: &str, e: &str| {
+            ep_ids
+                .iter()
+                .position(|&(a, b)| a == s && b == e)
+                .expect("validated") as u32
+        };
         for (si, (sname, s)) in m.services.iter().enumerate() {
             sys.services.push(Service::new(sname.clone(), s));
             sys.service_rngs
                 .push(stream(seed, replication, &format!("service:{sname}")));
+            if let Some(w) = &s.websocket {
+                sys.ws = Some(WebSockets::new(si as u32, w.memory_per_connection.0));
+            }
+            let mut uses = vec![false; db_names.len()];
             for (ename, steps) in &s.endpoints {
-                let steps = steps
-                    .iter()
-                    .map(|st| match st {
+                let mut built = Vec::new();
+                for st in steps {
+                    let mut query = |d: &DbStepCfg, sys: &mut System| {
+                        let db = idx_of(&db_names, &d.database);
+                        uses[db as usize] = true;
+                        sys.queries.push(query_of(d, db));
+                        (sys.queries.len() - 1) as u32
+                    };
+                    built.push(match st {
                         StepCfg::Cpu(d) => Step::Cpu(d.clone()),
-                        StepCfg::Call(c) => Step::Call(
-                            ep_ids
-                                .iter()
-                                .position(|&(s, e)| s == c.service && e == c.endpoint)
-                                .expect("validated") as u32,
-                        ),
-                        StepCfg::Db(d) => Step::Db {
-                            db: idx_of(&db_names, &d.database),
-                            write: d.query == QueryKind::Write,
-                            time: d.time.clone(),
-                        },
+                        StepCfg::Call(c) => Step::Call(ep_of(&c.service, &c.endpoint)),
+                        StepCfg::Db(d) => Step::Db(query(d, &mut sys)),
                         StepCfg::Cache(c) => Step::Cache {
                             cache: idx_of(&cache_names, &c.cache),
                             time: c.time.clone(),
                         },
                         StepCfg::External(e) => Step::External(idx_of(&ext_names, &e.provider)),
-                    })
-                    .collect();
+                        StepCfg::Delay(d) => Step::Delay(d.clone()),
+                        StepCfg::CacheRead(c) => Step::CacheRead {
+                            ks: ks_of(&c.cache, &c.keyspace),
+                            q: query(&c.miss, &mut sys),
+                            time: c.time.clone(),
+                        },
+                        StepCfg::CacheWrite(c) => Step::CacheWrite {
+                            ks: ks_of(&c.cache, &c.keyspace),
+                            q: query(&c.db, &mut sys),
+                            time: c.time.clone(),
+                        },
+                        StepCfg::Enqueue(e) => Step::Enqueue(idx_of(&queue_names, &e.queue)),
+                        StepCfg::Transaction(t) => Step::Transaction {
+                            chain: idx_of(&chain_names, &t.chain),
+                            ext: idx_of(&ext_names, &t.provider),
+                        },
+                    });
+                }
                 sys.endpoints.push(Endpoint {
                     service: si as u32,
                     name: ename.clone(),
-                    steps,
+                    steps: built,
                 });
             }
+            sys.uses_db.push(uses);
+        }
+        for (name, qc) in &m.queues {
+            let svc = idx_of(&svc_names, &qc.service);
+            sys.queues.push(JobQueue::new(
+                name,
+                qc,
+                svc,
+                ep_of(&qc.service, &qc.endpoint),
+                stream(seed, replication, &format!("queue:{name}")),
+            ));
         }
         sys.entry = idx_of(&svc_names, &m.entry);
         for (si, s) in m.services.values().enumerate() {
@@ -261,15 +424,24 @@ impl System {
             .map(|i| i as u32)
     }
 
-    fn alloc(&mut self, ep: u32, parent: ReqRef, client: u32) -> ReqRef {
+    fn alloc(&mut self, ep: u32, parent: ReqRef, client: u32, user: u32, origin: Origin) -> ReqRef {
         let r = Req {
             gen: 0,
             ep,
             step: 0,
+            stage: 0,
+            wait: Wait::Nothing,
+            origin,
+            rep: 0,
             pod: NONE,
             parent,
             client,
+            user,
             pool: NONE,
+            side: Side::Primary,
+            station: NONE,
+            key: 0,
+            t0: 0,
         };
         match self.free.pop() {
             Some(i) => {
@@ -297,6 +469,10 @@ impl System {
         self.reqs[r.idx as usize].gen == r.gen
     }
 
+    fn req(&mut self, r: ReqRef) -> &mut Req {
+        &mut self.reqs[r.idx as usize]
+    }
+
     /// Requests in flight anywhere in the system.
     pub fn live_requests(&self) -> usize {
         self.reqs.len() - self.free.len()
@@ -308,10 +484,26 @@ impl System {
     }
 
     /// A client sends a request to an endpoint; the response comes back through `outbox`.
+    /// The client id doubles as the user id.
     pub fn submit(&mut self, ep: u32, client: u32, q: &mut EventQueue<Event>) -> ReqRef {
-        let r = self.alloc(ep, ReqRef { idx: NONE, gen: 0 }, client);
+        let none = ReqRef { idx: NONE, gen: 0 };
+        let r = self.alloc(ep, none, client, client, Origin::Client);
         self.start(r, q);
         r
+    }
+
+    /// A user became active: they open their WebSocket (if the model has one).
+    pub fn user_online(&mut self, user: u32, now: Nanos) {
+        if let Some(w) = &mut self.ws {
+            let ready = &self.services[w.service as usize].ready;
+            w.connect(user, ready, now);
+        }
+    }
+
+    pub fn user_offline(&mut self, user: u32) {
+        if let Some(w) = &mut self.ws {
+            w.disconnect(user);
+        }
     }
 
     fn start(&mut self, r: ReqRef, q: &mut EventQueue<Event>) {
@@ -320,7 +512,7 @@ impl System {
         match s.pick(&self.pods) {
             Some(p) if self.pods[p as usize].inflight < s.max_inflight => {
                 self.pods[p as usize].inflight += 1;
-                self.reqs[r.idx as usize].pod = p;
+                self.req(r).pod = p;
                 self.run_step(r, q);
             }
             _ => self.finish(r, Some(Cause::Rejected), q),
@@ -328,68 +520,363 @@ impl System {
     }
 
     fn run_step(&mut self, r: ReqRef, q: &mut EventQueue<Event>) {
+        let now = q.now();
         let req = self.reqs[r.idx as usize];
         let ep = &self.endpoints[req.ep as usize];
         let Some(step) = ep.steps.get(req.step as usize) else {
             return self.finish(r, None, q);
         };
+        self.reqs[r.idx as usize].stage = 0;
         match step {
             Step::Cpu(d) => {
                 let work = d.sample_ns(&mut self.service_rngs[ep.service as usize]);
                 let st = self.pods[req.pod as usize].cpu;
+                self.req(r).wait = Wait::Cpu;
                 self.stations[st as usize].arrive(st, r, work, q);
             }
-            Step::Call(target) => {
-                let child = self.alloc(*target, r, NONE);
+            &Step::Call(target) => {
+                self.req(r).wait = Wait::Child;
+                let child = self.alloc(target, r, NONE, req.user, Origin::Client);
                 self.start(child, q);
             }
-            &Step::Db { db, .. } => {
-                let pool = self.pods[req.pod as usize].pool_base + db;
-                self.reqs[r.idx as usize].pool = pool;
-                let d = &mut self.databases[db as usize];
-                match self.pools[pool as usize].acquire(pool, r, &mut d.open, d.max_connections, q)
-                {
-                    Acquire::Granted => self.query(r, q),
-                    Acquire::Queued => {}
-                    Acquire::Refused => {
-                        self.reqs[r.idx as usize].pool = NONE;
-                        self.finish(r, Some(Cause::DbConnections), q)
-                    }
-                }
+            &Step::Db(qi) => {
+                self.req(r).rep = self.queries[qi as usize].repeat;
+                self.start_query(r, qi, q);
             }
             Step::Cache { cache, time } => {
                 let c = &mut self.caches[*cache as usize];
                 let node = c.nodes[c.rng.gen_range(0..c.nodes.len())];
                 let work = time.sample_ns(&mut c.rng);
-                self.stations[node as usize].arrive(node, r, work, q);
+                self.cache_command(r, node, work, q);
             }
-            Step::External(x) => {
-                let e = &mut self.externals[*x as usize];
-                let lat = e.latency.sample_ns(&mut e.rng);
-                let ok = !e.rng.gen_bool(e.failure);
-                e.inflight += 1;
-                q.schedule_in(lat, Event::ExternalDone { req: r, ok });
+            &Step::External(x) => {
+                self.req(r).wait = Wait::Rpc;
+                self.rpcs[x as usize].call(x as u16, r, q);
+                self.drain_rpc();
+            }
+            Step::Delay(d) => {
+                let t = d.sample_ns(&mut self.service_rngs[ep.service as usize]);
+                self.req(r).wait = Wait::Delay;
+                q.schedule_in(t, Event::Resume { req: r });
+            }
+            &Step::CacheRead { ks, .. } => {
+                let key = self.keyspaces[ks as usize].pick_key(req.user);
+                self.req(r).key = key;
+                self.keyspace_command(r, q);
+            }
+            &Step::CacheWrite { ks, q: qi, .. } => {
+                let k = &mut self.keyspaces[ks as usize];
+                let key = k.pick_key(req.user);
+                let db_first = k.strategy != CacheStrategy::WriteBehind;
+                let rq = self.req(r);
+                rq.key = key;
+                rq.rep = 1;
+                if db_first {
+                    self.start_query(r, qi, q);
+                } else {
+                    self.keyspace_command(r, q);
+                }
+            }
+            &Step::Enqueue(qi) => {
+                self.queues[qi as usize].enqueue(req.user, now);
+                self.pump_queue(qi as u16, q);
+                self.step_done(r, q);
+            }
+            &Step::Transaction { ext, .. } => {
+                let rq = self.req(r);
+                rq.t0 = now;
+                rq.wait = Wait::Rpc;
+                self.rpcs[ext as usize].call(ext as u16, r, q);
+                self.drain_rpc();
             }
         }
     }
 
-    /// The request holds a connection: run its query on the instance its kind routes to.
-    fn query(&mut self, r: ReqRef, q: &mut EventQueue<Event>) {
+    /// Issue the current keyspace step's next command (GET, SET or DEL) on the key's node.
+    fn keyspace_command(&mut self, r: ReqRef, q: &mut EventQueue<Event>) {
         let req = self.reqs[r.idx as usize];
-        let Step::Db { db, write, time } =
-            &self.endpoints[req.ep as usize].steps[req.step as usize]
-        else {
-            unreachable!("query outside a db step")
+        let (ks, time) = match &self.endpoints[req.ep as usize].steps[req.step as usize] {
+            Step::CacheRead { ks, time, .. } | Step::CacheWrite { ks, time, .. } => (*ks, time),
+            _ => unreachable!("keyspace command outside a keyspace step"),
         };
-        let d = &mut self.databases[*db as usize];
-        let st = if *write || d.replicas.is_empty() {
-            d.primary
+        let k = &self.keyspaces[ks as usize];
+        let c = &mut self.caches[k.cache as usize];
+        let node = c.nodes[k.node_of(req.key, c.nodes.len())];
+        let work = time.sample_ns(&mut c.rng);
+        self.cache_command(r, node, work, q);
+    }
+
+    fn cache_command(&mut self, r: ReqRef, node: u32, work: Nanos, q: &mut EventQueue<Event>) {
+        let rq = self.req(r);
+        rq.wait = Wait::CacheCmd;
+        rq.t0 = q.now();
+        rq.station = node;
+        self.stations[node as usize].arrive(node, r, work, q);
+    }
+
+    /// Route a query, then take a connection from the pod's pool for that side.
+    fn start_query(&mut self, r: ReqRef, qi: u32, q: &mut EventQueue<Event>) {
+        let now = q.now();
+        let (db, write) = (
+            self.queries[qi as usize].db,
+            self.queries[qi as usize].write,
+        );
+        let req = self.reqs[r.idx as usize];
+        let d = &mut self.databases[db as usize];
+        let side = if write {
+            Side::Primary
         } else {
-            d.rr = (d.rr + 1) % d.replicas.len();
-            d.replicas[d.rr]
+            d.replication.route_read(req.user, now)
         };
-        let work = time.sample_ns(&mut d.rng);
+        let side_ix = if side == Side::Primary { 0 } else { 1 };
+        let pool = self.pods[req.pod as usize].pool_base + self.pool_offset[db as usize] + side_ix;
+        let rq = self.req(r);
+        rq.pool = pool;
+        rq.side = side;
+        rq.wait = Wait::Pool;
+        let d = &mut self.databases[db as usize];
+        let server = d.conns(side);
+        match self.pools[pool as usize].acquire(pool, r, server, q) {
+            Acquire::Granted => self.begin_query(r, q),
+            Acquire::Connect => match &d.connect_time {
+                Some(ct) => {
+                    let t = ct.sample_ns(&mut d.rng);
+                    self.req(r).wait = Wait::Connect;
+                    q.schedule_in(t, Event::Resume { req: r });
+                }
+                None => self.begin_query(r, q),
+            },
+            Acquire::Queued => {}
+            Acquire::Refused => {
+                self.req(r).pool = NONE;
+                self.finish(r, Some(Cause::DbConnections), q)
+            }
+        }
+    }
+
+    fn query_of_step(&self, r: ReqRef) -> u32 {
+        let req = &self.reqs[r.idx as usize];
+        match &self.endpoints[req.ep as usize].steps[req.step as usize] {
+            Step::Db(qi) => *qi,
+            Step::CacheRead { q, .. } | Step::CacheWrite { q, .. } => *q,
+            _ => unreachable!("query outside a db step"),
+        }
+    }
+
+    /// The request holds a connection: run its query on an instance of its side.
+    fn begin_query(&mut self, r: ReqRef, q: &mut EventQueue<Event>) {
+        let qi = self.query_of_step(r);
+        let side = self.reqs[r.idx as usize].side;
+        let query = &self.queries[qi as usize];
+        let d = &mut self.databases[query.db as usize];
+        let st = d.instance(side);
+        let io = query.latency.as_ref().map(|l| l.sample_ns(&mut d.rng));
+        let rq = self.req(r);
+        rq.station = st;
+        rq.t0 = q.now();
+        match io {
+            Some(t) => {
+                rq.wait = Wait::QueryIo;
+                q.schedule_in(t, Event::Resume { req: r });
+            }
+            None => self.query_cpu(r, q),
+        }
+    }
+
+    fn query_cpu(&mut self, r: ReqRef, q: &mut EventQueue<Event>) {
+        let qi = self.query_of_step(r);
+        let query = &self.queries[qi as usize];
+        let work = query
+            .time
+            .sample_ns(&mut self.databases[query.db as usize].rng);
+        let rq = self.req(r);
+        rq.wait = Wait::QueryCpu;
+        let st = rq.station;
         self.stations[st as usize].arrive(st, r, work, q);
+    }
+
+    /// A query finished on its instance: hand the connection on, then continue the step.
+    fn query_done(&mut self, r: ReqRef, q: &mut EventQueue<Event>) {
+        let now = q.now();
+        let req = self.reqs[r.idx as usize];
+        self.release_connection(r, q);
+        let qi = self.query_of_step(r);
+        let (db, write) = (
+            self.queries[qi as usize].db,
+            self.queries[qi as usize].write,
+        );
+        let d = &mut self.databases[db as usize];
+        if !d.finish_query(now - req.t0) {
+            return self.finish(r, Some(Cause::StatementTimeout), q);
+        }
+        if write {
+            d.replication.on_write(req.user, now, &mut d.rng);
+        }
+        if req.rep > 1 {
+            self.req(r).rep -= 1;
+            return self.start_query(r, qi, q);
+        }
+        match &self.endpoints[req.ep as usize].steps[req.step as usize] {
+            Step::Db(_) => self.step_done(r, q),
+            // The miss was read (stage 1) or the database written (write-through, cache-aside):
+            // now SET or DEL the key.
+            Step::CacheRead { .. } | Step::CacheWrite { .. } => {
+                self.req(r).stage += 1;
+                self.keyspace_command(r, q);
+            }
+            _ => unreachable!(),
+        }
+    }
+
+    fn release_connection(&mut self, r: ReqRef, q: &mut EventQueue<Event>) {
+        let pool = self.reqs[r.idx as usize].pool;
+        if pool == NONE {
+            return;
+        }
+        self.req(r).pool = NONE;
+        if let Some(next) = self.pools[pool as usize].release(q.now()) {
+            if self.live(next) {
+                self.begin_query(next, q);
+            }
+        }
+    }
+
+    fn cache_done(&mut self, r: ReqRef, q: &mut EventQueue<Event>) {
+        let now = q.now();
+        let req = self.reqs[r.idx as usize];
+        let step = &self.endpoints[req.ep as usize].steps[req.step as usize];
+        let cache = match step {
+            Step::Cache { cache, .. } => *cache,
+            Step::CacheRead { ks, .. } | Step::CacheWrite { ks, .. } => {
+                self.keyspaces[*ks as usize].cache
+            }
+            _ => unreachable!(),
+        };
+        let c = &mut self.caches[cache as usize];
+        if c.command_timeout.is_some_and(|t| now - req.t0 > t) {
+            c.timeouts += 1;
+            return self.finish(r, Some(Cause::CacheTimeout), q);
+        }
+        match *step {
+            Step::Cache { .. } => self.step_done(r, q),
+            Step::CacheRead { ks, q: qi, .. } => {
+                let k = &mut self.keyspaces[ks as usize];
+                if req.stage == 0 {
+                    if k.lookup(req.key, now) {
+                        self.step_done(r, q)
+                    } else {
+                        let rq = self.req(r);
+                        rq.stage = 1;
+                        rq.rep = 1;
+                        self.start_query(r, qi, q)
+                    }
+                } else {
+                    k.set(req.key, now);
+                    self.step_done(r, q)
+                }
+            }
+            Step::CacheWrite { ks, q: qi, .. } => {
+                let k = &mut self.keyspaces[ks as usize];
+                match k.strategy {
+                    CacheStrategy::WriteThrough => k.set(req.key, now),
+                    CacheStrategy::CacheAside => k.invalidate(req.key),
+                    CacheStrategy::WriteBehind => {
+                        k.set(req.key, now);
+                        let query = &self.queries[qi as usize];
+                        let work = query
+                            .time
+                            .sample_ns(&mut self.databases[query.db as usize].rng);
+                        if self.keyspaces[ks as usize].defer_write(work) {
+                            let iv = self.keyspaces[ks as usize].flush_interval;
+                            q.schedule_in(iv, Event::CacheFlush { keyspace: ks });
+                        }
+                    }
+                }
+                self.step_done(r, q)
+            }
+            _ => unreachable!(),
+        }
+    }
+
+    /// Write-behind: the keyspace's pending writes go to the primary as one batched statement.
+    /// The flusher's own connection is not counted against the pools.
+    fn flush(&mut self, ks: u32, q: &mut EventQueue<Event>) {
+        let (n, work) = self.keyspaces[ks as usize].take_batch();
+        if n == 0 {
+            return;
+        }
+        let qi = self
+            .endpoints
+            .iter()
+            .flat_map(|e| e.steps.iter())
+            .find_map(|s| match s {
+                Step::CacheWrite { ks: k, q, .. } if *k == ks => Some(*q),
+                _ => None,
+            })
+            .expect("a write-behind keyspace is written by some step");
+        let db = self.queries[qi as usize].db;
+        let none = ReqRef { idx: NONE, gen: 0 };
+        let r = self.alloc(NONE, none, NONE, NO_USER, Origin::Background);
+        let st = self.databases[db as usize].primary;
+        self.req(r).wait = Wait::QueryCpu;
+        self.stations[st as usize].arrive(st, r, work, q);
+    }
+
+    fn drain_rpc(&mut self) {
+        for x in &mut self.rpcs {
+            self.rpc_scratch.append(&mut x.done);
+        }
+    }
+
+    fn rpc_settled(&mut self, q: &mut EventQueue<Event>) {
+        self.drain_rpc();
+        let mut done = std::mem::take(&mut self.rpc_scratch);
+        for (r, cause) in done.drain(..) {
+            self.rpc_done(r, cause, q);
+        }
+        self.rpc_scratch = done;
+    }
+
+    fn rpc_done(&mut self, r: ReqRef, cause: Option<Cause>, q: &mut EventQueue<Event>) {
+        let req = self.reqs[r.idx as usize];
+        match self.endpoints[req.ep as usize].steps[req.step as usize] {
+            Step::Transaction { chain, .. } => {
+                let c = &mut self.chains[chain as usize];
+                if let Some(cause) = cause {
+                    c.submit_failed();
+                    return self.finish(r, Some(cause), q);
+                }
+                let at = c.confirmed_at(q.now());
+                self.req(r).wait = Wait::Confirm;
+                q.schedule_at(at, Event::Resume { req: r });
+            }
+            _ => match cause {
+                None => self.step_done(r, q),
+                Some(c) => self.finish(r, Some(c), q),
+            },
+        }
+    }
+
+    fn resume(&mut self, r: ReqRef, q: &mut EventQueue<Event>) {
+        let req = self.reqs[r.idx as usize];
+        match req.wait {
+            Wait::Delay => self.step_done(r, q),
+            Wait::Connect => self.begin_query(r, q),
+            Wait::QueryIo => self.query_cpu(r, q),
+            Wait::Confirm => {
+                let Step::Transaction { chain, .. } =
+                    self.endpoints[req.ep as usize].steps[req.step as usize]
+                else {
+                    unreachable!()
+                };
+                if self.chains[chain as usize].settle(req.t0, q.now()) {
+                    self.step_done(r, q)
+                } else {
+                    self.finish(r, Some(Cause::TxReverted), q)
+                }
+            }
+            w => unreachable!("resume while waiting on {w:?}"),
+        }
     }
 
     fn step_done(&mut self, r: ReqRef, q: &mut EventQueue<Event>) {
@@ -397,7 +884,9 @@ impl System {
         if pod != NONE && self.pods[pod as usize].killed {
             return self.finish(r, Some(Cause::Terminated), q);
         }
-        self.reqs[r.idx as usize].step += 1;
+        let rq = self.req(r);
+        rq.step += 1;
+        rq.wait = Wait::Nothing;
         self.run_step(r, q);
     }
 
@@ -412,32 +901,74 @@ impl System {
             }
         }
         self.release_slot(r);
-        if req.parent.idx != NONE {
-            // A failed downstream call fails its caller with the same cause.
-            match cause {
-                None => self.step_done(req.parent, q),
-                Some(c) => self.finish(req.parent, Some(c), q),
+        match req.origin {
+            Origin::Background => {}
+            Origin::Job(qi) => self.job_done(qi, req.client, cause.is_none(), q),
+            Origin::Client if req.parent.idx != NONE => {
+                // A failed downstream call fails its caller with the same cause.
+                match cause {
+                    None => self.step_done(req.parent, q),
+                    Some(c) => self.finish(req.parent, Some(c), q),
+                }
             }
-        } else {
-            self.outbox.push(Response {
+            Origin::Client => self.outbox.push(Response {
                 client: req.client,
                 req: r,
                 cause,
-            });
+            }),
         }
     }
 
-    fn station_done(&mut self, r: ReqRef, q: &mut EventQueue<Event>) {
-        let pool = self.reqs[r.idx as usize].pool;
-        if pool != NONE {
-            self.reqs[r.idx as usize].pool = NONE;
-            if let Some(next) = self.pools[pool as usize].release() {
-                if self.live(next) {
-                    self.query(next, q);
-                }
+    /// Start waiting jobs while some worker has a free slot.
+    fn pump_queue(&mut self, qi: u16, q: &mut EventQueue<Event>) {
+        let now = q.now();
+        loop {
+            let jq = &self.queues[qi as usize];
+            if jq.is_empty() {
+                return;
             }
+            let svc = &self.services[jq.service as usize];
+            let Some(pod) = svc
+                .ready
+                .iter()
+                .copied()
+                .min_by_key(|&p| self.pods[p as usize].inflight)
+            else {
+                return;
+            };
+            if self.pods[pod as usize].inflight >= jq.concurrency {
+                return;
+            }
+            let ep = jq.endpoint;
+            let job = self.queues[qi as usize].take(now).expect("non-empty");
+            let user = self.queues[qi as usize].user(job);
+            let none = ReqRef { idx: NONE, gen: 0 };
+            let r = self.alloc(ep, none, job, user, Origin::Job(qi));
+            self.pods[pod as usize].inflight += 1;
+            self.req(r).pod = pod;
+            self.run_step(r, q);
         }
-        self.step_done(r, q);
+    }
+
+    fn job_done(&mut self, qi: u16, job: u32, ok: bool, q: &mut EventQueue<Event>) {
+        match self.queues[qi as usize].finished(job, ok, q.now()) {
+            After::Retry(wait) => q.schedule_in(wait, Event::JobRetry { queue: qi, job }),
+            After::Completed | After::Dead => {}
+        }
+        self.pump_queue(qi, q);
+    }
+
+    fn station_done(&mut self, r: ReqRef, q: &mut EventQueue<Event>) {
+        let req = self.reqs[r.idx as usize];
+        if req.origin == Origin::Background {
+            return self.release_slot(r);
+        }
+        match req.wait {
+            Wait::Cpu => self.step_done(r, q),
+            Wait::QueryCpu => self.query_done(r, q),
+            Wait::CacheCmd => self.cache_done(r, q),
+            w => unreachable!("station done while waiting on {w:?}"),
+        }
     }
 
     pub fn handle(&mut self, ev: Event, q: &mut EventQueue<Event>) {
@@ -454,24 +985,12 @@ impl System {
                 }
                 self.done_scratch = done;
             }
-            Event::ExternalDone { req, ok } => {
-                let ep = self.reqs[req.idx as usize].ep;
-                let step = self.reqs[req.idx as usize].step;
-                if let Step::External(x) = self.endpoints[ep as usize].steps[step as usize] {
-                    self.externals[x as usize].inflight -= 1;
-                }
-                if ok {
-                    self.step_done(req, q)
-                } else {
-                    self.finish(req, Some(Cause::External), q)
-                }
-            }
             Event::PoolTimeouts { pool } => {
                 let mut expired = std::mem::take(&mut self.done_scratch);
                 self.pools[pool as usize].expire(pool, q, &mut expired);
                 for r in expired.drain(..) {
                     if self.live(r) {
-                        self.reqs[r.idx as usize].pool = NONE;
+                        self.req(r).pool = NONE;
                         self.finish(r, Some(Cause::PoolTimeout), q);
                     }
                 }
@@ -480,183 +999,42 @@ impl System {
             Event::PodReady { pod } => self.pod_ready(pod, q.now()),
             Event::PodKill { pod } => self.pod_kill(pod),
             Event::NodeReady { node } => self.node_ready(node, q),
+            Event::Resume { req } => self.resume(req, q),
+            Event::RpcReply {
+                ext,
+                call,
+                gen,
+                provider,
+                result,
+            } => {
+                self.rpcs[ext as usize].on_reply(ext, call, gen, provider, result, q);
+                self.rpc_settled(q);
+            }
+            Event::RpcRetry { ext, call, gen } => {
+                self.rpcs[ext as usize].on_retry(ext, call, gen, q);
+                self.rpc_settled(q);
+            }
+            Event::RpcHedge { ext, call, gen } => {
+                self.rpcs[ext as usize].on_hedge(ext, call, gen, q);
+                self.rpc_settled(q);
+            }
+            Event::JobRetry { queue, job } => {
+                self.queues[queue as usize].requeue(job, q.now());
+                self.pump_queue(queue, q);
+            }
+            Event::CacheFlush { keyspace } => self.flush(keyspace, q),
             _ => unreachable!("not a system event: {ev:?}"),
         }
     }
 
-    /// Column names of `sample`, in order.
-    pub fn columns(&self) -> Vec<String> {
-        let mut c = Vec::new();
-        for s in &self.services {
-            c.push(format!("{}_ready_pods", s.name));
-            c.push(format!("{}_cpu_util", s.name));
-            c.push(format!("{}_inflight", s.name));
+    /// The on-chain outcome over every chain.
+    pub fn tx_stats(&self) -> TxStats {
+        let mut t = TxStats::default();
+        for c in &self.chains {
+            t.add(&c.tx);
         }
-        for d in &self.databases {
-            c.push(format!("{}_pool_in_use", d.name));
-            c.push(format!("{}_pool_waiting", d.name));
-            c.push(format!("{}_connections", d.name));
-            c.push(format!("{}_util", d.name));
-        }
-        for x in &self.caches {
-            c.push(format!("{}_util", x.name));
-        }
-        for e in &self.externals {
-            c.push(format!("{}_inflight", e.name));
-        }
-        c
-    }
-
-    /// Append one time-series row; utilizations are averages over the interval since `last_area`.
-    pub fn sample(
-        &mut self,
-        now: Nanos,
-        interval: Nanos,
-        last_area: &mut Vec<f64>,
-        row: &mut Vec<f64>,
-    ) {
-        last_area.resize(self.stations.len(), 0.0);
-        let mut area_delta = |st: u32, stations: &mut Vec<Station>| {
-            let s = &mut stations[st as usize];
-            s.advance(now);
-            let d = s.busy_area - last_area[st as usize];
-            last_area[st as usize] = s.busy_area;
-            (d, s.capacity)
-        };
-        let iv = interval.max(1) as f64;
-        for (si, s) in self.services.iter().enumerate() {
-            let (mut busy, mut cap, mut inflight) = (0.0, 0.0, 0u32);
-            for p in &self.pods {
-                if p.service as usize != si || p.state == PodState::Gone {
-                    continue;
-                }
-                let (d, c) = area_delta(p.cpu, &mut self.stations);
-                busy += d;
-                inflight += p.inflight;
-                if p.state == PodState::Ready {
-                    cap += c;
-                }
-            }
-            row.push(s.ready.len() as f64);
-            row.push(if cap > 0.0 { busy / (cap * iv) } else { 0.0 });
-            row.push(inflight as f64);
-        }
-        for (di, d) in self.databases.iter().enumerate() {
-            let (mut in_use, mut waiting) = (0u64, 0u64);
-            for p in self.pools.iter().filter(|p| p.db as usize == di) {
-                in_use += p.in_use as u64;
-                waiting += p.waiting() as u64;
-            }
-            let (mut busy, mut cap) = (0.0, 0.0);
-            for st in std::iter::once(d.primary).chain(d.replicas.iter().copied()) {
-                let (b, c) = area_delta(st, &mut self.stations);
-                busy += b;
-                cap += c;
-            }
-            row.push(in_use as f64);
-            row.push(waiting as f64);
-            row.push(d.open as f64);
-            row.push(busy / (cap * iv));
-        }
-        for c in &self.caches {
-            let (mut busy, mut cap) = (0.0, 0.0);
-            for &st in &c.nodes {
-                let (b, k) = area_delta(st, &mut self.stations);
-                busy += b;
-                cap += k;
-            }
-            row.push(busy / (cap * iv));
-        }
-        for e in &self.externals {
-            row.push(e.inflight as f64);
-        }
-    }
-
-    /// Per-resource utilization over the whole run (for the summary and bottleneck report).
-    pub fn resource_utilization(&mut self, now: Nanos) -> Vec<(String, f64)> {
-        for s in &mut self.stations {
-            s.advance(now);
-        }
-        let t = now.max(1) as f64;
-        let util = |ids: &mut dyn Iterator<Item = u32>, st: &[Station]| {
-            let (mut b, mut c) = (0.0, 0.0);
-            for i in ids {
-                b += st[i as usize].busy_area;
-                c += st[i as usize].capacity;
-            }
-            if c > 0.0 {
-                b / (c * t)
-            } else {
-                0.0
-            }
-        };
-        let mut out = Vec::new();
-        for (si, s) in self.services.iter().enumerate() {
-            let mut ids = self
-                .pods
-                .iter()
-                .filter(|p| p.service as usize == si)
-                .map(|p| p.cpu);
-            out.push((
-                format!("service:{}", s.name),
-                util(&mut ids, &self.stations),
-            ));
-        }
-        for d in &self.databases {
-            let mut ids = std::iter::once(d.primary).chain(d.replicas.iter().copied());
-            out.push((
-                format!("database:{}", d.name),
-                util(&mut ids, &self.stations),
-            ));
-        }
-        for c in &self.caches {
-            let mut ids = c.nodes.iter().copied();
-            out.push((format!("cache:{}", c.name), util(&mut ids, &self.stations)));
-        }
-        out
-    }
-
-    /// Queueing statistics per service CPU and per database, for the summary and analytic checks.
-    pub fn queue_report(&self, now: Nanos) -> serde_json::Value {
-        let t = now.max(1) as f64;
-        let stats = |ids: &mut dyn Iterator<Item = u32>| {
-            let (mut served, mut wait, mut jobs, mut queued) = (0u64, 0f64, 0f64, 0usize);
-            for i in ids {
-                let s = &self.stations[i as usize];
-                served += s.served;
-                wait += s.wait_ns as f64;
-                jobs += s.jobs_area;
-                queued += s.queued();
-            }
-            serde_json::json!({
-                "served": served,
-                "mean_wait_ms": if served > 0 { wait / served as f64 / 1e6 } else { 0.0 },
-                "mean_jobs": jobs / t,
-                "queued_at_end": queued,
-            })
-        };
-        let mut out = serde_json::Map::new();
-        for (si, s) in self.services.iter().enumerate() {
-            let mut ids = self
-                .pods
-                .iter()
-                .filter(|p| p.service as usize == si)
-                .map(|p| p.cpu);
-            out.insert(format!("service:{}", s.name), stats(&mut ids));
-        }
-        for (di, d) in self.databases.iter().enumerate() {
-            let mut ids = std::iter::once(d.primary).chain(d.replicas.iter().copied());
-            let mut v = stats(&mut ids);
-            let pools = self.pools.iter().filter(|p| p.db as usize == di);
-            v["pool_acquire_timeouts"] = pools.map(|p| p.acquire_timeouts).sum::<u64>().into();
-            v["connections_open"] = d.open.into();
-            v["max_connections"] = d.max_connections.into();
-            out.insert(format!("database:{}", d.name), v);
-        }
-        for c in &self.caches {
-            let mut ids = c.nodes.iter().copied();
-            out.insert(format!("cache:{}", c.name), stats(&mut ids));
-        }
-        serde_json::Value::Object(out)
+        t
     }
 }
+
+mod observe;

@@ -370,7 +370,7 @@ impl Workload {
             Event::ScenarioHardEnd(sc) => {
                 for v in self.scs[sc as usize].vus.clone() {
                     if self.vus[v as usize].state != VuState::Idle {
-                        self.hard_stop(v, q, m);
+                        self.hard_stop(v, q, sys, m);
                     }
                 }
                 self.check_finished(sc, q.now());
@@ -386,7 +386,7 @@ impl Workload {
             Event::VuHardStop(v) => {
                 self.vus[v as usize].hard_stop = None;
                 let sc = self.vus[v as usize].sc;
-                self.hard_stop(v, q, m);
+                self.hard_stop(v, q, sys, m);
                 self.check_finished(sc, q.now());
             }
             Event::ClientTimeouts(sc) => self.timeouts(sc, q, sys, m),
@@ -597,6 +597,8 @@ impl Workload {
         if vu.state == VuState::Idle {
             s.active += 1;
             self.active += 1;
+            // An active user holds a WebSocket (when the model has one).
+            sys.user_online(v, q.now());
         }
         vu.state = VuState::Running;
         vu.flow = flow;
@@ -667,16 +669,17 @@ impl Workload {
         if closed && vu.state == VuState::Running && now < self.scs[sc as usize].end {
             return self.begin(v, q, sys, m);
         }
-        self.go_idle(v, q);
+        self.go_idle(v, q, sys);
         self.check_finished(sc, now);
     }
 
-    fn go_idle(&mut self, v: u32, q: &mut EventQueue<Event>) {
+    fn go_idle(&mut self, v: u32, q: &mut EventQueue<Event>, sys: &mut System) {
         let vu = &mut self.vus[v as usize];
         if vu.state == VuState::Idle {
             return;
         }
         vu.state = VuState::Idle;
+        sys.user_offline(v);
         if let Some(t) = vu.hard_stop.take() {
             q.cancel(t);
         }
@@ -689,7 +692,7 @@ impl Workload {
     }
 
     /// Cut a VU's iteration short: its in-flight request is abandoned, unrecorded.
-    fn hard_stop(&mut self, v: u32, q: &mut EventQueue<Event>, m: &mut Metrics) {
+    fn hard_stop(&mut self, v: u32, q: &mut EventQueue<Event>, sys: &mut System, m: &mut Metrics) {
         let vu = &mut self.vus[v as usize];
         if let Some(t) = vu.sleep.take() {
             q.cancel(t);
@@ -700,7 +703,7 @@ impl Workload {
         if vu.state != VuState::Idle {
             m.interrupted_iterations += 1;
         }
-        self.go_idle(v, q);
+        self.go_idle(v, q, sys);
     }
 
     pub fn on_response(
@@ -739,6 +742,11 @@ impl Workload {
             }
         }
         let s = &mut self.scs[sc as usize];
+        // A VU resumed above may already have re-armed the timer with its new request: arming
+        // again would start a second timer chain that never stops.
+        if s.timeouts_armed {
+            return;
+        }
         if let Some(&(deadline, _, _)) = s.timeouts.front() {
             s.timeouts_armed = true;
             q.schedule_at(deadline, Event::ClientTimeouts(sc));

@@ -1,0 +1,479 @@
+//! What the system shows while it runs: the time-series columns per interval, utilization over
+//! the run, and the per-component statistics of the summary.
+
+use super::station::Station;
+use super::{PodState, System};
+use crate::engine::{Nanos, MS, SEC};
+use serde_json::{json, Value};
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 {
+        a / b
+    } else {
+        0.0
+    }
+}
+
+impl System {
+    fn ws_service(&self) -> Option<u32> {
+        self.ws.as_ref().map(|w| w.service)
+    }
+
+    /// Column names of `sample`, in order.
+    pub fn columns(&self) -> Vec<String> {
+        let mut c = Vec::new();
+        for (si, s) in self.services.iter().enumerate() {
+            c.push(format!("{}_ready_pods", s.name));
+            c.push(format!("{}_cpu_util", s.name));
+            c.push(format!("{}_inflight", s.name));
+            if self.services[si].memory_request > 0.0 {
+                c.push(format!("{}_mem_util", s.name));
+            }
+            if self.ws_service() == Some(si as u32) {
+                c.push(format!("{}_ws_connections", s.name));
+            }
+        }
+        for d in &self.databases {
+            let n = &d.name;
+            for x in [
+                "pool_in_use",
+                "pool_waiting",
+                "connections",
+                "primary_connections",
+                "util",
+            ] {
+                c.push(format!("{n}_{x}"));
+            }
+            if !d.replicas.is_empty() {
+                c.push(format!("{n}_primary_util"));
+                c.push(format!("{n}_replicas_util"));
+            }
+            for x in [
+                "qps",
+                "query_ms",
+                "connects_per_s",
+                "pool_timeouts_per_s",
+                "refused_per_s",
+                "reads_primary_per_s",
+                "reads_replica_per_s",
+                "ryw_primary_per_s",
+                "stale_reads_per_s",
+            ] {
+                c.push(format!("{n}_{x}"));
+            }
+        }
+        for x in &self.caches {
+            c.push(format!("{}_util", x.name));
+            c.push(format!("{}_hot_node_util", x.name));
+        }
+        for k in &self.keyspaces {
+            c.push(format!("{}_hit_ratio", k.name));
+        }
+        for e in &self.rpcs {
+            for x in [
+                "inflight",
+                "calls_per_s",
+                "429_per_s",
+                "errors_per_s",
+                "retries_per_s",
+            ] {
+                c.push(format!("{}_{x}", e.name));
+            }
+        }
+        for q in &self.queues {
+            for x in [
+                "queue_len",
+                "oldest_age_s",
+                "running",
+                "slots_util",
+                "enqueued_per_s",
+                "done_per_s",
+                "dead_per_s",
+            ] {
+                c.push(format!("{}_{x}", q.name));
+            }
+        }
+        for ch in &self.chains {
+            c.push(format!("{}_tx_per_s", ch.name));
+            c.push(format!("{}_tx_failed_per_s", ch.name));
+        }
+        c
+    }
+
+    /// Append one time-series row; utilizations are averages over the interval since `last_area`.
+    pub fn sample(
+        &mut self,
+        now: Nanos,
+        interval: Nanos,
+        last_area: &mut Vec<f64>,
+        row: &mut Vec<f64>,
+    ) {
+        last_area.resize(self.stations.len(), 0.0);
+        let area_delta = |st: u32, stations: &mut Vec<Station>, last_area: &mut Vec<f64>| {
+            let s = &mut stations[st as usize];
+            s.advance(now);
+            let d = s.busy_area - last_area[st as usize];
+            last_area[st as usize] = s.busy_area;
+            (d, s.capacity)
+        };
+        let iv = interval.max(1) as f64;
+        let secs = iv / SEC as f64;
+        // Counters are cumulative; `last` holds their values at the previous sample, in push order.
+        // Two buffers swapped each sample, so sampling allocates nothing once warm.
+        let last = std::mem::take(&mut self.last);
+        let mut counters = std::mem::take(&mut self.counters);
+        counters.clear();
+        let delta = |v: u64, counters: &mut Vec<u64>| {
+            let prev = last.get(counters.len()).copied().unwrap_or(0);
+            counters.push(v);
+            v - prev
+        };
+        let ws = self.ws_service();
+        for si in 0..self.services.len() {
+            let (mut busy, mut cap, mut inflight, mut mem, mut pods) = (0.0, 0.0, 0u32, 0.0, 0);
+            for (pi, p) in self.pods.iter().enumerate() {
+                if p.service as usize != si || p.state == PodState::Gone {
+                    continue;
+                }
+                let (d, c) = area_delta(p.cpu, &mut self.stations, last_area);
+                busy += d;
+                inflight += p.inflight;
+                if p.state == PodState::Ready {
+                    cap += c;
+                    pods += 1;
+                    mem += self.pod_memory(pi as u32);
+                }
+            }
+            row.push(self.services[si].ready.len() as f64);
+            row.push(ratio(busy, cap * iv));
+            row.push(inflight as f64);
+            if self.services[si].memory_request > 0.0 {
+                row.push(ratio(mem, pods as f64 * self.services[si].memory_request));
+            }
+            if ws == Some(si as u32) {
+                row.push(self.ws.as_ref().map(|w| w.open).unwrap_or(0) as f64);
+            }
+        }
+        for (di, d) in self.databases.iter_mut().enumerate() {
+            let (mut in_use, mut waiting) = (0u64, 0u64);
+            let (mut connects, mut timeouts, mut refused) = (0u64, 0u64, 0u64);
+            for p in self.pools.iter_mut().filter(|p| p.db as usize == di) {
+                // Idle timeouts close connections lazily; bring the count up to date.
+                let side = if p.side_replicas {
+                    &mut d.conns_replicas
+                } else {
+                    &mut d.conns_primary
+                };
+                p.close_idle(now, side);
+                in_use += p.in_use as u64;
+                waiting += p.waiting() as u64;
+                connects += p.connects;
+                timeouts += p.acquire_timeouts;
+                refused += p.refused;
+            }
+            let (pb, pc) = area_delta(d.primary, &mut self.stations, last_area);
+            let (mut rb, mut rc) = (0.0, 0.0);
+            for &st in &d.replicas {
+                let (b, c) = area_delta(st, &mut self.stations, last_area);
+                rb += b;
+                rc += c;
+            }
+            row.push(in_use as f64);
+            row.push(waiting as f64);
+            row.push(d.open_connections() as f64);
+            row.push(d.conns_primary.open as f64);
+            row.push(ratio(pb + rb, (pc + rc) * iv));
+            if !d.replicas.is_empty() {
+                row.push(ratio(pb, pc * iv));
+                row.push(ratio(rb, rc * iv));
+            }
+            let n = delta(d.queries, &mut counters);
+            let ms = delta((d.query_ns / MS as u128) as u64, &mut counters);
+            row.push(n as f64 / secs);
+            row.push(if n > 0 {
+                ms as f64 / n as f64
+            } else {
+                f64::NAN
+            });
+            for v in [
+                connects,
+                timeouts,
+                refused,
+                d.replication.reads_primary,
+                d.replication.reads_replica,
+                d.replication.ryw_routed,
+                d.replication.stale_reads,
+            ] {
+                row.push(delta(v, &mut counters) as f64 / secs);
+            }
+        }
+        for c in &self.caches {
+            let (mut busy, mut cap, mut hot) = (0.0, 0.0, 0.0f64);
+            for &st in &c.nodes {
+                let (b, k) = area_delta(st, &mut self.stations, last_area);
+                busy += b;
+                cap += k;
+                hot = hot.max(ratio(b, k * iv));
+            }
+            row.push(ratio(busy, cap * iv));
+            row.push(hot);
+        }
+        for k in &self.keyspaces {
+            let h = delta(k.hits, &mut counters);
+            let m = delta(k.misses, &mut counters);
+            row.push(if h + m > 0 {
+                h as f64 / (h + m) as f64
+            } else {
+                f64::NAN
+            });
+        }
+        for e in &self.rpcs {
+            row.push(e.inflight() as f64);
+            let attempts: u64 = e.providers.iter().map(|p| p.attempts).sum();
+            let errors: u64 = e.providers.iter().map(|p| p.errors).sum();
+            for v in [
+                attempts,
+                e.limited(),
+                errors,
+                e.retries_sent + e.hedges_sent,
+            ] {
+                row.push(delta(v, &mut counters) as f64 / secs);
+            }
+        }
+        for jq in &mut self.queues {
+            jq.advance(now);
+            let workers = self.services[jq.service as usize].ready.len() as f64;
+            row.push(jq.len() as f64);
+            row.push(jq.oldest_age(now) as f64 / SEC as f64);
+            row.push(jq.running as f64);
+            row.push(ratio(jq.running as f64, workers * jq.concurrency as f64));
+            for v in [jq.enqueued, jq.completed, jq.dead] {
+                row.push(delta(v, &mut counters) as f64 / secs);
+            }
+        }
+        for ch in &self.chains {
+            for v in [ch.tx.attempts(), ch.tx.failed + ch.tx.reverted] {
+                row.push(delta(v, &mut counters) as f64 / secs);
+            }
+        }
+        self.counters = last;
+        self.last = counters;
+    }
+
+    /// Per-resource utilization over the whole run (for the summary and bottleneck report).
+    pub fn resource_utilization(&mut self, now: Nanos) -> Vec<(String, f64)> {
+        for s in &mut self.stations {
+            s.advance(now);
+        }
+        let t = now.max(1) as f64;
+        let util = |ids: &mut dyn Iterator<Item = u32>, st: &[Station]| {
+            let (mut b, mut c) = (0.0, 0.0);
+            for i in ids {
+                b += st[i as usize].busy_area;
+                c += st[i as usize].capacity;
+            }
+            ratio(b, c * t)
+        };
+        let mut out = Vec::new();
+        for (si, s) in self.services.iter().enumerate() {
+            let mut ids = self
+                .pods
+                .iter()
+                .filter(|p| p.service as usize == si)
+                .map(|p| p.cpu);
+            out.push((
+                format!("service:{}", s.name),
+                util(&mut ids, &self.stations),
+            ));
+        }
+        for d in &self.databases {
+            let mut ids = std::iter::once(d.primary).chain(d.replicas.iter().copied());
+            out.push((
+                format!("database:{}", d.name),
+                util(&mut ids, &self.stations),
+            ));
+            if !d.replicas.is_empty() {
+                out.push((
+                    format!("database:{}:primary", d.name),
+                    util(&mut std::iter::once(d.primary), &self.stations),
+                ));
+                out.push((
+                    format!("database:{}:replicas", d.name),
+                    util(&mut d.replicas.iter().copied(), &self.stations),
+                ));
+            }
+        }
+        for c in &self.caches {
+            let mut ids = c.nodes.iter().copied();
+            out.push((format!("cache:{}", c.name), util(&mut ids, &self.stations)));
+        }
+        for jq in &mut self.queues {
+            jq.advance(now);
+            let slots =
+                self.services[jq.service as usize].ready.len() as f64 * jq.concurrency as f64;
+            out.push((
+                format!("queue:{}", jq.name),
+                ratio(jq.running_area, slots * t),
+            ));
+        }
+        out
+    }
+
+    /// Queueing statistics per service CPU and per database, and each component's counters,
+    /// for the summary and analytic checks.
+    pub fn queue_report(&self, now: Nanos) -> Value {
+        let t = now.max(1) as f64;
+        let stats = |ids: &mut dyn Iterator<Item = u32>| {
+            let (mut served, mut wait, mut jobs, mut queued) = (0u64, 0f64, 0f64, 0usize);
+            for i in ids {
+                let s = &self.stations[i as usize];
+                served += s.served;
+                wait += s.wait_ns as f64;
+                jobs += s.jobs_area;
+                queued += s.queued();
+            }
+            json!({
+                "served": served,
+                "mean_wait_ms": if served > 0 { wait / served as f64 / 1e6 } else { 0.0 },
+                "mean_jobs": jobs / t,
+                "queued_at_end": queued,
+            })
+        };
+        let mut out = serde_json::Map::new();
+        for (si, s) in self.services.iter().enumerate() {
+            let mut ids = self
+                .pods
+                .iter()
+                .filter(|p| p.service as usize == si)
+                .map(|p| p.cpu);
+            out.insert(format!("service:{}", s.name), stats(&mut ids));
+        }
+        for (di, d) in self.databases.iter().enumerate() {
+            let mut ids = std::iter::once(d.primary).chain(d.replicas.iter().copied());
+            let mut v = stats(&mut ids);
+            let pools: Vec<_> = self.pools.iter().filter(|p| p.db as usize == di).collect();
+            let sum =
+                |f: &dyn Fn(&super::pool::Pool) -> u64| pools.iter().map(|p| f(p)).sum::<u64>();
+            v["pool_acquire_timeouts"] = sum(&|p| p.acquire_timeouts).into();
+            v["pool_connects"] = sum(&|p| p.connects).into();
+            v["pool_idle_closes"] = sum(&|p| p.closes).into();
+            v["connections_refused"] = sum(&|p| p.refused).into();
+            v["connections_open"] = d.open_connections().into();
+            v["primary_connections_open"] = d.conns_primary.open.into();
+            v["max_connections"] = d.conns_primary.max.into();
+            // What the pools of the pods that query this database may open on one side.
+            let users = self
+                .pods
+                .iter()
+                .filter(|p| p.state != PodState::Gone && self.uses_db[p.service as usize][di])
+                .count() as u64;
+            v["pool_max_total"] = (users * d.pool_max as u64).into();
+            v["queries"] = d.queries.into();
+            v["queries_per_s"] = (d.queries as f64 / (t / SEC as f64)).into();
+            v["mean_query_ms"] = ratio(d.query_ns as f64, d.queries as f64 * 1e6).into();
+            v["statement_timeouts"] = d.statement_timeouts.into();
+            let r = &d.replication;
+            v["reads_primary"] = r.reads_primary.into();
+            v["reads_replica"] = r.reads_replica.into();
+            v["read_your_writes_to_primary"] = r.ryw_routed.into();
+            v["stale_replica_reads"] = r.stale_reads.into();
+            out.insert(format!("database:{}", d.name), v);
+        }
+        for c in &self.caches {
+            let mut ids = c.nodes.iter().copied();
+            let mut v = stats(&mut ids);
+            v["command_timeouts"] = c.timeouts.into();
+            out.insert(format!("cache:{}", c.name), v);
+        }
+        let (mut hits, mut lookups) = (0u64, 0u64);
+        for k in &self.keyspaces {
+            hits += k.hits;
+            lookups += k.hits + k.misses;
+            out.insert(
+                format!("keyspace:{}", k.name),
+                json!({
+                    "strategy": format!("{:?}", k.strategy),
+                    "hits": k.hits,
+                    "misses": k.misses,
+                    "hit_ratio": ratio(k.hits as f64, (k.hits + k.misses) as f64),
+                    "sets": k.sets,
+                    "write_behind_flushed": k.flushed_writes,
+                    "write_behind_flushes": k.flushes,
+                    "write_behind_pending": k.pending_writes,
+                }),
+            );
+        }
+        if !self.keyspaces.is_empty() {
+            out.insert(
+                "cache_hit_ratio".into(),
+                ratio(hits as f64, lookups as f64).into(),
+            );
+        }
+        for e in &self.rpcs {
+            let providers: serde_json::Map<String, Value> = e
+                .providers
+                .iter()
+                .map(|p| {
+                    (
+                        p.name.clone(),
+                        json!({"attempts": p.attempts, "errors": p.errors, "rate_limited": p.limited}),
+                    )
+                })
+                .collect();
+            out.insert(
+                format!("external:{}", e.name),
+                json!({
+                    "calls": e.started,
+                    "retries": e.retries_sent,
+                    "hedges": e.hedges_sent,
+                    "retry_budget_denied": e.budget_denied,
+                    "failed_calls": e.failed,
+                    "failed_rate_limited": e.failed_limited,
+                    "mean_ok_latency_ms": ratio(e.ok_latency_ns as f64, (e.started - e.failed) as f64 * 1e6),
+                    "providers": providers,
+                }),
+            );
+        }
+        for jq in &self.queues {
+            let dequeued = jq.started as f64;
+            let secs = t / SEC as f64;
+            let mean_wait_s = ratio(jq.wait_ns as f64, dequeued * SEC as f64);
+            out.insert(
+                format!("queue:{}", jq.name),
+                json!({
+                    "enqueued": jq.enqueued,
+                    "attempts": jq.started,
+                    "completed": jq.completed,
+                    "failed_attempts": jq.failed_attempts,
+                    "retried": jq.retried,
+                    "dead": jq.dead,
+                    "waiting_at_end": jq.len(),
+                    "running_at_end": jq.running,
+                    "max_queue_len": jq.max_len,
+                    "oldest_age_at_end_s": jq.oldest_age(now) as f64 / SEC as f64,
+                    "mean_wait_s": mean_wait_s,
+                    "mean_queue_len": jq.len_area / t,
+                    "attempts_per_s": dequeued / secs,
+                    "mean_completion_s": ratio(jq.sojourn_ns as f64, jq.completed as f64 * SEC as f64),
+                }),
+            );
+        }
+        for ch in &self.chains {
+            let tx = &ch.tx;
+            out.insert(
+                format!("chain:{}", ch.name),
+                json!({
+                    "transactions": tx.attempts(),
+                    "succeeded": tx.ok,
+                    "reverted": tx.reverted,
+                    "submit_failed": tx.failed,
+                    "success_rate": tx.success_rate(),
+                    "gas_avg": tx.gas.avg(),
+                    "confirmation_avg_ms": tx.confirmation.avg_ms(),
+                    "confirmation_p95_ms": tx.confirmation.percentile_ms(95.0),
+                }),
+            );
+        }
+        Value::Object(out)
+    }
+}
