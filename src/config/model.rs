@@ -22,6 +22,9 @@ pub struct ModelFile {
     pub caches: BTreeMap<String, CacheCfg>,
     #[serde(default)]
     pub externals: BTreeMap<String, ExternalCfg>,
+    /// Prices of the resources above (`crate::cost` does the arithmetic).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<super::cost::CostCfg>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

@@ -96,6 +96,8 @@ struct External {
     failure: f64,
     rng: Rng64,
     inflight: u32,
+    /// Calls made so far (providers bill per request).
+    calls: u64,
 }
 
 const NONE: u32 = u32::MAX;
@@ -183,6 +185,7 @@ impl System {
                 failure: e.failure,
                 rng: stream(seed, replication, &format!("external:{name}")),
                 inflight: 0,
+                calls: 0,
             });
         }
         let svc_names: Vec<&String> = m.services.keys().collect();
@@ -390,6 +393,7 @@ impl System {
                 let lat = e.latency.sample_ns(&mut e.rng);
                 let ok = !e.rng.gen_bool(e.failure);
                 e.inflight += 1;
+                e.calls += 1;
                 q.schedule_in(lat, Event::ExternalDone { req: r, ok });
             }
         }
@@ -625,6 +629,14 @@ impl System {
             out.push((format!("cache:{}", c.name), util(&mut ids, &self.stations)));
         }
         out
+    }
+
+    /// Calls made to each external provider, in model order (for per-request pricing).
+    pub fn external_calls(&self) -> Vec<(String, u64)> {
+        self.externals
+            .iter()
+            .map(|e| (e.name.clone(), e.calls))
+            .collect()
     }
 
     /// Queueing statistics per service CPU and per database, for the summary and analytic checks.
