@@ -54,11 +54,13 @@ pub fn merge(dirs: &[PathBuf], out: &Path) -> Result<(Spec, Vec<Row>)> {
         s.shard = None;
         match &spec {
             None => spec = Some((s, d)),
-            Some((first, fd)) if *first != s => return Err(Error::Usage(format!(
+            Some((first, fd)) if *first != s => {
+                return Err(Error::Usage(format!(
                 "merge: {} holds a different sweep from {} (its sweep.json differs beyond --shard)",
                 d.display(),
                 fd.display()
-            ))),
+            )))
+            }
             _ => {}
         }
         rows.extend(row::load_all(d)?);

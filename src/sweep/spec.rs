@@ -96,7 +96,8 @@ impl Spec {
 
     /// Write `sweep.json` into a fresh `out`, or check that the one there is this sweep.
     pub fn claim(&self, out: &Path, flag: &str) -> Result<()> {
-        std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+        let rows = super::row::rows_dir(out);
+        std::fs::create_dir_all(&rows).map_err(|e| Error::io(&rows, e))?;
         let path = out.join("sweep.json");
         if path.exists() {
             let text = config::read_text(&path)?;
