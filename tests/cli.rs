@@ -202,13 +202,14 @@ fn set_overrides_change_the_run() {
         .collect();
     assert!(rows.iter().all(|r| r[pods] == 5.0));
     let peak = rows.iter().map(|r| r[vus]).fold(0.0, f64::max);
-    assert!(peak <= 200.0 && peak >= 50.0, "peak VUs {peak}");
+    assert!((50.0..=200.0).contains(&peak), "peak VUs {peak}");
 }
 
 /// Each bad input: exit status 2, a message naming the file and where, and no output written.
 #[test]
 fn bad_input_is_reported_with_its_location() {
-    let cases: Vec<(&str, Box<dyn Fn(String) -> String>, Vec<&str>)> = vec![
+    type Edit = Box<dyn Fn(String) -> String>;
+    let cases: Vec<(&str, Edit, Vec<&str>)> = vec![
         (
             "unknown-field",
             Box::new(|s: String| s.replace("seed: 42", "seed: 42\nbogus_field: 3")),

@@ -398,7 +398,7 @@ fn precision_adds_replications_until_intervals_are_tight() {
         // 800 exponential samples per run give a relative sd of ~3.5 %: 3 replications cannot
         // reach ±2 %, so more were added, in batches of 3, until the interval was tight.
         assert!(
-            reps > 3 && (reps % 3 == 0 || reps == 40),
+            reps > 3 && (reps.is_multiple_of(3) || reps == 40),
             "replications {reps}"
         );
         assert!(

@@ -184,10 +184,13 @@ pub fn write_all(
     Ok(files)
 }
 
+/// One band column over time: (t, mean, low, high).
+type Band = (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>);
+
 /// p95 and pods over time for one point: the mean across replications and its 95 % band.
 fn write_bands(out: &Path, spec: &Spec, point: usize, group: &[Row]) -> Result<Option<String>> {
     let b = bands(group);
-    let pick = |col: &str| -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
+    let pick = |col: &str| -> Band {
         let mut t = Vec::new();
         let (mut m, mut lo, mut hi) = (Vec::new(), Vec::new(), Vec::new());
         for (ts, c, i) in &b {
@@ -215,7 +218,7 @@ fn write_bands(out: &Path, spec: &Spec, point: usize, group: &[Row]) -> Result<O
             .filter(|c| c.ends_with("_ready_pods"))
             .collect::<std::collections::BTreeSet<_>>(),
     );
-    let data: Vec<(String, (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>))> = cols
+    let data: Vec<(String, Band)> = cols
         .into_iter()
         .map(|c| (c.clone(), pick(&c)))
         .filter(|(_, d)| !d.0.is_empty())
