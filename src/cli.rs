@@ -46,6 +46,41 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Run a scenario at many parameter values, with replications and confidence intervals.
+    Sweep {
+        scenario: PathBuf,
+        #[command(flatten)]
+        opts: SweepOpts,
+        /// Sampling design: grid, random:N or lhs:N.
+        #[arg(long, default_value = "grid")]
+        design: String,
+        /// Run only the K-th of N disjoint slices of the points (merge them with `surge merge`).
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
+    },
+    /// Find the cheapest configuration that meets every target with the given confidence.
+    Plan {
+        scenario: PathBuf,
+        #[command(flatten)]
+        opts: SweepOpts,
+        /// Probability, across replications, of meeting every target.
+        #[arg(long, default_value_t = 0.95)]
+        confidence: f64,
+        /// A --param path where larger values mean more capacity and more cost (repeatable):
+        /// lets the search skip points it can infer.
+        #[arg(long, value_name = "PATH")]
+        monotone: Vec<String>,
+    },
+    /// Combine sweep shards (directories written with --shard) into one result set.
+    Merge {
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+        /// The metric the charts show.
+        #[arg(long, default_value = "http_req_duration.p(95)")]
+        metric: String,
+    },
     /// Measure simulator speed: an M/M/c run and the quickstart scenario.
     Bench {
         /// Customers in the M/M/c benchmark.
@@ -55,6 +90,69 @@ pub enum Command {
         #[arg(long, default_value = "scenarios/quickstart.yaml")]
         quickstart: PathBuf,
     },
+}
+
+/// Options shared by `sweep` and `plan`.
+#[derive(clap::Args, Debug)]
+pub struct SweepOpts {
+    /// PATH=V1,V2,... or PATH=START..END:STEP, where PATH is a --set path (repeatable).
+    #[arg(long = "param", value_name = "PATH=VALUES")]
+    params: Vec<String>,
+    /// Replications per point (replication r uses the same random streams at every point).
+    #[arg(long, default_value_t = 5)]
+    replications: u64,
+    /// Parallel runs (default: the number of CPUs). Results do not depend on it.
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Seed (default: the scenario's `seed`).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Output directory; rerunning into it resumes the sweep.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Add replications until every target's 95 % interval is within this fraction of its mean.
+    #[arg(long, value_name = "REL")]
+    precision: Option<f64>,
+    /// Cap on replications per point with --precision.
+    #[arg(long, default_value_t = 50)]
+    max_replications: u64,
+    /// The metric the charts and console table show.
+    #[arg(long, default_value = "http_req_duration.p(95)")]
+    metric: String,
+    /// Do not print the results table.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+impl SweepOpts {
+    fn args(
+        self,
+        scenario: PathBuf,
+        design: String,
+        shard: Option<String>,
+    ) -> crate::sweep::SweepArgs {
+        crate::sweep::SweepArgs {
+            scenario,
+            params: self.params,
+            design,
+            replications: self.replications,
+            jobs: self.jobs,
+            seed: self.seed,
+            out: self.out,
+            shard,
+            precision: self.precision,
+            max_replications: self.max_replications,
+            metric: self.metric,
+            progress: !self.quiet,
+        }
+    }
+}
+
+fn print_finished(f: &crate::sweep::Finished, quiet: bool) {
+    if !quiet {
+        print!("{}", f.text);
+        println!("\n  wrote {}: {}", f.out.display(), f.files.join(", "));
+    }
 }
 
 /// Run the CLI; returns the process exit code.
@@ -108,7 +206,12 @@ fn dispatch(cli: Cli) -> Result<i32> {
             if let Some(bar) = pb {
                 bar.finish_and_clear();
             }
-            let rep = Report::new(&loaded, result, seed);
+            let mut rep = Report::new(&loaded, result, seed);
+            if let Some(b) = crate::cost::Baseline::load(&loaded)? {
+                let base = b.value(RunOptions { seed, replication });
+                let v = b.verdict(rep.cost.as_ref(), base);
+                rep.push_verdict(v);
+            }
             let files = report::write_run(&out, &rep)?;
             if !quiet {
                 print!("{}", report::console_summary(&rep));
@@ -142,6 +245,34 @@ fn dispatch(cli: Cli) -> Result<i32> {
                     }
                 }
             }
+            Ok(0)
+        }
+        Command::Sweep {
+            scenario,
+            opts,
+            design,
+            shard,
+        } => {
+            let quiet = opts.quiet;
+            let f = crate::sweep::sweep(&opts.args(scenario, design, shard))?;
+            print_finished(&f, quiet);
+            Ok(0)
+        }
+        Command::Plan {
+            scenario,
+            opts,
+            confidence,
+            monotone,
+        } => {
+            let quiet = opts.quiet;
+            let args = opts.args(scenario, "grid".into(), None);
+            let (f, found) = crate::sweep::plan(&args, confidence, &monotone)?;
+            print_finished(&f, quiet);
+            Ok(if found { 0 } else { EXIT_TARGETS_FAILED })
+        }
+        Command::Merge { dirs, out, metric } => {
+            let f = crate::sweep::merge(&dirs, &out, &metric)?;
+            print_finished(&f, false);
             Ok(0)
         }
         Command::Bench {

@@ -7,6 +7,7 @@ use crate::engine::{EventQueue, Nanos};
 use crate::event::Event;
 use crate::metrics::{Metrics, TimeSeries};
 use crate::system::{Response, System};
+use crate::threshold::{Aggregation, MetricSelector};
 use crate::workload::Workload;
 
 #[derive(Clone, Copy, Debug)]
@@ -30,6 +31,21 @@ pub struct RunResult {
 impl RunResult {
     pub fn timeseries(&self) -> &TimeSeries {
         &self.metrics.ts
+    }
+
+    /// The value a threshold compares. Client-side metrics come from `Metrics::measure`;
+    /// `queue_wait{service:x}` (mean wait in ms) from the system's queue statistics.
+    pub fn measure(&self, sel: &MetricSelector, agg: &Aggregation) -> Option<f64> {
+        if sel.metric == "queue_wait" {
+            let (kind, name) = sel.tags.first()?;
+            let q = self.system.queue_report(self.end);
+            return match agg {
+                Aggregation::Avg => q.get(format!("{kind}:{name}"))?["mean_wait_ms"].as_f64(),
+                _ => None,
+            };
+        }
+        self.metrics
+            .measure(sel, agg, crate::engine::ns_to_secs(self.end))
     }
 }
 

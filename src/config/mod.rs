@@ -1,6 +1,7 @@
 //! Loading scenario and model files: YAML parsing with line numbers, `--set path=value`
 //! overrides, and semantic validation that names the field at fault.
 
+pub mod cost;
 pub mod model;
 pub mod overrides;
 pub mod quantity;
@@ -24,6 +25,30 @@ pub struct Loaded {
 }
 
 impl Loaded {
+    /// This scenario with `path=value` overrides applied and both files re-validated
+    /// (one sweep point). Errors name the file and field.
+    pub fn with_sets(&self, sets: &[String]) -> Result<Loaded> {
+        let mut l = self.clone();
+        overrides::apply(&mut l.scenario, &mut l.model, sets)?;
+        let at = |file: &Path, (field, msg): (String, String)| {
+            Error::input(file, format!("field {field}"), msg)
+        };
+        validate::model(&l.model).map_err(|e| at(&l.model_path, e))?;
+        validate::scenario(&l.scenario, &l.model).map_err(|e| at(&l.scenario_path, e))?;
+        Ok(l)
+    }
+
+    /// The baseline scenario of a `targets.cost_ratio`, resolved against this scenario's folder.
+    pub fn cost_baseline(&self) -> Option<PathBuf> {
+        let c = self.scenario.targets.as_ref()?.cost_ratio.as_ref()?;
+        Some(
+            self.scenario_path
+                .parent()
+                .unwrap_or_else(|| Path::new("."))
+                .join(&c.baseline),
+        )
+    }
+
     /// The run's name: the scenario's `name`, else its file stem.
     pub fn name(&self) -> String {
         self.scenario.name.clone().unwrap_or_else(|| {

@@ -31,6 +31,9 @@ pub struct ModelFile {
     /// Blockchains that `transaction` steps submit to.
     #[serde(default)]
     pub chains: BTreeMap<String, ChainCfg>,
+    /// Prices of the resources above (`crate::cost` does the arithmetic).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<super::cost::CostCfg>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

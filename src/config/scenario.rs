@@ -30,6 +30,39 @@ pub struct ScenarioFile {
     pub scenarios: BTreeMap<String, ExecutorCfg>,
     #[serde(default)]
     pub thresholds: Thresholds,
+    /// Targets beyond k6 thresholds (surge extension), e.g. a cost ratio against a baseline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets: Option<TargetsCfg>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetsCfg {
+    #[serde(default)]
+    pub cost_ratio: Option<CostRatioCfg>,
+}
+
+/// cost(this scenario) / cost(baseline) must stay below `max` ("< 50 % more for 10x" is 1.5).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CostRatioCfg {
+    /// The baseline scenario, relative to this scenario file.
+    pub baseline: String,
+    pub max: f64,
+    #[serde(default)]
+    pub basis: CostBasis,
+}
+
+/// Which cost figure a ratio compares.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum CostBasis {
+    /// Mean $/hour over the run: independent of how long each scenario runs.
+    #[default]
+    PerHour,
+    PeakPerHour,
+    Total,
+    PerMillionRequests,
 }
 
 fn one_second() -> Duration {

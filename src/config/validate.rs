@@ -273,6 +273,9 @@ pub fn model(m: &ModelFile) -> Check {
         }
         probability(f("revert"), c.revert)?;
     }
+    if let Some(c) = &m.cost {
+        super::cost::validate(c, m)?;
+    }
     Ok(())
 }
 
@@ -419,7 +422,16 @@ pub fn scenario(s: &ScenarioFile, m: &ModelFile) -> Check {
     if s.sample_interval.0 == 0 {
         return fail("sample_interval", "expected a positive interval");
     }
-    thresholds(s)?;
+    thresholds(s, m)?;
+    if let Some(c) = s.targets.as_ref().and_then(|t| t.cost_ratio.as_ref()) {
+        positive("targets.cost_ratio.max".into(), c.max, "ratio")?;
+        if m.cost.is_none() {
+            return fail(
+                "targets.cost_ratio",
+                "a cost_ratio target needs a `cost:` section in the model file",
+            );
+        }
+    }
     for (n, e) in &s.scenarios {
         let at = format!("scenarios.{n}");
         if let (_, _, Some(fl), _) = e.common() {
@@ -475,12 +487,47 @@ pub fn scenario(s: &ScenarioFile, m: &ModelFile) -> Check {
     Ok(())
 }
 
-fn thresholds(s: &ScenarioFile) -> Check {
+/// `queue_wait{service:x}` (or database/cache) names one existing station and only has a mean.
+fn queue_wait(set: &crate::threshold::ThresholdSet, m: &ModelFile) -> Check {
+    let at = format!("thresholds.{}", set.key);
+    let [(kind, name)] = set.selector.tags.as_slice() else {
+        return fail(
+            at,
+            "queue_wait needs exactly one tag: {service:NAME}, {database:NAME} or {cache:NAME}",
+        );
+    };
+    let exists = match kind.as_str() {
+        "service" => m.services.contains_key(name),
+        "database" => m.databases.contains_key(name),
+        "cache" => m.caches.contains_key(name),
+        _ => true, // reported by the tag check below
+    };
+    if !exists {
+        return fail(at, format!("queue_wait: the model has no {kind} {name:?}"));
+    }
+    for t in &set.thresholds {
+        if t.expr.agg != crate::threshold::Aggregation::Avg {
+            return fail(
+                at,
+                format!(
+                    "{:?}: queue_wait only has a mean; use avg, e.g. 'avg<50'",
+                    t.expr.source
+                ),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn thresholds(s: &ScenarioFile, m: &ModelFile) -> Check {
     use crate::metrics::{allowed_tags, kind_of};
     s.thresholds
         .validate(&kind_of)
         .map_err(|e| ("thresholds".to_string(), e))?;
     for set in &s.thresholds.0 {
+        if set.selector.metric == "queue_wait" {
+            queue_wait(set, m)?;
+        }
         let allowed = allowed_tags(&set.selector.metric);
         for (k, _) in &set.selector.tags {
             if !allowed.contains(&k.as_str()) {

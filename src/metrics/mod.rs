@@ -274,7 +274,8 @@ use crate::threshold::{Aggregation, MetricKind, MetricSelector};
 /// The metrics thresholds may name, with their k6 kinds.
 pub fn kind_of(name: &str) -> Option<MetricKind> {
     Some(match name {
-        "http_req_duration" | "iteration_duration" => MetricKind::Trend,
+        // queue_wait{service:x}: mean wait in x's queue (surge extension, measured by the system).
+        "http_req_duration" | "iteration_duration" | "queue_wait" => MetricKind::Trend,
         "http_req_failed" => MetricKind::Rate,
         "http_reqs" | "iterations" | "dropped_iterations" => MetricKind::Counter,
         "vus" | "vus_max" => MetricKind::Gauge,
@@ -290,6 +291,7 @@ pub fn allowed_tags(name: &str) -> &'static [&'static str] {
     match name {
         "http_req_duration" | "http_reqs" => &["endpoint"],
         "http_req_failed" => &["endpoint", "cause"],
+        "queue_wait" => &["service", "database", "cache"],
         _ => &[],
     }
 }

@@ -15,24 +15,39 @@ pub struct Report<'a> {
     pub verdicts: Vec<Verdict>,
     pub json: Value,
     pub seed: u64,
+    /// The run's bill, when the model declares prices.
+    pub cost: Option<crate::cost::Cost>,
 }
 
 impl<'a> Report<'a> {
     pub fn new(loaded: &'a Loaded, result: RunResult, seed: u64) -> Self {
-        let secs = ns_to_secs(result.end);
-        let m = &result.metrics;
         let verdicts = loaded
             .scenario
             .thresholds
-            .evaluate(&|sel, agg| m.measure(sel, agg, secs));
-        let json = summary_json(loaded, &result, &verdicts, seed);
+            .evaluate(&|sel, agg| result.measure(sel, agg));
+        let mut json = summary_json(loaded, &result, &verdicts, seed);
+        let cost = crate::cost::of_run(&loaded.model, &result);
+        if let Some(c) = &cost {
+            json["surge"]["cost"] = c.json();
+        }
         Report {
             loaded,
             result,
             verdicts,
             json,
             seed,
+            cost,
         }
+    }
+
+    /// Add a verdict computed outside the thresholds (e.g. `cost_ratio`), to the JSON as well.
+    pub fn push_verdict(&mut self, v: Verdict) {
+        let entry = json!({"target": v.key, "expr": v.expr, "measured": v.measured, "pass": v.pass, "no_data": v.no_data});
+        if let Some(list) = self.json["surge"]["verdict"].as_array_mut() {
+            list.push(entry);
+        }
+        self.verdicts.push(v);
+        self.json["surge"]["passed"] = json!(self.passed());
     }
 
     pub fn secs(&self) -> f64 {

@@ -1035,6 +1035,14 @@ impl System {
         }
         t
     }
+
+    /// Billable calls per external provider group: every attempt, retries and hedges included.
+    pub fn external_calls(&self) -> Vec<(String, u64)> {
+        self.rpcs
+            .iter()
+            .map(|r| (r.name.clone(), r.providers.iter().map(|p| p.attempts).sum()))
+            .collect()
+    }
 }
 
 mod observe;

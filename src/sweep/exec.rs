@@ -1,0 +1,217 @@
+//! Running sweep points in parallel. Every point × replication is an independent task on a
+//! rayon pool of `--jobs` threads; each finished task is saved at once (atomically), so the
+//! results depend only on (point, seed, replication) and never on scheduling.
+
+use super::row::{self, Row};
+use super::spec::Spec;
+use super::stats::{interval, LEVEL};
+use crate::config::Loaded;
+use crate::cost::Baseline;
+use crate::error::{Error, Result};
+use crate::sim::{self, RunOptions};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// What the tasks share.
+pub struct Context<'a> {
+    pub spec: &'a Spec,
+    pub out: &'a Path,
+    /// The loaded scenario of each point (by point index; `None` for points not run here).
+    pub loads: Vec<Option<Loaded>>,
+    pub baseline: Option<Baseline>,
+    pub pool: rayon::ThreadPool,
+    pub progress: bool,
+}
+
+impl<'a> Context<'a> {
+    /// Load every point this directory may run; a bad parameter combination fails here,
+    /// before anything runs.
+    pub fn new(
+        spec: &'a Spec,
+        out: &'a Path,
+        base: &Loaded,
+        points: &[usize],
+        jobs: Option<usize>,
+        progress: bool,
+    ) -> Result<Self> {
+        let mut loads: Vec<Option<Loaded>> = vec![None; spec.points.len()];
+        for &p in points {
+            let l = base.with_sets(&spec.sets(p)).map_err(|e| {
+                Error::Usage(format!(
+                    "--param: point {p} ({}) is not a valid configuration: {e}",
+                    spec.label(p)
+                ))
+            })?;
+            loads[p] = Some(l);
+        }
+        let jobs = jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        });
+        if jobs == 0 {
+            return Err(Error::Usage("--jobs: expected at least 1".into()));
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(jobs)
+            .build()
+            .map_err(|e| Error::Usage(format!("--jobs {jobs}: cannot start threads: {e}")))?;
+        Ok(Context {
+            spec,
+            out,
+            loads,
+            baseline: Baseline::load(base)?,
+            pool,
+            progress,
+        })
+    }
+
+    fn opts(&self, replication: u64) -> RunOptions {
+        RunOptions {
+            seed: self.spec.seed,
+            replication,
+        }
+    }
+
+    /// Run `tasks` (point, replication) in parallel, saving each row as it finishes.
+    fn run_tasks(&self, tasks: &[(usize, u64)], bar: &ProgressBar) -> Result<()> {
+        // The baseline's cost per replication (common random numbers with the points).
+        let reps: BTreeSet<u64> = tasks.iter().map(|t| t.1).collect();
+        let base: BTreeMap<u64, f64> = match &self.baseline {
+            Some(b) => self.pool.install(|| {
+                reps.par_iter()
+                    .map(|&r| (r, b.value(self.opts(r))))
+                    .collect()
+            }),
+            None => BTreeMap::new(),
+        };
+        let mut left: BTreeMap<usize, AtomicUsize> = BTreeMap::new();
+        for t in tasks {
+            left.entry(t.0)
+                .or_insert_with(|| AtomicUsize::new(0))
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        let points_total = left.len();
+        let points_done = AtomicUsize::new(0);
+        bar.set_message(format!("points 0/{points_total}"));
+        let results: Vec<Result<()>> = self.pool.install(|| {
+            tasks
+                .par_iter()
+                .map(|&(p, rep)| {
+                    let loaded = self.loads[p].as_ref().expect("point loaded");
+                    let r = sim::run(loaded, self.opts(rep), &mut |_, _| {});
+                    let b = self.baseline.as_ref().map(|b| (b, base[&rep]));
+                    let row = row::measure(loaded, &r, p, rep, b);
+                    row::save(self.out, &row)?;
+                    bar.inc(1);
+                    if left[&p].fetch_sub(1, Ordering::AcqRel) == 1 {
+                        let d = points_done.fetch_add(1, Ordering::AcqRel) + 1;
+                        bar.set_message(format!("points {d}/{points_total}"));
+                    }
+                    Ok(())
+                })
+                .collect()
+        });
+        results.into_iter().collect()
+    }
+
+    fn bar(&self, len: u64) -> ProgressBar {
+        if !self.progress || !std::io::stderr().is_terminal() {
+            return ProgressBar::hidden();
+        }
+        let pb = ProgressBar::new(len);
+        pb.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{bar:30}] {pos}/{len} runs  {msg}  {per_sec}  elapsed {elapsed_precise}  eta {eta}",
+            )
+            .expect("template")
+            .progress_chars("=> "),
+        );
+        pb
+    }
+
+    /// Run `points` to their replication counts (adding replications while `--precision` asks
+    /// for more), skipping runs already saved in `out`. Returns their rows, sorted.
+    pub fn run_points(&self, points: &[usize]) -> Result<Vec<Row>> {
+        let r0 = self.spec.replications;
+        let mut want: BTreeMap<usize, u64> = points.iter().map(|&p| (p, r0)).collect();
+        let bar = self.bar(0);
+        loop {
+            let have: BTreeSet<(usize, u64)> = row::load_all(self.out)?
+                .iter()
+                .map(|r| (r.point, r.replication))
+                .collect();
+            let tasks: Vec<(usize, u64)> = want
+                .iter()
+                .flat_map(|(&p, &n)| (0..n).map(move |r| (p, r)))
+                .filter(|t| !have.contains(t))
+                .collect();
+            bar.inc_length(tasks.len() as u64);
+            self.run_tasks(&tasks, &bar)?;
+            let Some(prec) = &self.spec.precision else {
+                break;
+            };
+            // Decide on exactly the replications asked for so far, so a resumed sweep takes
+            // the same decisions as an uninterrupted one.
+            let rows = self.rows(&want)?;
+            let mut more = false;
+            for group in rows.chunk_by(|a, b| a.point == b.point) {
+                let p = group[0].point;
+                if want[&p] >= prec.max_replications || precise(group, prec.relative) {
+                    continue;
+                }
+                let n = (want[&p] + r0).min(prec.max_replications);
+                want.insert(p, n);
+                more = true;
+            }
+            if !more {
+                break;
+            }
+        }
+        bar.finish_and_clear();
+        self.rows(&want)
+    }
+
+    fn rows(&self, want: &BTreeMap<usize, u64>) -> Result<Vec<Row>> {
+        Ok(row::load_all(self.out)?
+            .into_iter()
+            .filter(|r| want.get(&r.point).is_some_and(|&n| r.replication < n))
+            .collect())
+    }
+}
+
+/// Whether every target's measured value (or, with no targets, the mean response time) has a
+/// confidence interval within `rel` of its mean.
+fn precise(group: &[Row], rel: f64) -> bool {
+    let names: Vec<String> = group[0].targets.iter().map(|t| t.name.clone()).collect();
+    let check = |xs: Vec<f64>| {
+        let i = interval(xs, LEVEL);
+        i.n == 0 || i.precise(rel)
+    };
+    if names.is_empty() {
+        return check(
+            group
+                .iter()
+                .map(|r| r.metric("http_req_duration.avg").unwrap_or(f64::NAN))
+                .collect(),
+        );
+    }
+    names.iter().all(|n| {
+        check(
+            group
+                .iter()
+                .map(|r| {
+                    r.targets
+                        .iter()
+                        .find(|t| &t.name == n)
+                        .and_then(|t| t.measured)
+                        .unwrap_or(f64::NAN)
+                })
+                .collect(),
+        )
+    })
+}

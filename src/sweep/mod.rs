@@ -1,0 +1,364 @@
+//! What-if sweeps (`surge sweep`), cost-optimal planning (`surge plan`) and combining shards
+//! (`surge merge`).
+//!
+//! A sweep runs every point of a design × R replications in parallel. Replication r of every
+//! point uses the same seed and replication index, hence the same random streams (common random
+//! numbers), so differences between points are the parameters' doing, not noise. Each finished
+//! run is saved as its own file under `rows/`; the tables are rebuilt from those files, so a
+//! killed sweep resumes where it stopped and the output never depends on thread count,
+//! sharding or interruptions.
+
+pub mod design;
+pub mod exec;
+pub mod params;
+pub mod plan;
+pub mod plots;
+pub mod points;
+pub mod row;
+pub mod shard;
+pub mod spec;
+pub mod stats;
+pub mod table;
+
+use crate::config::{self, Loaded};
+use crate::error::{Error, Result};
+use crate::report::write_atomic;
+use design::Design;
+use exec::Context;
+use params::Param;
+use points::{aggregate, PointStats};
+use row::Row;
+use shard::Shard;
+use spec::{PlanSpec, Precision, Spec};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The options `surge sweep` and `surge plan` share.
+#[derive(Clone, Debug)]
+pub struct SweepArgs {
+    pub scenario: PathBuf,
+    pub params: Vec<String>,
+    pub design: String,
+    pub replications: u64,
+    pub jobs: Option<usize>,
+    pub seed: Option<u64>,
+    pub out: Option<PathBuf>,
+    pub shard: Option<String>,
+    /// Relative half-width to replicate until (e.g. 0.05), with a cap on replications.
+    pub precision: Option<f64>,
+    pub max_replications: u64,
+    /// The metric the charts show.
+    pub metric: String,
+    pub progress: bool,
+}
+
+/// What a finished sweep wrote and found.
+pub struct Finished {
+    pub out: PathBuf,
+    pub files: Vec<String>,
+    pub text: String,
+}
+
+fn build_spec(a: &SweepArgs, base: &Loaded, plan: Option<PlanSpec>) -> Result<Spec> {
+    let params: Vec<Param> = a
+        .params
+        .iter()
+        .map(|p| params::parse(p))
+        .collect::<Result<_>>()?;
+    params::check(&params, base)?;
+    let design = Design::parse(&a.design)?;
+    if plan.is_some() && design != Design::Grid {
+        return Err(Error::Usage(
+            "--design: surge plan searches the grid; leave --design out".into(),
+        ));
+    }
+    if a.replications == 0 {
+        return Err(Error::Usage("--replications: expected at least 1".into()));
+    }
+    let precision = match a.precision {
+        None => None,
+        Some(r) if r > 0.0 && r.is_finite() => {
+            if a.max_replications < a.replications {
+                return Err(Error::Usage(format!(
+                    "--max-replications {} is below --replications {}",
+                    a.max_replications, a.replications
+                )));
+            }
+            Some(Precision {
+                relative: r,
+                max_replications: a.max_replications,
+            })
+        }
+        Some(r) => {
+            return Err(Error::Usage(format!(
+                "--precision {r}: expected a positive fraction, e.g. 0.05 for ±5 %"
+            )))
+        }
+    };
+    let seed = a.seed.unwrap_or(base.scenario.seed);
+    let idx = design::points(design, &params, seed);
+    let points = idx
+        .iter()
+        .map(|ix| {
+            ix.iter()
+                .zip(&params)
+                .map(|(&i, p)| p.values[i].clone())
+                .collect()
+        })
+        .collect();
+    let shard = a.shard.as_deref().map(Shard::parse).transpose()?;
+    Ok(Spec {
+        surge_version: env!("CARGO_PKG_VERSION").to_string(),
+        scenario: a.scenario.display().to_string(),
+        inputs_hash: spec::inputs_hash(base)?,
+        params,
+        design,
+        seed,
+        replications: a.replications,
+        precision,
+        plan,
+        points,
+        shard,
+    })
+}
+
+fn default_out(base: &Loaded, what: &str) -> PathBuf {
+    Path::new("results").join(format!("{}-{what}", base.name()))
+}
+
+/// `surge sweep`.
+pub fn sweep(a: &SweepArgs) -> Result<Finished> {
+    let base = config::load(&a.scenario, &[])?;
+    let spec = build_spec(a, &base, None)?;
+    let out = a.out.clone().unwrap_or_else(|| default_out(&base, "sweep"));
+    spec.claim(&out, "--out")?;
+    let mine = spec.my_points();
+    let ctx = Context::new(&spec, &out, &base, &mine, a.jobs, a.progress)?;
+    let rows = ctx.run_points(&mine)?;
+    finish(&out, &spec, &rows, &a.metric, stats::LEVEL, None)
+}
+
+/// `surge plan`. Returns the finished output and whether a configuration met the confidence.
+pub fn plan(a: &SweepArgs, confidence: f64, monotone: &[String]) -> Result<(Finished, bool)> {
+    if !(confidence > 0.0 && confidence <= 1.0) {
+        return Err(Error::Usage(format!(
+            "--confidence {confidence}: expected a probability in (0, 1]"
+        )));
+    }
+    if a.shard.is_some() {
+        return Err(Error::Usage(
+            "--shard: surge plan chooses points as it goes and cannot be sharded; \
+             shard a `surge sweep` of the grid instead"
+                .into(),
+        ));
+    }
+    let base = config::load(&a.scenario, &[])?;
+    if base.model.cost.is_none() {
+        return Err(Error::input(
+            &base.model_path,
+            "",
+            "surge plan looks for the cheapest configuration: the model needs a `cost:` section",
+        ));
+    }
+    let paths: Vec<String> = a
+        .params
+        .iter()
+        .map(|p| {
+            p.split_once('=')
+                .map(|x| x.0.trim())
+                .unwrap_or(p)
+                .to_string()
+        })
+        .collect();
+    for m in monotone {
+        if !paths.contains(m) {
+            return Err(Error::Usage(format!(
+                "--monotone {m:?}: not one of the --param paths ({})",
+                paths.join(", ")
+            )));
+        }
+    }
+    let plan = PlanSpec {
+        confidence,
+        monotone: monotone.to_vec(),
+    };
+    let spec = build_spec(a, &base, Some(plan))?;
+    let out = a.out.clone().unwrap_or_else(|| default_out(&base, "plan"));
+    spec.claim(&out, "--out")?;
+    let all: Vec<usize> = (0..spec.points.len()).collect();
+    let ctx = Context::new(&spec, &out, &base, &all, a.jobs, a.progress)?;
+    let search = plan::search(&ctx, &all, confidence)?;
+    let outcome = plan::decide(&spec, &search, confidence);
+    let json = serde_json::to_string_pretty(&outcome.json).expect("plan json");
+    write_atomic(&out.join("plan.json"), json.as_bytes())?;
+    let mut done = finish(
+        &out,
+        &spec,
+        &search.rows,
+        &a.metric,
+        confidence,
+        outcome.best,
+    )?;
+    done.files.insert(0, "plan.json".into());
+    done.text = plan_text(&spec, &outcome, &search, confidence);
+    Ok((done, outcome.best.is_some()))
+}
+
+/// `surge merge`.
+pub fn merge(dirs: &[PathBuf], out: &Path, metric: &str) -> Result<Finished> {
+    let (spec, rows) = shard::merge(dirs, out)?;
+    finish(out, &spec, &rows, metric, stats::LEVEL, None)
+}
+
+/// Write the tables and charts of `rows` into `out` and describe them.
+pub fn finish(
+    out: &Path,
+    spec: &Spec,
+    rows: &[Row],
+    metric: &str,
+    confidence: f64,
+    bands_point: Option<usize>,
+) -> Result<Finished> {
+    let stats = aggregate(rows);
+    let mut files = Vec::new();
+    let mut runs = table::runs_frame(&spec.params, &spec.points, rows)?;
+    files.extend(table::write_both(out, "runs", &mut runs)?);
+    let mut pts = table::points_frame(&spec.params, &spec.points, &stats)?;
+    files.extend(table::write_both(out, "points", &mut pts)?);
+    let mut bands = table::bands_frame(rows)?;
+    files.extend(table::write_both(out, "bands", &mut bands)?);
+    // Bands of the point with the worst mean of the chart metric, unless told which.
+    let bands_point = bands_point.or_else(|| {
+        stats
+            .iter()
+            .filter(|s| s.mean(metric).is_finite())
+            .max_by(|a, b| a.mean(metric).total_cmp(&b.mean(metric)))
+            .map(|s| s.point)
+    });
+    files.extend(plots::write_all(
+        out,
+        spec,
+        &stats,
+        rows,
+        metric,
+        confidence,
+        bands_point,
+    )?);
+    files.push("sweep.json".into());
+    Ok(Finished {
+        out: out.to_path_buf(),
+        files,
+        text: sweep_text(spec, &stats, metric, rows.len()),
+    })
+}
+
+fn fmt_ci(s: &PointStats, name: &str) -> String {
+    match s.get(name) {
+        Some(i) if i.mean.is_finite() && i.half_width.is_finite() => {
+            format!("{:.2} ± {:.2}", i.mean, i.half_width)
+        }
+        Some(i) if i.mean.is_finite() => format!("{:.2}", i.mean),
+        _ => "-".into(),
+    }
+}
+
+const SHOWN: usize = 20;
+
+fn sweep_text(spec: &Spec, stats: &[PointStats], metric: &str, runs: usize) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "\n  sweep of {}: {} point(s) here, {} run(s), seed {}{}",
+        spec.scenario,
+        stats.len(),
+        runs,
+        spec.seed,
+        spec.shard
+            .map(|s| format!(", shard {}/{}", s.k, s.n))
+            .unwrap_or_default()
+    );
+    let _ = writeln!(
+        o,
+        "\n  {:>5}  {:<40} {:>4} {:>22} {:>18} {:>8}",
+        "POINT", "PARAMETERS", "N", metric, "COST $/h", "P(PASS)"
+    );
+    for s in stats.iter().take(SHOWN) {
+        let _ = writeln!(
+            o,
+            "  {:>5}  {:<40} {:>4} {:>22} {:>18} {:>8.2}",
+            s.point,
+            spec.label(s.point),
+            s.replications,
+            fmt_ci(s, metric),
+            fmt_ci(s, plots::COST),
+            s.p_all
+        );
+    }
+    if stats.len() > SHOWN {
+        let _ = writeln!(o, "  ... {} more in points.csv", stats.len() - SHOWN);
+    }
+    o
+}
+
+fn plan_text(spec: &Spec, o: &plan::Outcome, s: &plan::Search, confidence: f64) -> String {
+    let mut t = String::new();
+    let evaluated = s
+        .status
+        .values()
+        .filter(|x| matches!(x, plan::Status::Pass | plan::Status::Fail))
+        .count();
+    let _ = writeln!(
+        t,
+        "\n  plan for {}: {} grid point(s), {} evaluated in {} round(s), confidence {}",
+        spec.scenario,
+        spec.points.len(),
+        evaluated,
+        s.rounds,
+        confidence
+    );
+    let find = |p: usize| o.stats.iter().find(|x| x.point == p).expect("evaluated");
+    let line = |t: &mut String, tag: &str, p: usize| {
+        let st = find(p);
+        let _ = writeln!(
+            t,
+            "  {tag:<10} point {p:>4}  {:<40} cost {} $/h  p95 {} ms  P(all targets) {:.2}",
+            spec.label(p),
+            fmt_ci(st, plots::COST),
+            fmt_ci(st, plots::P95),
+            st.p_all
+        );
+    };
+    match o.best {
+        Some(b) => {
+            line(&mut t, "cheapest", b);
+            let st = find(b);
+            for (name, p) in &st.p_pass {
+                let mean = st.mean(&format!("target:{name}"));
+                let m = o.json["best"]["targets"]
+                    .as_array()
+                    .and_then(|a| a.iter().find(|x| x["target"] == name.as_str()))
+                    .and_then(|x| x["margin"].as_f64());
+                let _ = writeln!(
+                    t,
+                    "             {name:<44} measured {mean:>10.3}  margin {}  P(pass) {p:.2}",
+                    m.map(|m| format!("{:+.1}%", m * 100.0))
+                        .unwrap_or_else(|| "-".into())
+                );
+            }
+            for &r in &o.runners_up {
+                line(&mut t, "runner-up", r);
+            }
+        }
+        None => {
+            let _ = writeln!(
+                t,
+                "  no configuration meets every target with probability >= {confidence}"
+            );
+        }
+    }
+    let _ = writeln!(t, "\n  Pareto front (cost against p95):");
+    for &p in &o.front {
+        line(&mut t, "front", p);
+    }
+    t
+}
