@@ -53,6 +53,9 @@ pub enum Event {
     AsgTick {
         asg: u16,
     },
+    ReplicaTick {
+        db: u16,
+    },
     /// A request's timed wait (a delay step, a connect, a query's I/O, a confirmation) ended.
     Resume {
         req: ReqRef,

@@ -106,7 +106,8 @@ pub fn run(loaded: &Loaded, opts: RunOptions, progress: &mut dyn FnMut(Nanos, Na
             Event::MetricsScrape
             | Event::HpaSync { .. }
             | Event::ClusterScan
-            | Event::AsgTick { .. } => auto.handle(ev, &mut q, &mut sys),
+            | Event::AsgTick { .. }
+            | Event::ReplicaTick { .. } => auto.handle(ev, &mut q, &mut sys),
             ev if ev.is_system() => sys.handle(ev, &mut q),
             _ => wl.handle(ev, &mut q, &mut sys, &mut m),
         }

@@ -213,3 +213,39 @@ fn pending_pods_get_nodes_from_the_cluster_autoscaler() {
         "pending pods placed once nodes are ready"
     );
 }
+
+/// Issue 4's end-to-end check: the HamBaller spike, driven by the seed's own HPAs, scales up and
+/// reports its scale-up and recovery times.
+#[test]
+fn hamballer_spike_scales_up_and_reports_its_times() {
+    let loaded = config::load(&root().join("scenarios/hamballer-spike.yaml"), &[]).unwrap();
+    let r = run(
+        &loaded,
+        RunOptions {
+            seed: 1001,
+            replication: 0,
+        },
+        &mut |_, _| {},
+    );
+    let report = surge::report::scaling::autoscaling_report(&r, Some(500.0));
+    for (svc, min, max) in [("api", 4.0, 20.0), ("backend", 5.0, 25.0)] {
+        let v = &report[svc];
+        let reps = r.timeseries().column(&format!("{svc}_replicas")).unwrap();
+        assert!(
+            reps.iter().all(|x| (min..=max).contains(x)),
+            "{svc} left [{min}, {max}]"
+        );
+        assert!(
+            v["max_replicas"].as_f64().unwrap() > 10.0,
+            "{svc} did not scale up: {v}"
+        );
+        let up = v["first_scale_up_after_surge_s"]
+            .as_f64()
+            .expect("scale-up time");
+        assert!(up <= 180.0, "{svc}: first scale-up {up}s after the surge");
+        assert!(
+            v["p95_recovery_s"].as_f64().is_some(),
+            "{svc}: no recovery time: {v}"
+        );
+    }
+}

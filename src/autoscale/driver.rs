@@ -2,7 +2,7 @@
 //! per autoscaled service, and the Cluster Autoscaler. Decisions come from the pure controllers
 //! (`hpa.rs`); this module only observes the system and applies what they decide.
 
-use super::asg::{AsgController, AsgSimParams};
+use super::asg::{AsgController, AsgSimParams, ReplicaParams, ReplicaPolicy};
 use super::asg_config::{AsgGroupConfig, ServicePolicies};
 use super::hpa::{ControllerOptions, CpuSample, HpaController, HpaInput, PodSample};
 use super::hpa_config::{MetricSpec, MetricTargetType};
@@ -89,6 +89,12 @@ struct Asg {
 /// CloudWatch alarms are evaluated every minute (10 s for short periods): tick at the finer grain.
 const ASG_TICK: Nanos = 10 * SEC;
 
+/// Read replicas added and removed on connection pressure.
+struct ReplicaScaler {
+    db: u32,
+    policy: ReplicaPolicy,
+}
+
 struct ClusterAutoscaler {
     scan: Nanos,
     unneeded: Nanos,
@@ -98,6 +104,7 @@ struct ClusterAutoscaler {
 pub struct Autoscaling {
     hpas: Vec<Hpa>,
     asgs: Vec<Asg>,
+    replicas: Vec<ReplicaScaler>,
     pods: Vec<PodMetrics>,
     resolution: Nanos,
     sync: Nanos,
@@ -170,9 +177,31 @@ impl Autoscaling {
                 keep_s: 7200.0, // covers period × (evaluationPeriods + 2) for any sane alarm
             });
         }
+        let mut replicas = Vec::new();
+        for (di, d) in m.databases.values().enumerate() {
+            let Some(r) = &d.replica_autoscaling else {
+                continue;
+            };
+            let set = ServicePolicies::from_value(&r.policies[&r.policy_set], &r.policy_set)
+                .expect("validated");
+            let params = ReplicaParams {
+                initial_replicas: d.read_replicas,
+                min_replicas: r.min.max(1),
+                max_replicas: r.max,
+                provisioning_delay_minutes: ns_to_secs(r.provisioning.0) / 60.0,
+                ..ReplicaParams::default()
+            };
+            let policy = ReplicaPolicy::new(&set.read_replicas.expect("validated"), params, 0.0)
+                .expect("validated");
+            replicas.push(ReplicaScaler {
+                db: di as u32,
+                policy,
+            });
+        }
         Autoscaling {
             hpas,
             asgs,
+            replicas,
             pods: Vec::new(),
             resolution: m.cluster.metrics_resolution.0,
             sync: m.cluster.hpa_sync_period.0,
@@ -203,6 +232,9 @@ impl Autoscaling {
         for i in 0..self.asgs.len() {
             q.schedule_at(0, Event::AsgTick { asg: i as u16 });
         }
+        for i in 0..self.replicas.len() {
+            q.schedule_at(0, Event::ReplicaTick { db: i as u16 });
+        }
     }
 
     pub fn handle(&mut self, ev: Event, q: &mut EventQueue<Event>, sys: &mut System) {
@@ -223,6 +255,10 @@ impl Autoscaling {
             Event::AsgTick { asg } => {
                 self.tick_asg(asg as usize, sys, q);
                 q.schedule_in(ASG_TICK, Event::AsgTick { asg });
+            }
+            Event::ReplicaTick { db } => {
+                self.tick_replicas(db as usize, sys, q.now());
+                q.schedule_in(ASG_TICK, Event::ReplicaTick { db });
             }
             _ => unreachable!("not a controller event: {ev:?}"),
         }
@@ -411,6 +447,28 @@ impl Autoscaling {
         }
     }
 
+    fn tick_replicas(&mut self, i: usize, sys: &mut System, now: Nanos) {
+        let r = &mut self.replicas[i];
+        let pct = sys.db_connection_pct(r.db);
+        // The alarm's period aggregate is taken as the value at the period's end.
+        let metric = |name: &str, _period: f64| (name == "DatabaseConnections").then_some(pct);
+        let events = r.policy.tick(ns_to_secs(now), &metric);
+        let to = r.policy.replicas();
+        sys.set_read_replicas(r.db, to);
+        let name = format!("database:{}", sys.db_name(r.db));
+        for e in events {
+            self.events.push(ScaleEvent {
+                t: now,
+                service: name.clone(),
+                from: e.from,
+                to: e.to,
+                driving_metric: "DatabaseConnections".into(),
+                limited_by: e.reason,
+                proposals: String::new(),
+            });
+        }
+    }
+
     /// Cluster Autoscaler: provision nodes for pods that do not fit; remove nodes empty for
     /// `scale_down_unneeded` (only empty nodes are removed: a simplification of its 50 % rule).
     fn cluster_scan(&mut self, sys: &mut System, q: &mut EventQueue<Event>) {
@@ -480,6 +538,9 @@ impl Autoscaling {
             c.push(format!("{name}_replicas"));
             c.push(format!("{name}_desired"));
         }
+        for r in &self.replicas {
+            c.push(format!("{}_read_replicas", sys.db_name(r.db)));
+        }
         if self.ca.is_some() {
             c.push("nodes_ready".into());
             c.push("nodes_provisioning".into());
@@ -497,6 +558,9 @@ impl Autoscaling {
         for a in &self.asgs {
             row.push(sys.replicas(a.service) as f64);
             row.push(a.ctl.desired() as f64);
+        }
+        for r in &self.replicas {
+            row.push(r.policy.replicas() as f64);
         }
         if self.ca.is_some() {
             row.push(sys.lifecycle.ready_nodes() as f64);

@@ -135,29 +135,51 @@ fn resolve_autoscalers(m: &mut ModelFile, model_path: &Path) -> Result<()> {
             s.autoscaler = Some(AutoscalerRef::Inline(Box::new(hpa)));
         }
         if let Some(aws) = &mut s.aws_autoscaling {
-            for (field, v) in [("group", &mut aws.group), ("policies", &mut aws.policies)] {
-                if let serde_json::Value::String(p) = v {
-                    let path = model_path
-                        .parent()
-                        .unwrap_or_else(|| Path::new("."))
-                        .join(&*p);
-                    let text = read_text(&path).map_err(|_| {
-                        Error::input(
-                            model_path,
-                            format!("field services.{name}.aws_autoscaling.{field}"),
-                            format!("{} not found (relative to the model file)", path.display()),
-                        )
-                    })?;
-                    *v = serde_json::from_str(&text).map_err(|e| {
-                        Error::input(
-                            &path,
-                            format!("line {}, column {}", e.line(), e.column()),
-                            e.to_string(),
-                        )
-                    })?;
-                }
-            }
+            resolve_json(
+                &mut aws.group,
+                model_path,
+                &format!("services.{name}.aws_autoscaling.group"),
+            )?;
+            resolve_json(
+                &mut aws.policies,
+                model_path,
+                &format!("services.{name}.aws_autoscaling.policies"),
+            )?;
         }
+    }
+    for (name, d) in m.databases.iter_mut() {
+        if let Some(r) = &mut d.replica_autoscaling {
+            resolve_json(
+                &mut r.policies,
+                model_path,
+                &format!("databases.{name}.replica_autoscaling.policies"),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// A JSON value given as a path (relative to the model file) is replaced by the file's content.
+fn resolve_json(v: &mut serde_json::Value, model_path: &Path, field: &str) -> Result<()> {
+    if let serde_json::Value::String(p) = v {
+        let path = model_path
+            .parent()
+            .unwrap_or_else(|| Path::new("."))
+            .join(&*p);
+        let text = read_text(&path).map_err(|_| {
+            Error::input(
+                model_path,
+                format!("field {field}"),
+                format!("{} not found (relative to the model file)", path.display()),
+            )
+        })?;
+        *v = serde_json::from_str(&text).map_err(|e| {
+            Error::input(
+                &path,
+                format!("line {}, column {}", e.line(), e.column()),
+                e.to_string(),
+            )
+        })?;
     }
     Ok(())
 }

@@ -388,6 +388,32 @@ pub struct DatabaseCfg {
     pub statement_timeout: Option<Duration>,
     /// The connection pool each pod keeps to this database (one to the primary, one to the replicas).
     pub pool: PoolCfg,
+    /// Add and remove read replicas on connection pressure, per the seed's `readReplicas` policy.
+    #[serde(default)]
+    pub replica_autoscaling: Option<ReplicaAutoscalingCfg>,
+}
+
+/// Read-replica autoscaling: `policies` is a `scaling-policies.js`-shaped object (inline or a path
+/// relative to the model file) whose `policy_set` entry holds `readReplicas`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplicaAutoscalingCfg {
+    pub policies: serde_json::Value,
+    #[serde(default = "database_key")]
+    pub policy_set: String,
+    #[serde(default)]
+    pub min: u32,
+    pub max: u32,
+    /// Creation to available (RDS read replicas take minutes).
+    #[serde(default = "ten_m_replica")]
+    pub provisioning: Duration,
+}
+
+fn database_key() -> String {
+    "database".into()
+}
+fn ten_m_replica() -> Duration {
+    Duration(600 * crate::engine::SEC)
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

@@ -273,6 +273,35 @@ pub fn model(m: &ModelFile) -> Check {
         }
         probability(f("revert"), c.revert)?;
     }
+    for (n, d) in &m.databases {
+        let Some(r) = &d.replica_autoscaling else {
+            continue;
+        };
+        let f = |x: &str| format!("databases.{n}.replica_autoscaling.{x}");
+        if d.read_replicas == 0 {
+            return fail(
+                f("policies"),
+                "replica autoscaling needs read_replicas >= 1 to start from",
+            );
+        }
+        if r.min > r.max || r.max == 0 {
+            return fail(f("max"), "expected min <= max and max >= 1");
+        }
+        let set = r.policies.get(&r.policy_set).ok_or_else(|| {
+            (
+                f("policy_set"),
+                format!("the policies have no entry {:?}", r.policy_set),
+            )
+        })?;
+        let sp = crate::autoscale::asg_config::ServicePolicies::from_value(set, &r.policy_set)
+            .map_err(|e| (f("policies"), e))?;
+        if sp.read_replicas.is_none() {
+            return fail(
+                f("policies"),
+                format!("{:?} has no readReplicas policy", r.policy_set),
+            );
+        }
+    }
     if let Some(c) = &m.cost {
         super::cost::validate(c, m)?;
     }

@@ -32,12 +32,20 @@ pub fn surge_start(ts: &TimeSeries) -> Option<f64> {
         1.0
     };
     let back = (120.0 / dt).ceil() as usize;
+    let raw = ts.column("arrivals_per_s")?;
     (10..a.len()).find_map(|i| {
         let lo = a[i.saturating_sub(back).max(9)..i]
             .iter()
             .copied()
             .fold(f64::INFINITY, f64::min);
-        (lo.is_finite() && a[i] > 1.25 * lo && a[i] > lo + 1.0).then(|| t[i.saturating_sub(9)])
+        if !(lo.is_finite() && a[i] > 1.25 * lo && a[i] > lo + 1.0) {
+            return None;
+        }
+        // The surge began at the first interval of the window whose own rate was already up.
+        let j = (i.saturating_sub(9)..=i)
+            .find(|&j| raw[j] > 1.25 * lo)
+            .unwrap_or(i);
+        Some(t[j.saturating_sub(1)])
     })
 }
 
@@ -61,6 +69,23 @@ fn recovery(ts: &TimeSeries, from: f64, target: f64) -> Option<f64> {
         }
     }
     None
+}
+
+/// Median p95 over the two minutes before the surge.
+fn normal_p95(ts: &TimeSeries, surge: f64) -> Option<f64> {
+    let t = ts.column("t_s")?;
+    let p95 = ts.column("p95_ms")?;
+    let mut v: Vec<f64> = t
+        .iter()
+        .zip(&p95)
+        .filter(|(x, p)| **x < surge && **x >= surge - 120.0 && p.is_finite())
+        .map(|(_, p)| *p)
+        .collect();
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    Some(v[v.len() / 2])
 }
 
 fn flaps(ev: &[&ScaleEvent]) -> usize {
@@ -97,13 +122,18 @@ pub fn autoscaling_report(r: &RunResult, p95_target: Option<f64>) -> Value {
             (i0..t.len()).find(|&i| ready[i] >= need).map(|i| t[i] - s)
         });
         let rec = match (surge, p95_target) {
-            (Some(s), Some(target)) => recovery(ts, s, target).or_else(|| {
-                // p95 never went over the target: nothing to recover from.
-                let i0 = t.iter().position(|&x| x >= s)?;
-                let p95 = ts.column("p95_ms")?;
-                let over = p95[i0..].windows(2).any(|w| w[0] > target && w[1] > target);
-                (!over).then_some(0.0)
-            }),
+            (Some(s), Some(target)) => {
+                // When the target is out of reach even before the surge, "recovered" means back
+                // within 10 % of the pre-surge p95.
+                let target = normal_p95(ts, s).map_or(target, |n| target.max(1.1 * n));
+                recovery(ts, s, target).or_else(|| {
+                    // p95 never went over: nothing to recover from.
+                    let i0 = t.iter().position(|&x| x >= s)?;
+                    let p95 = ts.column("p95_ms")?;
+                    let over = p95[i0..].windows(2).any(|w| w[0] > target && w[1] > target);
+                    (!over).then_some(0.0)
+                })
+            }
             _ => None,
         };
         out.insert(

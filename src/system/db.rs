@@ -9,6 +9,9 @@ use crate::engine::{Nanos, Rng64};
 
 pub struct Database {
     pub name: String,
+    /// Cores of each instance, and each instance's connection limit (replicas added later match).
+    pub cores: u32,
+    pub max_connections: u32,
     pub primary: u32,
     pub replicas: Vec<u32>,
     pub conns_primary: ServerConns,
@@ -31,6 +34,8 @@ impl Database {
     pub fn new(name: &str, d: &DatabaseCfg, primary: u32, replicas: Vec<u32>, rng: Rng64) -> Self {
         Database {
             name: name.to_string(),
+            cores: d.cores,
+            max_connections: d.max_connections,
             primary,
             conns_primary: ServerConns {
                 open: 0,

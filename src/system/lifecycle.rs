@@ -393,4 +393,35 @@ impl System {
         };
         self.services[p.service as usize].memory_in_use(p) + ws
     }
+
+    /// Read replicas serving a database: new ones get their own instance; removed ones stop
+    /// taking queries and finish what they have. Pods' replica-side pools must already exist.
+    pub fn set_read_replicas(&mut self, db: u32, n: u32) {
+        let d = &self.databases[db as usize];
+        if d.replicas.is_empty() || n == 0 {
+            return; // routing to replicas is fixed at build time by whether any exist
+        }
+        while (self.databases[db as usize].replicas.len() as u32) < n {
+            let cores = self.databases[db as usize].cores;
+            self.stations.push(Station::fcfs(cores));
+            let st = (self.stations.len() - 1) as u32;
+            self.databases[db as usize].replicas.push(st);
+        }
+        let d = &mut self.databases[db as usize];
+        d.replicas.truncate(n as usize);
+        d.conns_replicas.max = d.max_connections * n;
+        d.replication.set_replicas(n);
+    }
+
+    /// Connections open against a database as a percentage of all its instances' limits
+    /// (CloudWatch's DatabaseConnections, relative to max_connections).
+    pub fn db_connection_pct(&self, db: u32) -> f64 {
+        let d = &self.databases[db as usize];
+        let limit = d.conns_primary.max + d.conns_replicas.max;
+        100.0 * d.open_connections() as f64 / limit.max(1) as f64
+    }
+
+    pub fn db_name(&self, db: u32) -> &str {
+        &self.databases[db as usize].name
+    }
 }

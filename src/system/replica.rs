@@ -80,6 +80,12 @@ impl Replication {
     }
 
     /// The replica the next replica query runs on (round-robin).
+    /// Replicas added or removed while running.
+    pub fn set_replicas(&mut self, n: u32) {
+        self.replicas = n;
+        self.rr %= n.max(1);
+    }
+
     pub fn next_replica(&mut self) -> u32 {
         self.rr = (self.rr + 1) % self.replicas.max(1);
         self.rr
