@@ -205,6 +205,53 @@ fn set_overrides_change_the_run() {
     assert!((50.0..=200.0).contains(&peak), "peak VUs {peak}");
 }
 
+fn column_max(csv: &Path, col: &str) -> f64 {
+    let ts = std::fs::read_to_string(csv).unwrap();
+    let mut lines = ts.lines();
+    let i = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .position(|c| c == col)
+        .unwrap_or_else(|| panic!("no column {col}"));
+    lines
+        .map(|l| l.split(',').nth(i).unwrap().parse::<f64>().unwrap())
+        .fold(f64::MIN, f64::max)
+}
+
+/// The short paths: an HPA field without `spec`, and `database.` for the only database.
+#[test]
+fn shorthand_set_paths_reach_the_hpa_and_the_pool() {
+    let run = |sets: &[&str]| {
+        let d = tmpdir("shorthand");
+        let mut args = vec![
+            "run",
+            "scenarios/shop-spike.yaml",
+            "-q",
+            "--out",
+            d.to_str().unwrap(),
+        ];
+        for s in sets {
+            args.extend(["--set", s]);
+        }
+        let o = surge(&args, &root());
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        d.join("timeseries.csv")
+    };
+    let free = run(&[]);
+    assert!(
+        column_max(&free, "web_replicas") > 3.0,
+        "the spike scales web past 3"
+    );
+    let capped = run(&[
+        "services.web.autoscaler.maxReplicas=3",
+        "database.pool.max=4",
+    ]);
+    assert_eq!(column_max(&capped, "web_replicas"), 3.0);
+    // At most 3 web + 2 catalog pods, each holding at most 4 connections.
+    assert!(column_max(&capped, "main_pool_in_use") <= 20.0);
+}
+
 /// Each bad input: exit status 2, a message naming the file and where, and no output written.
 #[test]
 fn bad_input_is_reported_with_its_location() {

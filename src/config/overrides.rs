@@ -113,6 +113,109 @@ fn targets_scenario(scenario: &Value, first: &Seg) -> bool {
     matches!(first, Seg::Key(k) if scenario.get(k).is_some())
 }
 
+fn render(segs: &[Seg]) -> String {
+    let mut out = String::new();
+    for s in segs {
+        match s {
+            Seg::Key(k) if out.is_empty() => out.push_str(k),
+            Seg::Key(k) => {
+                out.push('.');
+                out.push_str(k);
+            }
+            Seg::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// Every way `segs` names a leaf under `v`, with two shorthands a planner would type:
+/// a Kubernetes manifest's fields without `spec` (`autoscaler.maxReplicas` for
+/// `autoscaler.spec.maxReplicas`), and at the root a singular collection name standing for its
+/// only matching entry (`database.pool.max` for `databases.pg.pool.max`).
+fn resolve_in(v: &Value, segs: &[Seg], root: bool, out: &mut Vec<Vec<Seg>>) {
+    let Some((first, rest)) = segs.split_first() else {
+        out.push(Vec::new());
+        return;
+    };
+    let mut found = Vec::new();
+    match (first, v) {
+        (Seg::Key(k), Value::Object(m)) => {
+            if let Some(c) = m.get(k) {
+                resolve_in(c, rest, false, &mut found);
+                for f in &mut found {
+                    f.insert(0, first.clone());
+                }
+            } else if let Some(spec @ Value::Object(_)) = m.get("spec") {
+                resolve_in(spec, segs, false, &mut found);
+                for f in &mut found {
+                    f.insert(0, Seg::Key("spec".into()));
+                }
+            } else if root {
+                for plural in [format!("{k}s"), format!("{k}es")] {
+                    if let Some(Value::Object(entries)) = m.get(&plural) {
+                        for (name, e) in entries {
+                            let mut sub = Vec::new();
+                            resolve_in(e, rest, false, &mut sub);
+                            for mut f in sub {
+                                f.insert(0, Seg::Key(name.clone()));
+                                f.insert(0, Seg::Key(plural.clone()));
+                                found.push(f);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (Seg::Index(i), Value::Array(a)) => {
+            if let Some(c) = a.get(*i) {
+                resolve_in(c, rest, false, &mut found);
+                for f in &mut found {
+                    f.insert(0, first.clone());
+                }
+            }
+        }
+        _ => {}
+    }
+    out.extend(found);
+}
+
+/// The full path that `path` names in the scenario or model images. An unknown path lists the
+/// nearest valid ones; a shorthand that fits several entries lists them.
+pub fn canonical(
+    scenario: &Value,
+    model: &Value,
+    path: &str,
+) -> std::result::Result<String, String> {
+    let segs = parse_path(path.trim())?;
+    let mut found = Vec::new();
+    let doc = if targets_scenario(scenario, &segs[0]) {
+        scenario
+    } else {
+        model
+    };
+    resolve_in(doc, &segs, true, &mut found);
+    match found.len() {
+        1 => Ok(render(&found[0])),
+        0 => {
+            let mut all = Vec::new();
+            leaf_paths(scenario, "", &mut all);
+            leaf_paths(model, "", &mut all);
+            Err(format!(
+                "unknown path {path:?}; nearest valid paths: {}",
+                nearest(&all, path, 5).join(", ")
+            ))
+        }
+        _ => Err(format!(
+            "path {path:?} is ambiguous; it could be any of: {}",
+            found
+                .iter()
+                .map(|f| render(f))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
 /// Apply `path=value` overrides in order; an unknown path lists the nearest valid ones.
 pub fn apply(scenario: &mut ScenarioFile, model: &mut ModelFile, sets: &[String]) -> Result<()> {
     let ser = |e: serde_json::Error| Error::Usage(format!("internal: {e}"));
@@ -124,21 +227,14 @@ pub fn apply(scenario: &mut ScenarioFile, model: &mut ModelFile, sets: &[String]
                 "--set {set:?}: expected PATH=VALUE, e.g. --set services.api.replicas=4"
             ))
         })?;
-        let segs =
-            parse_path(path.trim()).map_err(|e| Error::Usage(format!("--set {set:?}: {e}")))?;
+        let usage = |e: String| Error::Usage(format!("--set {set:?}: {e}"));
+        let full = canonical(&s_img, &m_img, path).map_err(usage)?;
+        let segs = parse_path(&full).map_err(usage)?;
         let value = parse_value(raw.trim());
         let in_scenario = targets_scenario(&s_img, &segs[0]);
         let target = if in_scenario { &mut s_img } else { &mut m_img };
-        if set_in(target, &segs, value).is_err() {
-            let mut all = Vec::new();
-            leaf_paths(&s_img, "", &mut all);
-            leaf_paths(&m_img, "", &mut all);
-            let near = nearest(&all, path, 5);
-            return Err(Error::Usage(format!(
-                "--set {set:?}: unknown path {path:?}; nearest valid paths: {}",
-                near.join(", ")
-            )));
-        }
+        set_in(target, &segs, value)
+            .map_err(|_| usage(format!("internal: {full:?} resolved but cannot be set")))?;
         // Re-parse after each override so a bad value is blamed on its own flag.
         let check = if in_scenario {
             serde_json::from_value::<ScenarioFile>(s_img.clone()).map(|_| ())
@@ -174,6 +270,59 @@ mod tests {
         assert!(parse_path("a..b").is_err());
         assert!(parse_path("a[x]").is_err());
         assert!(parse_path("a[0").is_err());
+    }
+
+    fn images() -> (Value, Value) {
+        let scenario = serde_json::json!({"seed": 1, "scenarios": {"s": {"vus": 5}}});
+        let model = serde_json::json!({
+            "services": {
+                "api": {"replicas": 2, "autoscaler": {"kind": "HorizontalPodAutoscaler",
+                    "spec": {"maxReplicas": 20, "metrics": [{"resource": {"target": {"averageUtilization": 70}}}]}}},
+                "web": {"replicas": 3}
+            },
+            "databases": {"pg": {"pool": {"max": 100}}}
+        });
+        (scenario, model)
+    }
+
+    #[test]
+    fn shorthand_paths_resolve_to_one_field() {
+        let (s, m) = images();
+        let c = |p: &str| canonical(&s, &m, p);
+        assert_eq!(c("seed").unwrap(), "seed");
+        assert_eq!(c("scenarios.s.vus").unwrap(), "scenarios.s.vus");
+        assert_eq!(
+            c("services.api.autoscaler.maxReplicas").unwrap(),
+            "services.api.autoscaler.spec.maxReplicas"
+        );
+        assert_eq!(
+            c("services.api.autoscaler.metrics[0].resource.target.averageUtilization").unwrap(),
+            "services.api.autoscaler.spec.metrics[0].resource.target.averageUtilization"
+        );
+        assert_eq!(c("database.pool.max").unwrap(), "databases.pg.pool.max");
+        // Only the api has an autoscaler, so the singular names it.
+        assert_eq!(
+            c("service.autoscaler.maxReplicas").unwrap(),
+            "services.api.autoscaler.spec.maxReplicas"
+        );
+    }
+
+    #[test]
+    fn ambiguous_and_unknown_shorthands_are_errors_that_list_choices() {
+        let (s, m) = images();
+        let e = canonical(&s, &m, "service.replicas").unwrap_err();
+        assert!(e.contains("ambiguous"), "{e}");
+        assert!(
+            e.contains("services.api.replicas") && e.contains("services.web.replicas"),
+            "{e}"
+        );
+        let e = canonical(&s, &m, "services.api.autoscaler.maxReplica").unwrap_err();
+        assert!(
+            e.contains("services.api.autoscaler.spec.maxReplicas"),
+            "{e}"
+        );
+        assert!(canonical(&s, &m, "database.pool.maxx").is_err());
+        assert!(canonical(&s, &m, "services.api.autoscaler.metrics[3].resource").is_err());
     }
 
     #[test]

@@ -10,6 +10,8 @@ pub struct TimerId {
 }
 
 const NOT_CANCELLABLE: u32 = u32::MAX;
+/// Below this many stale entries, compaction is not worth a pass over the heap.
+const COMPACT_MIN: usize = 1024;
 
 struct Entry<E> {
     time: Nanos,
@@ -46,6 +48,9 @@ pub struct EventQueue<E> {
     slot_gen: Vec<u32>,
     free_slots: Vec<u32>,
     popped: u64,
+    /// Cancelled entries still in the heap. Processor-sharing stations cancel a timer on every
+    /// arrival, so under overload stale entries would otherwise outnumber live ones many times over.
+    stale: usize,
 }
 
 impl<E> Default for EventQueue<E> {
@@ -63,6 +68,7 @@ impl<E> EventQueue<E> {
             slot_gen: Vec::new(),
             free_slots: Vec::new(),
             popped: 0,
+            stale: 0,
         }
     }
 
@@ -127,7 +133,20 @@ impl<E> EventQueue<E> {
         if *g == t.gen {
             *g = g.wrapping_add(1);
             self.free_slots.push(t.slot);
+            self.stale += 1;
+            if self.stale > COMPACT_MIN && self.stale * 2 > self.heap.len() {
+                self.compact();
+            }
         }
+    }
+
+    /// Drop cancelled entries in one O(n) pass. Order is by (time, seq), a total order, so the
+    /// sequence of delivered events is unchanged.
+    fn compact(&mut self) {
+        let gens = &self.slot_gen;
+        self.heap
+            .retain(|e| e.slot == NOT_CANCELLABLE || gens[e.slot as usize] == e.gen);
+        self.stale = 0;
     }
 
     /// Next live event, advancing the clock. Cancelled timers are dropped here, lazily.
@@ -136,6 +155,7 @@ impl<E> EventQueue<E> {
             if e.slot != NOT_CANCELLABLE {
                 let g = &mut self.slot_gen[e.slot as usize];
                 if *g != e.gen {
+                    self.stale -= 1;
                     continue;
                 }
                 *g = g.wrapping_add(1);
@@ -190,6 +210,31 @@ mod tests {
         assert_eq!(q.pop(), Some((20, 'b')));
         assert_eq!(q.pop(), None);
         assert_eq!(q.delivered(), 2);
+    }
+
+    #[test]
+    fn cancelled_entries_are_compacted_without_changing_order() {
+        // A PS-like pattern: every step cancels the pending timer and sets a later one.
+        let mut q = EventQueue::new();
+        let mut timer = q.timer_at(1_000_000, u64::MAX);
+        for i in 0..100_000u64 {
+            if i % 100 == 0 {
+                q.schedule_at(10 + i, i);
+            }
+            q.cancel(timer);
+            timer = q.timer_at(1_000_000 + i, u64::MAX - 1 - i);
+            let live = (i / 100 + 2) as usize;
+            assert!(
+                q.len() <= 2 * live + COMPACT_MIN + 1,
+                "{} entries for {live} live",
+                q.len()
+            );
+        }
+        for i in (0..100_000u64).step_by(100) {
+            assert_eq!(q.pop(), Some((10 + i, i)));
+        }
+        assert_eq!(q.pop(), Some((1_099_999, u64::MAX - 100_000)));
+        assert_eq!(q.pop(), None);
     }
 
     #[test]

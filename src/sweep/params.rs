@@ -138,39 +138,20 @@ pub fn parse(arg: &str) -> Result<Param> {
     Ok(Param { path, values })
 }
 
-/// Every settable leaf path of the scenario and its model.
-pub fn valid_paths(base: &Loaded) -> Vec<String> {
-    let mut all = Vec::new();
-    for v in [
-        serde_json::to_value(&base.scenario),
-        serde_json::to_value(&base.model),
-    ]
-    .into_iter()
-    .flatten()
-    {
-        overrides::leaf_paths(&v, "", &mut all);
-    }
-    all
-}
-
-/// Each path names an existing field, and each value is valid there on its own.
+/// Each path names an existing field (shorthands resolved, see `overrides::canonical`), no field
+/// is swept twice, and each value is valid there on its own.
 pub fn check(params: &[Param], base: &Loaded) -> Result<()> {
-    let all = valid_paths(base);
-    for (i, p) in params.iter().enumerate() {
+    let ser = |e: serde_json::Error| Error::Usage(format!("internal: {e}"));
+    let s_img = serde_json::to_value(&base.scenario).map_err(ser)?;
+    let m_img = serde_json::to_value(&base.model).map_err(ser)?;
+    let mut seen: Vec<String> = Vec::new();
+    for p in params {
         let arg = format!("{}=...", p.path);
-        if params[..i].iter().any(|q| q.path == p.path) {
-            return Err(usage(&arg, "this path is swept twice"));
+        let full = overrides::canonical(&s_img, &m_img, &p.path).map_err(|e| usage(&arg, e))?;
+        if seen.contains(&full) {
+            return Err(usage(&arg, format!("{full} is swept twice")));
         }
-        if !all.contains(&p.path) {
-            return Err(usage(
-                &arg,
-                format!(
-                    "unknown path {:?}; nearest valid paths: {}",
-                    p.path,
-                    overrides::nearest(&all, &p.path, 5).join(", ")
-                ),
-            ));
-        }
+        seen.push(full);
         for j in 0..p.values.len() {
             base.with_sets(&[p.set(j)])
                 .map_err(|e| usage(&arg, format!("value {}: {e}", p.values[j])))?;
