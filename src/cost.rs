@@ -31,6 +31,8 @@ pub struct Cost {
     pub per_hour: f64,
     /// Capacity $/hour at its highest plus per-request charges at the peak request rate.
     pub peak_per_hour: f64,
+    /// Mean $/hour of capacity alone, without per-request charges.
+    pub infrastructure_per_hour: f64,
     pub per_million_requests: f64,
 }
 
@@ -41,6 +43,7 @@ impl Cost {
             CostBasis::PeakPerHour => self.peak_per_hour,
             CostBasis::Total => self.total,
             CostBasis::PerMillionRequests => self.per_million_requests,
+            CostBasis::InfrastructurePerHour => self.infrastructure_per_hour,
         }
     }
 
@@ -52,6 +55,7 @@ impl Cost {
             "total": self.total,
             "per_hour": self.per_hour,
             "peak_per_hour": self.peak_per_hour,
+            "infrastructure_per_hour": self.infrastructure_per_hour,
             "per_million_requests": self.per_million_requests,
             "hours": self.hours,
             "items": map(&self.items),
@@ -160,7 +164,7 @@ pub fn of_run(model: &ModelFile, r: &RunResult) -> Option<Cost> {
         items.push(("nodes".into(), node_hours * t.per_hour));
     }
     let hours: f64 = dt.iter().sum();
-    let mut fixed = |name: String, per_hour: f64, items: &mut Vec<(String, f64)>| {
+    let fixed = |name: String, per_hour: f64, rate: &mut [f64], items: &mut Vec<_>| {
         for x in rate.iter_mut() {
             *x += per_hour;
         }
@@ -172,11 +176,21 @@ pub fn of_run(model: &ModelFile, r: &RunResult) -> Option<Cost> {
         };
         let primary = c.instance_types[&p.instance];
         let replica = c.instance_types[p.replica_instance.as_ref().unwrap_or(&p.instance)];
-        fixed(
+        // Replicas follow the time series when a replica policy changes their number.
+        let replicas = ts
+            .column(&format!("{name}_read_replicas"))
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| vec![db.read_replicas as f64]);
+        let mut replica_hours = 0.0;
+        for (i, x) in rate.iter_mut().enumerate() {
+            *x += primary + at(&replicas, i) * replica;
+            replica_hours += at(&replicas, i) * dt[i];
+        }
+        hours_used.push((format!("read_replicas:{name}"), replica_hours));
+        items.push((
             format!("database:{name}"),
-            primary + db.read_replicas as f64 * replica,
-            &mut items,
-        );
+            primary * hours + replica_hours * replica,
+        ));
     }
     for (name, p) in &c.caches {
         let Some(cache) = model.caches.get(name) else {
@@ -186,13 +200,14 @@ pub fn of_run(model: &ModelFile, r: &RunResult) -> Option<Cost> {
         fixed(
             format!("cache:{name}"),
             cache.nodes as f64 * per_node,
+            &mut rate,
             &mut items,
         );
     }
     let requests = r.metrics.requests() as f64;
     let mut usage = 0.0;
     if let Some(lb) = &c.load_balancer {
-        fixed("load_balancer".into(), lb.per_hour, &mut items);
+        fixed("load_balancer".into(), lb.per_hour, &mut rate, &mut items);
         let u = requests / 1e6 * lb.per_million_requests;
         usage += u;
         items.push(("load_balancer:requests".into(), u));
@@ -210,6 +225,14 @@ pub fn of_run(model: &ModelFile, r: &RunResult) -> Option<Cost> {
         if p.gas_per_call > 0.0 {
             items.push((format!("gas:{name}"), gas));
         }
+    }
+    for (chain, gas) in r.system.gas_used() {
+        let Some(p) = c.chains.get(&chain) else {
+            continue;
+        };
+        let usd = p.usd(gas as f64);
+        usage += usd;
+        items.push((format!("gas:{chain}"), usd));
     }
     let total: f64 = items.iter().map(|(_, x)| x).sum();
     let peak_capacity = rate.iter().copied().fold(0.0, f64::max);
@@ -230,6 +253,11 @@ pub fn of_run(model: &ModelFile, r: &RunResult) -> Option<Cost> {
         hours,
         per_hour: if hours > 0.0 { total / hours } else { 0.0 },
         peak_per_hour: peak_capacity + usage_per_request * peak_rps * 3600.0,
+        infrastructure_per_hour: if hours > 0.0 {
+            (total - usage) / hours
+        } else {
+            0.0
+        },
         per_million_requests: if requests > 0.0 {
             total / requests * 1e6
         } else {
@@ -414,6 +442,54 @@ scenarios:
             capacity + usage / n as f64 * peak_rps * 3600.0
         ));
         assert!(close(c.value(CostBasis::Total), c.total));
+        assert!(close(c.infrastructure_per_hour, capacity));
+    }
+
+    #[test]
+    fn gas_is_billed_from_what_each_transaction_burned() {
+        let model = MODEL
+            .replace("PRICING", "pods: {per_hour: 0.1}")
+            .replace(
+                "        - external: {provider: chain}",
+                "        - transaction: {chain: l2, provider: chain}",
+            )
+            .replace(
+                "cost:",
+                "chains:\n  l2: {block_time: 1s, confirmations: 1, gas: {mean: 200000, sd: 30000}, revert: 0.1}\ncost:",
+            )
+            .replace(
+                "  externals:\n    chain:",
+                "  chains: {l2: {gas_price_gwei: 0.05, native_token_usd: 3000}}\n  externals:\n    chain:",
+            );
+        let l = from_strs(SCENARIO, &model).unwrap();
+        let r = sim::run(
+            &l,
+            RunOptions {
+                seed: 3,
+                replication: 0,
+            },
+            &mut |_, _| {},
+        );
+        let c = of_run(&l.model, &r).unwrap();
+        let tx = &r.metrics.tx;
+        assert!(
+            tx.ok > 1000 && tx.reverted > 50,
+            "ok {} reverted {}",
+            tx.ok,
+            tx.reverted
+        );
+        // Reverted transactions burn gas too: the bill is the measured total, not calls × mean.
+        let burned = tx.gas.sum() as f64;
+        let n = (tx.ok + tx.reverted) as f64;
+        let mean_err = (burned / n - 200_000.0).abs();
+        assert!(
+            mean_err < 4.0 * 30_000.0 / n.sqrt(),
+            "mean gas off by {mean_err}"
+        );
+        let item = |k: &str| c.items.iter().find(|(n, _)| n == k).unwrap().1;
+        assert!(close(item("gas:l2"), burned * 0.05e-9 * 3000.0));
+        // The draws vary, so the measured total differs from a fixed gas per call.
+        assert!(burned != 200_000.0 * (tx.ok + tx.reverted) as f64);
     }
 
     #[test]

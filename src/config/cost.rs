@@ -31,9 +31,29 @@ pub struct CostCfg {
     pub caches: BTreeMap<String, InstancePrice>,
     #[serde(default)]
     pub load_balancer: Option<LoadBalancerPrice>,
-    /// External providers (RPC, payments): per request, plus on-chain gas.
+    /// External providers (RPC, payments): per request, plus a fixed gas per call for models
+    /// without a `chains:` entry.
     #[serde(default)]
     pub externals: BTreeMap<String, ExternalPrice>,
+    /// Chains: the gas each transaction actually burned in the run, at this price.
+    #[serde(default)]
+    pub chains: BTreeMap<String, GasPrice>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GasPrice {
+    /// Gas price in gwei (1e-9 of the chain's native token).
+    pub gas_price_gwei: f64,
+    /// $ per native token (e.g. ETH in USD).
+    pub native_token_usd: f64,
+}
+
+impl GasPrice {
+    /// $ for `gas` units.
+    pub fn usd(&self, gas: f64) -> f64 {
+        gas * self.gas_price_gwei * 1e-9 * self.native_token_usd
+    }
 }
 
 /// Exactly one way of pricing a pod: by its requests, a flat $/hour, or a node type's $/hour.
@@ -118,7 +138,11 @@ pub struct ExternalPrice {
 impl ExternalPrice {
     /// $ of gas per call: gas units × gas price.
     pub fn gas_usd_per_call(&self) -> f64 {
-        self.gas_per_call * self.gas_price_gwei * 1e-9 * self.native_token_usd
+        GasPrice {
+            gas_price_gwei: self.gas_price_gwei,
+            native_token_usd: self.native_token_usd,
+        }
+        .usd(self.gas_per_call)
     }
 }
 
@@ -261,6 +285,14 @@ pub fn validate(c: &CostCfg, m: &ModelFile) -> Check {
         ] {
             price(format!("cost.externals.{e}.{k}"), v)?;
         }
+    }
+    for (ch, p) in &c.chains {
+        known(format!("cost.chains.{ch}"), &m.chains, ch, "chain")?;
+        price(format!("cost.chains.{ch}.gas_price_gwei"), p.gas_price_gwei)?;
+        price(
+            format!("cost.chains.{ch}.native_token_usd"),
+            p.native_token_usd,
+        )?;
     }
     Ok(())
 }

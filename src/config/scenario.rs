@@ -63,6 +63,9 @@ pub enum CostBasis {
     PeakPerHour,
     Total,
     PerMillionRequests,
+    /// Mean $/hour of capacity only (pods, nodes, databases, caches, the load balancer's hourly
+    /// charge), leaving out what is paid per request (RPC calls, gas, LB requests).
+    InfrastructurePerHour,
 }
 
 fn one_second() -> Duration {

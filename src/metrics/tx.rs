@@ -39,6 +39,10 @@ impl Values {
         self.count
     }
 
+    pub fn sum(&self) -> u128 {
+        self.sum
+    }
+
     pub fn avg(&self) -> f64 {
         if self.count == 0 {
             0.0

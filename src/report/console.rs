@@ -167,8 +167,8 @@ pub fn console_summary(r: &Report) -> String {
     if let Some(c) = &r.cost {
         let _ = writeln!(
             o,
-            "  cost: ${:.2} for the run   ${:.2}/h mean   ${:.2}/h peak   ${:.2} per million requests",
-            c.total, c.per_hour, c.peak_per_hour, c.per_million_requests
+            "  cost: ${:.2} for the run   ${:.2}/h mean ({:.2}/h infrastructure)   ${:.2}/h peak   ${:.2} per million requests",
+            c.total, c.per_hour, c.infrastructure_per_hour, c.peak_per_hour, c.per_million_requests
         );
     }
     if !r.verdicts.is_empty() {

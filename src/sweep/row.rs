@@ -132,6 +132,10 @@ pub fn measure(
         put("cost.total".into(), c.total);
         put("cost.per_hour".into(), c.per_hour);
         put("cost.peak_per_hour".into(), c.peak_per_hour);
+        put(
+            "cost.infrastructure_per_hour".into(),
+            c.infrastructure_per_hour,
+        );
         put("cost.per_million_requests".into(), c.per_million_requests);
         for (k, v) in &c.items {
             put(format!("cost.{k}"), *v);

@@ -1036,6 +1036,14 @@ impl System {
         t
     }
 
+    /// Gas burned per chain: every included transaction, reverted ones too.
+    pub fn gas_used(&self) -> Vec<(String, u128)> {
+        self.chains
+            .iter()
+            .map(|c| (c.name.clone(), c.tx.gas.sum()))
+            .collect()
+    }
+
     /// Billable calls per external provider group: every attempt, retries and hedges included.
     pub fn external_calls(&self) -> Vec<(String, u64)> {
         self.rpcs
