@@ -485,6 +485,16 @@ fn plan_finds_the_erlang_c_optimum() {
         assert!(!v["pareto_front"].as_array().unwrap().is_empty());
     }
     assert_eq!(full["search"]["evaluated"], 6);
+    // Racing: each too-small station fails its first replication and leaves after one run; the
+    // others run all 4. The decision above is still the full grid's.
+    let too_small = (optimum - 5) as u64;
+    assert_eq!(full["search"]["left_race_early"].as_u64(), Some(too_small));
+    assert_eq!(
+        full["search"]["runs"].as_u64(),
+        Some(too_small + (6 - too_small) * 4),
+        "{:#}",
+        full["search"]
+    );
     let evaluated = pruned["search"]["evaluated"].as_u64().unwrap();
     assert!(evaluated < 6, "monotone pruning evaluated {evaluated} of 6");
     assert!(dir.join("pruned/pareto.png").exists());

@@ -176,7 +176,24 @@ impl<'a> Context<'a> {
         self.rows(&want)
     }
 
-    fn rows(&self, want: &BTreeMap<usize, u64>) -> Result<Vec<Row>> {
+    /// Run replications `0..want[p]` of each point `p` (skipping saved runs) and return them.
+    pub fn run_replications(&self, want: &BTreeMap<usize, u64>) -> Result<Vec<Row>> {
+        let have: BTreeSet<(usize, u64)> = row::load_all(self.out)?
+            .iter()
+            .map(|r| (r.point, r.replication))
+            .collect();
+        let tasks: Vec<(usize, u64)> = want
+            .iter()
+            .flat_map(|(&p, &n)| (0..n).map(move |r| (p, r)))
+            .filter(|t| !have.contains(t))
+            .collect();
+        let bar = self.bar(tasks.len() as u64);
+        self.run_tasks(&tasks, &bar)?;
+        bar.finish_and_clear();
+        self.rows(want)
+    }
+
+    pub fn rows(&self, want: &BTreeMap<usize, u64>) -> Result<Vec<Row>> {
         Ok(row::load_all(self.out)?
             .into_iter()
             .filter(|r| want.get(&r.point).is_some_and(|&n| r.replication < n))

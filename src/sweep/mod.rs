@@ -309,12 +309,16 @@ fn plan_text(spec: &Spec, o: &plan::Outcome, s: &plan::Search, confidence: f64) 
         .count();
     let _ = writeln!(
         t,
-        "\n  plan for {}: {} grid point(s), {} evaluated in {} round(s), confidence {}",
+        "\n  plan for {}: {} grid point(s), {} evaluated in {} round(s), confidence {}; \
+         {} run(s) of a full grid's {} ({} point(s) left the race early)",
         spec.scenario,
         spec.points.len(),
         evaluated,
         s.rounds,
-        confidence
+        confidence,
+        s.rows.len(),
+        spec.points.len() as u64 * spec.replications,
+        s.raced_out
     );
     let find = |p: usize| o.stats.iter().find(|x| x.point == p).expect("evaluated");
     let line = |t: &mut String, tag: &str, p: usize| {

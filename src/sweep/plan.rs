@@ -4,6 +4,12 @@
 //! passing point everything passes but costs more, below a failing point everything fails.
 //! Each round evaluates the unresolved points at the middle capacity level, which bisects the
 //! lattice; with monotone parameters the cheapest passing point is always evaluated.
+//!
+//! Within a round, replications are raced: 1, then 2, 4, ... up to `--replications`, and a point
+//! leaves the race as soon as its failures exceed what the confidence allows
+//! (`floor((1 - confidence) × R)`). That is exact, not a heuristic: such a point could not reach
+//! the confidence with all R replications, so the decision is the one a full grid would take, for
+//! fewer runs. (With `--precision`, every point gets its full replications instead.)
 
 use super::exec::Context;
 use super::params::PValue;
@@ -29,6 +35,35 @@ pub struct Search {
     pub status: BTreeMap<usize, Status>,
     pub rows: Vec<Row>,
     pub rounds: usize,
+    /// Points that left the race before their last replication.
+    pub raced_out: usize,
+}
+
+/// Run `batch` with racing replications; returns its rows and how many points left early.
+fn race(ctx: &Context, batch: &[usize], confidence: f64) -> Result<(Vec<Row>, usize)> {
+    let total = ctx.spec.replications;
+    if ctx.spec.precision.is_some() {
+        return Ok((ctx.run_points(batch)?, 0));
+    }
+    // The epsilon keeps (1 - 0.95) × 20 = 1 from flooring to 0.
+    let allowed = ((1.0 - confidence) * total as f64 + 1e-9).floor().max(0.0) as usize;
+    let mut alive: Vec<usize> = batch.to_vec();
+    let mut reps: BTreeMap<usize, u64> = BTreeMap::new();
+    let mut n = 0;
+    let mut raced_out = 0;
+    while !alive.is_empty() && n < total {
+        n = (2 * n).clamp(1, total);
+        let want: BTreeMap<usize, u64> = alive.iter().map(|&p| (p, n)).collect();
+        let rows = ctx.run_replications(&want)?;
+        reps.extend(want);
+        alive.retain(|&p| {
+            let fails = rows.iter().filter(|r| r.point == p && !r.passed()).count();
+            let out = fails > allowed && n < total;
+            raced_out += usize::from(out);
+            fails <= allowed
+        });
+    }
+    Ok((ctx.rows(&reps)?, raced_out))
 }
 
 /// `a` is below (or equal to) `b`: no larger in any monotone parameter, equal in the others.
@@ -70,6 +105,7 @@ pub fn search(ctx: &Context, points: &[usize], confidence: f64) -> Result<Search
     let mut open: Vec<usize> = points.to_vec();
     let mut rows = Vec::new();
     let mut rounds = 0;
+    let mut raced_out = 0;
     while !open.is_empty() {
         rounds += 1;
         let batch: Vec<usize> = if mono.iter().any(|m| *m) {
@@ -80,7 +116,8 @@ pub fn search(ctx: &Context, points: &[usize], confidence: f64) -> Result<Search
         } else {
             open.clone()
         };
-        let got = ctx.run_points(&batch)?;
+        let (got, out) = race(ctx, &batch, confidence)?;
+        raced_out += out;
         for s in aggregate(&got) {
             let st = if s.p_all >= confidence {
                 Status::Pass
@@ -111,6 +148,7 @@ pub fn search(ctx: &Context, points: &[usize], confidence: f64) -> Result<Search
         status,
         rows,
         rounds,
+        raced_out,
     })
 }
 
@@ -216,6 +254,9 @@ pub fn decide(spec: &Spec, search: &Search, confidence: f64) -> Outcome {
             "inferred_pass": count(Status::InferredPass),
             "inferred_fail": count(Status::InferredFail),
             "rounds": search.rounds,
+            "runs": search.rows.len(),
+            "runs_full_grid": spec.points.len() as u64 * spec.replications,
+            "left_race_early": search.raced_out,
             "monotone": spec.plan.as_ref().map(|p| p.monotone.clone()).unwrap_or_default(),
         },
     });
