@@ -252,6 +252,63 @@ fn shorthand_set_paths_reach_the_hpa_and_the_pool() {
     assert!(column_max(&capped, "main_pool_in_use") <= 20.0);
 }
 
+/// A scenario's `model_overrides` change its model (what-if files), and a bad one is located.
+#[test]
+fn model_overrides_in_a_scenario_change_the_model() {
+    let d = tmpdir("overrides");
+    let p = scenario_in(&d, |s| {
+        s.replace(
+            "seed: 42\n",
+            "seed: 42\nmodel_overrides:\n  services.web.replicas: 5\n  database.pool.max: 3\n",
+        )
+    });
+    let out = d.join("o");
+    let o = surge(
+        &[
+            "run",
+            p.to_str().unwrap(),
+            "-q",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &root(),
+    );
+    assert!(matches!(o.status.code(), Some(0 | 99)), "{}", stderr(&o));
+    let ts = out.join("timeseries.csv");
+    assert_eq!(column_max(&ts, "web_ready_pods"), 5.0);
+    assert!(
+        column_max(&ts, "main_pool_in_use") <= 3.0 * 7.0,
+        "3 per pod, at most 7 pods"
+    );
+
+    let bad = scenario_in(&d, |s| {
+        s.replace(
+            "seed: 42\n",
+            "seed: 42\nmodel_overrides:\n  services.web.replicaz: 5\n",
+        )
+    });
+    let o = surge(
+        &[
+            "run",
+            bad.to_str().unwrap(),
+            "--out",
+            d.join("bad").to_str().unwrap(),
+        ],
+        &root(),
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    for want in [
+        "scenario.yaml",
+        "line 6",
+        "model_overrides.services.web.replicaz",
+        "services.web.replicas",
+    ] {
+        assert!(err.contains(want), "expected {want:?} in {err}");
+    }
+    assert!(!d.join("bad").exists(), "no output for bad input");
+}
+
 /// Each bad input: exit status 2, a message naming the file and where, and no output written.
 #[test]
 fn bad_input_is_reported_with_its_location() {

@@ -213,6 +213,8 @@ pub fn load(path: &Path, sets: &[String]) -> Result<Loaded> {
     })?;
     let mut model: ModelFile = parse_yaml(&model_path, &model_text)?;
     resolve_autoscalers(&mut model, &model_path)?;
+    overrides::apply_to_model(&mut model, &scenario.model_overrides)
+        .map_err(|(field, msg)| override_error(path, &text, &field, msg))?;
     if !sets.is_empty() {
         overrides::apply(&mut scenario, &mut model, sets)?;
     }
@@ -235,6 +237,8 @@ pub fn from_strs(scenario_yaml: &str, model_yaml: &str) -> Result<Loaded> {
     let scenario: ScenarioFile = parse_yaml(sp, scenario_yaml)?;
     let mut model: ModelFile = parse_yaml(mp, model_yaml)?;
     resolve_autoscalers(&mut model, mp)?;
+    overrides::apply_to_model(&mut model, &scenario.model_overrides)
+        .map_err(|(f, m)| override_error(sp, scenario_yaml, &f, m))?;
     validate::model(&model).map_err(|(f, m)| located(mp, model_yaml, &f, m))?;
     validate::scenario(&scenario, &model).map_err(|(f, m)| located(sp, scenario_yaml, &f, m))?;
     Ok(Loaded {
@@ -246,6 +250,25 @@ pub fn from_strs(scenario_yaml: &str, model_yaml: &str) -> Result<Loaded> {
 }
 
 /// An error at a field path, with the line where that field sits when it can be found.
+/// A bad `model_overrides` entry: its keys contain dots, so it is found by its literal key line.
+fn override_error(path: &Path, text: &str, field: &str, msg: String) -> Error {
+    let key = field.strip_prefix("model_overrides.").unwrap_or(field);
+    let start = find_line(text, "model_overrides").unwrap_or(1);
+    let line = text
+        .lines()
+        .enumerate()
+        .skip(start)
+        .find(|(_, l)| {
+            let t = l.trim_start().trim_start_matches(['\'', '"']);
+            t.starts_with(key)
+                && t[key.len()..]
+                    .trim_start_matches(['\'', '"'])
+                    .starts_with(':')
+        })
+        .map_or(start, |(i, _)| i + 1);
+    Error::input(path, format!("line {line}, field {field}"), msg)
+}
+
 fn located(path: &Path, text: &str, field: &str, msg: String) -> Error {
     let loc = match find_line(text, field) {
         Some(line) => format!("line {line}, field {field}"),

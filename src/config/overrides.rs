@@ -216,6 +216,27 @@ pub fn canonical(
     }
 }
 
+/// Apply a scenario's `model_overrides` to its model; an error names the path at fault.
+pub fn apply_to_model(
+    model: &mut ModelFile,
+    overrides: &std::collections::BTreeMap<String, Value>,
+) -> std::result::Result<(), (String, String)> {
+    if overrides.is_empty() {
+        return Ok(());
+    }
+    let mut img = serde_json::to_value(&*model).map_err(|e| (String::new(), e.to_string()))?;
+    let none = Value::Object(Default::default());
+    for (path, value) in overrides {
+        let at = |e: String| (format!("model_overrides.{path}"), e);
+        let full = canonical(&none, &img, path).map_err(at)?;
+        let segs = parse_path(&full).map_err(at)?;
+        set_in(&mut img, &segs, value.clone()).map_err(|_| at("cannot be set".into()))?;
+        serde_json::from_value::<ModelFile>(img.clone()).map_err(|e| at(e.to_string()))?;
+    }
+    *model = serde_json::from_value(img).map_err(|e| (String::new(), e.to_string()))?;
+    Ok(())
+}
+
 /// Apply `path=value` overrides in order; an unknown path lists the nearest valid ones.
 pub fn apply(scenario: &mut ScenarioFile, model: &mut ModelFile, sets: &[String]) -> Result<()> {
     let ser = |e: serde_json::Error| Error::Usage(format!("internal: {e}"));

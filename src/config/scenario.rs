@@ -33,6 +33,10 @@ pub struct ScenarioFile {
     /// Targets beyond k6 thresholds (surge extension), e.g. a cost ratio against a baseline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub targets: Option<TargetsCfg>,
+    /// What-if changes to the model for this scenario: `--set` paths to YAML values, applied
+    /// in path order when the scenario is loaded (so they are not `--set` paths themselves).
+    #[serde(default, skip_serializing)]
+    pub model_overrides: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
