@@ -309,6 +309,36 @@ fn model_overrides_in_a_scenario_change_the_model() {
     assert!(!d.join("bad").exists(), "no output for bad input");
 }
 
+/// A replica policy whose bounds exclude the starting replicas is bad input, not a crash.
+#[test]
+fn replica_bounds_that_exclude_the_start_are_rejected() {
+    for (set, bounds) in [
+        ("database.replica_autoscaling.min=5", "[5, 6]"),
+        ("database.replica_autoscaling.max=2", "[1, 2]"),
+    ] {
+        let d = tmpdir("replica-bounds");
+        let out = d.join("o");
+        let o = surge(
+            &[
+                "run",
+                "scenarios/hamballer-baseline.yaml",
+                "--set",
+                set,
+                "--out",
+                out.to_str().unwrap(),
+            ],
+            &root(),
+        );
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{set}: {err}");
+        assert!(
+            err.contains("databases.pg.read_replicas") && err.contains(bounds),
+            "{set}: {err}"
+        );
+        assert!(!err.contains("panicked") && !out.exists());
+    }
+}
+
 /// Each bad input: exit status 2, a message naming the file and where, and no output written.
 #[test]
 fn bad_input_is_reported_with_its_location() {

@@ -6,12 +6,50 @@ use super::asg::{AsgController, AsgSimParams, ReplicaParams, ReplicaPolicy};
 use super::asg_config::{AsgGroupConfig, ServicePolicies};
 use super::hpa::{ControllerOptions, CpuSample, HpaController, HpaInput, PodSample};
 use super::hpa_config::{MetricSpec, MetricTargetType};
-use crate::config::model::{AutoscalerRef, ModelFile};
+use crate::config::model::{
+    AutoscalerRef, AwsAutoscalingCfg, DatabaseCfg, ModelFile, ReplicaAutoscalingCfg,
+};
 use crate::engine::{ns_to_secs, EventQueue, Nanos, SEC};
 use crate::event::Event;
 use crate::system::service::PodState;
 use crate::system::{NodeState, System};
 use std::collections::VecDeque;
+
+/// A service's Auto Scaling group as configured; model validation calls this too.
+pub fn asg_controller(aws: &AwsAutoscalingCfg) -> Result<AsgController, String> {
+    let group = AsgGroupConfig::from_value(&aws.group, "group")?;
+    let set = aws
+        .policies
+        .get(&aws.policy_set)
+        .ok_or_else(|| format!("the policies have no entry {:?}", aws.policy_set))?;
+    let set = ServicePolicies::from_value(set, &aws.policy_set)?;
+    let params = AsgSimParams {
+        boot_secs: ns_to_secs(aws.boot.0),
+        termination_secs: 0.0,
+    };
+    AsgController::new(&group, &set.policies, params, 0.0)
+}
+
+/// A database's read-replica policy as configured; model validation calls this too, so a
+/// configuration that loads always builds.
+pub fn replica_policy(d: &DatabaseCfg, r: &ReplicaAutoscalingCfg) -> Result<ReplicaPolicy, String> {
+    let set = r
+        .policies
+        .get(&r.policy_set)
+        .ok_or_else(|| format!("the policies have no entry {:?}", r.policy_set))?;
+    let set = ServicePolicies::from_value(set, &r.policy_set)?;
+    let cfg = set
+        .read_replicas
+        .ok_or_else(|| format!("{:?} has no readReplicas policy", r.policy_set))?;
+    let params = ReplicaParams {
+        initial_replicas: d.read_replicas,
+        min_replicas: r.min.max(1),
+        max_replicas: r.max,
+        provisioning_delay_minutes: ns_to_secs(r.provisioning.0) / 60.0,
+        ..ReplicaParams::default()
+    };
+    ReplicaPolicy::new(&cfg, params, 0.0)
+}
 
 /// One scale decision that changed a deployment, for `scale_events.csv`.
 #[derive(Clone, Debug)]
@@ -161,15 +199,7 @@ impl Autoscaling {
             let Some(aws) = &s.aws_autoscaling else {
                 continue;
             };
-            // Validated at load time.
-            let group = AsgGroupConfig::from_value(&aws.group, "group").expect("validated");
-            let set = ServicePolicies::from_value(&aws.policies[&aws.policy_set], &aws.policy_set)
-                .expect("validated");
-            let params = AsgSimParams {
-                boot_secs: ns_to_secs(aws.boot.0),
-                termination_secs: 0.0,
-            };
-            let ctl = AsgController::new(&group, &set.policies, params, 0.0).expect("validated");
+            let ctl = asg_controller(aws).expect("validated");
             asgs.push(Asg {
                 service: si as u32,
                 ctl,
@@ -182,17 +212,7 @@ impl Autoscaling {
             let Some(r) = &d.replica_autoscaling else {
                 continue;
             };
-            let set = ServicePolicies::from_value(&r.policies[&r.policy_set], &r.policy_set)
-                .expect("validated");
-            let params = ReplicaParams {
-                initial_replicas: d.read_replicas,
-                min_replicas: r.min.max(1),
-                max_replicas: r.max,
-                provisioning_delay_minutes: ns_to_secs(r.provisioning.0) / 60.0,
-                ..ReplicaParams::default()
-            };
-            let policy = ReplicaPolicy::new(&set.read_replicas.expect("validated"), params, 0.0)
-                .expect("validated");
+            let policy = replica_policy(d, r).expect("validated");
             replicas.push(ReplicaScaler {
                 db: di as u32,
                 policy,

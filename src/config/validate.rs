@@ -65,6 +65,7 @@ pub fn model(m: &ModelFile) -> Check {
             })?;
             ServicePolicies::from_value(set, &aws.policy_set)
                 .map_err(|e| (f("aws_autoscaling.policies"), e))?;
+            crate::autoscale::driver::asg_controller(aws).map_err(|e| (f("aws_autoscaling"), e))?;
         }
         let lc = &s.lifecycle;
         if lc.readiness.period_seconds <= 0.0 || lc.readiness.success_threshold == 0 {
@@ -287,20 +288,19 @@ pub fn model(m: &ModelFile) -> Check {
         if r.min > r.max || r.max == 0 {
             return fail(f("max"), "expected min <= max and max >= 1");
         }
-        let set = r.policies.get(&r.policy_set).ok_or_else(|| {
-            (
-                f("policy_set"),
-                format!("the policies have no entry {:?}", r.policy_set),
-            )
-        })?;
-        let sp = crate::autoscale::asg_config::ServicePolicies::from_value(set, &r.policy_set)
-            .map_err(|e| (f("policies"), e))?;
-        if sp.read_replicas.is_none() {
+        if d.read_replicas < r.min.max(1) || d.read_replicas > r.max {
             return fail(
-                f("policies"),
-                format!("{:?} has no readReplicas policy", r.policy_set),
+                format!("databases.{n}.read_replicas"),
+                format!(
+                    "the {} read replicas to start from are outside replica_autoscaling's \
+                     [min, max] = [{}, {}]",
+                    d.read_replicas,
+                    r.min.max(1),
+                    r.max
+                ),
             );
         }
+        crate::autoscale::driver::replica_policy(d, r).map_err(|e| (f("policies"), e))?;
     }
     if let Some(c) = &m.cost {
         super::cost::validate(c, m)?;
