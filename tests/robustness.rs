@@ -4,7 +4,7 @@
 use serde_json::Value;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
-use surge::config::{self, overrides::leaf_paths};
+use surge::config::{self, overrides::leaves};
 use surge::sim::{self, RunOptions};
 
 /// Numeric leaves of the model (the scenario's own fields are covered by the workload tests).
@@ -12,24 +12,10 @@ fn numeric_paths(scenario: &Path) -> Vec<String> {
     let l = config::load(scenario, &[]).unwrap();
     let img = serde_json::to_value(&l.model).unwrap();
     let mut all = Vec::new();
-    leaf_paths(&img, "", &mut all);
+    leaves(&img, "", &mut all);
     all.into_iter()
-        .filter(|p| {
-            let v = p.split('.').try_fold(&img, |v, seg| {
-                let (key, idx) = match seg.find('[') {
-                    Some(i) => (&seg[..i], Some(&seg[i..])),
-                    None => (seg, None),
-                };
-                let mut v = v.get(key)?;
-                if let Some(idx) = idx {
-                    for part in idx.split(['[', ']']).filter(|s| !s.is_empty()) {
-                        v = v.get(part.parse::<usize>().ok()?)?;
-                    }
-                }
-                Some(v)
-            });
-            matches!(v, Some(Value::Number(_)))
-        })
+        .filter(|(_, v)| matches!(v, Value::Number(_)))
+        .map(|(p, _)| p)
         .collect()
 }
 

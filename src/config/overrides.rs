@@ -44,8 +44,8 @@ fn parse_path(path: &str) -> std::result::Result<Vec<Seg>, String> {
     Ok(segs)
 }
 
-/// Every settable leaf path of a JSON image (for "did you mean" lists and sweep validation).
-pub fn leaf_paths(v: &Value, prefix: &str, out: &mut Vec<String>) {
+/// Every leaf of a JSON image with its path (`a.b[0].c`).
+pub fn leaves<'a>(v: &'a Value, prefix: &str, out: &mut Vec<(String, &'a Value)>) {
     match v {
         Value::Object(m) => {
             for (k, c) in m {
@@ -54,16 +54,23 @@ pub fn leaf_paths(v: &Value, prefix: &str, out: &mut Vec<String>) {
                 } else {
                     format!("{prefix}.{k}")
                 };
-                leaf_paths(c, &p, out);
+                leaves(c, &p, out);
             }
         }
         Value::Array(a) => {
             for (i, c) in a.iter().enumerate() {
-                leaf_paths(c, &format!("{prefix}[{i}]"), out);
+                leaves(c, &format!("{prefix}[{i}]"), out);
             }
         }
-        _ => out.push(prefix.to_string()),
+        _ => out.push((prefix.to_string(), v)),
     }
+}
+
+/// Every settable leaf path of a JSON image (for "did you mean" lists and sweep validation).
+pub fn leaf_paths(v: &Value, prefix: &str, out: &mut Vec<String>) {
+    let mut all = Vec::new();
+    leaves(v, prefix, &mut all);
+    out.extend(all.into_iter().map(|(p, _)| p));
 }
 
 fn levenshtein(a: &str, b: &str) -> usize {
@@ -216,6 +223,28 @@ pub fn canonical(
     }
 }
 
+/// Set one field, resolving shorthands, and re-parse the document it landed in so a bad value
+/// is blamed on its own override.
+fn set_one(
+    s_img: &mut Value,
+    m_img: &mut Value,
+    path: &str,
+    value: Value,
+) -> std::result::Result<(), String> {
+    let full = canonical(s_img, m_img, path)?;
+    let segs = parse_path(&full)?;
+    let in_scenario = targets_scenario(s_img, &segs[0]);
+    let target = if in_scenario { s_img } else { m_img };
+    set_in(target, &segs, value)
+        .map_err(|_| format!("internal: {full:?} resolved but cannot be set"))?;
+    let check = if in_scenario {
+        serde_json::from_value::<ScenarioFile>(target.clone()).map(|_| ())
+    } else {
+        serde_json::from_value::<ModelFile>(target.clone()).map(|_| ())
+    };
+    check.map_err(|e| e.to_string())
+}
+
 /// Apply a scenario's `model_overrides` to its model; an error names the path at fault.
 pub fn apply_to_model(
     model: &mut ModelFile,
@@ -224,16 +253,15 @@ pub fn apply_to_model(
     if overrides.is_empty() {
         return Ok(());
     }
-    let mut img = serde_json::to_value(&*model).map_err(|e| (String::new(), e.to_string()))?;
-    let none = Value::Object(Default::default());
+    let internal = |e: serde_json::Error| (String::new(), e.to_string());
+    let mut img = serde_json::to_value(&*model).map_err(internal)?;
+    // An empty scenario image: every path lands in the model.
+    let mut none = Value::Object(Default::default());
     for (path, value) in overrides {
-        let at = |e: String| (format!("model_overrides.{path}"), e);
-        let full = canonical(&none, &img, path).map_err(at)?;
-        let segs = parse_path(&full).map_err(at)?;
-        set_in(&mut img, &segs, value.clone()).map_err(|_| at("cannot be set".into()))?;
-        serde_json::from_value::<ModelFile>(img.clone()).map_err(|e| at(e.to_string()))?;
+        set_one(&mut none, &mut img, path, value.clone())
+            .map_err(|e| (format!("model_overrides.{path}"), e))?;
     }
-    *model = serde_json::from_value(img).map_err(|e| (String::new(), e.to_string()))?;
+    *model = serde_json::from_value(img).map_err(internal)?;
     Ok(())
 }
 
@@ -248,23 +276,8 @@ pub fn apply(scenario: &mut ScenarioFile, model: &mut ModelFile, sets: &[String]
                 "--set {set:?}: expected PATH=VALUE, e.g. --set services.api.replicas=4"
             ))
         })?;
-        let usage = |e: String| Error::Usage(format!("--set {set:?}: {e}"));
-        let full = canonical(&s_img, &m_img, path).map_err(usage)?;
-        let segs = parse_path(&full).map_err(usage)?;
-        let value = parse_value(raw.trim());
-        let in_scenario = targets_scenario(&s_img, &segs[0]);
-        let target = if in_scenario { &mut s_img } else { &mut m_img };
-        set_in(target, &segs, value)
-            .map_err(|_| usage(format!("internal: {full:?} resolved but cannot be set")))?;
-        // Re-parse after each override so a bad value is blamed on its own flag.
-        let check = if in_scenario {
-            serde_json::from_value::<ScenarioFile>(s_img.clone()).map(|_| ())
-        } else {
-            serde_json::from_value::<ModelFile>(m_img.clone()).map(|_| ())
-        };
-        if let Err(e) = check {
-            return Err(Error::Usage(format!("--set {set:?}: {e}")));
-        }
+        set_one(&mut s_img, &mut m_img, path, parse_value(raw.trim()))
+            .map_err(|e| Error::Usage(format!("--set {set:?}: {e}")))?;
     }
     *scenario = serde_json::from_value(s_img)
         .map_err(|e| Error::Usage(format!("--set: the scenario no longer parses: {e}")))?;

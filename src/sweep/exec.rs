@@ -141,15 +141,7 @@ impl<'a> Context<'a> {
         let mut want: BTreeMap<usize, u64> = points.iter().map(|&p| (p, r0)).collect();
         let bar = self.bar(0);
         loop {
-            let have: BTreeSet<(usize, u64)> = row::load_all(self.out)?
-                .iter()
-                .map(|r| (r.point, r.replication))
-                .collect();
-            let tasks: Vec<(usize, u64)> = want
-                .iter()
-                .flat_map(|(&p, &n)| (0..n).map(move |r| (p, r)))
-                .filter(|t| !have.contains(t))
-                .collect();
+            let tasks = self.missing(&want)?;
             bar.inc_length(tasks.len() as u64);
             self.run_tasks(&tasks, &bar)?;
             let Some(prec) = &self.spec.precision else {
@@ -178,19 +170,24 @@ impl<'a> Context<'a> {
 
     /// Run replications `0..want[p]` of each point `p` (skipping saved runs) and return them.
     pub fn run_replications(&self, want: &BTreeMap<usize, u64>) -> Result<Vec<Row>> {
-        let have: BTreeSet<(usize, u64)> = row::load_all(self.out)?
-            .iter()
-            .map(|r| (r.point, r.replication))
-            .collect();
-        let tasks: Vec<(usize, u64)> = want
-            .iter()
-            .flat_map(|(&p, &n)| (0..n).map(move |r| (p, r)))
-            .filter(|t| !have.contains(t))
-            .collect();
+        let tasks = self.missing(want)?;
         let bar = self.bar(tasks.len() as u64);
         self.run_tasks(&tasks, &bar)?;
         bar.finish_and_clear();
         self.rows(want)
+    }
+
+    /// The runs `(point, replication)` of `want` not yet saved in `out`.
+    fn missing(&self, want: &BTreeMap<usize, u64>) -> Result<Vec<(usize, u64)>> {
+        let have: BTreeSet<(usize, u64)> = row::load_all(self.out)?
+            .iter()
+            .map(|r| (r.point, r.replication))
+            .collect();
+        Ok(want
+            .iter()
+            .flat_map(|(&p, &n)| (0..n).map(move |r| (p, r)))
+            .filter(|t| !have.contains(t))
+            .collect())
     }
 
     pub fn rows(&self, want: &BTreeMap<usize, u64>) -> Result<Vec<Row>> {
