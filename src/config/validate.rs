@@ -300,6 +300,12 @@ pub fn model(m: &ModelFile) -> Check {
                 ),
             );
         }
+        if !r.policies.contains_key(&r.policy_set) {
+            return fail(
+                f("policy_set"),
+                format!("the policies have no entry {:?}", r.policy_set),
+            );
+        }
         crate::autoscale::driver::replica_policy(d, r).map_err(|e| (f("policies"), e))?;
     }
     if let Some(c) = &m.cost {
