@@ -300,7 +300,7 @@ pub fn model(m: &ModelFile) -> Check {
                 ),
             );
         }
-        if !r.policies.contains_key(&r.policy_set) {
+        if r.policies.get(&r.policy_set).is_none() {
             return fail(
                 f("policy_set"),
                 format!("the policies have no entry {:?}", r.policy_set),
