@@ -1,25 +1,12 @@
 //! End-to-end behaviour of the `surge` binary: outputs, exit codes, determinism, bad input.
 
+mod common;
+
+use common::{root, stderr, surge};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn surge(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_surge"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("run surge")
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("surge-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::tmpdir("cli", name)
 }
 
 /// A copy of the quickstart scenario in `dir`, with its model beside it, after `edit`.
@@ -35,10 +22,6 @@ fn scenario_in(dir: &Path, edit: impl Fn(String) -> String) -> PathBuf {
     let p = dir.join("scenario.yaml");
     std::fs::write(&p, edit(s)).unwrap();
     p
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 #[test]

@@ -4,6 +4,9 @@
 
 use serde_json::Value;
 use std::collections::BTreeSet;
+mod common;
+
+use common::{root, stderr, surge};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -11,27 +14,8 @@ use surge::config;
 use surge::sim::{self, RunOptions};
 use surge::sweep::stats::{interval, LEVEL};
 
-fn surge(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_surge"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .expect("run surge")
-}
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("surge-sweep-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
+    common::tmpdir("sweep", name)
 }
 
 /// A short quickstart (20 s of ramping load) in `dir`, with its model beside it.

@@ -1,0 +1,29 @@
+//! Helpers shared by the integration tests that drive the `surge` binary.
+#![allow(dead_code)] // each test crate uses its own subset
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn surge(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_surge"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run surge")
+}
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A fresh, empty directory `surge-<suite>-<name>-<pid>` under the system temp dir.
+pub fn tmpdir(suite: &str, name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("surge-{suite}-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
