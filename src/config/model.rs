@@ -1,6 +1,7 @@
 //! The system model file (`models/*.yaml`): services made of pods, their endpoints, and the
 //! shared resources they use (databases, caches, external providers).
 
+use super::contention::ContentionCfg;
 use super::quantity::Quantity;
 use crate::dist::{Dist, Duration};
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,10 @@ pub struct ModelFile {
     /// Blockchains that `transaction` steps submit to.
     #[serde(default)]
     pub chains: BTreeMap<String, ChainCfg>,
+    /// Machines whose cores several components share (processor sharing): a service's pods and
+    /// a database on one box, or the load generator on the machine it measures.
+    #[serde(default)]
+    pub hosts: BTreeMap<String, HostCfg>,
     /// Prices of the resources above (`crate::cost` does the arithmetic).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<super::cost::CostCfg>,
@@ -56,6 +61,19 @@ pub struct ServiceCfg {
     /// Alternatively, an AWS EC2 Auto Scaling group with CloudWatch-alarm policies.
     #[serde(default)]
     pub aws_autoscaling: Option<AwsAutoscalingCfg>,
+    /// Run the pods' CPU work on this shared host (`hosts:`) instead of their own cores.
+    #[serde(default)]
+    pub host: Option<String>,
+}
+
+/// A machine shared by the components placed on it: their CPU work is served by processor
+/// sharing on its cores, with optional contention.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostCfg {
+    pub cores: f64,
+    #[serde(default)]
+    pub contention: Option<ContentionCfg>,
 }
 
 /// An Auto Scaling group in AWS's own JSON shape, and policies shaped like `scaling-policies.js`.
@@ -263,6 +281,9 @@ pub struct PodCfg {
     /// Worker threads for `discipline: fcfs` (default: cores rounded up).
     #[serde(default)]
     pub workers: Option<u32>,
+    /// Load-dependent speed (lock contention, coherency): see `config::contention`.
+    #[serde(default)]
+    pub contention: Option<ContentionCfg>,
 }
 
 /// One step of an endpoint, written as a single-key map, e.g. `- cpu: exp(mean=5ms)`.
@@ -367,8 +388,20 @@ pub struct ExternalStepCfg {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatabaseCfg {
-    /// Cores of each instance; queries are served FCFS on them.
+    /// Cores of each instance; queries are served FCFS on them (or PS, see `discipline`).
+    /// Not used on a shared `host`.
+    #[serde(default)]
     pub cores: u32,
+    /// `fcfs` (default: a query holds a core until done) or `ps` (the operating system's
+    /// scheduler shares the cores among all running queries).
+    #[serde(default)]
+    pub discipline: Option<Discipline>,
+    /// Load-dependent speed of each instance: see `config::contention`.
+    #[serde(default)]
+    pub contention: Option<ContentionCfg>,
+    /// Run the database on this shared host (`hosts:`); no read replicas then.
+    #[serde(default)]
+    pub host: Option<String>,
     pub max_connections: u32,
     /// Read replicas, each with the primary's cores and max_connections. Reads go to replicas
     /// round-robin when there are any; writes always go to the primary.
@@ -435,6 +468,12 @@ pub struct CacheCfg {
     /// Nodes, each single-threaded (Redis). Plain commands are spread uniformly; keyspace
     /// commands go to the node owning the key (hot keys make hot nodes).
     pub nodes: u32,
+    /// Load-dependent speed of each node: see `config::contention`.
+    #[serde(default)]
+    pub contention: Option<ContentionCfg>,
+    /// Run the nodes on this shared host (`hosts:`).
+    #[serde(default)]
+    pub host: Option<String>,
     /// Commands that take longer than this (queueing included) fail (ioredis commandTimeout).
     #[serde(default)]
     pub command_timeout: Option<Duration>,

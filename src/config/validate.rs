@@ -19,6 +19,7 @@ fn positive(field: String, v: f64, what: &str) -> Check {
 }
 
 pub fn model(m: &ModelFile) -> Check {
+    super::contention::check_model(m)?;
     if !m.services.contains_key(&m.entry) {
         return fail(
             "entry",
@@ -154,7 +155,7 @@ pub fn model(m: &ModelFile) -> Check {
     }
     for (n, d) in &m.databases {
         let f = |x: &str| format!("databases.{n}.{x}");
-        if d.cores == 0 {
+        if d.cores == 0 && d.host.is_none() {
             return fail(f("cores"), "expected at least 1 core");
         }
         if d.pool.max == 0 {

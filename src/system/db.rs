@@ -28,6 +28,9 @@ pub struct Database {
     /// Sum of query times (latency + wait for a core + service), connection held throughout.
     pub query_ns: u128,
     pub statement_timeouts: u64,
+    /// How each instance serves queries: FCFS (else PS) and its contention; new replicas match.
+    pub fcfs: bool,
+    pub contention: Option<crate::config::contention::ContentionCfg>,
 }
 
 impl Database {
@@ -62,6 +65,8 @@ impl Database {
             queries: 0,
             query_ns: 0,
             statement_timeouts: 0,
+            fcfs: d.discipline != Some(crate::config::model::Discipline::Ps),
+            contention: d.contention.clone(),
         }
     }
 

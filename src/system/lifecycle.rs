@@ -6,7 +6,7 @@ use super::replica::Side;
 use super::service::{Pod, PodState};
 use super::station::Station;
 use super::System;
-use crate::config::model::{Discipline, ModelFile, NodesCfg, ProbeCfg};
+use crate::config::model::{ModelFile, NodesCfg, ProbeCfg};
 use crate::dist::Dist;
 use crate::engine::{secs_to_ns, stream, EventQueue, Nanos, Rng64, SEC};
 use crate::event::Event;
@@ -114,13 +114,7 @@ fn startup_delay(l: &mut ServiceLifecycle) -> Nanos {
 
 impl System {
     fn new_pod(&mut self, service: u32, now: Nanos, state: PodState) -> u32 {
-        let svc = &self.services[service as usize];
-        let station = match svc.discipline {
-            Discipline::Ps => Station::ps(svc.cores),
-            Discipline::Fcfs => Station::fcfs(svc.workers),
-        };
-        let cpu = self.stations.len() as u32;
-        self.stations.push(station);
+        let cpu = self.services[service as usize].pod_station(&mut self.stations);
         let pool_base = self.pools.len() as u32;
         for (di, db) in self.databases.iter().enumerate() {
             for side in [Side::Primary, Side::Replicas]
@@ -379,9 +373,7 @@ impl System {
 
     /// CPU used by a pod so far (core-nanoseconds), for the metrics pipeline.
     pub fn pod_cpu_area(&mut self, pod: u32, now: Nanos) -> f64 {
-        let st = &mut self.stations[self.pods[pod as usize].cpu as usize];
-        st.advance(now);
-        st.busy_area
+        self.acct_at(self.pods[pod as usize].cpu, now).busy_area
     }
 
     /// Memory in use: the service's base and per-request cost, plus held WebSockets.
@@ -402,8 +394,9 @@ impl System {
             return; // routing to replicas is fixed at build time by whether any exist
         }
         while (self.databases[db as usize].replicas.len() as u32) < n {
-            let cores = self.databases[db as usize].cores;
-            self.stations.push(Station::fcfs(cores));
+            let d = &self.databases[db as usize];
+            let s = Station::new(d.fcfs, d.cores as f64, d.contention.as_ref());
+            self.stations.push(s);
             let st = (self.stations.len() - 1) as u32;
             self.databases[db as usize].replicas.push(st);
         }

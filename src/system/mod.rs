@@ -7,6 +7,7 @@
 pub mod cache;
 pub mod chain;
 pub mod db;
+pub mod host;
 pub mod jobqueue;
 mod lifecycle;
 pub mod pool;
@@ -191,6 +192,7 @@ pub struct System {
     pub endpoints: Vec<Endpoint>,
     pub pods: Vec<Pod>,
     pub stations: Vec<Station>,
+    pub hosts: host::Hosts,
     pub pools: Vec<Pool>,
     databases: Vec<Database>,
     /// Per service, per database: whether its endpoints query it (only those pods keep pools).
@@ -231,11 +233,14 @@ fn query_of(d: &DbStepCfg, db: u32) -> Query {
 
 impl System {
     pub fn build(m: &ModelFile, seed: u64, replication: u64) -> System {
+        let mut stations = Vec::new();
+        let hosts = host::Hosts::build(m, &mut stations);
         let mut sys = System {
             services: Vec::new(),
             endpoints: Vec::new(),
             pods: Vec::new(),
-            stations: Vec::new(),
+            stations,
+            hosts,
             pools: Vec::new(),
             databases: Vec::new(),
             uses_db: Vec::new(),
@@ -260,9 +265,9 @@ impl System {
             lifecycle: Lifecycle::new(m, seed, replication),
         };
         for (name, d) in &m.databases {
-            let primary = sys.add_station(Station::fcfs(d.cores));
+            let primary = sys.database_station(d);
             let replicas = (0..d.read_replicas)
-                .map(|_| sys.add_station(Station::fcfs(d.cores)))
+                .map(|_| sys.database_station(d))
                 .collect();
             let db = Database::new(
                 name,
@@ -276,8 +281,12 @@ impl System {
             sys.databases.push(db);
         }
         for (ci, (name, c)) in m.caches.iter().enumerate() {
+            let host = c.host.as_deref().and_then(|h| sys.hosts.station_of(h));
             let nodes = (0..c.nodes)
-                .map(|_| sys.add_station(Station::fcfs(1)))
+                .map(|_| match host {
+                    Some(h) => host::new_seat(&mut sys.stations, h),
+                    None => sys.add_station(Station::new(true, 1.0, c.contention.as_ref())),
+                })
                 .collect();
             sys.caches.push(CacheCluster {
                 name: name.clone(),
@@ -342,7 +351,9 @@ impl System {
                 .expect("validated") as u32
         };
         for (si, (sname, s)) in m.services.iter().enumerate() {
-            sys.services.push(Service::new(sname.clone(), s));
+            let mut svc = Service::new(sname.clone(), s);
+            svc.host = s.host.as_deref().and_then(|h| sys.hosts.station_of(h));
+            sys.services.push(svc);
             sys.service_rngs
                 .push(stream(seed, replication, &format!("service:{sname}")));
             if let Some(w) = &s.websocket {
@@ -415,6 +426,15 @@ impl System {
     fn add_station(&mut self, s: Station) -> u32 {
         self.stations.push(s);
         (self.stations.len() - 1) as u32
+    }
+
+    /// One database instance: a seat on its host, or its own cores (FCFS unless `discipline: ps`).
+    fn database_station(&mut self, d: &crate::config::model::DatabaseCfg) -> u32 {
+        if let Some(h) = d.host.as_deref().and_then(|h| self.hosts.station_of(h)) {
+            return host::new_seat(&mut self.stations, h);
+        }
+        let fcfs = d.discipline != Some(crate::config::model::Discipline::Ps);
+        self.add_station(Station::new(fcfs, d.cores as f64, d.contention.as_ref()))
     }
 
     pub fn endpoint_index(&self, service: &str, endpoint: &str) -> Option<u32> {
@@ -532,7 +552,7 @@ impl System {
                 let work = d.sample_ns(&mut self.service_rngs[ep.service as usize]);
                 let st = self.pods[req.pod as usize].cpu;
                 self.req(r).wait = Wait::Cpu;
-                self.stations[st as usize].arrive(st, r, work, q);
+                self.arrive_at(st, r, work, q);
             }
             &Step::Call(target) => {
                 self.req(r).wait = Wait::Child;
@@ -611,7 +631,7 @@ impl System {
         rq.wait = Wait::CacheCmd;
         rq.t0 = q.now();
         rq.station = node;
-        self.stations[node as usize].arrive(node, r, work, q);
+        self.arrive_at(node, r, work, q);
     }
 
     /// Route a query, then take a connection from the pod's pool for that side.
@@ -692,7 +712,7 @@ impl System {
         let rq = self.req(r);
         rq.wait = Wait::QueryCpu;
         let st = rq.station;
-        self.stations[st as usize].arrive(st, r, work, q);
+        self.arrive_at(st, r, work, q);
     }
 
     /// A query finished on its instance: hand the connection on, then continue the step.
@@ -819,7 +839,7 @@ impl System {
         let r = self.alloc(NONE, none, NONE, NO_USER, Origin::Background);
         let st = self.databases[db as usize].primary;
         self.req(r).wait = Wait::QueryCpu;
-        self.stations[st as usize].arrive(st, r, work, q);
+        self.arrive_at(st, r, work, q);
     }
 
     fn drain_rpc(&mut self) {

@@ -110,11 +110,10 @@ impl System {
     ) {
         last_area.resize(self.stations.len(), 0.0);
         let area_delta = |st: u32, stations: &mut Vec<Station>, last_area: &mut Vec<f64>| {
-            let s = &mut stations[st as usize];
-            s.advance(now);
-            let d = s.busy_area - last_area[st as usize];
-            last_area[st as usize] = s.busy_area;
-            (d, s.capacity)
+            let busy = super::host::acct_at(stations, st, now).busy_area;
+            let d = busy - last_area[st as usize];
+            last_area[st as usize] = busy;
+            (d, stations[st as usize].capacity)
         };
         let iv = interval.max(1) as f64;
         let secs = iv / SEC as f64;
@@ -262,6 +261,15 @@ impl System {
 
     /// Per-resource utilization over the whole run (for the summary and bottleneck report).
     pub fn resource_utilization(&mut self, now: Nanos) -> Vec<(String, f64)> {
+        self.resource_usage(now)
+            .into_iter()
+            .map(|(n, u, _)| (n, u))
+            .collect()
+    }
+
+    /// Per resource: (name, utilization over the run, busy core-seconds). Busy core-seconds per
+    /// completed request is the resource's measured demand (the utilization law's D = B/X).
+    pub fn resource_usage(&mut self, now: Nanos) -> Vec<(String, f64, f64)> {
         for s in &mut self.stations {
             s.advance(now);
         }
@@ -269,11 +277,12 @@ impl System {
         let util = |ids: &mut dyn Iterator<Item = u32>, st: &[Station]| {
             let (mut b, mut c) = (0.0, 0.0);
             for i in ids {
-                b += st[i as usize].busy_area;
+                b += super::host::acct_of(st, i).busy_area;
                 c += st[i as usize].capacity;
             }
-            ratio(b, c * t)
+            (ratio(b, c * t), b / SEC as f64)
         };
+        let named = |n: String, (u, b): (f64, f64)| (n, u, b);
         let mut out = Vec::new();
         for (si, s) in self.services.iter().enumerate() {
             let mut ids = self
@@ -281,31 +290,19 @@ impl System {
                 .iter()
                 .filter(|p| p.service as usize == si)
                 .map(|p| p.cpu);
-            out.push((
-                format!("service:{}", s.name),
-                util(&mut ids, &self.stations),
-            ));
+            out.push(named(format!("service:{}", s.name), util(&mut ids, &self.stations)));
         }
         for d in &self.databases {
             let mut ids = std::iter::once(d.primary).chain(d.replicas.iter().copied());
-            out.push((
-                format!("database:{}", d.name),
-                util(&mut ids, &self.stations),
-            ));
+            out.push(named(format!("database:{}", d.name), util(&mut ids, &self.stations)));
             if !d.replicas.is_empty() {
-                out.push((
-                    format!("database:{}:primary", d.name),
-                    util(&mut std::iter::once(d.primary), &self.stations),
-                ));
-                out.push((
-                    format!("database:{}:replicas", d.name),
-                    util(&mut d.replicas.iter().copied(), &self.stations),
-                ));
+                out.push(named(format!("database:{}:primary", d.name), util(&mut std::iter::once(d.primary), &self.stations)));
+                out.push(named(format!("database:{}:replicas", d.name), util(&mut d.replicas.iter().copied(), &self.stations)));
             }
         }
         for c in &self.caches {
             let mut ids = c.nodes.iter().copied();
-            out.push((format!("cache:{}", c.name), util(&mut ids, &self.stations)));
+            out.push(named(format!("cache:{}", c.name), util(&mut ids, &self.stations)));
         }
         for jq in &mut self.queues {
             jq.advance(now);
@@ -314,6 +311,13 @@ impl System {
             out.push((
                 format!("queue:{}", jq.name),
                 ratio(jq.running_area, slots * t),
+                0.0,
+            ));
+        }
+        for (name, st) in self.hosts.iter() {
+            out.push(named(
+                format!("host:{name}"),
+                util(&mut std::iter::once(st), &self.stations),
             ));
         }
         out
@@ -327,10 +331,11 @@ impl System {
             let (mut served, mut wait, mut jobs, mut queued) = (0u64, 0f64, 0f64, 0usize);
             for i in ids {
                 let s = &self.stations[i as usize];
-                served += s.served;
-                wait += s.wait_ns as f64;
-                jobs += s.jobs_area;
-                queued += s.queued();
+                let a = super::host::acct_of(&self.stations, i);
+                served += a.served;
+                wait += a.wait_ns as f64;
+                jobs += a.jobs_area;
+                queued += if s.seat.is_some() { 0 } else { s.queued() };
             }
             json!({
                 "served": served,

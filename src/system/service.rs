@@ -56,6 +56,9 @@ pub struct Service {
     pub memory_request: f64,
     pub memory_base: f64,
     pub memory_per_request: f64,
+    pub contention: Option<crate::config::contention::ContentionCfg>,
+    /// The shared host's station when the pods run on one (set by `System::build`).
+    pub host: Option<u32>,
     /// Ready pods, in the order they became ready.
     pub ready: Vec<u32>,
     rr: usize,
@@ -75,9 +78,30 @@ impl Service {
             memory_request: p.memory_request.map(|q| q.0).unwrap_or(0.0),
             memory_base: p.memory_base.map(|q| q.0).unwrap_or(0.0),
             memory_per_request: p.memory_per_request.map(|q| q.0).unwrap_or(0.0),
+            contention: p.contention.clone(),
+            host: None,
             ready: Vec::new(),
             rr: 0,
         }
+    }
+
+    /// A new CPU station for one of this service's pods: its own cores, or a seat on its host.
+    pub fn pod_station(&self, stations: &mut Vec<super::station::Station>) -> u32 {
+        if let Some(h) = self.host {
+            return super::host::new_seat(stations, h);
+        }
+        let fcfs = self.discipline == Discipline::Fcfs;
+        let c = if fcfs {
+            self.workers as f64
+        } else {
+            self.cores
+        };
+        stations.push(super::station::Station::new(
+            fcfs,
+            c,
+            self.contention.as_ref(),
+        ));
+        (stations.len() - 1) as u32
     }
 
     pub fn memory_in_use(&self, pod: &Pod) -> f64 {

@@ -1,29 +1,95 @@
-//! A service centre: `c` servers first come, first served, or processor sharing over `c` cores.
-//! Pod CPUs, database instances and cache nodes are all stations.
+//! A service centre: `c` servers first come, first served, or processor sharing over `c` cores,
+//! optionally load-dependent. Pod CPUs, database instances, cache nodes and shared hosts are all
+//! stations. The station owns "rate as a function of what is present": with n jobs present it
+//! works at total speed c(n) = min(n, c) · m(n), where m(n) is the contention multiplier
+//! (`config::contention`); a job alone on a server runs at speed 1.
 
+use crate::config::contention::{ContentionCfg, CpuAccounting};
 use crate::engine::{EventQueue, Nanos, TimerId};
 use crate::event::{Event, ReqRef};
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
 
+/// The contention multiplier m(n).
+#[derive(Clone, Debug)]
+pub enum Speed {
+    Flat,
+    Usl { sigma: f64, kappa: f64 },
+    Linear { alpha: f64 },
+    /// Measured (n, factor) points, first at n = 1; flat beyond the last.
+    Table(Box<[(f64, f64)]>),
+}
+
+impl Speed {
+    pub fn from_cfg(c: Option<&ContentionCfg>) -> Speed {
+        let Some(c) = c else { return Speed::Flat };
+        if let Some(u) = c.usl {
+            Speed::Usl {
+                sigma: u.sigma,
+                kappa: u.kappa,
+            }
+        } else if let Some(l) = c.linear {
+            Speed::Linear { alpha: l.alpha }
+        } else if let Some(t) = &c.table {
+            Speed::Table(t.iter().map(|p| (p[0], p[1])).collect())
+        } else {
+            Speed::Flat
+        }
+    }
+
+    /// m(n) for n ≥ 1 jobs present.
+    #[inline]
+    pub fn factor(&self, n: usize) -> f64 {
+        let x = n as f64;
+        match self {
+            Speed::Flat => 1.0,
+            Speed::Usl { sigma, kappa } => 1.0 / (1.0 + sigma * (x - 1.0) + kappa * x * (x - 1.0)),
+            Speed::Linear { alpha } => 1.0 / (1.0 + alpha * (x - 1.0)),
+            Speed::Table(t) => {
+                let i = t.partition_point(|p| p.0 <= x);
+                if i == 0 {
+                    t[0].1
+                } else if i == t.len() {
+                    t[i - 1].1
+                } else {
+                    let (a, b) = (t[i - 1], t[i]);
+                    a.1 + (b.1 - a.1) * (x - a.0) / (b.0 - a.0)
+                }
+            }
+        }
+    }
+
+    /// Total speed c(n) of a station with `c` servers and n jobs present.
+    #[inline]
+    pub fn capacity(&self, c: f64, n: usize) -> f64 {
+        if n == 0 {
+            0.0
+        } else {
+            (n as f64).min(c) * self.factor(n)
+        }
+    }
+}
+
+/// A job in service, ordered by its finish tag in virtual time (earliest first).
 #[derive(Clone, Copy)]
-struct PsJob {
+struct VJob {
     finish_tag: f64,
     seq: u64,
     req: ReqRef,
+    tenant: u16,
 }
-impl PartialEq for PsJob {
+impl PartialEq for VJob {
     fn eq(&self, o: &Self) -> bool {
         self.cmp(o) == Ordering::Equal
     }
 }
-impl Eq for PsJob {}
-impl PartialOrd for PsJob {
+impl Eq for VJob {}
+impl PartialOrd for VJob {
     fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
         Some(self.cmp(o))
     }
 }
-impl Ord for PsJob {
+impl Ord for VJob {
     fn cmp(&self, o: &Self) -> Ordering {
         o.finish_tag
             .total_cmp(&self.finish_tag)
@@ -31,18 +97,53 @@ impl Ord for PsJob {
     }
 }
 
+#[derive(Clone, Copy)]
+struct Waiting {
+    req: ReqRef,
+    work: Nanos,
+    since: Nanos,
+    tenant: u16,
+}
+
+/// What a station (or one tenant of a shared host) measured, as time integrals.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Acct {
+    /// ∫ CPU in use dt (core-nanoseconds): occupied servers, or useful speed (`cpu: useful`).
+    pub busy_area: f64,
+    /// ∫ useful speed c(n) dt.
+    pub useful_area: f64,
+    /// ∫ jobs present dt.
+    pub jobs_area: f64,
+    pub served: u64,
+    /// Total time jobs spent queued before service (FCFS only).
+    pub wait_ns: u128,
+    /// Work completed (ns at speed 1), for the mean service demand.
+    pub work_ns: u128,
+}
+
+#[derive(Clone, Copy, Default)]
+struct Tenant {
+    present: u32,
+    acct: Acct,
+}
+
 enum Kind {
+    /// Plain FCFS on `servers`, load-independent: one completion event per job, no timers.
     Fcfs {
         servers: u32,
         busy: u32,
         queue: VecDeque<(ReqRef, Nanos, Nanos)>,
     },
-    /// Egalitarian PS via virtual time: each job advances at min(1, cores/n), so a job's finish is
-    /// fixed in virtual time at arrival and only the earliest finish needs a (cancellable) timer.
-    Ps {
-        cores: f64,
+    /// Virtual time over the jobs in service: processor sharing (`slots` unbounded) or FCFS on
+    /// `slots` servers, at per-job speed c(n) / (jobs in service). A job's work w becomes the
+    /// finish tag V + w when it enters service; V advances at the per-job speed, so only the
+    /// earliest tag needs a (cancellable) timer, re-armed whenever n changes. Exact: no stepping.
+    Vt {
+        slots: u32,
+        speed: Speed,
         vtime: f64,
-        heap: BinaryHeap<PsJob>,
+        heap: BinaryHeap<VJob>,
+        waiting: VecDeque<Waiting>,
         seq: u64,
         timer: Option<TimerId>,
     },
@@ -51,17 +152,20 @@ enum Kind {
 pub struct Station {
     kind: Kind,
     last: Nanos,
-    /// ∫ busy servers dt, in server-nanoseconds.
-    pub busy_area: f64,
-    /// ∫ jobs present dt.
-    pub jobs_area: f64,
-    pub served: u64,
-    /// Total time jobs spent queued before service (FCFS only).
-    pub wait_ns: u128,
+    cpu: CpuAccounting,
+    /// Totals over all tenants.
+    pub acct: Acct,
+    /// Per-tenant accounts on a shared host (empty on a station with one owner).
+    tenants: Vec<Tenant>,
+    /// Servers (FCFS) or cores (PS): c in min(n, c), the denominator of utilization.
     pub capacity: f64,
+    /// A seat on a shared host: (host station, tenant). Work sent here runs on the host, and
+    /// this component's measurements are the host's account for that tenant.
+    pub seat: Option<(u32, u16)>,
 }
 
 impl Station {
+    /// Plain FCFS on `servers`.
     pub fn fcfs(servers: u32) -> Self {
         Self::with(
             Kind::Fcfs {
@@ -73,16 +177,35 @@ impl Station {
         )
     }
 
+    /// Processor sharing over `cores`.
     pub fn ps(cores: f64) -> Self {
+        Self::vt(u32::MAX, cores, Speed::Flat)
+    }
+
+    /// FCFS (`fcfs` true: `c` servers) or PS (`c` cores) with optional contention.
+    pub fn new(fcfs: bool, c: f64, contention: Option<&ContentionCfg>) -> Self {
+        let speed = Speed::from_cfg(contention);
+        let mut s = match (fcfs, &speed) {
+            (true, Speed::Flat) => Self::fcfs(c as u32),
+            (true, _) => Self::vt(c as u32, c.floor(), speed),
+            (false, _) => Self::vt(u32::MAX, c, speed),
+        };
+        s.cpu = contention.map(|c| c.cpu).unwrap_or_default();
+        s
+    }
+
+    fn vt(slots: u32, c: f64, speed: Speed) -> Self {
         Self::with(
-            Kind::Ps {
-                cores,
+            Kind::Vt {
+                slots,
+                speed,
                 vtime: 0.0,
                 heap: BinaryHeap::new(),
+                waiting: VecDeque::new(),
                 seq: 0,
                 timer: None,
             },
-            cores,
+            c,
         )
     }
 
@@ -90,49 +213,108 @@ impl Station {
         Station {
             kind,
             last: 0,
-            busy_area: 0.0,
-            jobs_area: 0.0,
-            served: 0,
-            wait_ns: 0,
+            cpu: CpuAccounting::Busy,
+            acct: Acct::default(),
+            tenants: Vec::new(),
             capacity,
+            seat: None,
+        }
+    }
+
+    /// A component's seat on host station `host` (whose cores are `cores`) as `tenant`.
+    pub fn seat(host: u32, tenant: u16, cores: f64) -> Self {
+        let mut s = Self::ps(cores);
+        s.seat = Some((host, tenant));
+        s
+    }
+
+    /// A new tenant sharing this station (a component placed on a host); its id for `arrive`.
+    /// Ids start at 1: tenant 0 stands for the whole station.
+    pub fn add_tenant(&mut self) -> u16 {
+        if self.tenants.is_empty() {
+            self.tenants.push(Tenant::default());
+        }
+        self.tenants.push(Tenant::default());
+        (self.tenants.len() - 1) as u16
+    }
+
+    /// One tenant's account; tenant 0 is the whole station.
+    pub fn tenant_acct(&self, tenant: u16) -> Acct {
+        match self.tenants.get(tenant as usize) {
+            Some(t) if tenant > 0 => t.acct,
+            _ => self.acct,
         }
     }
 
     pub fn jobs(&self) -> usize {
         match &self.kind {
             Kind::Fcfs { busy, queue, .. } => *busy as usize + queue.len(),
-            Kind::Ps { heap, .. } => heap.len(),
+            Kind::Vt { heap, waiting, .. } => heap.len() + waiting.len(),
         }
     }
 
-    pub fn busy(&self) -> f64 {
+    /// Occupied servers min(n, c) and useful speed c(n).
+    fn speeds(&self) -> (f64, f64) {
         match &self.kind {
-            Kind::Fcfs { busy, .. } => *busy as f64,
-            Kind::Ps { cores, heap, .. } => (heap.len() as f64).min(*cores),
+            Kind::Fcfs { busy, .. } => (*busy as f64, *busy as f64),
+            Kind::Vt { speed, .. } => {
+                let n = self.jobs();
+                let occupied = (n as f64).min(self.capacity);
+                (occupied, speed.capacity(self.capacity, n))
+            }
         }
     }
 
-    /// Bring the integrals (and PS virtual time) up to `now`.
+    /// CPU in use now, as `busy_area` integrates it.
+    pub fn busy(&self) -> f64 {
+        let (occupied, useful) = self.speeds();
+        match self.cpu {
+            CpuAccounting::Busy => occupied,
+            CpuAccounting::Useful => useful,
+        }
+    }
+
+    /// Bring the integrals (and virtual time) up to `now`.
     pub fn advance(&mut self, now: Nanos) {
         let dt = (now - self.last) as f64;
         if dt > 0.0 {
-            self.busy_area += self.busy() * dt;
-            self.jobs_area += self.jobs() as f64 * dt;
-            if let Kind::Ps {
-                cores, vtime, heap, ..
-            } = &mut self.kind
-            {
-                if !heap.is_empty() {
-                    *vtime += dt * (*cores / heap.len() as f64).min(1.0);
+            let n = self.jobs();
+            if n > 0 {
+                let (occupied, useful) = self.speeds();
+                let busy = match self.cpu {
+                    CpuAccounting::Busy => occupied,
+                    CpuAccounting::Useful => useful,
+                };
+                self.acct.busy_area += busy * dt;
+                self.acct.useful_area += useful * dt;
+                self.acct.jobs_area += n as f64 * dt;
+                for t in self.tenants.iter_mut().filter(|t| t.present > 0) {
+                    let share = t.present as f64 / n as f64;
+                    t.acct.busy_area += busy * share * dt;
+                    t.acct.useful_area += useful * share * dt;
+                    t.acct.jobs_area += t.present as f64 * dt;
+                }
+                if let Kind::Vt { vtime, heap, .. } = &mut self.kind {
+                    *vtime += dt * useful / heap.len() as f64;
                 }
             }
         }
         self.last = now;
     }
 
-    pub fn arrive(&mut self, id: u32, req: ReqRef, work: Nanos, q: &mut EventQueue<Event>) {
+    pub fn arrive(
+        &mut self,
+        id: u32,
+        req: ReqRef,
+        work: Nanos,
+        tenant: u16,
+        q: &mut EventQueue<Event>,
+    ) {
         let now = q.now();
         self.advance(now);
+        if let Some(t) = self.tenants.get_mut(tenant as usize) {
+            t.present += 1;
+        }
         match &mut self.kind {
             Kind::Fcfs {
                 servers,
@@ -145,30 +327,49 @@ impl Station {
                 } else {
                     queue.push_back((req, work, now));
                 }
+                self.acct.work_ns += work as u128;
             }
-            Kind::Ps {
-                vtime, heap, seq, ..
+            Kind::Vt {
+                slots,
+                vtime,
+                heap,
+                waiting,
+                seq,
+                ..
             } => {
-                let finish_tag = *vtime + work as f64;
-                heap.push(PsJob {
-                    finish_tag,
-                    seq: *seq,
-                    req,
-                });
-                *seq += 1;
-                self.reschedule_ps(id, q);
+                if (heap.len() as u32) < *slots {
+                    heap.push(VJob {
+                        finish_tag: *vtime + work as f64,
+                        seq: *seq,
+                        req,
+                        tenant,
+                    });
+                    *seq += 1;
+                } else {
+                    waiting.push_back(Waiting {
+                        req,
+                        work,
+                        since: now,
+                        tenant,
+                    });
+                }
+                self.acct.work_ns += work as u128;
+                if let Some(t) = self.tenants.get_mut(tenant as usize) {
+                    t.acct.work_ns += work as u128;
+                }
+                self.reschedule(id, q);
             }
         }
     }
 
-    /// An FCFS job finished: start the next queued one.
+    /// A plain FCFS job finished: start the next queued one.
     pub fn fcfs_done(&mut self, id: u32, q: &mut EventQueue<Event>) {
         let now = q.now();
         self.advance(now);
-        self.served += 1;
+        self.acct.served += 1;
         if let Kind::Fcfs { busy, queue, .. } = &mut self.kind {
             if let Some((req, work, since)) = queue.pop_front() {
-                self.wait_ns += (now - since) as u128;
+                self.acct.wait_ns += (now - since) as u128;
                 q.schedule_in(work, Event::FcfsDone { station: id, req });
             } else {
                 *busy -= 1;
@@ -176,30 +377,60 @@ impl Station {
         }
     }
 
-    /// The earliest PS job(s) reached their finish tag; completed requests go to `out`.
+    /// The earliest job(s) in service reached their finish tag; completed requests go to `out`.
     pub fn ps_done(&mut self, id: u32, q: &mut EventQueue<Event>, out: &mut Vec<ReqRef>) {
-        self.advance(q.now());
-        if let Kind::Ps {
-            vtime, heap, timer, ..
+        let now = q.now();
+        self.advance(now);
+        let Kind::Vt {
+            slots,
+            vtime,
+            heap,
+            waiting,
+            seq,
+            timer,
+            ..
         } = &mut self.kind
-        {
-            *timer = None;
-            // Half a nanosecond absorbs the rounding of the timer to whole nanoseconds.
-            while heap.peek().is_some_and(|j| j.finish_tag <= *vtime + 0.5) {
-                let j = heap.pop().expect("peeked");
-                out.push(j.req);
-                self.served += 1;
-            }
-            if heap.is_empty() {
-                *vtime = 0.0; // keeps virtual time small, so f64 precision never erodes
+        else {
+            return;
+        };
+        *timer = None;
+        // Half a nanosecond absorbs the rounding of the timer to whole nanoseconds.
+        while heap.peek().is_some_and(|j| j.finish_tag <= *vtime + 0.5) {
+            let j = heap.pop().expect("peeked");
+            out.push(j.req);
+            self.acct.served += 1;
+            if let Some(t) = self.tenants.get_mut(j.tenant as usize) {
+                t.present -= 1;
+                t.acct.served += 1;
             }
         }
-        self.reschedule_ps(id, q);
+        while (heap.len() as u32) < *slots {
+            let Some(w) = waiting.pop_front() else { break };
+            let waited = (now - w.since) as u128;
+            self.acct.wait_ns += waited;
+            if let Some(t) = self.tenants.get_mut(w.tenant as usize) {
+                t.acct.wait_ns += waited;
+            }
+            heap.push(VJob {
+                finish_tag: *vtime + w.work as f64,
+                seq: *seq,
+                req: w.req,
+                tenant: w.tenant,
+            });
+            *seq += 1;
+        }
+        if heap.is_empty() {
+            *vtime = 0.0; // keeps virtual time small, so f64 precision never erodes
+        }
+        self.reschedule(id, q);
     }
 
-    fn reschedule_ps(&mut self, id: u32, q: &mut EventQueue<Event>) {
-        if let Kind::Ps {
-            cores,
+    /// Cancel and re-arm the one timer for the earliest finish tag at the current speed.
+    fn reschedule(&mut self, id: u32, q: &mut EventQueue<Event>) {
+        let n = self.jobs();
+        let c = self.capacity;
+        if let Kind::Vt {
+            speed,
             vtime,
             heap,
             timer,
@@ -210,18 +441,69 @@ impl Station {
                 q.cancel(t);
             }
             if let Some(j) = heap.peek() {
-                let rate = (*cores / heap.len() as f64).min(1.0);
-                let dt = ((j.finish_tag - *vtime) / rate).max(0.0).ceil() as Nanos;
+                let per_job = speed.capacity(c, n) / heap.len() as f64;
+                // A station slowed to a crawl still finishes, in at most ~146 years.
+                let dt = ((j.finish_tag - *vtime) / per_job).clamp(0.0, 4.6e18).ceil() as Nanos;
                 *timer = Some(q.timer_in(dt, Event::PsDone { station: id }));
             }
         }
     }
 
-    /// Jobs waiting for a server (FCFS queue length; 0 for PS, where nobody waits).
+    /// Jobs waiting for a server (0 for PS, where nobody waits).
     pub fn queued(&self) -> usize {
         match &self.kind {
             Kind::Fcfs { queue, .. } => queue.len(),
-            Kind::Ps { .. } => 0,
+            Kind::Vt { waiting, .. } => waiting.len(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usl_factor_matches_the_reference_capacities() {
+        // calibration.md §1: USL(0.1, 0.01) C(n) = 1, 25/14, 50/21, 200/71, 25/8, 10/3, ...
+        let s = Speed::Usl {
+            sigma: 0.1,
+            kappa: 0.01,
+        };
+        let want = [
+            1.0,
+            25.0 / 14.0,
+            50.0 / 21.0,
+            200.0 / 71.0,
+            25.0 / 8.0,
+            10.0 / 3.0,
+            350.0 / 101.0,
+            400.0 / 113.0,
+            25.0 / 7.0,
+            25.0 / 7.0,
+        ];
+        for (i, w) in want.iter().enumerate() {
+            let n = i + 1;
+            assert!((s.capacity(1e9, n) - w).abs() < 1e-12, "n={n}");
+        }
+        assert!((s.capacity(1e9, 20) - 200.0 / 67.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn table_interpolates_and_holds_flat() {
+        let s = Speed::Table(vec![(1.0, 1.0), (3.0, 0.5)].into());
+        assert_eq!(s.factor(1), 1.0);
+        assert!((s.factor(2) - 0.75).abs() < 1e-15);
+        assert_eq!(s.factor(3), 0.5);
+        assert_eq!(s.factor(50), 0.5);
+        // One server: the table is c(n) itself.
+        assert!((s.capacity(1.0, 2) - 0.75).abs() < 1e-15);
+    }
+
+    #[test]
+    fn linear_is_inflated_demand() {
+        let s = Speed::Linear { alpha: 0.1 };
+        // c(n) = min(n,2)/(1+0.1(n-1)) (calibration.md §2.1 case C).
+        assert!((s.capacity(2.0, 3) - 2.0 / 1.2).abs() < 1e-15);
+        assert!((s.capacity(2.0, 1) - 1.0).abs() < 1e-15);
     }
 }
