@@ -81,6 +81,46 @@ pub enum Command {
         #[arg(long, default_value = "http_req_duration.p(95)")]
         metric: String,
     },
+    /// Fit model parameters to measured load levels and report the hold-out prediction error.
+    Calibrate {
+        scenario: PathBuf,
+        /// Measured points: a CSV (one row per load level), or a k6 summary JSON as FILE@N
+        /// (VUs) or FILE@R/s (arrivals per second) when the file does not say (repeatable).
+        #[arg(long, value_name = "FILE[@LOAD]", required = true)]
+        measured: Vec<String>,
+        /// A free parameter by --set path, with optional bounds: PATH=LO..HI (repeatable).
+        #[arg(long, value_name = "PATH[=LO..HI]", required = true)]
+        fit: Vec<String>,
+        /// Load levels kept out of the fit and predicted (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        holdout: Vec<f64>,
+        /// Output directory (default: results/<scenario>-calibrated).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Replications per point and evaluation (common random numbers across evaluations).
+        #[arg(long, default_value_t = 3)]
+        replications: u64,
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Parallel simulations (default: the number of CPUs). Results do not depend on it.
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// The --set path that takes a point's load (default: the one constant-vus or
+        /// arrival-rate executor's `vus` or `rate`).
+        #[arg(long, value_name = "PATH")]
+        load_path: Option<String>,
+        /// Budget of loss evaluations.
+        #[arg(long, default_value_t = 150)]
+        max_evals: usize,
+        /// Loss weights: x, r, p95, util, cpu (e.g. x=1,r=1,p95=0.5).
+        #[arg(long, default_value = "")]
+        weights: String,
+        /// Fixed overrides applied before fitting: --set PATH=VALUE (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Measure simulator speed: an M/M/c run and the quickstart scenario.
     Bench {
         /// Customers in the M/M/c benchmark.
@@ -273,6 +313,42 @@ fn dispatch(cli: Cli) -> Result<i32> {
         Command::Merge { dirs, out, metric } => {
             let f = crate::sweep::merge(&dirs, &out, &metric)?;
             print_finished(&f, false);
+            Ok(0)
+        }
+        Command::Calibrate {
+            scenario,
+            measured,
+            fit,
+            holdout,
+            out,
+            replications,
+            seed,
+            jobs,
+            load_path,
+            max_evals,
+            weights,
+            sets,
+            quiet,
+        } => {
+            let o = crate::calibrate::calibrate(&crate::calibrate::Args {
+                scenario,
+                measured,
+                fit,
+                holdout,
+                out,
+                replications,
+                seed,
+                jobs,
+                load_path,
+                max_evals,
+                weights: crate::calibrate::Weights::parse(&weights)?,
+                sets,
+                progress: !quiet,
+            })?;
+            if !quiet {
+                print!("{}", o.text);
+            }
+            println!("\n  wrote {}: {}", o.out.display(), o.files.join(", "));
             Ok(0)
         }
         Command::Bench {

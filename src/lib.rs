@@ -6,6 +6,7 @@
 
 pub mod autoscale;
 pub mod bench;
+pub mod calibrate;
 pub mod cli;
 pub mod config;
 pub mod cost;

@@ -86,7 +86,10 @@ fn assert_ci(what: &str, xs: &[f64], oracle: f64, max_rel_half: f64) {
     );
     println!("{msg}");
     assert!(half <= max_rel_half * oracle, "{msg}: CI too wide");
-    assert!((mean - oracle).abs() <= half, "{msg}: exact value outside the CI");
+    assert!(
+        (mean - oracle).abs() <= half,
+        "{msg}: exact value outside the CI"
+    );
 }
 
 fn model_one(pod: &str) -> String {
@@ -120,9 +123,7 @@ fn closed_xr(l: &Loaded, reps: u64) -> (Vec<f64>, Vec<f64>) {
 #[test]
 fn closed_usl_station_matches_product_form_below_at_and_beyond_the_peak() {
     // USL(0.1, 0.01): peak at N* = 9.49. PS with more cores than users, so c(n) is the USL.
-    let model = model_one(
-        "{cores: 1000, contention: {usl: {sigma: 0.1, kappa: 0.01}}}",
-    );
+    let model = model_one("{cores: 1000, contention: {usl: {sigma: 0.1, kappa: 0.01}}}");
     let (s, z) = (0.01, 0.01);
     let c = usl(0.1, 0.01);
     let mut xs_seen = Vec::new();
@@ -141,9 +142,8 @@ fn closed_usl_station_matches_product_form_below_at_and_beyond_the_peak() {
 #[test]
 fn closed_table_station_matches_product_form() {
     // A measured curve on one server: c(n) is the table itself (flat beyond the last point).
-    let model = model_one(
-        "{cores: 1, contention: {table: [[1, 1.0], [2, 1.6], [4, 2.0], [8, 1.5]]}}",
-    );
+    let model =
+        model_one("{cores: 1, contention: {table: [[1, 1.0], [2, 1.6], [4, 2.0], [8, 1.5]]}}");
     let table = [(1.0, 1.0), (2.0, 1.6), (4.0, 2.0), (8.0, 1.5)];
     let c = move |n: usize| {
         let x = n as f64;
@@ -168,9 +168,8 @@ fn closed_table_station_matches_product_form() {
 fn fcfs_with_inflated_demand_matches_case_c() {
     // calibration.md §2.1 case C: c(n) = min(n,2)/(1+0.1(n−1)), S0 = Z; X(5) = 61670/40279 / S,
     // and CPU-s per request (occupied servers / X) = 1.249522 S.
-    let model = model_one(
-        "{cores: 2, discipline: fcfs, workers: 2, contention: {linear: {alpha: 0.1}}}",
-    );
+    let model =
+        model_one("{cores: 2, discipline: fcfs, workers: 2, contention: {linear: {alpha: 0.1}}}");
     let l = load(&closed(5, 1200), &model);
     let s = 0.01;
     let reps: Vec<(f64, f64)> = (0..5)
@@ -259,10 +258,19 @@ fn two_components_on_one_host_share_it_by_processor_sharing() {
 #[test]
 fn contention_is_validated_with_its_field() {
     let bad = [
-        ("{cores: 1, contention: {usl: {sigma: 1.0, kappa: 0.0}}}", "sigma"),
-        ("{cores: 1, contention: {usl: {sigma: 0.1, kappa: -1}}}", "kappa"),
+        (
+            "{cores: 1, contention: {usl: {sigma: 1.0, kappa: 0.0}}}",
+            "sigma",
+        ),
+        (
+            "{cores: 1, contention: {usl: {sigma: 0.1, kappa: -1}}}",
+            "kappa",
+        ),
         ("{cores: 1, contention: {table: [[2, 1.0]]}}", "n = 1"),
-        ("{cores: 1, contention: {table: [[1, 1.0], [1, 0.5]]}}", "increasing"),
+        (
+            "{cores: 1, contention: {table: [[1, 1.0], [1, 0.5]]}}",
+            "increasing",
+        ),
         ("{cores: 1, contention: {table: [[1, 0.0]]}}", "factor"),
         ("{cores: 1, contention: {}}", "exactly one"),
     ];

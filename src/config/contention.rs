@@ -159,7 +159,8 @@ pub fn check_model(m: &ModelFile) -> Result<(), (String, String)> {
         if s.host.is_some() && s.pod.contention.is_some() {
             return Err((
                 format!("services.{n}.pod.contention"),
-                "pods on a shared host run at the host's speed: put `contention` on the host".into(),
+                "pods on a shared host run at the host's speed: put `contention` on the host"
+                    .into(),
             ));
         }
     }

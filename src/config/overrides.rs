@@ -223,6 +223,42 @@ pub fn canonical(
     }
 }
 
+/// The full path that `path` names, and the value found there now.
+pub fn get(
+    scenario: &Value,
+    model: &Value,
+    path: &str,
+) -> std::result::Result<(String, Value), String> {
+    let full = canonical(scenario, model, path)?;
+    let segs = parse_path(&full)?;
+    let doc = if targets_scenario(scenario, &segs[0]) {
+        scenario
+    } else {
+        model
+    };
+    let mut cur = doc;
+    for s in &segs {
+        cur = match (s, cur) {
+            (Seg::Key(k), Value::Object(m)) => m.get(k),
+            (Seg::Index(i), Value::Array(a)) => a.get(*i),
+            _ => None,
+        }
+        .ok_or_else(|| format!("internal: {full:?} resolved but cannot be read"))?;
+    }
+    Ok((full, cur.clone()))
+}
+
+/// Set a full path inside one document's image.
+pub fn set_value(img: &mut Value, full: &str, v: Value) -> std::result::Result<(), String> {
+    let segs = parse_path(full)?;
+    set_in(img, &segs, v).map_err(|_| format!("{full:?} is not a field of this document"))
+}
+
+/// Whether a full path lands in the scenario (else the model).
+pub fn in_scenario(scenario: &Value, full: &str) -> bool {
+    parse_path(full).is_ok_and(|segs| targets_scenario(scenario, &segs[0]))
+}
+
 /// Set one field, resolving shorthands, and re-parse the document it landed in so a bad value
 /// is blamed on its own override.
 fn set_one(

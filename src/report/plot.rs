@@ -94,7 +94,7 @@ const MESH_LIGHT: RGBColor = RGBColor(242, 242, 242);
 const MESH_BOLD: RGBColor = RGBColor(215, 215, 215);
 const REF_GREY: RGBColor = RGBColor(110, 110, 110);
 
-type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+pub(crate) type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 
 /// Registers the bundled font under "sans-serif" exactly once.
 fn ensure_font() -> Result<(), String> {
@@ -111,7 +111,7 @@ fn de<E: std::fmt::Display>(e: E) -> String {
 }
 
 /// Renders via `draw` into a temp file beside `path`, then renames it into place.
-fn render<F>(path: &Path, size: (u32, u32), draw: F) -> Result<(), String>
+pub(crate) fn render<F>(path: &Path, size: (u32, u32), draw: F) -> Result<(), String>
 where
     F: FnOnce(&Area) -> Result<(), String>,
 {

@@ -56,13 +56,7 @@ pub fn new_seat(stations: &mut Vec<Station>, host: u32) -> u32 {
 
 impl System {
     /// Send work to station `st`, or to its host when `st` is a seat.
-    pub(super) fn arrive_at(
-        &mut self,
-        st: u32,
-        r: ReqRef,
-        work: Nanos,
-        q: &mut EventQueue<Event>,
-    ) {
+    pub(super) fn arrive_at(&mut self, st: u32, r: ReqRef, work: Nanos, q: &mut EventQueue<Event>) {
         let (id, tenant) = self.stations[st as usize].seat.unwrap_or((st, 0));
         self.stations[id as usize].arrive(id, r, work, tenant, q);
     }

@@ -290,19 +290,34 @@ impl System {
                 .iter()
                 .filter(|p| p.service as usize == si)
                 .map(|p| p.cpu);
-            out.push(named(format!("service:{}", s.name), util(&mut ids, &self.stations)));
+            out.push(named(
+                format!("service:{}", s.name),
+                util(&mut ids, &self.stations),
+            ));
         }
         for d in &self.databases {
             let mut ids = std::iter::once(d.primary).chain(d.replicas.iter().copied());
-            out.push(named(format!("database:{}", d.name), util(&mut ids, &self.stations)));
+            out.push(named(
+                format!("database:{}", d.name),
+                util(&mut ids, &self.stations),
+            ));
             if !d.replicas.is_empty() {
-                out.push(named(format!("database:{}:primary", d.name), util(&mut std::iter::once(d.primary), &self.stations)));
-                out.push(named(format!("database:{}:replicas", d.name), util(&mut d.replicas.iter().copied(), &self.stations)));
+                out.push(named(
+                    format!("database:{}:primary", d.name),
+                    util(&mut std::iter::once(d.primary), &self.stations),
+                ));
+                out.push(named(
+                    format!("database:{}:replicas", d.name),
+                    util(&mut d.replicas.iter().copied(), &self.stations),
+                ));
             }
         }
         for c in &self.caches {
             let mut ids = c.nodes.iter().copied();
-            out.push(named(format!("cache:{}", c.name), util(&mut ids, &self.stations)));
+            out.push(named(
+                format!("cache:{}", c.name),
+                util(&mut ids, &self.stations),
+            ));
         }
         for jq in &mut self.queues {
             jq.advance(now);

@@ -14,8 +14,13 @@ use std::collections::{BinaryHeap, VecDeque};
 #[derive(Clone, Debug)]
 pub enum Speed {
     Flat,
-    Usl { sigma: f64, kappa: f64 },
-    Linear { alpha: f64 },
+    Usl {
+        sigma: f64,
+        kappa: f64,
+    },
+    Linear {
+        alpha: f64,
+    },
     /// Measured (n, factor) points, first at n = 1; flat beyond the last.
     Table(Box<[(f64, f64)]>),
 }
@@ -443,7 +448,9 @@ impl Station {
             if let Some(j) = heap.peek() {
                 let per_job = speed.capacity(c, n) / heap.len() as f64;
                 // A station slowed to a crawl still finishes, in at most ~146 years.
-                let dt = ((j.finish_tag - *vtime) / per_job).clamp(0.0, 4.6e18).ceil() as Nanos;
+                let dt = ((j.finish_tag - *vtime) / per_job)
+                    .clamp(0.0, 4.6e18)
+                    .ceil() as Nanos;
                 *timer = Some(q.timer_in(dt, Event::PsDone { station: id }));
             }
         }

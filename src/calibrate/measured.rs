@@ -1,0 +1,407 @@
+//! Measured points: one load level each, from a CSV (calibration.md §4) or a k6 end-of-test
+//! summary (`k6 run --summary-export`, `handleSummary` data, or surge's own `summary.json`).
+
+use crate::error::{Error, Result};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadKind {
+    /// Closed: `load` virtual users.
+    Closed,
+    /// Open: `load` arrivals per second.
+    Open,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Fit,
+    Holdout,
+}
+
+/// One measured load level. Latencies in seconds; `None` means "not measured".
+#[derive(Clone, Debug)]
+pub struct Point {
+    pub source: String,
+    pub kind: LoadKind,
+    pub load: f64,
+    pub throughput: f64,
+    pub lat_mean: f64,
+    pub lat_p95: Option<f64>,
+    pub error_rate: Option<f64>,
+    pub think: Option<f64>,
+    /// Busy fraction of a resource's cores, keyed by resource name as the CSV gives it.
+    pub util: Vec<(String, f64)>,
+    /// Core-seconds per request at a resource.
+    pub cpu_s: Vec<(String, f64)>,
+    pub role: Role,
+    /// (VUs, iterations/s, iteration duration s) when a k6 summary has them: the Little check.
+    pub iterations: Option<(f64, f64, f64)>,
+}
+
+/// `FILE[@LOAD]`: LOAD is `N` (closed VUs) or `R/s` (open arrivals per second).
+pub fn parse_spec(spec: &str) -> Result<(PathBuf, Option<(LoadKind, f64)>)> {
+    let (file, load) = match spec.rsplit_once('@') {
+        Some((f, l)) if !f.is_empty() => (f, Some(l)),
+        _ => (spec, None),
+    };
+    let load = match load {
+        None => None,
+        Some(l) => {
+            let (kind, num) = match l.strip_suffix("/s") {
+                Some(n) => (LoadKind::Open, n),
+                None => (LoadKind::Closed, l),
+            };
+            let v: f64 = num.trim().parse().map_err(|_| {
+                Error::Usage(format!(
+                    "--measured {spec:?}: expected FILE@N (VUs) or FILE@R/s (arrivals per second) after '@', found {l:?}"
+                ))
+            })?;
+            Some((kind, v))
+        }
+    };
+    Ok((PathBuf::from(file), load))
+}
+
+pub fn load_file(spec: &str) -> Result<Vec<Point>> {
+    let (path, load) = parse_spec(spec)?;
+    let text = crate::config::read_text(&path)?;
+    let pts = if path.extension().is_some_and(|e| e == "json") || text.trim_start().starts_with('{')
+    {
+        vec![from_k6(&path, &text, load)?]
+    } else {
+        if load.is_some() {
+            return Err(Error::Usage(format!(
+                "--measured {spec:?}: a CSV gives each row's load in its `load` column; drop the '@'"
+            )));
+        }
+        from_csv(&path, &text)?
+    };
+    for p in &pts {
+        check_point(&path, p)?;
+    }
+    Ok(pts)
+}
+
+fn check_point(path: &Path, p: &Point) -> Result<()> {
+    let bad =
+        |field: &str, msg: String| Err(Error::input(path, format!("{} {field}", p.source), msg));
+    if !(p.load.is_finite() && p.load > 0.0) {
+        return bad(
+            "load",
+            format!("expected a load above zero, found {}", p.load),
+        );
+    }
+    if !(p.throughput.is_finite() && p.throughput > 0.0) {
+        return bad(
+            "throughput",
+            format!("expected a throughput above zero, found {}", p.throughput),
+        );
+    }
+    if !(p.lat_mean.is_finite() && p.lat_mean > 0.0) {
+        return bad(
+            "mean latency",
+            format!("expected a mean latency above zero, found {}", p.lat_mean),
+        );
+    }
+    if let Some(x) = p.lat_p95 {
+        if !(x.is_finite() && x > 0.0) {
+            return bad("p95 latency", format!("expected above zero, found {x}"));
+        }
+    }
+    for (n, u) in &p.util {
+        if !(u.is_finite() && *u > 0.0) {
+            return bad(
+                &format!("util.{n}"),
+                format!("expected a busy fraction above zero, found {u}"),
+            );
+        }
+    }
+    for (n, c) in &p.cpu_s {
+        if !(c.is_finite() && *c > 0.0) {
+            return bad(
+                &format!("cpu_s.{n}"),
+                format!("expected core-seconds per request above zero, found {c}"),
+            );
+        }
+    }
+    Ok(())
+}
+
+const CSV_FIXED: [&str; 12] = [
+    "kind",
+    "load",
+    "throughput",
+    "lat_mean_ms",
+    "lat_p50_ms",
+    "lat_p95_ms",
+    "lat_p99_ms",
+    "error_rate",
+    "think_s",
+    "duration_s",
+    "role",
+    "",
+];
+
+/// The calibration CSV: one row per level, `#` comments, empty cells = not measured.
+pub fn from_csv(path: &Path, text: &str) -> Result<Vec<Point>> {
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'));
+    let Some((hline, header)) = lines.next() else {
+        return Err(Error::input(
+            path,
+            "",
+            "no header line: expected kind,load,throughput,lat_mean_ms,...",
+        ));
+    };
+    let cols: Vec<String> = header.split(',').map(|c| c.trim().to_string()).collect();
+    for (i, c) in cols.iter().enumerate() {
+        let known = CSV_FIXED.contains(&c.as_str()) && !c.is_empty()
+            || c.strip_prefix("util.").is_some_and(|s| !s.is_empty())
+            || c.strip_prefix("cpu_s.").is_some_and(|s| !s.is_empty());
+        if !known {
+            return Err(Error::input(
+                path,
+                format!("line {hline}, column {}", i + 1),
+                format!(
+                    "unknown column {c:?}; expected kind, load, throughput, lat_mean_ms, lat_p50_ms, \
+                     lat_p95_ms, lat_p99_ms, error_rate, think_s, duration_s, role, util.<resource> \
+                     or cpu_s.<resource>"
+                ),
+            ));
+        }
+    }
+    for need in ["load", "throughput", "lat_mean_ms"] {
+        if !cols.iter().any(|c| c == need) {
+            return Err(Error::input(
+                path,
+                format!("line {hline}"),
+                format!("missing column {need:?} (needed for every point)"),
+            ));
+        }
+    }
+    let mut out = Vec::new();
+    for (ln, line) in lines {
+        let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+        if cells.len() != cols.len() {
+            return Err(Error::input(
+                path,
+                format!("line {ln}"),
+                format!(
+                    "expected {} cells as in the header, found {}",
+                    cols.len(),
+                    cells.len()
+                ),
+            ));
+        }
+        let get = |name: &str| -> Option<&str> {
+            cols.iter()
+                .position(|c| c == name)
+                .map(|i| cells[i])
+                .filter(|v| !v.is_empty())
+        };
+        let num = |name: &str| -> Result<Option<f64>> {
+            match get(name) {
+                None => Ok(None),
+                Some(v) => v.parse::<f64>().map(Some).map_err(|_| {
+                    Error::input(
+                        path,
+                        format!("line {ln}, column {name}"),
+                        format!("expected a number, found {v:?}"),
+                    )
+                }),
+            }
+        };
+        let need = |name: &str| -> Result<f64> {
+            num(name)?.ok_or_else(|| {
+                Error::input(
+                    path,
+                    format!("line {ln}, column {name}"),
+                    "empty: this column is needed for every point",
+                )
+            })
+        };
+        let kind = match get("kind").unwrap_or("closed") {
+            "closed" => LoadKind::Closed,
+            "open" => LoadKind::Open,
+            k => {
+                return Err(Error::input(
+                    path,
+                    format!("line {ln}, column kind"),
+                    format!("expected closed or open, found {k:?}"),
+                ))
+            }
+        };
+        let role = match get("role").unwrap_or("fit") {
+            "fit" => Role::Fit,
+            "holdout" => Role::Holdout,
+            r => {
+                return Err(Error::input(
+                    path,
+                    format!("line {ln}, column role"),
+                    format!("expected fit or holdout, found {r:?}"),
+                ))
+            }
+        };
+        let mut util = Vec::new();
+        let mut cpu_s = Vec::new();
+        for c in &cols {
+            if let Some(n) = c.strip_prefix("util.") {
+                if let Some(v) = num(c)? {
+                    util.push((n.to_string(), v));
+                }
+            } else if let Some(n) = c.strip_prefix("cpu_s.") {
+                if let Some(v) = num(c)? {
+                    cpu_s.push((n.to_string(), v));
+                }
+            }
+        }
+        out.push(Point {
+            source: format!("line {ln}:"),
+            kind,
+            load: need("load")?,
+            throughput: need("throughput")?,
+            lat_mean: need("lat_mean_ms")? / 1000.0,
+            lat_p95: num("lat_p95_ms")?.map(|v| v / 1000.0),
+            error_rate: num("error_rate")?,
+            think: num("think_s")?,
+            util,
+            cpu_s,
+            role,
+            iterations: None,
+        });
+    }
+    if out.is_empty() {
+        return Err(Error::input(path, "", "no data rows"));
+    }
+    Ok(out)
+}
+
+/// A k6 summary in any of its shapes: `--summary-export` (values at the metric), or
+/// `handleSummary` data and surge's summary.json (values under `.values`).
+pub fn from_k6(path: &Path, text: &str, load: Option<(LoadKind, f64)>) -> Result<Point> {
+    let v: Value = serde_json::from_str(text).map_err(|e| {
+        Error::input(
+            path,
+            format!("line {}, column {}", e.line(), e.column()),
+            format!("not valid JSON: {e}"),
+        )
+    })?;
+    let metrics = v.get("metrics").and_then(Value::as_object).ok_or_else(|| {
+        Error::input(
+            path,
+            "metrics",
+            "missing: expected a k6 end-of-test summary with a `metrics` object",
+        )
+    })?;
+    let val = |metric: &str, key: &str| -> Option<f64> {
+        let m = metrics.get(metric)?;
+        m.get("values")
+            .and_then(|vs| vs.get(key))
+            .or_else(|| m.get(key))
+            .and_then(Value::as_f64)
+    };
+    let need = |metric: &str, key: &str| -> Result<f64> {
+        val(metric, key).ok_or_else(|| {
+            Error::input(
+                path,
+                format!("metrics.{metric}.{key}"),
+                "missing: needed for a calibration point",
+            )
+        })
+    };
+    let (kind, level) =
+        match load {
+            Some(l) => l,
+            None => match val("vus_max", "value").or_else(|| val("vus_max", "max")) {
+                Some(n) => (LoadKind::Closed, n),
+                None => return Err(Error::input(
+                    path,
+                    "metrics.vus_max",
+                    "missing: give the load level on the command line as FILE@N (VUs) or FILE@R/s",
+                )),
+            },
+        };
+    let throughput = need("http_reqs", "rate")?;
+    let lat_mean = need("http_req_duration", "avg")? / 1000.0;
+    let lat_p95 = val("http_req_duration", "p(95)").map(|x| x / 1000.0);
+    let error_rate = val("http_req_failed", "value").or_else(|| val("http_req_failed", "rate"));
+    let iterations = match (val("iterations", "rate"), val("iteration_duration", "avg")) {
+        (Some(r), Some(d)) if kind == LoadKind::Closed => Some((level, r, d / 1000.0)),
+        _ => None,
+    };
+    Ok(Point {
+        source: "summary:".into(),
+        kind,
+        load: level,
+        throughput,
+        lat_mean,
+        lat_p95,
+        error_rate,
+        think: None,
+        util: Vec::new(),
+        cpu_s: Vec::new(),
+        role: Role::Fit,
+        iterations,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_rows_parse_with_optional_cells_and_comments() {
+        let t = "# measured\nkind,load,throughput,lat_mean_ms,lat_p95_ms,util.db,cpu_s.db,role\n\
+                 closed,4,400,10,,0.5,0.0025,fit\nclosed,16,800,20,40,0.9,,holdout\n";
+        let p = from_csv(Path::new("m.csv"), t).unwrap();
+        assert_eq!(p.len(), 2);
+        assert_eq!(p[0].lat_p95, None);
+        assert_eq!(p[0].util, vec![("db".to_string(), 0.5)]);
+        assert_eq!(p[1].role, Role::Holdout);
+        assert!(p[1].cpu_s.is_empty());
+        assert!((p[1].lat_p95.unwrap() - 0.04).abs() < 1e-12);
+    }
+
+    #[test]
+    fn csv_errors_are_located() {
+        let e = from_csv(
+            Path::new("m.csv"),
+            "load,throughput,lat_mean_ms,bogus\n1,2,3,4\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("line 1, column 4") && e.contains("bogus"), "{e}");
+        let e = from_csv(Path::new("m.csv"), "load,lat_mean_ms\n1,2\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("throughput"), "{e}");
+        let e = from_csv(Path::new("m.csv"), "load,throughput,lat_mean_ms\n1,x,3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2, column throughput"), "{e}");
+    }
+
+    #[test]
+    fn k6_summary_export_and_handle_summary_shapes() {
+        let export = r#"{"metrics":{"http_reqs":{"count":1000,"rate":100},
+            "http_req_duration":{"avg":20,"p(95)":45},"http_req_failed":{"value":0.01},
+            "vus_max":{"value":8,"min":8,"max":8},
+            "iterations":{"rate":50},"iteration_duration":{"avg":160}}}"#;
+        let p = from_k6(Path::new("s.json"), export, None).unwrap();
+        assert_eq!((p.kind, p.load), (LoadKind::Closed, 8.0));
+        assert!((p.lat_mean - 0.02).abs() < 1e-12 && (p.lat_p95.unwrap() - 0.045).abs() < 1e-12);
+        assert_eq!(p.error_rate, Some(0.01));
+        let handle = r#"{"metrics":{"http_reqs":{"values":{"rate":100}},
+            "http_req_duration":{"values":{"avg":20}}}}"#;
+        let e = from_k6(Path::new("s.json"), handle, None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("vus_max"), "{e}");
+        let p = from_k6(Path::new("s.json"), handle, Some((LoadKind::Open, 120.0))).unwrap();
+        assert_eq!((p.kind, p.load), (LoadKind::Open, 120.0));
+    }
+}

@@ -1,0 +1,259 @@
+//! Free parameters: `--fit PATH[=LO..HI]`, any numeric field or distribution named with the
+//! `--set` path syntax. A distribution is fitted through its mean: every duration inside it is
+//! rescaled by one factor, so the shape is kept and, with common random numbers, each draw is
+//! the same unit variate times a new scale.
+
+use crate::config::{overrides, Loaded};
+use crate::dist::{format_duration, parse_duration, Dist};
+use crate::error::{Error, Result};
+use serde_json::Value;
+
+#[derive(Clone, Debug)]
+pub enum Form {
+    Number,
+    /// A distribution string; the parameter is its mean in seconds.
+    Dist(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct FreeParam {
+    /// The full path (shorthands resolved).
+    pub path: String,
+    pub form: Form,
+    pub initial: f64,
+    pub lo: f64,
+    pub hi: f64,
+    /// Searched on a log scale (both bounds positive).
+    pub log: bool,
+}
+
+fn usage(spec: &str, msg: impl std::fmt::Display) -> Error {
+    Error::Usage(format!("--fit {spec:?}: {msg}"))
+}
+
+/// A bound: a number, or a duration (in seconds) for a distribution parameter.
+fn bound(spec: &str, raw: &str, form: &Form) -> Result<f64> {
+    let raw = raw.trim();
+    if let Ok(v) = raw.parse::<f64>() {
+        if v.is_finite() {
+            return Ok(v);
+        }
+    }
+    match form {
+        Form::Dist(_) => parse_duration(raw)
+            .map(|ns| ns as f64 / 1e9)
+            .map_err(|e| usage(spec, format!("bound {raw:?}: {e}"))),
+        Form::Number => Err(usage(spec, format!("bound {raw:?} is not a number"))),
+    }
+}
+
+/// Default range when none is given: contention parameters by their meaning, anything else
+/// a factor of 10 either side of its current value.
+fn default_range(path: &str, v: f64) -> Option<(f64, f64)> {
+    let last = path.rsplit('.').next().unwrap_or(path);
+    match last {
+        "sigma" => Some((0.0, 0.99)),
+        "kappa" => Some((0.0, 0.1)),
+        "alpha" => Some((0.0, 2.0)),
+        _ if v > 0.0 => Some((v / 10.0, v * 10.0)),
+        _ => None,
+    }
+}
+
+pub fn parse(spec: &str, base: &Loaded) -> Result<FreeParam> {
+    let (path, range) = match spec.split_once('=') {
+        Some((p, r)) => (p.trim(), Some(r.trim())),
+        None => (spec.trim(), None),
+    };
+    let ser = |e: serde_json::Error| Error::Usage(format!("internal: {e}"));
+    let s_img = serde_json::to_value(&base.scenario).map_err(ser)?;
+    let m_img = serde_json::to_value(&base.model).map_err(ser)?;
+    let (full, cur) = overrides::get(&s_img, &m_img, path).map_err(|e| usage(spec, e))?;
+    let (form, initial) = match &cur {
+        Value::Number(n) => (Form::Number, n.as_f64().unwrap_or(0.0)),
+        Value::String(s) => match Dist::parse(s) {
+            Ok(d) => (Form::Dist(s.clone()), d.mean_ns() / 1e9),
+            Err(_) => {
+                return Err(usage(
+                    spec,
+                    format!("{full} is {s:?}, which is neither a number nor a distribution"),
+                ))
+            }
+        },
+        other => {
+            return Err(usage(
+                spec,
+                format!("{full} is {other}, not a number or a distribution: name a numeric field"),
+            ))
+        }
+    };
+    if let Form::Dist(_) = form {
+        if initial <= 0.0 {
+            return Err(usage(
+                spec,
+                format!("{full} has mean 0; a zero distribution cannot be rescaled"),
+            ));
+        }
+    }
+    let (lo, hi) = match range {
+        Some(r) => {
+            let (a, b) = r.split_once("..").ok_or_else(|| {
+                usage(
+                    spec,
+                    format!("expected a range LO..HI after '=', found {r:?}"),
+                )
+            })?;
+            (bound(spec, a, &form)?, bound(spec, b, &form)?)
+        }
+        None => default_range(&full, initial).ok_or_else(|| {
+            usage(
+                spec,
+                format!("{full} is {initial}: give a range, e.g. {path}=0.001..1"),
+            )
+        })?,
+    };
+    if !(lo < hi) {
+        return Err(usage(
+            spec,
+            format!("empty or reversed range {lo}..{hi}: expected LO < HI"),
+        ));
+    }
+    if let Form::Dist(_) = form {
+        if lo <= 0.0 {
+            return Err(usage(
+                spec,
+                "a distribution's mean must stay above zero: expected LO > 0",
+            ));
+        }
+    }
+    Ok(FreeParam {
+        path: full,
+        form,
+        initial: initial.clamp(lo, hi),
+        lo,
+        hi,
+        log: lo > 0.0 && hi / lo > 20.0,
+    })
+}
+
+impl FreeParam {
+    /// The `--set` value for `v`.
+    pub fn render(&self, v: f64) -> Value {
+        match &self.form {
+            Form::Number => serde_json::json!(v),
+            Form::Dist(template) => {
+                let mean0 = Dist::parse(template)
+                    .map(|d| d.mean_ns() / 1e9)
+                    .unwrap_or(1.0);
+                Value::String(scale_durations(template, v / mean0))
+            }
+        }
+    }
+
+    /// Search coordinate u ∈ ℝ → value in (lo, hi), through a logistic (on a log scale when
+    /// `log`), so the optimiser never leaves the bounds.
+    pub fn from_u(&self, u: f64) -> f64 {
+        let s = 1.0 / (1.0 + (-u).exp());
+        if self.log {
+            (self.lo.ln() + (self.hi.ln() - self.lo.ln()) * s).exp()
+        } else {
+            self.lo + (self.hi - self.lo) * s
+        }
+    }
+
+    pub fn to_u(&self, v: f64) -> f64 {
+        let s = if self.log {
+            (v.ln() - self.lo.ln()) / (self.hi.ln() - self.lo.ln())
+        } else {
+            (v - self.lo) / (self.hi - self.lo)
+        };
+        let s = s.clamp(1e-6, 1.0 - 1e-6);
+        (s / (1.0 - s)).ln()
+    }
+
+    /// Within 0.1 % of the range of a bound.
+    pub fn at_bound(&self, v: f64) -> bool {
+        let span = if self.log {
+            (self.hi / self.lo).ln()
+        } else {
+            self.hi - self.lo
+        };
+        let (dl, dh) = if self.log {
+            ((v / self.lo).ln(), (self.hi / v).ln())
+        } else {
+            (v - self.lo, self.hi - v)
+        };
+        dl.min(dh) < 1e-3 * span
+    }
+}
+
+/// Every duration token inside a distribution string (`20ms`, `1m30s`), multiplied by `f`.
+pub fn scale_durations(s: &str, f: f64) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let starts = chars[i].is_ascii_digit()
+            && (i == 0 || !(chars[i - 1].is_alphanumeric() || chars[i - 1] == '.'));
+        if starts {
+            let mut j = i;
+            while j < chars.len()
+                && (chars[j].is_alphanumeric() || chars[j] == '.' || chars[j] == 'µ')
+            {
+                j += 1;
+            }
+            let tok: String = chars[i..j].iter().collect();
+            if tok.chars().any(|c| c.is_alphabetic()) {
+                if let Ok(ns) = parse_duration(&tok) {
+                    out.push_str(&format_duration((ns as f64 * f).round().max(0.0) as u64));
+                    i = j;
+                    continue;
+                }
+            }
+            out.push_str(&tok);
+            i = j;
+            continue;
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_inside_distributions_rescale_and_shape_parameters_do_not() {
+        let f = |s: &str, k: f64| Dist::parse(&scale_durations(s, k)).unwrap().mean_ns();
+        for s in [
+            "exp(mean=10ms)",
+            "lognormal(p50=20ms, p99=100ms)",
+            "uniform(1s,3s)",
+            "const(1m30s)",
+            "lognormal(mean=120ms, cv=0.5)",
+        ] {
+            let m0 = Dist::parse(s).unwrap().mean_ns();
+            let m1 = f(s, 2.5);
+            assert!((m1 / m0 - 2.5).abs() < 1e-3, "{s}: {m0} -> {m1}");
+        }
+        assert!(scale_durations("lognormal(mean=120ms, cv=0.5)", 2.0).contains("cv=0.5"));
+    }
+
+    #[test]
+    fn search_coordinates_stay_inside_bounds_and_invert() {
+        let p = FreeParam {
+            path: "x".into(),
+            form: Form::Number,
+            initial: 0.01,
+            lo: 1e-4,
+            hi: 1.0,
+            log: true,
+        };
+        for v in [2e-4, 0.01, 0.5] {
+            assert!((p.from_u(p.to_u(v)) / v - 1.0).abs() < 1e-9);
+        }
+        assert!(p.from_u(-800.0) >= p.lo && p.from_u(800.0) <= p.hi);
+    }
+}

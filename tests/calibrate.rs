@@ -1,0 +1,270 @@
+//! `surge calibrate` end to end: recovery of known parameters from points surge generated
+//! itself, hold-out errors and warnings, the calibrated overlay running as is, and bad input.
+
+mod common;
+use common::{stderr, surge, tmpdir};
+use serde_json::Value;
+use std::path::Path;
+use surge::config;
+use surge::sim::{self, RunOptions};
+
+/// One PS station whose c(n) is the USL (more cores than users); closed, zero think time.
+fn model(mean_ms: f64, sigma: f64, kappa: f64) -> String {
+    format!(
+        "entry: db\nservices:\n  db:\n    replicas: 1\n    pod: {{cores: 100000, contention: {{usl: {{sigma: {sigma}, kappa: {kappa}}}}}}}\n    endpoints:\n      tx:\n        - cpu: exp(mean={mean_ms}ms)\n"
+    )
+}
+
+const SCENARIO: &str = "model: m.yaml\nseed: 5\nsample_interval: 10s\nrequest_timeout: 1000h\n\
+    flows:\n  loop:\n    steps:\n      - request: tx\n\
+    scenarios:\n  clients:\n    executor: constant-vus\n    vus: 1\n    duration: 60s\n    gracefulStop: 1000h\n";
+
+/// Measured points from surge itself at the true parameters, with ±1 % multiplicative noise.
+fn synthetic_csv(loads: &[u32], holdout: &[u32]) -> String {
+    let truth = model(10.0, 0.05, 0.002);
+    let mut csv = String::from("kind,load,throughput,lat_mean_ms,think_s,role\n");
+    for (i, &n) in loads.iter().enumerate() {
+        let s = SCENARIO.replace("vus: 1\n", &format!("vus: {n}\n"));
+        let l = config::from_strs(&s, &truth).unwrap();
+        let r = sim::run(
+            &l,
+            RunOptions {
+                seed: 99,
+                replication: 0,
+            },
+            &mut |_, _| {},
+        );
+        let x = r.metrics.http.count() as f64 / surge::engine::ns_to_secs(r.end);
+        let lat = r.metrics.http.avg_ms();
+        let noise = [1.01, 0.99, 1.0, 0.995, 1.007, 0.993, 1.004][i % 7];
+        let role = if holdout.contains(&n) {
+            "holdout"
+        } else {
+            "fit"
+        };
+        csv.push_str(&format!(
+            "closed,{n},{},{},0,{role}\n",
+            x * noise,
+            lat / noise
+        ));
+    }
+    csv
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+fn usl_x(n: f64, s: f64, sigma: f64, kappa: f64) -> f64 {
+    n / (1.0 + sigma * (n - 1.0) + kappa * n * (n - 1.0)) / s
+}
+
+#[test]
+fn recovers_known_parameters_and_predicts_four_times_the_highest_load() {
+    let d = tmpdir("calibrate", "recover");
+    // Start far from the truth (S0 = 10 ms, σ = 0.05, κ = 0.002).
+    write(&d, "m.yaml", &model(25.0, 0.2, 0.01));
+    write(&d, "s.yaml", SCENARIO);
+    write(
+        &d,
+        "points.csv",
+        &synthetic_csv(&[1, 2, 4, 8, 16, 32, 64], &[64]),
+    );
+    let o = surge(
+        &[
+            "calibrate",
+            "s.yaml",
+            "--measured",
+            "points.csv",
+            "--fit",
+            "services.db.endpoints.tx[0].cpu=2ms..50ms",
+            "--fit",
+            "services.db.pod.contention.usl.sigma=0..0.9",
+            "--fit",
+            "services.db.pod.contention.usl.kappa=0.00001..0.05",
+            "--replications",
+            "2",
+            "--out",
+            "out",
+            "-q",
+        ],
+        &d,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("out/calibration.json")).unwrap())
+            .unwrap();
+    let p = |i: usize| j["parameters"][i]["value"].as_f64().unwrap();
+    let (s0, sigma, kappa) = (p(0), p(1), p(2));
+    println!(
+        "fitted S0={s0} sigma={sigma} kappa={kappa}; {}",
+        j["seconds"]
+    );
+    assert!((s0 / 0.010 - 1.0).abs() < 0.05, "S0 {s0}");
+    assert!((sigma / 0.05 - 1.0).abs() < 0.05, "sigma {sigma}");
+    assert!((kappa / 0.002 - 1.0).abs() < 0.05, "kappa {kappa}");
+    for i in 0..3 {
+        assert!(j["parameters"][i]["std_err"]
+            .as_f64()
+            .is_some_and(|e| e > 0.0));
+    }
+    // The hold-out point (64 users, past the peak at N* ≈ 21.8) is predicted and reported.
+    let h = &j["holdout"];
+    assert_eq!(h["points"], 1);
+    assert!(
+        h["mean_abs_error_throughput"].as_f64().unwrap() < 0.05,
+        "{h}"
+    );
+    // The calibrated overlay runs as is at four times the highest fitted load (128 users), and
+    // matches the truth, X = c(N)/S with Z = 0, within 5 %.
+    let overlay = d.join("out/calibrated.yaml");
+    let text = std::fs::read_to_string(&overlay).unwrap();
+    assert!(text.contains("model_overrides"), "{text}");
+    let o = surge(
+        &[
+            "run",
+            "out/calibrated.yaml",
+            "--set",
+            "scenarios.clients.vus=128",
+            "--out",
+            "run128",
+            "-q",
+        ],
+        &d,
+    );
+    assert!(
+        o.status.code() == Some(0) || o.status.code() == Some(99),
+        "{}",
+        stderr(&o)
+    );
+    let s: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("run128/summary.json")).unwrap())
+            .unwrap();
+    let x = s["metrics"]["http_reqs"]["values"]["rate"]
+        .as_f64()
+        .or_else(|| s["metrics"]["http_reqs"]["rate"].as_f64())
+        .unwrap();
+    let truth = usl_x(128.0, 0.010, 0.05, 0.002);
+    assert!(
+        (x / truth - 1.0).abs() < 0.05,
+        "X(128) predicted {x} vs true {truth}"
+    );
+    for f in ["points.csv", "prediction.png", "calibrated.yaml"] {
+        assert!(d.join("out").join(f).exists(), "{f}");
+    }
+}
+
+#[test]
+fn contradictory_data_warns_and_holdout_error_is_reported() {
+    let d = tmpdir("calibrate", "contradict");
+    write(&d, "m.yaml", &model(10.0, 0.05, 0.002));
+    write(&d, "s.yaml", SCENARIO);
+    // Cycle time N/X falls from 1 to 4 users: no fixed-demand model can do that.
+    write(
+        &d,
+        "points.csv",
+        "kind,load,throughput,lat_mean_ms,role\nclosed,1,100,10,fit\nclosed,4,500,8,fit\nclosed,8,600,13.3,holdout\n",
+    );
+    let o = surge(
+        &[
+            "calibrate",
+            "s.yaml",
+            "--measured",
+            "points.csv",
+            "--fit",
+            "services.db.endpoints.tx[0].cpu",
+            "--replications",
+            "1",
+            "--max-evals",
+            "20",
+            "--out",
+            "out",
+        ],
+        &d,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("contradicts every fixed-demand model"),
+        "{out}"
+    );
+    assert!(out.contains("hold-out prediction error"), "{out}");
+    let j: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("out/calibration.json")).unwrap())
+            .unwrap();
+    let hold = j["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["role"] == "holdout")
+        .unwrap();
+    let pred = hold["predicted"]["throughput"].as_f64().unwrap();
+    let err = hold["error"]["throughput"].as_f64().unwrap();
+    assert!((err - (pred / 600.0 - 1.0)).abs() < 1e-9);
+}
+
+#[test]
+fn bad_input_exits_2_with_a_location() {
+    let d = tmpdir("calibrate", "bad");
+    write(&d, "m.yaml", &model(10.0, 0.05, 0.002));
+    write(&d, "s.yaml", SCENARIO);
+    write(
+        &d,
+        "ok.csv",
+        "kind,load,throughput,lat_mean_ms\nclosed,1,100,10\nclosed,2,180,11\n",
+    );
+    write(&d, "nofield.csv", "kind,load,lat_mean_ms\nclosed,1,10\n");
+    write(
+        &d,
+        "zero.csv",
+        "kind,load,throughput,lat_mean_ms\nclosed,0,100,10\n",
+    );
+    write(&d, "k6.json", r#"{"metrics":{"http_reqs":{"rate":100}}}"#);
+    let fit = "services.db.endpoints.tx[0].cpu";
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--measured", "nofield.csv", "--fit", fit],
+            "nofield.csv",
+        ),
+        (vec!["--measured", "zero.csv", "--fit", fit], "line 2"),
+        (
+            vec!["--measured", "k6.json@4", "--fit", fit],
+            "http_req_duration",
+        ),
+        (
+            vec!["--measured", "ok.csv", "--fit", "services.db.nosuch"],
+            "unknown path",
+        ),
+        (
+            vec![
+                "--measured",
+                "ok.csv",
+                "--fit",
+                "services.db.pod.contention.usl.sigma=0.5..0.5",
+            ],
+            "empty or reversed",
+        ),
+        (
+            vec![
+                "--measured",
+                "ok.csv",
+                "--fit",
+                "services.db.pod.contention.usl.sigma=0.5..0.1",
+            ],
+            "empty or reversed",
+        ),
+        (
+            vec!["--measured", "ok.csv", "--fit", fit, "--holdout", "7"],
+            "no measured point",
+        ),
+    ];
+    for (args, want) in cases {
+        let mut a = vec!["calibrate", "s.yaml"];
+        a.extend(args.iter().copied());
+        let o = surge(&a, &d);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {e}");
+        assert!(e.contains(want), "{args:?}: expected {want:?} in: {e}");
+        assert!(!e.contains("panicked"), "{e}");
+    }
+}
