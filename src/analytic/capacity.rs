@@ -234,7 +234,11 @@ mod tests {
         let c = usl();
         for (i, w) in want.iter().enumerate() {
             let got = c.at(i as u32 + 1);
-            assert!((got - w).abs() <= 1e-14 * w, "n={} got {got} want {w}", i + 1);
+            assert!(
+                (got - w).abs() <= 1e-14 * w,
+                "n={} got {got} want {w}",
+                i + 1
+            );
         }
         assert!((c.at(20) - 200.0 / 67.0).abs() < 1e-14);
         assert_eq!(c.at(0), 0.0);

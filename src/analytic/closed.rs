@@ -82,19 +82,31 @@ fn delay_log_factor(z: f64, n_max: u32) -> Vec<f64> {
     out
 }
 
-/// Convolves `a` with station `st`'s factor: O(N) when its capacity is constant (geometric
-/// factor), O(N²) otherwise.
+/// Convolves `a` with station `st`'s factor (`lf`, or computed here when `None`). Where c(n) is
+/// constant from n = m on, the factor is geometric beyond m and the convolution costs O(N·m)
+/// (Buzen's recursion when m = 1); otherwise O(N²).
 fn convolve_station(a: &[f64], st: &Station, lf: Option<&[f64]>, out: &mut [f64]) {
-    if st.cap.flat_from() == Some(1) {
-        logspace::convolve_geometric(a, st.demand.ln() - st.cap.at(1).ln(), out);
-    } else {
-        match lf {
-            Some(lf) => logspace::convolve(a, lf, out),
-            None => {
-                let lf = station_log_factor(st, out.len() as u32 - 1);
-                logspace::convolve(a, &lf, out)
-            }
+    let n_max = out.len() - 1;
+    let flat = st
+        .cap
+        .flat_from()
+        .map(|m| m as usize)
+        .filter(|&m| m <= n_max);
+    let need = flat.unwrap_or(n_max);
+    let owned;
+    let lf = match lf {
+        Some(lf) => lf,
+        None => {
+            owned = station_log_factor(st, need as u32);
+            &owned
         }
+    };
+    match flat {
+        Some(m) => {
+            let ln_r = st.demand.ln() - st.cap.at(m as u32).ln();
+            logspace::convolve_flat_tail(a, &lf[..=m], ln_r, out)
+        }
+        None => logspace::convolve(a, lf, out),
     }
 }
 
@@ -179,7 +191,11 @@ pub fn closed(z: f64, stations: &[Station], n_max: u32) -> Result<Vec<ClosedPoin
         .iter()
         .map(|s| {
             s.cap.busy(1)?;
-            Some((0..len as u32).map(|j| s.cap.busy(j).unwrap_or(0.0)).collect())
+            Some(
+                (0..len as u32)
+                    .map(|j| s.cap.busy(j).unwrap_or(0.0))
+                    .collect(),
+            )
         })
         .collect();
     let mut points = Vec::with_capacity(n_max as usize);
@@ -349,7 +365,12 @@ mod tests {
             assert_close!(p.x, p.n as f64 - p.stations[0].q, 1e-12, "X=(N-Q)/Z");
             assert_close!(p.stations[0].speed, p.x, 1e-12, "E[c]=X·S");
             assert_close!(p.stations[0].busy.unwrap(), p.x, 1e-12, "busy=X·S");
-            assert_close!(p.thinking + p.stations[0].q, p.n as f64, 1e-12, "population");
+            assert_close!(
+                p.thinking + p.stations[0].q,
+                p.n as f64,
+                1e-12,
+                "population"
+            );
         }
     }
 
@@ -516,7 +537,13 @@ mod tests {
             let x = (ln_g_prev - ln_g).exp();
             ln_g_prev = ln_g;
             assert_close!(p.x, x, 1e-12, "X({})", p.n);
-            assert_close!(p.stations[0].idle, (t[0] - ln_g).exp(), 1e-11, "p0({})", p.n);
+            assert_close!(
+                p.stations[0].idle,
+                (t[0] - ln_g).exp(),
+                1e-11,
+                "p0({})",
+                p.n
+            );
             assert!(p.r >= s * (1.0 - 1e-12) && p.stations[0].idle > 0.0);
         }
         // §2.2's exact figures
@@ -529,7 +556,10 @@ mod tests {
         // LD-MVA in f64 has lost it by N = 80 (§2.2: R = −106.8 instead of 30)
         let mva = ld_mva(z, &st, 80).unwrap();
         let r80 = 80.0 / mva[79] - z;
-        assert!(r80.is_nan() || (r80 - 30.0).abs() > 1.0, "LD-MVA R(80) = {r80}");
+        assert!(
+            r80.is_nan() || (r80 - 30.0).abs() > 1.0,
+            "LD-MVA R(80) = {r80}"
+        );
         assert_close!(mva[9], pts[9].x, 1e-12, "LD-MVA fine at N=10");
     }
 
@@ -538,7 +568,13 @@ mod tests {
     fn flow_equivalent_server_is_exact() {
         let sub = [Station::fixed(0.5), Station::fixed(0.25)];
         let xs = flow_equivalent(&sub, 5).unwrap();
-        let want = [4.0 / 3.0, 12.0 / 7.0, 28.0 / 15.0, 60.0 / 31.0, 124.0 / 63.0];
+        let want = [
+            4.0 / 3.0,
+            12.0 / 7.0,
+            28.0 / 15.0,
+            60.0 / 31.0,
+            124.0 / 63.0,
+        ];
         for (n, (g, w)) in xs.iter().zip(want).enumerate() {
             assert_close!(*g, w, 1e-13, "X_sub({})", n + 1);
         }
@@ -570,7 +606,11 @@ mod tests {
         assert!(e.contains("think time"), "{e}");
         let e = closed_x(1.0, &[Station::fixed(1.0), Station::fixed(f64::NAN)], 3).unwrap_err();
         assert!(e.starts_with("station 2: demand"), "{e}");
-        let e = closed(1.0, &[Station::new(1.0, Capacity::MultiServer { c: 0.0 })], 3);
+        let e = closed(
+            1.0,
+            &[Station::new(1.0, Capacity::MultiServer { c: 0.0 })],
+            3,
+        );
         assert!(e.unwrap_err().contains("station 1: servers c must be > 0"));
         let e = closed(0.0, &[Station::fixed(0.0)], 3).unwrap_err();
         assert!(e.contains("unbounded"), "{e}");
@@ -595,12 +635,24 @@ mod tests {
             },
             2 => Capacity::Usl {
                 sigma: rng.gen_range(0.0..0.5),
-                kappa: if monotone { 0.0 } else { rng.gen_range(0.0..0.05) },
+                kappa: if monotone {
+                    0.0
+                } else {
+                    rng.gen_range(0.0..0.05)
+                },
             },
             3 => Capacity::Inflated {
                 c: rng.gen_range(0.5..6.0),
-                alpha: if monotone { 0.0 } else { rng.gen_range(0.0..0.3) },
-                beta: if monotone { 0.0 } else { rng.gen_range(0.0..0.02) },
+                alpha: if monotone {
+                    0.0
+                } else {
+                    rng.gen_range(0.0..0.3)
+                },
+                beta: if monotone {
+                    0.0
+                } else {
+                    rng.gen_range(0.0..0.02)
+                },
             },
             _ => {
                 // concave through the origin (so c(n)/n is nonincreasing): slopes nonincreasing,
@@ -666,10 +718,19 @@ mod tests {
                 assert_close!(p.x, *f, 1e-12, "fast path, case {case}");
                 let total = p.thinking + p.stations.iter().map(|s| s.q).sum::<f64>();
                 assert_close!(total, p.n as f64, 1e-10, "population, case {case}");
-                assert_close!(p.r, p.stations.iter().map(|s| s.residence).sum::<f64>(), 1e-9,
-                    "R = Σ residence, case {case}");
+                assert_close!(
+                    p.r,
+                    p.stations.iter().map(|s| s.residence).sum::<f64>(),
+                    1e-9,
+                    "R = Σ residence, case {case}"
+                );
                 for (s, k) in p.stations.iter().zip(&st) {
-                    assert_close!(s.speed, p.x * k.demand, 1e-9, "utilisation law, case {case}");
+                    assert_close!(
+                        s.speed,
+                        p.x * k.demand,
+                        1e-9,
+                        "utilisation law, case {case}"
+                    );
                 }
             }
         }
@@ -680,8 +741,12 @@ mod tests {
     fn usl_throughput_peaks_at_n_star() {
         for (sigma, kappa) in [(0.1, 0.01), (0.05, 0.002), (0.0, 0.001), (0.3, 0.0004)] {
             let n_star = super::super::usl_peak(sigma, kappa).unwrap();
-            let xs = closed_x(0.0, &[Station::new(0.5, Capacity::Usl { sigma, kappa })], 200)
-                .unwrap();
+            let xs = closed_x(
+                0.0,
+                &[Station::new(0.5, Capacity::Usl { sigma, kappa })],
+                200,
+            )
+            .unwrap();
             let best = xs.iter().copied().fold(f64::MIN, f64::max);
             let (lo, hi) = (n_star.floor() as usize, n_star.ceil() as usize);
             assert!(

@@ -64,21 +64,43 @@ pub(crate) fn convolve(a: &[f64], b: &[f64], out: &mut [f64]) {
             *o = NEG_INF;
             continue;
         }
+        // terms below e⁻⁵⁰ of the largest change the sum by < N·2e-22 relative: skip their exp
         let mut s = 0.0;
         for j in lo..=hi {
-            s += (a[j] + b[n - j] - m).exp();
+            let d = a[j] + b[n - j] - m;
+            if d > -50.0 {
+                s += d.exp();
+            }
         }
         *o = m + s.ln();
     }
 }
 
-/// The convolution of `a` with the geometric sequence r^j (ln r = `ln_r`), by Buzen's recursion
-/// out(n) = a(n) + r·out(n−1).
-pub(crate) fn convolve_geometric(a: &[f64], ln_r: f64, out: &mut [f64]) {
-    let mut prev = NEG_INF;
+/// The convolution of `a` with a sequence f that is geometric from index m on: `head` holds
+/// ln f(0..=m) and f(j+1) = r·f(j) for j ≥ m (ln r = `ln_r`). The tail part
+/// h(n) = Σ_{j≥m} f(j)·a(n−j) obeys h(n) = f(m)·a(n−m) + r·h(n−1), so the cost is O(N·m);
+/// with m = 1 this is Buzen's recursion.
+pub(crate) fn convolve_flat_tail(a: &[f64], head: &[f64], ln_r: f64, out: &mut [f64]) {
+    let m = head.len() - 1;
+    let mut h = NEG_INF;
     for (n, o) in out.iter_mut().enumerate() {
-        prev = add(a[n], ln_r + prev);
-        *o = prev;
+        if n >= m {
+            h = add(head[m] + a[n - m], ln_r + h);
+        }
+        let terms = 0..m.min(n + 1);
+        let mut mx = h;
+        for j in terms.clone() {
+            mx = mx.max(head[j] + a[n - j]);
+        }
+        if mx == NEG_INF {
+            *o = NEG_INF;
+            continue;
+        }
+        let mut s = (h - mx).exp();
+        for j in terms {
+            s += (head[j] + a[n - j] - mx).exp();
+        }
+        *o = mx + s.ln();
     }
 }
 
@@ -109,11 +131,36 @@ mod tests {
         for (o, w) in out.iter().zip([1.0, 6.0, 11.0]) {
             assert!((o.exp() - w).abs() < 1e-12);
         }
-        let mut g = [0.0; 3];
-        convolve_geometric(&a, 4f64.ln(), &mut g);
-        // (1 + 2x + 3x²)(1 + 4x + 16x²) = 1 + 6x + 27x² + …
-        for (o, w) in g.iter().zip([1.0, 6.0, 27.0]) {
-            assert!((o.exp() - w).abs() < 1e-12);
+        // f = 4^j, declared geometric from m = 1, 2, 3 and 4: the same result each time
+        let a5 = [1.0f64, 2.0, 3.0, 0.0, 5.0].map(f64::ln);
+        let want = {
+            let f = [1.0, 4.0, 16.0, 64.0, 256.0];
+            let a = [1.0, 2.0, 3.0, 0.0, 5.0];
+            (0..5)
+                .map(|n| (0..=n).map(|j| f[j] * a[n - j]).sum::<f64>())
+                .collect::<Vec<f64>>()
+        };
+        for m in 1..=4 {
+            let head: Vec<f64> = (0..=m).map(|j| (4f64).powi(j as i32).ln()).collect();
+            let mut g = [0.0; 5];
+            convolve_flat_tail(&a5, &head, 4f64.ln(), &mut g);
+            for (n, (o, w)) in g.iter().zip(&want).enumerate() {
+                assert!(
+                    (o.exp() - w).abs() < 1e-12 * w,
+                    "m={m} n={n}: {} vs {w}",
+                    o.exp()
+                );
+            }
+        }
+        // a non-geometric head: f = 1, 1, 3, 6, 12, … (r = 2 from m = 2)
+        let head = [1.0f64, 1.0, 3.0].map(f64::ln);
+        let mut g = [0.0; 4];
+        convolve_flat_tail(&a5[..4], &head, 2f64.ln(), &mut g);
+        let f = [1.0, 1.0, 3.0, 6.0];
+        let a = [1.0, 2.0, 3.0, 0.0];
+        for n in 0..4 {
+            let w: f64 = (0..=n).map(|j| f[j] * a[n - j]).sum();
+            assert!((g[n].exp() - w).abs() < 1e-12 * w, "n={n}");
         }
     }
 }

@@ -169,8 +169,13 @@ pub fn open_ps_host(lambdas: &[f64], sizes: &[f64], cores: f64) -> Result<Vec<f6
         // an arrival to an empty host runs at speed min(1, cores)
         return Ok(sizes.iter().map(|s| s / cores.min(1.0)).collect());
     }
-    let total = open_birth_death(lambda, rho / lambda, &Capacity::MultiServer { c: cores }, None)
-        .map_err(|e| format!("shared host with {cores} cores: {e}"))?;
+    let total = open_birth_death(
+        lambda,
+        rho / lambda,
+        &Capacity::MultiServer { c: cores },
+        None,
+    )
+    .map_err(|e| format!("shared host with {cores} cores: {e}"))?;
     Ok(sizes.iter().map(|s| s * total.l / rho).collect())
 }
 
@@ -230,11 +235,20 @@ mod tests {
     /// a multi-server's exact geometric tail and a large c that stops early.
     #[test]
     fn multi_server_matches_erlang_c() {
-        for (lambda, s, c) in [(0.5, 1.0, 1), (3.0, 0.5, 2), (7.0, 1.0, 8), (30.0, 1.0, 1000)] {
-            let p = open_birth_death(lambda, s, &Capacity::MultiServer { c: c as f64 }, None)
-                .unwrap();
+        for (lambda, s, c) in [
+            (0.5, 1.0, 1),
+            (3.0, 0.5, 2),
+            (7.0, 1.0, 8),
+            (30.0, 1.0, 1000),
+        ] {
+            let p =
+                open_birth_death(lambda, s, &Capacity::MultiServer { c: c as f64 }, None).unwrap();
             let want = mmc_response(lambda, s, c);
-            assert!(close(p.r, want, 1e-12), "λ={lambda} c={c}: {} vs {want}", p.r);
+            assert!(
+                close(p.r, want, 1e-12),
+                "λ={lambda} c={c}: {} vs {want}",
+                p.r
+            );
             assert!(close(p.l, lambda * want, 1e-12));
         }
         let p = open_birth_death(0.8, 1.0, &Capacity::Fixed, None).unwrap();
@@ -245,7 +259,10 @@ mod tests {
         let total = 1.0 + w1 + w1 * rho / (1.0 - rho);
         let nw = w1 + w1 * rho * (2.0 / (1.0 - rho) + rho / ((1.0 - rho) * (1.0 - rho)));
         let p = open_birth_death(lambda, 1.0, &Capacity::MultiServer { c: 1.5 }, None).unwrap();
-        assert!(close(p.p0, 1.0 / total, 1e-12) && close(p.l, nw / total, 1e-12), "{p:?}");
+        assert!(
+            close(p.p0, 1.0 / total, 1e-12) && close(p.l, nw / total, 1e-12),
+            "{p:?}"
+        );
     }
 
     /// c(n) = n (USL with σ = κ = 0) is an infinite-server station: Poisson, L = λS; and a
@@ -258,7 +275,10 @@ mod tests {
             kappa: 0.0,
         };
         let p = open_birth_death(40.0, 0.5, &is, None).unwrap();
-        assert!(close(p.l, 20.0, 1e-12) && close(p.p0, (-20f64).exp(), 1e-10), "{p:?}");
+        assert!(
+            close(p.l, 20.0, 1e-12) && close(p.p0, (-20f64).exp(), 1e-10),
+            "{p:?}"
+        );
         assert!(close(p.r, 0.5, 1e-12));
         let grow = Capacity::Usl {
             sigma: 0.2,
@@ -267,7 +287,10 @@ mod tests {
         let a = open_birth_death(4.0, 1.0, &grow, None).unwrap();
         // c(2000) ≈ 4.99: capped so far out that the exact tail changes nothing visible
         let b = open_birth_death(4.0, 1.0, &grow, Some(2000)).unwrap();
-        assert!(close(a.l, b.l, 1e-12) && close(a.p0, b.p0, 1e-12), "{a:?} {b:?}");
+        assert!(
+            close(a.l, b.l, 1e-12) && close(a.p0, b.p0, 1e-12),
+            "{a:?} {b:?}"
+        );
         assert!(open_birth_death(5.0, 1.0, &grow, None).is_err());
     }
 

@@ -102,11 +102,7 @@ pub fn usl_seed(points: &[(f64, f64)]) -> Option<UslSeed> {
     let mut loads: Vec<f64> = points.iter().map(|p| p.0).filter(|&n| n != 1.0).collect();
     loads.sort_by(f64::total_cmp);
     loads.dedup();
-    let ones: Vec<f64> = points
-        .iter()
-        .filter(|p| p.0 == 1.0)
-        .map(|p| p.1)
-        .collect();
+    let ones: Vec<f64> = points.iter().filter(|p| p.0 == 1.0).map(|p| p.1).collect();
     if !ones.is_empty() {
         if loads.len() < 2 {
             return None;
@@ -211,7 +207,10 @@ mod tests {
             .map(|&n| (n, usl_x(10.0, -0.02, 0.01, n)))
             .collect();
         let seed = usl_seed(&pts).unwrap();
-        assert!(seed.clamped && seed.sigma == 0.0 && seed.kappa > 0.0, "{seed:?}");
+        assert!(
+            seed.clamped && seed.sigma == 0.0 && seed.kappa > 0.0,
+            "{seed:?}"
+        );
         // the refit on the face σ = 0: κ = Σvy/Σvv
         let rows: Vec<(f64, f64)> = pts[1..]
             .iter()
@@ -226,7 +225,10 @@ mod tests {
             .map(|&n| (n, usl_x(10.0, 0.3, -0.005, n)))
             .collect();
         let seed = usl_seed(&pts).unwrap();
-        assert!(seed.clamped && seed.kappa == 0.0 && seed.sigma > 0.0, "{seed:?}");
+        assert!(
+            seed.clamped && seed.kappa == 0.0 && seed.sigma > 0.0,
+            "{seed:?}"
+        );
         assert_eq!(usl_peak(seed.sigma, seed.kappa), None);
     }
 
