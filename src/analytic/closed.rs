@@ -255,6 +255,15 @@ pub fn marginals(z: f64, stations: &[Station], n: u32) -> Result<Vec<Vec<f64>>, 
 /// §2.2) p(0) is 3 % off at N = 40 and negative at N = 50, and R is negative by N = 80. Use
 /// [`closed`] or [`closed_x`].
 pub fn ld_mva(z: f64, stations: &[Station], n_max: u32) -> Result<Vec<f64>, String> {
+    ld_mva_with_marginals(z, stations, n_max).map(|(xs, _)| xs)
+}
+
+/// LD-MVA's throughputs and its marginals p_k(j | n_max) (j = 0..=n_max) of every station.
+fn ld_mva_with_marginals(
+    z: f64,
+    stations: &[Station],
+    n_max: u32,
+) -> Result<(Vec<f64>, Vec<Vec<f64>>), String> {
     check(z, stations)?;
     let len = n_max as usize + 1;
     let mut p: Vec<Vec<f64>> = stations
@@ -289,7 +298,7 @@ pub fn ld_mva(z: f64, stations: &[Station], n_max: u32) -> Result<Vec<f64>, Stri
         }
         xs.push(x);
     }
-    Ok(xs)
+    Ok((xs, p))
 }
 
 /// The flow-equivalent server of a subnetwork (calibration.md §2.4): its throughput X_sub(n)
@@ -493,12 +502,29 @@ mod tests {
         let (x1, x2) = (pts[0].x, pts[1].x);
         assert_close!(m2[1][2], 0.04 * x1 * x2, 1e-12, "p_fixed(2|2)");
         assert_close!(m2[1][1], 0.2 * x2 - 0.04 * x1 * x2, 1e-12, "p_fixed(1|2)");
-        // LD-MVA marginals, in exact arithmetic equal (§2.3); here at small N in f64
-        let mva = ld_mva(2.0, &st, 2).unwrap();
-        assert_close!(mva[1], x2, 1e-13, "LD-MVA X(2)");
-        for m in &m2 {
-            assert_close!(m.iter().sum::<f64>(), 1.0, 1e-13, "sum");
+        // LD-MVA, marginals included, equal in exact arithmetic (§2.3); here in f64 at small N
+        for n in [2u32, 8] {
+            let (mva, mva_p) = ld_mva_with_marginals(2.0, &st, n).unwrap();
+            let conv = marginals(2.0, &st, n).unwrap();
+            assert_close!(
+                mva[n as usize - 1],
+                closed_x(2.0, &st, n).unwrap()[n as usize - 1],
+                1e-13,
+                "LD-MVA X({n})"
+            );
+            for (k, (a, b)) in conv.iter().zip(&mva_p).enumerate() {
+                assert_close!(a.iter().sum::<f64>(), 1.0, 1e-13, "sum");
+                for j in 0..=n as usize {
+                    assert!(
+                        (a[j] - b[j]).abs() < 1e-13,
+                        "N={n} station {k} j={j}: {} vs {}",
+                        a[j],
+                        b[j]
+                    );
+                }
+            }
         }
+        assert_close!(ld_mva(2.0, &st, 2).unwrap()[1], x2, 1e-13, "LD-MVA X(2)");
     }
 
     /// LD-MVA agrees with convolution (the marginals it carries included) while p(0) is not tiny.
