@@ -141,7 +141,7 @@ mod tests {
                 .collect::<Vec<f64>>()
         };
         for m in 1..=4 {
-            let head: Vec<f64> = (0..=m).map(|j| (4f64).powi(j as i32).ln()).collect();
+            let head: Vec<f64> = (0..=m).map(|j| 4f64.powi(j).ln()).collect();
             let mut g = [0.0; 5];
             convolve_flat_tail(&a5, &head, 4f64.ln(), &mut g);
             for (n, (o, w)) in g.iter().zip(&want).enumerate() {
