@@ -4,6 +4,7 @@
 //! pools, databases, caches, providers) and [`workload`] (k6 / Artillery load) → [`sim`] (one
 //! run) → [`metrics`] and [`report`] (what a run measured, and its files) → [`cli`].
 
+pub mod analytic;
 pub mod autoscale;
 pub mod bench;
 pub mod calibrate;
