@@ -99,11 +99,16 @@ mkdir -p "$SOCK" "$LOGS" "$RAW" "$WORK/levels"
 chown postgres:postgres "$WORK" "$SOCK"
 chmod 700 "$WORK"
 SERVER_UP=0
+HELPER_PID=""
 
 as_pg() { runuser -u postgres -- "$@"; }
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
+    if [[ -n $HELPER_PID ]] && kill -0 "$HELPER_PID" 2>/dev/null; then
+        kill -TERM "$HELPER_PID" 2>/dev/null || true   # it stops its pgbench and psql
+        wait "$HELPER_PID" 2>/dev/null || true
+    fi
     if [[ $SERVER_UP == 1 ]]; then
         as_pg "$PGBIN/pg_ctl" -D "$DATA" -m fast -w -t 60 stop >/dev/null 2>&1 \
             || as_pg "$PGBIN/pg_ctl" -D "$DATA" -m immediate -w stop >/dev/null 2>&1 || true
@@ -161,11 +166,18 @@ log "pgbench -i -s $SCALE"
 for c in $CLIENTS; do
     j=$(( c < NPROC ? c : NPROC ))
     log "level: $c clients, $j threads"
+    # In the background so that a signal to this script interrupts `wait` at once; the EXIT
+    # trap then stops the helper, which stops pgbench.
     python3 "$HELPER" level --clients "$c" --threads "$j" --warmup "$WARMUP" \
         --duration "$DURATION" --tail "$TAIL" --postmaster-pid "$POSTMASTER_PID" \
         --log-dir "$LOGS" --raw "$RAW/pgbench-c$(printf %02d "$c").txt" \
         --json "$WORK/levels/c$(printf %03d "$c").json" \
-        -- "$PGBIN/pgbench" "${PGARGS[@]}" -N -P 5 pgbench
+        --psql "$(printf '%q ' "$PGBIN/psql" "${PGARGS[@]}" -d pgbench)" \
+        --waits-raw "$RAW/waits-c$(printf %02d "$c").txt" \
+        -- "$PGBIN/pgbench" "${PGARGS[@]}" -N -P 5 pgbench &
+    HELPER_PID=$!
+    wait "$HELPER_PID" || die "level $c failed (see the messages above)"
+    HELPER_PID=""
 done
 
 # --- output ----------------------------------------------------------------------------------

@@ -18,6 +18,11 @@ Server CPU is counted as the postmaster's own utime+stime, plus its reaped child
 (cutime+cstime), plus utime+stime of its live children. A backend or autovacuum worker that
 starts or exits between the snapshots is therefore counted exactly once, for the part of its
 life inside the window.
+
+Diagnostics (JSON and CSV comments, not columns): context switches per transaction of the
+server's live processes and of pgbench's threads, and, with --psql, the share of client backends
+in each state / wait event from a once-a-second pg_stat_activity sample inside the window, taken
+by one psql session opened before the window.
 """
 
 import argparse
@@ -26,6 +31,7 @@ import json
 import math
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -55,10 +61,32 @@ def proc_cpu(pid, with_children=False):
     return ticks / CLK_TCK
 
 
+def ctxt_switches(status_path):
+    """voluntary + nonvoluntary context switches from a /proc/.../status file (0 if gone)."""
+    n = 0
+    try:
+        with open(status_path) as f:
+            for line in f:
+                if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                    n += int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return n
+
+
+def client_ctxt_switches(pid):
+    """Context switches of all threads of PID."""
+    return sum(ctxt_switches(f"/proc/{pid}/task/{t}/status") for t in os.listdir(f"/proc/{pid}/task"))
+
+
 def server_cpu(postmaster):
-    """Total CPU seconds of the server: postmaster + reaped children + live children."""
+    """Total CPU seconds of the server: postmaster + reaped children + live children.
+
+    Also the context switches of each live child, by pid (a diagnostic: only processes alive at
+    both snapshots are compared)."""
     total = 0.0
     nchildren = 0
+    switches = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -69,8 +97,9 @@ def server_cpu(postmaster):
         if int(s[1]) == postmaster:  # field 4 = ppid
             total += (int(s[11]) + int(s[12])) / CLK_TCK
             nchildren += 1
+            switches[entry] = ctxt_switches(f"/proc/{entry}/status")
     total += proc_cpu(postmaster, with_children=True)
-    return total, nchildren
+    return total, nchildren, switches
 
 
 def machine_cpu():
@@ -91,14 +120,17 @@ def loadavg():
 
 def snapshot(postmaster, client_pid):
     t = time.time()
-    srv, nchildren = server_cpu(postmaster)
+    srv, nchildren, switches = server_cpu(postmaster)
     cli = proc_cpu(client_pid)
+    cli_switches = client_ctxt_switches(client_pid)
     busy, iowait, total = machine_cpu()
     return {
         "t": t,
         "server_cpu_s": srv,
         "server_processes": nchildren + 1,
+        "server_switches": switches,
         "client_cpu_s": cli,
+        "client_switches": cli_switches,
         "machine_busy_jiffies": busy,
         "machine_iowait_jiffies": iowait,
         "machine_total_jiffies": total,
@@ -163,6 +195,42 @@ def parse_report(text):
     return out
 
 
+WAIT_QUERY = (
+    "SELECT coalesce(state, '-'), coalesce(wait_event_type, '-'), coalesce(wait_event, '-'), "
+    "count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
+    "AND pid <> pg_backend_pid() AND datname = current_database() GROUP BY 1, 2, 3;\n")
+
+
+def start_sampler(psql_cmd, out_path, start_in, duration):
+    """One psql session (started before the window, so its connection cost falls outside it)
+    that samples the client backends' state and wait event once a second inside the window."""
+    n = max(1, int(duration) - 1)
+    script = f"SELECT pg_sleep({max(0.0, start_in) + 0.5:.3f});\n"
+    script += (WAIT_QUERY + "SELECT pg_sleep(1);\n") * n
+    out = open(out_path, "w")
+    proc = subprocess.Popen(psql_cmd + ["-X", "-q", "-At", "-F", "|"], stdin=subprocess.PIPE,
+                            stdout=out, stderr=subprocess.STDOUT, text=True)
+    proc.stdin.write(script)
+    proc.stdin.close()
+    return proc, out
+
+
+def summarise_waits(path):
+    """Fractions of sampled client backends per 'state wait_event_type:wait_event'."""
+    counts = {}
+    total = 0
+    with open(path) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("|")
+            if len(parts) != 4:
+                continue
+            state, wtype, wevent, n = parts
+            key = f"{state} {wtype}:{wevent}" if wtype != "-" else f"{state} (no wait event)"
+            counts[key] = counts.get(key, 0) + int(n)
+            total += int(n)
+    return {k: v / total for k, v in sorted(counts.items(), key=lambda kv: -kv[1])} if total else {}
+
+
 def sleep_until(t):
     while True:
         d = t - time.time()
@@ -183,7 +251,12 @@ def cmd_level(a):
         raw.flush()
         t0 = time.time()
         proc = subprocess.Popen(cmd, stdout=raw, stderr=subprocess.STDOUT)
+        sampler = None
         try:
+            sleep_until(t0 + a.warmup / 2)
+            if a.psql:
+                sampler, sampler_out = start_sampler(shlex.split(a.psql), a.waits_raw,
+                                                     t0 + a.warmup - time.time(), a.duration)
             sleep_until(t0 + a.warmup)
             if proc.poll() is not None:
                 fail(f"pgbench ended during the warm-up (exit {proc.returncode}); see {a.raw}")
@@ -194,8 +267,17 @@ def cmd_level(a):
                      f"see {a.raw}")
             snap_b = snapshot(a.postmaster_pid, proc.pid)
             rc = proc.wait(timeout=a.tail + 120)
+            if sampler:
+                try:
+                    sampler.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    sampler.kill()
+                    sampler.wait()
+                sampler_out.close()
         except BaseException:
-            proc.send_signal(signal.SIGINT)
+            if sampler:
+                sampler.kill()
+            proc.terminate()
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
@@ -214,6 +296,10 @@ def cmd_level(a):
 
     window = t_b - t_a
     ok = len(lat)
+    waits = summarise_waits(a.waits_raw) if a.psql else {}
+    common = snap_a["server_switches"].keys() & snap_b["server_switches"].keys()
+    srv_switches = sum(snap_b["server_switches"][p] - snap_a["server_switches"][p] for p in common)
+    cli_switches = snap_b["client_switches"] - snap_a["client_switches"]
     done = ok + failed
     if done == 0:
         fail(f"no transaction completed inside the window at {a.clients} clients; see {a.raw}")
@@ -259,6 +345,9 @@ def cmd_level(a):
         "machine_iowait": iowait,
         "other_busy": busy - (srv + cli) / (window * ncpu),
         "little_n": x * mean / 1000.0,
+        "server_ctxt_switches_per_txn": srv_switches / done,
+        "client_ctxt_switches_per_txn": cli_switches / done,
+        "backend_waits": waits,
         "server_processes": [snap_a["server_processes"], snap_b["server_processes"]],
         "loadavg_before": la_before,
         "loadavg_window_end": snap_b["loadavg"],
@@ -275,6 +364,8 @@ def cmd_level(a):
           f"  cpu_s.db={result['cpu_s_db'] * 1e6:7.1f} us  util.db={result['util_db']:.3f}"
           f"  util.client={result['util_client']:.3f}  machine={busy:.3f}  X*R/N={result['little_n'] / a.clients:.3f}"
           f"  load1={snap_b['loadavg'][0]:.2f}")
+    if waits:
+        print("    backend states: " + ", ".join(f"{k} {v:.0%}" for k, v in list(waits.items())[:5]))
     for w in warnings:
         print(f"  warning: {w}", file=sys.stderr)
 
@@ -330,7 +421,10 @@ def cmd_csv(a):
         lines.append(f"#   {k} = {v}")
     lines.append("# level diagnostics: machine_busy/iowait = /proc/stat fractions of all cores; "
                  "other_busy = machine_busy - util.db - util.client; little = X*R/N; "
-                 "pgbench_tps = pgbench's own report over its whole run")
+                 "pgbench_tps = pgbench's own report over its whole run; ctxsw_per_txn = context "
+                 "switches per transaction; backend states = share of client backends seen in each "
+                 "state and wait event by a once-a-second pg_stat_activity sample in the window "
+                 "('active (no wait event)' = on a CPU or runnable)")
     for r in levels:
         lines.append(
             f"#   clients={r['clients']} threads={r['threads']} window_s={r['window_s']:.2f} "
@@ -339,7 +433,12 @@ def cmd_csv(a):
             f"little={r['little_n'] / r['clients']:.3f} "
             f"loadavg={'/'.join(f'{x:.2f}' for x in r['loadavg_window_end'])} "
             f"pgbench_tps={num(r['pgbench_tps'], '.1f')} lat_max_ms={num(r['lat_max_ms'], '.2f')}"
+            + f" ctxsw_per_txn.db={r['server_ctxt_switches_per_txn']:.2f}"
+            + f" ctxsw_per_txn.client={r['client_ctxt_switches_per_txn']:.2f}"
             + (f" warnings={'; '.join(r['warnings'])}" if r["warnings"] else ""))
+        if r.get("backend_waits"):
+            lines.append("#     backend states: " + ", ".join(
+                f"{k} {v:.1%}" for k, v in list(r["backend_waits"].items())[:6]))
     lines.append(",".join(COLUMNS))
     for r in levels:
         role = "fit" if r["clients"] <= fit_max else "holdout"
@@ -357,6 +456,8 @@ def cmd_csv(a):
 
 
 def main():
+    # SIGTERM (sent by measure.sh's cleanup) unwinds like Ctrl-C, so pgbench and psql are stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     lv = sub.add_parser("level")
@@ -369,6 +470,9 @@ def main():
     lv.add_argument("--log-dir", required=True)
     lv.add_argument("--raw", required=True)
     lv.add_argument("--json", required=True)
+    lv.add_argument("--psql", help="psql command and connection options (one string) for the "
+                    "wait-event sampler; omitted: no sampling")
+    lv.add_argument("--waits-raw", help="where the sampler writes its raw output")
     lv.add_argument("pgbench", nargs="+", help="pgbench command and connection arguments")
     cv = sub.add_parser("csv")
     cv.add_argument("--out", required=True)
