@@ -66,6 +66,16 @@ pub fn before_fit(points: &[Point], params: &[FreeParam]) -> Vec<String> {
                 ));
             }
         }
+        if p.kind == LoadKind::Closed && p.throughput * p.lat_mean > 1.05 * p.load {
+            w.push(format!(
+                "load {}: violates Little's law: {} users can complete at most N/R = {} requests/s at a mean latency of {} s, but {} were measured (the load, the latency and the throughput cannot all describe one closed test)",
+                fmt_num(p.load),
+                fmt_num(p.load),
+                fmt_num(p.load / p.lat_mean),
+                fmt_num(p.lat_mean),
+                fmt_num(p.throughput)
+            ));
+        }
         if let Some(e) = p.error_rate.filter(|e| *e > 0.01) {
             w.push(format!(
                 "load {}: error rate {:.2} % is above 1 %: fast failures lower the mean latency, so \
@@ -143,12 +153,22 @@ pub fn operational_seed(problem: &Problem, fit: &[Point]) -> Option<Vec<f64>> {
     let needs_sim = problem
         .params
         .iter()
-        .any(|p| matches!(p.form, Form::Dist(_)));
+        .any(|p| matches!(p.form, Form::Dist(_) | Form::Scale(_)));
     if needs_sim {
         if let Ok(preds) = problem.predict(&theta0, fit) {
             for (k, p) in problem.params.iter().enumerate() {
-                let Form::Dist(_) = p.form else { continue };
-                let owner = component_of(&p.path);
+                let owner = match &p.form {
+                    Form::Dist(_) => component_of(&p.path),
+                    Form::Scale(fields) => {
+                        let owners: Vec<Option<String>> = fields.iter().map(|(f, _)| component_of(f)).collect();
+                        if owners.windows(2).all(|w| w[0] == w[1]) {
+                            owners.into_iter().next().flatten()
+                        } else {
+                            None
+                        }
+                    }
+                    Form::Number => continue,
+                };
                 let mut logs = Vec::new();
                 for (pt, pr) in fit.iter().zip(&preds) {
                     for ((col, m), s) in pt.cpu_s.iter().zip(&pr.cpu_s) {

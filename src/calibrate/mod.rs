@@ -14,6 +14,7 @@ pub mod measured;
 pub mod optimize;
 mod output;
 pub mod params;
+mod surrogate;
 
 use crate::config::scenario::ExecutorCfg;
 use crate::config::{self, Loaded};
@@ -131,13 +132,18 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn sets_for(&self, theta: &[f64], p: &Point) -> Vec<String> {
-        let mut sets: Vec<String> = self
-            .params
+    /// The `--set` overrides that put θ into the model.
+    fn param_sets(&self, theta: &[f64]) -> Vec<String> {
+        self.params
             .iter()
             .zip(theta)
-            .map(|(fp, v)| format!("{}={}", fp.path, value_text(&fp.render(*v))))
-            .collect();
+            .flat_map(|(fp, v)| fp.render(*v))
+            .map(|(path, v)| format!("{path}={}", value_text(&v)))
+            .collect()
+    }
+
+    fn sets_for(&self, theta: &[f64], p: &Point) -> Vec<String> {
+        let mut sets = self.param_sets(theta);
         match p.kind {
             LoadKind::Closed => {
                 if let Some(path) = &self.load_closed {
@@ -251,7 +257,7 @@ impl Problem {
     }
 }
 
-fn value_text(v: &serde_json::Value) -> String {
+pub fn value_text(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -343,7 +349,7 @@ fn resolve_resources(base: &Loaded, points: &[Point]) -> Result<Vec<(String, Str
         .map(|c| {
             let hits: Vec<&String> = available
                 .iter()
-                .filter(|a| *a == &c || a.rsplit(':').next() == Some(c.as_str()))
+                .filter(|a| *a == &c || a.ends_with(&format!(":{c}")))
                 .collect();
             match hits.as_slice() {
                 [one] => Ok((c.clone(), (*one).clone())),
@@ -372,6 +378,35 @@ pub struct Fit {
     pub warnings: Vec<String>,
     pub curve: Vec<(Point, Pred)>,
     pub seconds: f64,
+    /// The analytic first guess: θ, its product-form loss and the simulator's loss there.
+    pub surrogate: Option<(Vec<f64>, f64, f64)>,
+}
+
+/// Fit the product-form surrogate from several starts (microseconds per evaluation).
+fn surrogate_fit(problem: &Problem, fit: &[Point], starts: &[Vec<f64>]) -> Option<(Vec<f64>, f64)> {
+    use rand::Rng;
+    let resource = |c: &str| problem.resource_of(c).to_string();
+    let eval = |u: &[f64]| -> Option<f64> {
+        let theta: Vec<f64> = problem.params.iter().zip(u).map(|(p, u)| p.from_u(*u)).collect();
+        let l = problem.base.with_sets(&problem.param_sets(&theta)).ok()?;
+        let s = surrogate::build(&l)?;
+        let preds: Option<Vec<Pred>> = fit.iter().map(|p| s.predict(p, &resource)).collect();
+        Some(problem.residuals(&preds?, fit).iter().map(|r| r * r).sum())
+    };
+    eval(&starts[0])?;
+    let mut rng = crate::engine::stream(problem.seed, 0, "calibrate:surrogate");
+    let mut all: Vec<Vec<f64>> = starts.to_vec();
+    for _ in 0..6 {
+        all.push((0..problem.params.len()).map(|_| rng.gen_range(-3.0..3.0)).collect());
+    }
+    let mut batch = |us: &[Vec<f64>]| -> Vec<f64> {
+        us.iter().map(|u| eval(u).unwrap_or(f64::INFINITY)).collect()
+    };
+    all.iter()
+        .map(|s| optimize::nelder_mead(&mut batch, s, 1.0, 400, 1e-12, 1e-6))
+        .filter(|o| o.f.is_finite())
+        .min_by(|a, b| a.f.total_cmp(&b.f))
+        .map(|o| (o.x, o.f))
 }
 
 pub struct Outcome {
@@ -543,6 +578,10 @@ fn finish(
                 .collect(),
         );
     }
+    let surrogate = surrogate_fit(&problem, &fit_points, &starts);
+    if let Some((u, _)) = &surrogate {
+        starts.push(u.clone());
+    }
     let f_starts = loss_of(&starts);
     if let Some(e) = failure.borrow_mut().take() {
         return Err(e);
@@ -618,6 +657,10 @@ fn finish(
         warnings,
         curve,
         seconds: started.elapsed().as_secs_f64(),
+        surrogate: surrogate.map(|(u, f)| {
+            let theta = problem.params.iter().zip(&u).map(|(p, u)| p.from_u(*u)).collect();
+            (theta, f, f_starts[f_starts.len() - 1])
+        }),
     };
     let out = a.out.clone().unwrap_or_else(|| {
         PathBuf::from("results").join(format!("{}-calibrated", problem.base.name()))

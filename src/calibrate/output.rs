@@ -3,7 +3,6 @@
 
 use super::measured::{LoadKind, Point, Role};
 use super::optimize::invert;
-use super::params::Form;
 use super::{checks, fmt_num, Fit, Pred, Problem};
 use crate::config::overrides;
 use crate::error::{Error, Result};
@@ -292,7 +291,8 @@ pub fn write(problem: &Problem, fit: &Fit, out: &Path) -> Result<(Vec<String>, S
                 "value": v,
                 "std_err": se,
                 "rel_std_err": se.map(|s| s / v.abs().max(1e-300)),
-                "set": super::value_text(&p.render(*v)),
+                "set": p.render(*v).into_iter().map(|(k, x)| (k, x)).collect::<serde_json::Map<String, Value>>(),
+                "describe": p.describe(*v),
                 "initial": p.initial,
                 "range": [p.lo, p.hi],
                 "at_bound": p.at_bound(*v),
@@ -357,6 +357,9 @@ pub fn write(problem: &Problem, fit: &Fit, out: &Path) -> Result<(Vec<String>, S
         "holdout": holdout,
         "curve": fit.curve.iter().map(|(p, q)| json!({"load": p.load, "throughput": q.x, "lat_mean_s": q.r, "lat_p95_s": q.p95})).collect::<Vec<_>>(),
         "warnings": fit.warnings,
+        "analytic_first_guess": fit.surrogate.as_ref().map(|(t, fs, fsim)| json!({
+            "values": t, "product_form_loss": fs, "simulator_loss_there": fsim,
+        })),
         "overlay": overlay,
     });
     let text =
@@ -461,11 +464,12 @@ fn write_overlay(problem: &Problem, fit: &Fit, path: &Path) -> Result<()> {
     let s_img = serde_json::to_value(&problem.base.scenario)
         .map_err(|e| Error::Usage(format!("internal: {e}")))?;
     for (p, v) in problem.params.iter().zip(&fit.theta) {
-        let val = p.render(*v);
-        if overrides::in_scenario(&s_img, &p.path) {
-            overrides::set_value(&mut img, &p.path, val).map_err(Error::Usage)?;
-        } else {
-            img["model_overrides"][p.path.as_str()] = val;
+        for (path, val) in p.render(*v) {
+            if overrides::in_scenario(&s_img, &path) {
+                overrides::set_value(&mut img, &path, val).map_err(Error::Usage)?;
+            } else {
+                img["model_overrides"][path.as_str()] = val;
+            }
         }
     }
     if let Some(n) = img
@@ -499,10 +503,7 @@ fn console(problem: &Problem, fit: &Fit, hold: &[(f64, f64)]) -> String {
         "PARAMETER", "VALUE", "STD ERR"
     ));
     for ((p, v), se) in problem.params.iter().zip(&fit.theta).zip(&fit.std_err) {
-        let val = match &p.form {
-            Form::Dist(_) => super::value_text(&p.render(*v)),
-            Form::Number => fmt_num(*v),
-        };
+        let val = p.describe(*v);
         let se = se
             .map(|e| format!("±{}", fmt_num(e)))
             .unwrap_or_else(|| "n/a".into());
@@ -527,6 +528,20 @@ fn console(problem: &Problem, fit: &Fit, hold: &[(f64, f64)]) -> String {
             pt.lat_mean * 1e3,
             pr.r * 1e3,
             100.0 * rel(pr.r, pt.lat_mean)
+        ));
+    }
+    if let Some((t, fs, fsim)) = &fit.surrogate {
+        s.push_str(&format!(
+            "\n  analytic first guess (product form): {}; its loss {:.5}, the simulator's there {:.5}\n",
+            problem
+                .params
+                .iter()
+                .zip(t)
+                .map(|(p, v)| format!("{} = {}", p.path, p.describe(*v)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            fs,
+            fsim
         ));
     }
     if !hold.is_empty() {

@@ -13,6 +13,9 @@ pub enum Form {
     Number,
     /// A distribution string; the parameter is its mean in seconds.
     Dist(String),
+    /// A wildcard path (`services.*.endpoints.*[*].db.time`): one factor scales every field it
+    /// matches, each from its own current value (numbers and distributions alike).
+    Scale(Vec<(String, Value)>),
 }
 
 #[derive(Clone, Debug)]
@@ -43,7 +46,7 @@ fn bound(spec: &str, raw: &str, form: &Form) -> Result<f64> {
         Form::Dist(_) => parse_duration(raw)
             .map(|ns| ns as f64 / 1e9)
             .map_err(|e| usage(spec, format!("bound {raw:?}: {e}"))),
-        Form::Number => Err(usage(spec, format!("bound {raw:?} is not a number"))),
+        _ => Err(usage(spec, format!("bound {raw:?} is not a number"))),
     }
 }
 
@@ -60,6 +63,77 @@ fn default_range(path: &str, v: f64) -> Option<(f64, f64)> {
     }
 }
 
+/// Does a leaf path match a pattern where `*` is any run of one key's characters, `[*]` any
+/// list index, `**` any number of segments and `|` separates alternatives?
+pub fn glob(pattern: &str, path: &str) -> bool {
+    pattern.split('|').any(|p| glob_one(p, path))
+}
+
+fn glob_one(pattern: &str, path: &str) -> bool {
+    fn go(p: &[u8], s: &[u8]) -> bool {
+        match p.first() {
+            None => s.is_empty(),
+            Some(b'*') if p.get(1) == Some(&b'*') => (0..=s.len()).any(|i| go(&p[2..], &s[i..])),
+            Some(b'*') => (0..=s.len())
+                .take_while(|&i| i == 0 || !matches!(s[i - 1], b'.' | b'[' | b']'))
+                .any(|i| go(&p[1..], &s[i..])),
+            Some(c) => s.first() == Some(c) && go(&p[1..], &s[1..]),
+        }
+    }
+    go(pattern.as_bytes(), path.as_bytes())
+}
+
+/// A wildcard parameter: the scale factor of every numeric or distribution field it matches.
+fn parse_tied(spec: &str, pattern: &str, range: Option<&str>, s_img: &Value, m_img: &Value) -> Result<FreeParam> {
+    let mut found = Vec::new();
+    for (img, prefix_ok) in [(s_img, true), (m_img, false)] {
+        let mut all = Vec::new();
+        overrides::leaves(img, "", &mut all);
+        for (path, v) in all {
+            if !glob(pattern, &path) || (prefix_ok && !overrides::in_scenario(s_img, &path)) {
+                continue;
+            }
+            let ok = match v {
+                Value::Number(n) => n.as_f64().is_some_and(|x| x != 0.0),
+                Value::String(t) => Dist::parse(t).is_ok_and(|d| d.mean_ns() > 0.0),
+                _ => false,
+            };
+            if ok {
+                found.push((path, v.clone()));
+            }
+        }
+    }
+    if found.is_empty() {
+        return Err(usage(
+            spec,
+            format!("the pattern {pattern:?} matches no numeric or distribution field (`*` is one key, `[*]` any index, `**` any depth)"),
+        ));
+    }
+    let (lo, hi) = match range {
+        Some(r) => {
+            let (a, b) = r
+                .split_once("..")
+                .ok_or_else(|| usage(spec, format!("expected a range LO..HI after '=', found {r:?}")))?;
+            (bound(spec, a, &Form::Number)?, bound(spec, b, &Form::Number)?)
+        }
+        None => (0.1, 10.0),
+    };
+    if !(lo < hi) {
+        return Err(usage(spec, format!("empty or reversed range {lo}..{hi}: expected LO < HI")));
+    }
+    if lo <= 0.0 {
+        return Err(usage(spec, "a scale factor must stay above zero: expected LO > 0"));
+    }
+    Ok(FreeParam {
+        path: pattern.to_string(),
+        form: Form::Scale(found),
+        initial: 1.0f64.clamp(lo, hi),
+        lo,
+        hi,
+        log: hi / lo > 20.0,
+    })
+}
+
 pub fn parse(spec: &str, base: &Loaded) -> Result<FreeParam> {
     let (path, range) = match spec.split_once('=') {
         Some((p, r)) => (p.trim(), Some(r.trim())),
@@ -68,6 +142,9 @@ pub fn parse(spec: &str, base: &Loaded) -> Result<FreeParam> {
     let ser = |e: serde_json::Error| Error::Usage(format!("internal: {e}"));
     let s_img = serde_json::to_value(&base.scenario).map_err(ser)?;
     let m_img = serde_json::to_value(&base.model).map_err(ser)?;
+    if path.contains('*') {
+        return parse_tied(spec, path, range, &s_img, &m_img);
+    }
     let (full, cur) = overrides::get(&s_img, &m_img, path).map_err(|e| usage(spec, e))?;
     let (form, initial) = match &cur {
         Value::Number(n) => (Form::Number, n.as_f64().unwrap_or(0.0)),
@@ -137,16 +214,40 @@ pub fn parse(spec: &str, base: &Loaded) -> Result<FreeParam> {
 }
 
 impl FreeParam {
-    /// The `--set` value for `v`.
-    pub fn render(&self, v: f64) -> Value {
+    /// The `--set` path/value pairs for `v`.
+    pub fn render(&self, v: f64) -> Vec<(String, Value)> {
+        let dist = |template: &str, f: f64| Value::String(scale_durations(template, f));
         match &self.form {
-            Form::Number => serde_json::json!(v),
+            Form::Number => vec![(self.path.clone(), serde_json::json!(v))],
             Form::Dist(template) => {
                 let mean0 = Dist::parse(template)
                     .map(|d| d.mean_ns() / 1e9)
                     .unwrap_or(1.0);
-                Value::String(scale_durations(template, v / mean0))
+                vec![(self.path.clone(), dist(template, v / mean0))]
             }
+            Form::Scale(fields) => fields
+                .iter()
+                .map(|(p, base)| {
+                    let val = match base {
+                        Value::String(t) => dist(t, v),
+                        other => serde_json::json!(other.as_f64().unwrap_or(0.0) * v),
+                    };
+                    (p.clone(), val)
+                })
+                .collect(),
+        }
+    }
+
+    /// How the value reads in reports.
+    pub fn describe(&self, v: f64) -> String {
+        match &self.form {
+            Form::Number => super::fmt_num(v),
+            Form::Dist(_) => self
+                .render(v)
+                .first()
+                .map(|(_, x)| super::value_text(x))
+                .unwrap_or_default(),
+            Form::Scale(f) => format!("×{} ({} fields)", super::fmt_num(v), f.len()),
         }
     }
 
@@ -239,6 +340,16 @@ mod tests {
             assert!((m1 / m0 - 2.5).abs() < 1e-3, "{s}: {m0} -> {m1}");
         }
         assert!(scale_durations("lognormal(mean=120ms, cv=0.5)", 2.0).contains("cv=0.5"));
+    }
+
+    #[test]
+    fn wildcards_match_one_key_any_index_or_any_depth() {
+        assert!(glob("services.*.endpoints.*[*].db.time", "services.backend.endpoints.status[3].db.time"));
+        assert!(!glob("services.*.endpoints.*[*].db.time", "services.backend.endpoints.status[3].cache_read.miss.time"));
+        assert!(glob("services.**.time", "services.backend.endpoints.status[3].cache_read.miss.time"));
+        assert!(!glob("services.*.pod.cores", "services.a.b.pod.cores"));
+        assert!(glob("services.api.endpoints.*[*].delay", "services.api.endpoints.status[0].delay"));
+        assert!(glob("a.*.x|b.**.y", "b.c.d.y") && !glob("a.*.x|b.**.y", "a.c.d.x"));
     }
 
     #[test]
