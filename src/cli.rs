@@ -81,6 +81,18 @@ pub enum Command {
         #[arg(long, default_value = "http_req_duration.p(95)")]
         metric: String,
     },
+    /// Write report.html for a run, sweep or plan directory: one self-contained page.
+    Report {
+        dir: PathBuf,
+    },
+    /// Compare run or sweep directories: targets side by side, deltas, changed verdicts.
+    Compare {
+        #[arg(required = true, num_args = 2..)]
+        dirs: Vec<PathBuf>,
+        /// Where compare.csv, compare.png and compare.html go.
+        #[arg(long, default_value = "results/compare")]
+        out: PathBuf,
+    },
     /// Measure simulator speed: an M/M/c run and the quickstart scenario.
     Bench {
         /// Customers in the M/M/c benchmark.
@@ -216,6 +228,8 @@ fn dispatch(cli: Cli) -> Result<i32> {
             if !quiet {
                 print!("{}", report::console_summary(&rep));
                 println!("\n  wrote {}: {}", out.display(), files.join(", "));
+            } else if !rep.passed() {
+                print!("{}", report::failed_targets(&rep));
             }
             Ok(if rep.passed() { 0 } else { EXIT_TARGETS_FAILED })
         }
@@ -268,11 +282,27 @@ fn dispatch(cli: Cli) -> Result<i32> {
             let args = opts.args(scenario, "grid".into(), None);
             let (f, found) = crate::sweep::plan(&args, confidence, &monotone)?;
             print_finished(&f, quiet);
+            if quiet && !found {
+                println!(
+                    "verdict: TARGETS FAILED: no configuration meets every target with probability >= {confidence}"
+                );
+            }
             Ok(if found { 0 } else { EXIT_TARGETS_FAILED })
         }
         Command::Merge { dirs, out, metric } => {
             let f = crate::sweep::merge(&dirs, &out, &metric)?;
             print_finished(&f, false);
+            Ok(0)
+        }
+        Command::Report { dir } => {
+            let f = report::html::write(&dir)?;
+            println!("wrote {}", dir.join(f).display());
+            Ok(0)
+        }
+        Command::Compare { dirs, out } => {
+            let c = crate::compare::compare(&dirs, &out)?;
+            print!("{}", c.text);
+            println!("\n  wrote {}: {}", c.out.display(), c.files.join(", "));
             Ok(0)
         }
         Command::Bench {

@@ -7,6 +7,7 @@
 pub mod autoscale;
 pub mod bench;
 pub mod cli;
+pub mod compare;
 pub mod config;
 pub mod cost;
 pub mod dist;

@@ -245,6 +245,7 @@ pub fn finish(
         bands_point,
     )?);
     files.push("sweep.json".into());
+    files.push(crate::report::html::write_sweep(out, spec, rows)?);
     Ok(Finished {
         out: out.to_path_buf(),
         files,
@@ -277,23 +278,32 @@ fn sweep_text(spec: &Spec, stats: &[PointStats], metric: &str, runs: usize) -> S
             .map(|s| format!(", shard {}/{}", s.k, s.n))
             .unwrap_or_default()
     );
-    let _ = writeln!(
-        o,
-        "\n  {:>5}  {:<40} {:>4} {:>22} {:>18} {:>8}",
-        "POINT", "PARAMETERS", "N", metric, "COST $/h", "P(PASS)"
-    );
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    t.set_header(vec![
+        "POINT".to_string(),
+        "PARAMETERS".into(),
+        "N".into(),
+        metric.to_string(),
+        "COST $/h".into(),
+        "P(PASS)".into(),
+    ]);
     for s in stats.iter().take(SHOWN) {
-        let _ = writeln!(
-            o,
-            "  {:>5}  {:<40} {:>4} {:>22} {:>18} {:>8.2}",
-            s.point,
+        t.add_row(vec![
+            s.point.to_string(),
             spec.label(s.point),
-            s.replications,
+            s.replications.to_string(),
             fmt_ci(s, metric),
             fmt_ci(s, plots::COST),
-            s.p_all
-        );
+            format!("{:.2}", s.p_all),
+        ]);
     }
+    for k in [0usize, 2, 3, 4, 5] {
+        if let Some(c) = t.column_mut(k) {
+            c.set_cell_alignment(comfy_table::CellAlignment::Right);
+        }
+    }
+    let _ = writeln!(o, "\n{t}");
     if stats.len() > SHOWN {
         let _ = writeln!(o, "  ... {} more in points.csv", stats.len() - SHOWN);
     }

@@ -98,6 +98,11 @@ impl Station {
         }
     }
 
+    /// Processor sharing (else first come, first served).
+    pub fn is_ps(&self) -> bool {
+        matches!(self.kind, Kind::Ps { .. })
+    }
+
     pub fn jobs(&self) -> usize {
         match &self.kind {
             Kind::Fcfs { busy, queue, .. } => *busy as usize + queue.len(),
