@@ -536,8 +536,12 @@ mod tests {
         let b = [(5, 11.0), (6, 13.0), (7, 12.0)];
         let d = delta(&a, &b);
         assert!(!d.paired);
+        // By hand: variances of the means 1 and 1/3, se = √(4/3); Welch–Satterthwaite
+        // df = (4/3)² / (1/1 + (1/3)²/2) = 1.68 → 1; t(0.975, 1) = 12.7062047.
         let (lo, hi) = d.ci.unwrap();
-        assert!(lo < d.diff && d.diff < hi && lo > 0.0, "{d:?}");
+        let h = 12.706_204_736_174_7 * (4.0f64 / 3.0).sqrt();
+        assert!((d.diff - 10.0).abs() < 1e-12);
+        assert!((lo - (10.0 - h)).abs() < 1e-6 && (hi - (10.0 + h)).abs() < 1e-6, "{d:?}");
         let single = delta(&[(0, 1.0)], &[(0, 2.0)]);
         assert_eq!(single.ci, None);
         assert_eq!(single.diff, 1.0);

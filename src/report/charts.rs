@@ -67,8 +67,8 @@ pub fn latency_column(agg: &Aggregation) -> Option<&'static str> {
 fn hpa_target_value(t: &MetricTarget) -> Option<f64> {
     match t.target_type {
         MetricTargetType::Utilization => t.average_utilization.map(f64::from),
-        MetricTargetType::AverageValue => t.average_value.map(|q| q.0),
-        MetricTargetType::Value => t.value.map(|q| q.0),
+        MetricTargetType::AverageValue => t.average_value.as_ref().map(|q| q.value()),
+        MetricTargetType::Value => t.value.as_ref().map(|q| q.value()),
     }
 }
 

@@ -285,10 +285,6 @@ fn fmt_num(v: f64) -> String {
     }
 }
 
-fn legend_line(c: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
-    move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
-}
-
 fn no_data(area: &Area, title: &str) -> Result<(), String> {
     let (w, h) = area.dim_in_pixel();
     let style = TextStyle::from((FONT, 18).into_font())

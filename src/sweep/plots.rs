@@ -346,7 +346,7 @@ mod tests {
         // The table writer uses the same clamp.
         let df = crate::sweep::table::bands_frame(&rows).unwrap();
         let lo = df.column("ci_lo").unwrap().f64().unwrap().clone();
-        assert!(lo.into_iter().flatten().all(|x| x >= 0.0));
+        assert!(lo.iter().flatten().all(|x| x >= 0.0));
         assert_eq!(clamp_band("x_ms", -3.0, 5.0), (0.0, 5.0));
     }
 
