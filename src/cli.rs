@@ -82,9 +82,7 @@ pub enum Command {
         metric: String,
     },
     /// Write report.html for a run, sweep or plan directory: one self-contained page.
-    Report {
-        dir: PathBuf,
-    },
+    Report { dir: PathBuf },
     /// Compare run or sweep directories: targets side by side, deltas, changed verdicts.
     Compare {
         #[arg(required = true, num_args = 2..)]

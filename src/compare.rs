@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Debug)]
 pub struct Entity {
     pub label: String,
+    /// The parameter values of a sweep point (empty for a run).
+    pub detail: String,
     /// Target name → (replication, measured) samples; one sample for a run.
     pub targets: BTreeMap<String, Vec<(u64, f64)>>,
     /// Target name → verdict (a run's pass, or a sweep point's P(pass) ≥ confidence).
@@ -72,8 +74,8 @@ pub fn delta(a: &[(u64, f64)], b: &[(u64, f64)]) -> Delta {
                 paired: false,
             };
         }
-        let df = (va + vb).powi(2)
-            / (va * va / (a.len() - 1) as f64 + vb * vb / (b.len() - 1) as f64);
+        let df =
+            (va + vb).powi(2) / (va * va / (a.len() - 1) as f64 + vb * vb / (b.len() - 1) as f64);
         let h = t_quantile(LEVEL, (df.floor() as usize).max(1)) * se;
         return Delta {
             diff,
@@ -87,6 +89,9 @@ pub fn delta(a: &[(u64, f64)], b: &[(u64, f64)]) -> Delta {
         paired: false,
     }
 }
+
+/// Named series over time.
+type Lines = Vec<(String, Vec<f64>)>;
 
 const OVERLAY: [&str; 3] = ["p95_ms", "completions_per_s", "error_rate"];
 
@@ -108,7 +113,11 @@ fn load_run(dir: &Path) -> Result<Entity> {
     let s = readback::summary(dir)?;
     let mut targets = BTreeMap::new();
     let mut pass = BTreeMap::new();
-    for v in s["surge"]["verdict"].as_array().map(|a| a.as_slice()).unwrap_or(&[]) {
+    for v in s["surge"]["verdict"]
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or(&[])
+    {
         let name = format!(
             "{} {}",
             v["target"].as_str().unwrap_or(""),
@@ -130,6 +139,7 @@ fn load_run(dir: &Path) -> Result<Entity> {
     }
     Ok(Entity {
         label: dir_label(dir),
+        detail: String::new(),
         targets,
         pass,
         t: ts.column("t_s").unwrap_or_default(),
@@ -174,10 +184,11 @@ fn load_sweep(dir: &Path) -> Result<Vec<Entity>> {
         let label = if spec.points.len() == 1 {
             dir_label(dir)
         } else {
-            format!("{}#{} {}", dir_label(dir), p, spec.label(p))
+            format!("{}#{}", dir_label(dir), p)
         };
         out.push(Entity {
             label,
+            detail: spec.label(p),
             targets,
             pass,
             t,
@@ -224,7 +235,9 @@ fn fmt_delta(d: &Delta) -> String {
             html::num(hi),
             if d.paired { " paired" } else { "" }
         ),
-        None if d.diff.is_finite() => format!("{:+}", html::num(d.diff).parse::<f64>().unwrap_or(d.diff)),
+        None if d.diff.is_finite() => {
+            format!("{:+}", html::num(d.diff).parse::<f64>().unwrap_or(d.diff))
+        }
         None => "–".into(),
     }
 }
@@ -284,62 +297,71 @@ pub fn compare(dirs: &[PathBuf], out: &Path) -> Result<Compared> {
         }
     }
 
-    // Console table.
+    // Console table: one row per target and input, so any number of inputs stays narrow.
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED);
-    let mut head = vec!["target".to_string()];
-    for (j, e) in entities.iter().enumerate() {
-        head.push(e.label.clone());
-        if j > 0 {
-            head.push(format!("Δ vs {}", base.label));
-        }
-    }
+    let head: Vec<String> = vec![
+        "target".into(),
+        "input".into(),
+        "measured".into(),
+        "verdict".into(),
+        format!("Δ vs {} [95 % CI]", base.label),
+        "verdict change".into(),
+    ];
     table.set_header(head.clone());
     let mut html_rows = Vec::new();
     for n in &names {
-        let mut cells = vec![n.clone()];
-        let mut hcells = vec![Cell::Text(n.clone())];
-        let mut changed_any = false;
         for (j, e) in entities.iter().enumerate() {
-            let side = e
-                .targets
-                .get(n)
-                .map(|v| fmt_side(v))
-                .unwrap_or_else(|| "–".into());
-            let v = format!("{side} {}", verdict(e.pass.get(n)));
-            cells.push(v.clone());
-            hcells.push(Cell::Num(v));
-            if j > 0 {
-                let d = deltas.iter().find(|d| &d.0 == n && d.1 == j);
-                let mut s = d.map(|d| fmt_delta(&d.2)).unwrap_or_else(|| "–".into());
-                if let Some(d) = d.filter(|d| d.3) {
-                    changed_any = true;
-                    let _ = write!(
-                        s,
-                        "  verdict {} → {}",
-                        verdict(base.pass.get(&d.0)),
-                        verdict(e.pass.get(&d.0))
-                    );
+            let Some(v) = e.targets.get(n) else { continue };
+            let d = deltas.iter().find(|d| &d.0 == n && d.1 == j);
+            let delta_text = match d {
+                Some(d) => fmt_delta(&d.2),
+                None if j == 0 => "(baseline)".into(),
+                None => "–".into(),
+            };
+            let change = match d {
+                Some(d) if d.3 => {
+                    format!("{} → {}", verdict(base.pass.get(n)), verdict(e.pass.get(n)))
                 }
-                cells.push(s.clone());
-                hcells.push(Cell::Num(s));
-            }
+                _ => String::new(),
+            };
+            let cells = vec![
+                if j == 0 { n.clone() } else { String::new() },
+                e.label.clone(),
+                fmt_side(v),
+                verdict(e.pass.get(n)).to_string(),
+                delta_text,
+                change.clone(),
+            ];
+            table.add_row(cells.clone());
+            let pass = e.pass.get(n).copied().unwrap_or(true);
+            html_rows.push(HRow {
+                class: match (change.is_empty(), pass) {
+                    (false, _) => "verdict changed fail",
+                    (true, true) => "verdict pass",
+                    (true, false) => "verdict fail",
+                },
+                cells: vec![
+                    Cell::Text(n.clone()),
+                    Cell::Text(e.label.clone()),
+                    Cell::Num(cells[2].clone()),
+                    Cell::Result(cells[3].clone()),
+                    Cell::Num(cells[4].clone()),
+                    Cell::Text(change),
+                ],
+            });
         }
-        table.add_row(cells);
-        html_rows.push(HRow {
-            class: if changed_any {
-                "verdict changed fail"
-            } else {
-                "verdict"
-            },
-            cells: hcells,
-        });
     }
-    for (k, col) in table.column_iter_mut().enumerate() {
-        if k > 0 {
-            col.set_cell_alignment(CellAlignment::Right);
+    for k in [2usize, 4] {
+        if let Some(c) = table.column_mut(k) {
+            c.set_cell_alignment(CellAlignment::Right);
         }
     }
+    let key: Vec<String> = entities
+        .iter()
+        .filter(|e| !e.detail.is_empty())
+        .map(|e| format!("{} = {}", e.label, e.detail))
+        .collect();
     let changed: Vec<String> = deltas
         .iter()
         .filter(|d| d.3)
@@ -354,7 +376,13 @@ pub fn compare(dirs: &[PathBuf], out: &Path) -> Result<Compared> {
             )
         })
         .collect();
-    let mut text = format!("\n{table}\n");
+    let mut text = String::from("\n");
+    for line in table.to_string().lines() {
+        let _ = writeln!(text, "  {line}");
+    }
+    for k in &key {
+        let _ = writeln!(text, "  {k}");
+    }
     if changed.is_empty() {
         text.push_str("\n  no verdict changed\n");
     } else {
@@ -369,7 +397,13 @@ pub fn compare(dirs: &[PathBuf], out: &Path) -> Result<Compared> {
         "target,input,replications,mean,ci_lo,ci_hi,pass,delta_vs_first,delta_ci_lo,delta_ci_hi,paired,verdict_changed\n",
     );
     let q = |s: &str| format!("\"{}\"", s.replace('"', "'"));
-    let f = |v: f64| if v.is_finite() { format!("{v}") } else { String::new() };
+    let f = |v: f64| {
+        if v.is_finite() {
+            format!("{v}")
+        } else {
+            String::new()
+        }
+    };
     for n in &names {
         for (j, e) in entities.iter().enumerate() {
             let Some(v) = e.targets.get(n) else { continue };
@@ -408,14 +442,10 @@ pub fn compare(dirs: &[PathBuf], out: &Path) -> Result<Compared> {
     let grid = entities
         .iter()
         .map(|e| &e.t)
-        .max_by(|a, b| {
-            a.last()
-                .unwrap_or(&0.0)
-                .total_cmp(b.last().unwrap_or(&0.0))
-        })
+        .max_by(|a, b| a.last().unwrap_or(&0.0).total_cmp(b.last().unwrap_or(&0.0)))
         .cloned()
         .unwrap_or_default();
-    let overlay = |pick: &dyn Fn(&Entity) -> Vec<(String, Vec<f64>)>| -> Vec<(String, Vec<f64>)> {
+    let overlay = |pick: &dyn Fn(&Entity) -> Lines| -> Lines {
         entities
             .iter()
             .flat_map(|e| {
@@ -498,6 +528,13 @@ pub fn compare(dirs: &[PathBuf], out: &Path) -> Result<Compared> {
         );
     }
     b.push_str(&html::table("compare", &head, &html_rows));
+    if !key.is_empty() {
+        b.push_str("<ul class=\"muted\">");
+        for k in &key {
+            let _ = write!(b, "<li>{}</li>", html::esc(k));
+        }
+        b.push_str("</ul>");
+    }
     if files.iter().any(|f| f == "compare.png") {
         b.push_str(&html::figure(out, "compare.png")?);
     }
@@ -541,7 +578,10 @@ mod tests {
         let (lo, hi) = d.ci.unwrap();
         let h = 12.706_204_736_174_7 * (4.0f64 / 3.0).sqrt();
         assert!((d.diff - 10.0).abs() < 1e-12);
-        assert!((lo - (10.0 - h)).abs() < 1e-6 && (hi - (10.0 + h)).abs() < 1e-6, "{d:?}");
+        assert!(
+            (lo - (10.0 - h)).abs() < 1e-6 && (hi - (10.0 + h)).abs() < 1e-6,
+            "{d:?}"
+        );
         let single = delta(&[(0, 1.0)], &[(0, 2.0)]);
         assert_eq!(single.ci, None);
         assert_eq!(single.diff, 1.0);

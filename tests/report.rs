@@ -101,7 +101,14 @@ fn render(chrome: &Path, html: &Path, shot: &Path) -> (String, Vec<String>) {
 
 /// The page is self-contained: nothing is fetched from a network.
 fn assert_self_contained(html: &str) {
-    for bad in ["src=\"http", "href=\"http", "src='http", "url(http", "<script src", "<link"] {
+    for bad in [
+        "src=\"http",
+        "href=\"http",
+        "src='http",
+        "url(http",
+        "<script src",
+        "<link",
+    ] {
         assert!(!html.contains(bad), "report fetches something: {bad}");
     }
 }
@@ -159,7 +166,10 @@ fn run_report_renders_with_verdict_rows_and_quiet_prints_failures() {
     std::fs::remove_file(dir.join("r/report.html")).unwrap();
     let o = surge(&["report", "r"], &dir);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert_eq!(std::fs::read_to_string(dir.join("r/report.html")).unwrap(), html);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("r/report.html")).unwrap(),
+        html
+    );
     // A directory that is no output says so and exits 2.
     let o = surge(&["report", "."], &dir);
     assert_eq!(o.status.code(), Some(2));
@@ -168,8 +178,15 @@ fn run_report_renders_with_verdict_rows_and_quiet_prints_failures() {
     let Some(chrome) = chromium() else { return };
     let (dom, console) = render(&chrome, &dir.join("r/report.html"), &dir.join("run.png"));
     assert!(console.is_empty(), "console messages: {console:?}");
-    assert_eq!(count(&dom, "<tr class=\"verdict "), verdicts, "verdict rows in the DOM");
-    assert!(dom.contains("<tr class=\"verdict fail\">"), "the failed target's row");
+    assert_eq!(
+        count(&dom, "<tr class=\"verdict "),
+        verdicts,
+        "verdict rows in the DOM"
+    );
+    assert!(
+        dom.contains("<tr class=\"verdict fail\">"),
+        "the failed target's row"
+    );
     assert!(dom.contains("TARGETS FAILED"));
 }
 
@@ -208,9 +225,16 @@ fn sweep_and_plan_reports_render_with_point_rows() {
         let points = points.split("</table>").next().unwrap();
         assert_eq!(count(points, "<tr class=\"verdict "), 2, "{what}");
         if let Some(chrome) = &chrome {
-            let (dom, console) = render(chrome, &dir.join(d).join("report.html"), &dir.join(format!("{d}.png")));
+            let (dom, console) = render(
+                chrome,
+                &dir.join(d).join("report.html"),
+                &dir.join(format!("{d}.png")),
+            );
             assert!(console.is_empty(), "{what}: console messages: {console:?}");
-            assert!(count(&dom, "<tr class=\"verdict ") >= 2, "{what}: verdict rows in the DOM");
+            assert!(
+                count(&dom, "<tr class=\"verdict ") >= 2,
+                "{what}: verdict rows in the DOM"
+            );
         }
     }
 }
@@ -234,7 +258,10 @@ fn measured(summary: &Path, target: &str) -> (f64, bool) {
         .find(|x| x["target"] == target)
         .unwrap()
         .clone();
-    (e["measured"].as_f64().unwrap(), e["pass"].as_bool().unwrap())
+    (
+        e["measured"].as_f64().unwrap(),
+        e["pass"].as_bool().unwrap(),
+    )
 }
 
 fn csv_rows(p: &Path) -> Vec<Vec<String>> {
@@ -254,7 +281,15 @@ fn compare_of_two_runs_differing_in_cores_shows_deltas_and_the_changed_verdict()
     let a = surge(&["run", "s.yaml", "--out", "a", "-q"], &dir);
     assert_eq!(a.status.code(), Some(99), "{}", stderr(&a));
     let b = surge(
-        &["run", "s.yaml", "--out", "b", "-q", "--set", "services.station.pod.cores=7"],
+        &[
+            "run",
+            "s.yaml",
+            "--out",
+            "b",
+            "-q",
+            "--set",
+            "services.station.pod.cores=7",
+        ],
         &dir,
     );
     assert_eq!(b.status.code(), Some(0), "{}", stderr(&b));
@@ -273,7 +308,11 @@ fn compare_of_two_runs_differing_in_cores_shows_deltas_and_the_changed_verdict()
         .find(|r| r[0] == format!("{qw} avg<30") && r[1] == "b")
         .expect("row of b");
     let delta: f64 = row[7].parse().unwrap();
-    assert!((delta - (wb - wa)).abs() < 1e-9 * wa.abs().max(1.0), "{delta} vs {}", wb - wa);
+    assert!(
+        (delta - (wb - wa)).abs() < 1e-9 * wa.abs().max(1.0),
+        "{delta} vs {}",
+        wb - wa
+    );
     assert_eq!(row[11], "true", "verdict changed");
     // Unreplicated runs: no interval on the delta.
     assert_eq!(row[8], "");
@@ -296,7 +335,17 @@ fn compare_of_replicated_sweeps_gives_a_paired_interval() {
     for (out, cores) in [("a", "5"), ("b", "7")] {
         let p = format!("services.station.pod.cores={cores}");
         let o = surge(
-            &["sweep", "s.yaml", "--param", &p, "--replications", "3", "--out", out, "-q"],
+            &[
+                "sweep",
+                "s.yaml",
+                "--param",
+                &p,
+                "--replications",
+                "3",
+                "--out",
+                out,
+                "-q",
+            ],
             &dir,
         );
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -310,7 +359,9 @@ fn compare_of_replicated_sweeps_gives_a_paired_interval() {
         let mut lines = text.lines();
         let head: Vec<&str> = lines.next().unwrap().split(',').collect();
         let i = head.iter().position(|h| *h == col).expect("column");
-        lines.map(|l| l.split(',').nth(i).unwrap().parse().unwrap()).collect()
+        lines
+            .map(|l| l.split(',').nth(i).unwrap().parse().unwrap())
+            .collect()
     };
     let (a, b) = (per_rep("a"), per_rep("b"));
     let d: Vec<f64> = a.iter().zip(&b).map(|(x, y)| y - x).collect();
@@ -324,7 +375,10 @@ fn compare_of_replicated_sweeps_gives_a_paired_interval() {
         .unwrap();
     let got: Vec<f64> = row[7..10].iter().map(|x| x.parse().unwrap()).collect();
     let close = |x: f64, y: f64| (x - y).abs() <= 1e-6 * y.abs().max(1.0);
-    assert!(close(got[0], mean) && close(got[1], mean - h) && close(got[2], mean + h), "{got:?} vs {mean} ± {h}");
+    assert!(
+        close(got[0], mean) && close(got[1], mean - h) && close(got[2], mean + h),
+        "{got:?} vs {mean} ± {h}"
+    );
     assert_eq!(row[10], "true", "paired");
     assert_eq!(row[11], "true", "verdict changed");
 }
@@ -335,7 +389,14 @@ fn littles_law_check_fails_on_a_corrupted_time_series() {
     let scenario = "model: m.yaml\nsample_interval: 5s\nrequest_timeout: 1000h\nflows:\n  one:\n    steps:\n      - request: serve\n\
          scenarios:\n  open:\n    executor: poisson-arrivals\n    rate: 15\n    duration: 400s\n    gracefulStop: 1000h\n";
     let loaded = config::from_strs(scenario, model).unwrap();
-    let r = sim::run(&loaded, RunOptions { seed: 3, replication: 0 }, &mut |_, _| {});
+    let r = sim::run(
+        &loaded,
+        RunOptions {
+            seed: 3,
+            replication: 0,
+        },
+        &mut |_, _| {},
+    );
     let secs = surge::engine::ns_to_secs(r.end);
     let ok = littles_law(r.timeseries(), &r.metrics, secs);
     assert_eq!(ok["consistent"], true, "{ok:#}");
@@ -359,7 +420,14 @@ fn ps_station_reports_its_slowdown() {
     let scenario = "model: m.yaml\nsample_interval: 100s\nrequest_timeout: 1000h\nflows:\n  one:\n    steps:\n      - request: serve\n\
          scenarios:\n  open:\n    executor: poisson-arrivals\n    rate: 6\n    duration: 10000s\n    gracefulStop: 1000h\n";
     let loaded = config::from_strs(scenario, model).unwrap();
-    let r = sim::run(&loaded, RunOptions { seed: 11, replication: 0 }, &mut |_, _| {});
+    let r = sim::run(
+        &loaded,
+        RunOptions {
+            seed: 11,
+            replication: 0,
+        },
+        &mut |_, _| {},
+    );
     let q = &r.system.queue_report(r.end)["service:station"];
     assert_eq!(q["discipline"], "ps");
     let slow = q["slowdown"].as_f64().unwrap();

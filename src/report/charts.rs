@@ -116,7 +116,7 @@ pub fn write_all(dir: &Path, r: &Report) -> Result<Vec<String>> {
     let causes: Cols = nonzero(
         ts.columns
             .iter()
-            .filter(|c| c.starts_with("errors_") && c.ends_with("_per_s"))
+            .filter(|c| c.starts_with("errors_") && c.ends_with("_per_s") && *c != "errors_per_s")
             .filter_map(|c| Some((c.clone(), ts.column(c)?)))
             .collect(),
     );
@@ -163,7 +163,12 @@ pub fn write_all(dir: &Path, r: &Report) -> Result<Vec<String>> {
         })
         .collect();
     put("latency.png", vec![latency])?;
-    let mut errors = chart("Errors per second, total and by cause", "errors/s", &t, &err);
+    let mut errors = chart(
+        "Errors per second, total and by cause",
+        "errors/s",
+        &t,
+        &err,
+    );
     errors.series.extend(series(&causes));
     put(
         "errors.png",

@@ -172,7 +172,11 @@ pub fn console_summary(r: &Report) -> String {
         );
     }
     if !r.verdicts.is_empty() {
-        let _ = writeln!(o, "\n{}", verdict_table(r));
+        let table = verdict_table(r);
+        o.push('\n');
+        for line in table.lines() {
+            let _ = writeln!(o, "  {line}");
+        }
         let _ = writeln!(o, "\n  {}", verdict_line(r));
     }
     o

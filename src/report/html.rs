@@ -41,7 +41,7 @@ pub fn num(v: f64) -> String {
     let a = v.abs();
     if a == 0.0 {
         "0".into()
-    } else if a >= 1e6 || a < 1e-3 {
+    } else if !(1e-3..1e6).contains(&a) {
         format!("{v:.3e}")
     } else {
         let d = (3 - a.log10().floor() as i32).clamp(0, 4) as usize;
@@ -66,7 +66,7 @@ fn jnum(v: &Value) -> String {
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1250px;color:#222;padding:0 1em}\
 h1{font-size:1.6em}h2{font-size:1.25em;border-bottom:1px solid #ddd;padding-bottom:.2em;margin-top:1.8em}\
 table{border-collapse:collapse;margin:.6em 0;font-size:.92em}th,td{border:1px solid #ddd;padding:.25em .6em;text-align:left;vertical-align:top}\
-th{background:#f4f4f4}td.n{text-align:right;font-variant-numeric:tabular-nums}\
+th{background:#f4f4f4}td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}.scroll{overflow-x:auto}\
 tr.pass td.r{color:#0a6e2c;font-weight:600}tr.fail td.r{color:#b3121b;font-weight:700}tr.fail{background:#fff3f2}\
 .banner{padding:.6em 1em;border-radius:4px;font-weight:700;font-size:1.15em;margin:1em 0}\
 .banner.pass{background:#e3f5e8;color:#0a6e2c}.banner.fail{background:#fde6e4;color:#b3121b}\
@@ -97,7 +97,10 @@ pub enum Cell {
 }
 
 pub fn table(id: &str, head: &[String], rows: &[Row]) -> String {
-    let mut o = format!("<table id=\"{}\"><thead><tr>", esc(id));
+    let mut o = format!(
+        "<div class=\"scroll\"><table id=\"{}\"><thead><tr>",
+        esc(id)
+    );
     for h in head {
         let _ = write!(o, "<th>{}</th>", esc(h));
     }
@@ -123,7 +126,7 @@ pub fn table(id: &str, head: &[String], rows: &[Row]) -> String {
         }
         o.push_str("</tr>\n");
     }
-    o.push_str("</tbody></table>\n");
+    o.push_str("</tbody></table></div>\n");
     o
 }
 
@@ -223,7 +226,10 @@ fn verdict_rows(s: &Value) -> Vec<Row> {
 }
 
 fn dots(name: &str) -> String {
-    format!("{name}{}:", ".".repeat(36usize.saturating_sub(name.len()).max(3)))
+    format!(
+        "{name}{}:",
+        ".".repeat(36usize.saturating_sub(name.len()).max(3))
+    )
 }
 
 fn fmt_ms(v: f64) -> String {
@@ -374,7 +380,10 @@ pub fn narrative(ts: &TimeSeries, p95_target: Option<f64>) -> Vec<String> {
             }
         }
     }
-    let mut sat: Vec<_> = util.iter().filter_map(|u| Some((u.0.clone(), u.2?))).collect();
+    let mut sat: Vec<_> = util
+        .iter()
+        .filter_map(|u| Some((u.0.clone(), u.2?)))
+        .collect();
     sat.sort_by_key(|s| s.1);
     if !sat.is_empty() {
         let list: Vec<String> = sat
@@ -414,7 +423,12 @@ pub fn narrative(ts: &TimeSeries, p95_target: Option<f64>) -> Vec<String> {
         match first(&p95, &|x| x > target) {
             Some(i) => {
                 let lead = first80
-                    .map(|f| format!(", {} s after the first resource crossed 80 %", num(t[i] - f)))
+                    .map(|f| {
+                        format!(
+                            ", {} s after the first resource crossed 80 %",
+                            num(t[i] - f)
+                        )
+                    })
                     .unwrap_or_default();
                 let bad: f64 = p95
                     .iter()
@@ -491,11 +505,10 @@ pub fn error_causes(ts: &TimeSeries) -> Vec<CauseHistory> {
             continue;
         }
         let fi = counts.iter().position(|&n| n > 0.0).unwrap_or(0);
-        let (pi, pv) = v
-            .iter()
-            .enumerate()
-            .filter(|(_, x)| x.is_finite())
-            .fold((0, f64::NEG_INFINITY), |a, (i, &x)| if x > a.1 { (i, x) } else { a });
+        let (pi, pv) = v.iter().enumerate().filter(|(_, x)| x.is_finite()).fold(
+            (0, f64::NEG_INFINITY),
+            |a, (i, &x)| if x > a.1 { (i, x) } else { a },
+        );
         let mut windows = vec![(0.0, 0.0); nw];
         for (k, w) in windows.iter_mut().enumerate() {
             w.0 = end * (k + 1) as f64 / nw as f64;
@@ -729,7 +742,11 @@ fn render_run(dir: &Path) -> Result<String> {
             .map(|a| a.as_slice())
             .unwrap_or(&[])
             .iter()
-            .filter(|v| v["target"].as_str().is_some_and(|t| t.contains("{endpoint:")))
+            .filter(|v| {
+                v["target"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("{endpoint:"))
+            })
             .filter_map(|v| {
                 Some((
                     format!("{} {}", v["target"].as_str()?, v["expr"].as_str()?),
@@ -786,7 +803,13 @@ fn render_run(dir: &Path) -> Result<String> {
     for p in pngs(
         dir,
         &[
-            "load", "latency", "errors", "cpu_pods", "scaling_", "pools", "components",
+            "load",
+            "latency",
+            "errors",
+            "cpu_pods",
+            "scaling_",
+            "pools",
+            "components",
         ],
     )? {
         b.push_str(&figure(dir, &p)?);
@@ -864,7 +887,11 @@ fn render_sweep_rows(dir: &Path, spec: &Spec, rows: &[row::Row]) -> Result<Strin
     let stats = aggregate(rows);
     let plan: Option<Value> = match std::fs::read_to_string(dir.join("plan.json")) {
         Ok(t) => Some(serde_json::from_str(&t).map_err(|e| {
-            Error::input(&dir.join("plan.json"), format!("line {}", e.line()), e.to_string())
+            Error::input(
+                &dir.join("plan.json"),
+                format!("line {}", e.line()),
+                e.to_string(),
+            )
         })?),
         Err(_) => None,
     };
@@ -994,7 +1021,11 @@ fn render_sweep_rows(dir: &Path, spec: &Spec, rows: &[row::Row]) -> Result<Strin
         .map(|s| {
             let ok = s.p_all >= confidence;
             let mut cells = vec![Cell::Num(s.point.to_string())];
-            cells.extend(spec.points[s.point].iter().map(|v| Cell::Text(v.to_string())));
+            cells.extend(
+                spec.points[s.point]
+                    .iter()
+                    .map(|v| Cell::Text(v.to_string())),
+            );
             cells.push(Cell::Num(s.replications.to_string()));
             cells.push(Cell::Num(fmt_ci(s, plots::P95)));
             cells.push(Cell::Num(fmt_ci(s, plots::COST)));
@@ -1063,10 +1094,17 @@ mod tests {
             ],
         );
         let n = narrative(&t, Some(500.0));
-        assert!(n[0].starts_with("db_primary was the first") && n[0].contains("t = 2 s"), "{n:?}");
+        assert!(
+            n[0].starts_with("db_primary was the first") && n[0].contains("t = 2 s"),
+            "{n:?}"
+        );
         assert!(n[1].contains("api at t = 3 s"), "{n:?}");
-        assert!(n.iter().any(|l| l.contains("Saturated") && l.contains("api from t = 4 s")));
-        assert!(n.iter().any(|l| l.contains("first exceeded its 500 ms target at t = 3 s, 1 s after")));
+        assert!(n
+            .iter()
+            .any(|l| l.contains("Saturated") && l.contains("api from t = 4 s")));
+        assert!(n
+            .iter()
+            .any(|l| l.contains("first exceeded its 500 ms target at t = 3 s, 1 s after")));
         let e = error_causes(&t);
         assert_eq!(e.len(), 1, "all-zero causes are left out");
         assert_eq!(e[0].cause, "timeout");

@@ -22,6 +22,9 @@ pub struct Series<'a> {
     pub values: &'a [f64],
     /// Drawn dashed (e.g. desired replicas over actual replicas, or a band's limits).
     pub dashed: bool,
+    /// Palette index to draw in (default: the series' position), e.g. a band's limits in the
+    /// colour of its mean.
+    pub color: Option<usize>,
 }
 
 impl<'a> Series<'a> {
@@ -30,7 +33,12 @@ impl<'a> Series<'a> {
             name,
             values,
             dashed: false,
+            color: None,
         }
+    }
+    pub fn color(mut self, palette_index: usize) -> Self {
+        self.color = Some(palette_index);
+        self
     }
     pub fn dashed(mut self) -> Self {
         self.dashed = true;
@@ -68,7 +76,10 @@ pub struct Chart<'a> {
 impl Chart<'_> {
     /// True when any series holds a usable value.
     pub fn has_data(&self) -> bool {
-        self.series.iter().chain(&self.series2).any(|s| s.has_data())
+        self.series
+            .iter()
+            .chain(&self.series2)
+            .any(|s| s.has_data())
     }
 }
 
@@ -359,7 +370,7 @@ pub fn write_png(path: &Path, charts: &[Chart]) -> Result<(), String> {
 }
 
 /// Width of the legend strip to the right of each line chart: the legend never covers data.
-const LEGEND_W: u32 = 250;
+const LEGEND_W: u32 = 290;
 
 /// One legend entry: a line sample (solid or dashed) and its text.
 struct LegendEntry {
@@ -410,7 +421,15 @@ fn draw_legend(area: &Area, entries: &[LegendEntry]) -> Result<(), String> {
 /// Line width of series `i` of `n`: earlier series are drawn wider, so a series hidden under a
 /// later one with the same values still shows as a halo around it.
 fn line_width(i: usize, n: usize) -> u32 {
-    2 + (n.saturating_sub(1).saturating_sub(i)).min(3) as u32
+    2 + 2 * (n.saturating_sub(1).saturating_sub(i)).min(3) as u32
+}
+
+/// Same values at every index (NaN matching NaN).
+fn same_values(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x == y || (x.is_nan() && y.is_nan()))
 }
 
 fn draw_line_chart(full: &Area, c: &Chart) -> Result<(), String> {
@@ -502,15 +521,24 @@ fn draw_line_chart(full: &Area, c: &Chart) -> Result<(), String> {
     let all = all.chain(c.series2.iter().zip(segs2).map(|s| (true, s)));
     let mut entries = Vec::new();
     for (i, (right, (s, segs))) in all.enumerate() {
-        let color = color_of(i);
+        let color = color_of(s.color.unwrap_or(i));
         let width = line_width(i, n);
         let style = color.stroke_width(width);
         if !s.name.is_empty() {
-            let text = if right && !c.series.is_empty() {
+            let mut text = if right && !c.series.is_empty() {
                 format!("{} (right axis)", s.name)
             } else {
                 s.name.to_string()
             };
+            // A series drawn exactly over an earlier one says so (it would otherwise hide it).
+            let same_axis = if right { &c.series2 } else { &c.series };
+            let before = if right { i - c.series.len() } else { i };
+            if let Some(o) = same_axis[..before]
+                .iter()
+                .find(|o| same_values(o.values, s.values))
+            {
+                text = format!("{text} = {}", o.name);
+            }
             entries.push(LegendEntry {
                 text,
                 color,
@@ -799,7 +827,7 @@ pub fn write_heatmap_png(path: &Path, h: &Heatmap) -> Result<(), String> {
 
 /// The value scale beside a heatmap: one bar per colour family in use.
 fn draw_colorbar(area: &Area, zmin: f64, zmax: f64, known: bool) -> Result<(), String> {
-    if !(zmin <= zmax) {
+    if zmin.partial_cmp(&zmax).is_none_or(|o| o.is_gt()) {
         return Ok(());
     }
     let (lo, hi) = if zmax > zmin {
@@ -835,7 +863,8 @@ fn draw_colorbar(area: &Area, zmin: f64, zmax: f64, known: bool) -> Result<(), S
         .pos(Pos::new(HPos::Center, VPos::Bottom));
     chart
         .draw_series(bars.iter().enumerate().map(|(b, (_, name))| {
-            EmptyElement::at((b as f64 + 0.5, hi)) + Text::new(name.to_string(), (0, -8), style.clone())
+            EmptyElement::at((b as f64 + 0.5, hi))
+                + Text::new(name.to_string(), (0, -8), style.clone())
         }))
         .map_err(de)?;
     const STEPS: usize = 64;
@@ -928,7 +957,12 @@ pub fn write_scatter_png(path: &Path, s: &Scatter) -> Result<(), String> {
         }
         // Labels: front points first, then the rest, each at the first free spot around it.
         let style = TextStyle::from((FONT, 12).into_font()).color(&RGBColor(40, 40, 40));
-        let mut order: Vec<usize> = s.front.iter().copied().filter(|i| idx.contains(i)).collect();
+        let mut order: Vec<usize> = s
+            .front
+            .iter()
+            .copied()
+            .filter(|i| idx.contains(i))
+            .collect();
         order.extend(idx.iter().copied().filter(|i| !s.front.contains(i)));
         let mut placed: Vec<(i32, i32, i32, i32)> = pts
             .iter()
@@ -1042,10 +1076,7 @@ mod tests {
             value: 500.0,
             series: Some(1),
         }];
-        let mut c2 = chart(
-            &x,
-            vec![Series::new("load", &a)],
-        );
+        let mut c2 = chart(&x, vec![Series::new("load", &a)]);
         c2.y2_label = Some("pods");
         c2.series2 = vec![Series::new("pods", &pods)];
         let p = dir.join("out.png");
@@ -1053,14 +1084,7 @@ mod tests {
         assert_eq!(png_dims(&p), (1200, 700));
         assert_eq!(listing(&dir), vec!["out.png".to_string()]);
         // Overwrite in place also works and leaves no temp file.
-        write_png(
-            &p,
-            &[chart(
-                &x,
-                vec![Series::new("a", &a)],
-            )],
-        )
-        .unwrap();
+        write_png(&p, &[chart(&x, vec![Series::new("a", &a)])]).unwrap();
         assert_eq!(png_dims(&p), (1200, 350));
         assert_eq!(listing(&dir), vec!["out.png".to_string()]);
         fs::remove_dir_all(&dir).unwrap();
@@ -1072,61 +1096,22 @@ mod tests {
         let nan = [f64::NAN; 3];
         let x3 = [0.0, 1.0, 2.0];
         let cases: Vec<(&str, Vec<Chart>)> = vec![
-            (
-                "empty-x",
-                vec![chart(
-                    &[],
-                    vec![Series::new("s", &[])],
-                )],
-            ),
-            (
-                "all-nan",
-                vec![chart(
-                    &x3,
-                    vec![Series::new("s", &nan)],
-                )],
-            ),
+            ("empty-x", vec![chart(&[], vec![Series::new("s", &[])])]),
+            ("all-nan", vec![chart(&x3, vec![Series::new("s", &nan)])]),
             (
                 "single",
-                vec![chart(
-                    &[5.0],
-                    vec![Series::new("s", &[2.0])],
-                )],
+                vec![chart(&[5.0], vec![Series::new("s", &[2.0])])],
             ),
             (
                 "constant",
-                vec![chart(
-                    &x3,
-                    vec![Series::new("s", &[7.0; 3])],
-                )],
+                vec![chart(&x3, vec![Series::new("s", &[7.0; 3])])],
             ),
-            (
-                "zeros",
-                vec![chart(
-                    &x3,
-                    vec![Series::new("", &[0.0; 3])],
-                )],
-            ),
-            (
-                "nan-x",
-                vec![chart(
-                    &nan,
-                    vec![Series::new("s", &x3)],
-                )],
-            ),
-            (
-                "mismatch",
-                vec![chart(
-                    &x3,
-                    vec![Series::new("s", &[1.0])],
-                )],
-            ),
+            ("zeros", vec![chart(&x3, vec![Series::new("", &[0.0; 3])])]),
+            ("nan-x", vec![chart(&nan, vec![Series::new("s", &x3)])]),
+            ("mismatch", vec![chart(&x3, vec![Series::new("s", &[1.0])])]),
             (
                 "huge",
-                vec![chart(
-                    &x3,
-                    vec![Series::new("s", &[-1e308, 1e308, 0.0])],
-                )],
+                vec![chart(&x3, vec![Series::new("s", &[-1e308, 1e308, 0.0])])],
             ),
             (
                 "wide",
@@ -1152,14 +1137,8 @@ mod tests {
         let dir = scratch("missing");
         let p = dir.join("nope").join("out.png");
         let x = [0.0, 1.0];
-        let err = write_png(
-            &p,
-            &[chart(
-                &x,
-                vec![Series::new("s", &x)],
-            )],
-        )
-        .expect_err("write into missing dir must fail");
+        let err = write_png(&p, &[chart(&x, vec![Series::new("s", &x)])])
+            .expect_err("write into missing dir must fail");
         assert!(err.contains(&p.display().to_string()), "{err}");
         assert!(!p.exists());
         assert!(listing(&dir).is_empty());
@@ -1186,14 +1165,8 @@ mod tests {
         let target = dir.join("taken.png");
         fs::create_dir(&target).unwrap();
         let x = [0.0, 1.0];
-        let err = write_png(
-            &target,
-            &[chart(
-                &x,
-                vec![Series::new("s", &x)],
-            )],
-        )
-        .expect_err("renaming onto a directory must fail");
+        let err = write_png(&target, &[chart(&x, vec![Series::new("s", &x)])])
+            .expect_err("renaming onto a directory must fail");
         assert!(err.contains(&target.display().to_string()), "{err}");
         assert_eq!(listing(&dir), vec!["taken.png".to_string()]);
         assert!(target.is_dir());

@@ -110,8 +110,13 @@ mod tests {
         let ts = parse_timeseries(p, "t_s,a\n1,2\n2,\n").unwrap();
         assert_eq!(ts.columns, vec!["t_s", "a"]);
         assert!(ts.rows[1][1].is_nan());
-        let e = parse_timeseries(p, "t_s,a\n1,zz\n").unwrap_err().to_string();
-        assert!(e.contains("x/timeseries.csv") && e.contains("line 2"), "{e}");
+        let e = parse_timeseries(p, "t_s,a\n1,zz\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("x/timeseries.csv") && e.contains("line 2"),
+            "{e}"
+        );
         let e = parse_timeseries(p, "t_s,a\n1\n").unwrap_err().to_string();
         assert!(e.contains("expected 2 fields"), "{e}");
     }

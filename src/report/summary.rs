@@ -221,7 +221,11 @@ pub fn littles_law(ts: &TimeSeries, m: &Metrics, secs: f64) -> Value {
     let l_ts = area / span;
     let n = m.requests() as f64;
     let throughput = if secs > 0.0 { n / secs } else { 0.0 };
-    let w = if n > 0.0 { m.http.avg_ms() / 1000.0 } else { 0.0 };
+    let w = if n > 0.0 {
+        m.http.avg_ms() / 1000.0
+    } else {
+        0.0
+    };
     let lw = throughput * w;
     let unanswered = now.last().copied().unwrap_or(0.0) + m.abandoned as f64;
     let excess_bound = unanswered * (m.http.max_ms() / 1000.0) / secs.max(1e-12);

@@ -303,7 +303,10 @@ fn sweep_text(spec: &Spec, stats: &[PointStats], metric: &str, runs: usize) -> S
             c.set_cell_alignment(comfy_table::CellAlignment::Right);
         }
     }
-    let _ = writeln!(o, "\n{t}");
+    o.push('\n');
+    for line in t.to_string().lines() {
+        let _ = writeln!(o, "  {line}");
+    }
     if stats.len() > SHOWN {
         let _ = writeln!(o, "  ... {} more in points.csv", stats.len() - SHOWN);
     }

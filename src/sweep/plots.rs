@@ -259,6 +259,12 @@ fn write_bands(out: &Path, spec: &Spec, point: usize, group: &[Row]) -> Result<O
         .into_iter()
         .map(|c| (c.clone(), pick(&c)))
         .filter(|(_, d)| !d.0.is_empty())
+        // A column that never varies (pods fixed by the point's parameters) is no chart.
+        .filter(|(_, d)| {
+            let first = d.1.first().copied();
+            let constant = |v: &Vec<f64>| v.iter().all(|x| x.is_nan() || Some(*x) == first);
+            !(constant(&d.1) && constant(&d.2) && constant(&d.3))
+        })
         .collect();
     if data.is_empty() {
         return Ok(None);
@@ -282,8 +288,8 @@ fn write_bands(out: &Path, spec: &Spec, point: usize, group: &[Row]) -> Result<O
             x: t,
             series: vec![
                 Series::new("mean", m),
-                Series::new("95% band low", lo).dashed(),
-                Series::new("95% band high", hi).dashed(),
+                Series::new("95% band low", lo).dashed().color(0),
+                Series::new("95% band high", hi).dashed().color(0),
             ],
             y2_label: None,
             series2: vec![],

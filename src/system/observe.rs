@@ -339,7 +339,13 @@ impl System {
             // they received, so response = jobs/served, service = busy/served, and their ratio is
             // the slowdown. Under processor sharing nobody queues, but a job is slowed by the
             // others: its wait is the time beyond its own service.
-            let per = |x: f64| if served > 0 { x / served as f64 / 1e6 } else { 0.0 };
+            let per = |x: f64| {
+                if served > 0 {
+                    x / served as f64 / 1e6
+                } else {
+                    0.0
+                }
+            };
             let mean_wait_ms = if ps {
                 per((jobs - busy).max(0.0))
             } else {
