@@ -978,30 +978,41 @@ pub fn write_scatter_png(path: &Path, s: &Scatter) -> Result<(), String> {
             };
             let p = s.points[i];
             let (px, py) = chart.backend_coord(&(p.0, p.1));
-            let (w, h) = main.estimate_text_size(text, &style).map_err(de)?;
-            let (w, h) = (w as i32, h as i32);
-            let spots = [
-                (px + 8, py - h - 4),
-                (px + 8, py + 4),
-                (px - w - 8, py - h - 4),
-                (px - w - 8, py + 4),
-                (px - w / 2, py - h - 10),
-                (px - w / 2, py + 10),
-            ];
-            let free = spots.iter().copied().find(|&(x, y)| {
-                let r = (x, y, x + w, y + h);
-                x >= 0
-                    && y >= 0
-                    && r.2 <= mw as i32
-                    && r.3 <= mh as i32
-                    && placed
-                        .iter()
-                        .all(|q| r.2 < q.0 || q.2 < r.0 || r.3 < q.1 || q.3 < r.1)
-            });
-            if let Some((x, y)) = free {
-                main.draw(&Text::new(text.clone(), (x, y), style.clone()))
-                    .map_err(de)?;
-                placed.push((x, y, x + w, y + h));
+            // The full label where it fits, else its first word (e.g. `#5`) on a front point.
+            let short = text.split(' ').next().unwrap_or(text).to_string();
+            let mut tries = vec![text.clone()];
+            if s.front.contains(&i) && short != *text {
+                tries.push(short);
+            }
+            for text in tries {
+                let (w, h) = main.estimate_text_size(&text, &style).map_err(de)?;
+                let (w, h) = (w as i32, h as i32);
+                let spots = [
+                    (px + 8, py - h - 4),
+                    (px + 8, py + 4),
+                    (px - w - 8, py - h - 4),
+                    (px - w - 8, py + 4),
+                    (px - w / 2, py - h - 10),
+                    (px - w / 2, py + 10),
+                    (px + 8, py - h - 18),
+                    (px + 8, py + 18),
+                ];
+                let free = spots.iter().copied().find(|&(x, y)| {
+                    let r = (x, y, x + w, y + h);
+                    x >= 0
+                        && y >= 0
+                        && r.2 <= mw as i32
+                        && r.3 <= mh as i32
+                        && placed
+                            .iter()
+                            .all(|q| r.2 < q.0 || q.2 < r.0 || r.3 < q.1 || q.3 < r.1)
+                });
+                if let Some((x, y)) = free {
+                    main.draw(&Text::new(text, (x, y), style.clone()))
+                        .map_err(de)?;
+                    placed.push((x, y, x + w, y + h));
+                    break;
+                }
             }
         }
         draw_legend(&legend_area, &legend)

@@ -349,18 +349,30 @@ fn plan_text(spec: &Spec, o: &plan::Outcome, s: &plan::Search, confidence: f64) 
         Some(b) => {
             line(&mut t, "cheapest", b);
             let st = find(b);
+            let mut tab = comfy_table::Table::new();
+            tab.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+            tab.set_header(vec!["TARGET", "MEASURED", "MARGIN", "P(PASS)"]);
             for (name, p) in &st.p_pass {
                 let mean = st.mean(&format!("target:{name}"));
                 let m = o.json["best"]["targets"]
                     .as_array()
                     .and_then(|a| a.iter().find(|x| x["target"] == name.as_str()))
                     .and_then(|x| x["margin"].as_f64());
-                let _ = writeln!(
-                    t,
-                    "             {name:<44} measured {mean:>10.3}  margin {}  P(pass) {p:.2}",
+                tab.add_row(vec![
+                    name.clone(),
+                    format!("{mean:.3}"),
                     m.map(|m| format!("{:+.1}%", m * 100.0))
-                        .unwrap_or_else(|| "-".into())
-                );
+                        .unwrap_or_else(|| "-".into()),
+                    format!("{p:.2}"),
+                ]);
+            }
+            for k in 1..4 {
+                if let Some(c) = tab.column_mut(k) {
+                    c.set_cell_alignment(comfy_table::CellAlignment::Right);
+                }
+            }
+            for l in tab.to_string().lines() {
+                let _ = writeln!(t, "             {l}");
             }
             for &r in &o.runners_up {
                 line(&mut t, "runner-up", r);
