@@ -491,7 +491,15 @@ fn draw_line_chart(full: &Area, c: &Chart) -> Result<(), String> {
             .map_err(de)?;
     }
 
-    let n = c.series.len() + c.series2.len();
+    // Solid lines get the halo widths; dashed ones (desired replicas, band limits) stay thin
+    // on top of them.
+    let n = c
+        .series
+        .iter()
+        .chain(&c.series2)
+        .filter(|s| !s.dashed)
+        .count();
+    let mut solid = 0;
     let color_of = |i: usize| PALETTE[i % PALETTE.len()];
     let mut legend = Vec::new();
     // Targets under the data, in the colour of the series they constrain.
@@ -522,7 +530,12 @@ fn draw_line_chart(full: &Area, c: &Chart) -> Result<(), String> {
     let mut entries = Vec::new();
     for (i, (right, (s, segs))) in all.enumerate() {
         let color = color_of(s.color.unwrap_or(i));
-        let width = line_width(i, n);
+        let width = if s.dashed {
+            2
+        } else {
+            solid += 1;
+            line_width(solid - 1, n)
+        };
         let style = color.stroke_width(width);
         if !s.name.is_empty() {
             let mut text = if right && !c.series.is_empty() {
