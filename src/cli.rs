@@ -121,6 +121,16 @@ pub enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Write report.html for a run, sweep or plan directory: one self-contained page.
+    Report { dir: PathBuf },
+    /// Compare run or sweep directories: targets side by side, deltas, changed verdicts.
+    Compare {
+        #[arg(required = true, num_args = 2..)]
+        dirs: Vec<PathBuf>,
+        /// Where compare.csv, compare.png and compare.html go.
+        #[arg(long, default_value = "results/compare")]
+        out: PathBuf,
+    },
     /// Measure simulator speed: an M/M/c run and the quickstart scenario.
     Bench {
         /// Customers in the M/M/c benchmark.
@@ -256,6 +266,8 @@ fn dispatch(cli: Cli) -> Result<i32> {
             if !quiet {
                 print!("{}", report::console_summary(&rep));
                 println!("\n  wrote {}: {}", out.display(), files.join(", "));
+            } else if !rep.passed() {
+                print!("{}", report::failed_targets(&rep));
             }
             Ok(if rep.passed() { 0 } else { EXIT_TARGETS_FAILED })
         }
@@ -308,6 +320,11 @@ fn dispatch(cli: Cli) -> Result<i32> {
             let args = opts.args(scenario, "grid".into(), None);
             let (f, found) = crate::sweep::plan(&args, confidence, &monotone)?;
             print_finished(&f, quiet);
+            if quiet && !found {
+                println!(
+                    "verdict: TARGETS FAILED: no configuration meets every target with probability >= {confidence}"
+                );
+            }
             Ok(if found { 0 } else { EXIT_TARGETS_FAILED })
         }
         Command::Merge { dirs, out, metric } => {
@@ -349,6 +366,17 @@ fn dispatch(cli: Cli) -> Result<i32> {
                 print!("{}", o.text);
             }
             println!("\n  wrote {}: {}", o.out.display(), o.files.join(", "));
+            Ok(0)
+        }
+        Command::Report { dir } => {
+            let f = report::html::write(&dir)?;
+            println!("wrote {}", dir.join(f).display());
+            Ok(0)
+        }
+        Command::Compare { dirs, out } => {
+            let c = crate::compare::compare(&dirs, &out)?;
+            print!("{}", c.text);
+            println!("\n  wrote {}: {}", c.out.display(), c.files.join(", "));
             Ok(0)
         }
         Command::Bench {

@@ -9,6 +9,7 @@ pub mod autoscale;
 pub mod bench;
 pub mod calibrate;
 pub mod cli;
+pub mod compare;
 pub mod config;
 pub mod cost;
 pub mod dist;

@@ -277,12 +277,30 @@ fn wildcard_fit_is_deterministic_whatever_the_job_count() {
     write(&d, "points.csv", &synthetic_csv(&[1, 4, 16], &[]));
     let run = |jobs: &str, out: &str| {
         let o = surge(
-            &["calibrate", "s.yaml", "--measured", "points.csv", "--fit", "services.*.endpoints.*[*].cpu=0.1..10",
-              "--replications", "2", "--max-evals", "25", "--jobs", jobs, "--out", out, "-q"],
+            &[
+                "calibrate",
+                "s.yaml",
+                "--measured",
+                "points.csv",
+                "--fit",
+                "services.*.endpoints.*[*].cpu=0.1..10",
+                "--replications",
+                "2",
+                "--max-evals",
+                "25",
+                "--jobs",
+                jobs,
+                "--out",
+                out,
+                "-q",
+            ],
             &d,
         );
         assert!(o.status.success(), "{}", stderr(&o));
-        let mut j: Value = serde_json::from_str(&std::fs::read_to_string(d.join(out).join("calibration.json")).unwrap()).unwrap();
+        let mut j: Value = serde_json::from_str(
+            &std::fs::read_to_string(d.join(out).join("calibration.json")).unwrap(),
+        )
+        .unwrap();
         j.as_object_mut().unwrap().remove("seconds");
         j.as_object_mut().unwrap().remove("overlay");
         j
@@ -292,5 +310,8 @@ fn wildcard_fit_is_deterministic_whatever_the_job_count() {
     // One factor scales the one matching step from 25 ms toward the truth, 10 ms.
     let f = a["parameters"][0]["value"].as_f64().unwrap();
     assert!((f * 25.0 / 10.0 - 1.0).abs() < 0.05, "scale {f}");
-    assert!(a["parameters"][0]["describe"].as_str().unwrap().contains("1 fields"));
+    assert!(a["parameters"][0]["describe"]
+        .as_str()
+        .unwrap()
+        .contains("1 fields"));
 }

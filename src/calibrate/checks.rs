@@ -160,7 +160,8 @@ pub fn operational_seed(problem: &Problem, fit: &[Point]) -> Option<Vec<f64>> {
                 let owner = match &p.form {
                     Form::Dist(_) => component_of(&p.path),
                     Form::Scale(fields) => {
-                        let owners: Vec<Option<String>> = fields.iter().map(|(f, _)| component_of(f)).collect();
+                        let owners: Vec<Option<String>> =
+                            fields.iter().map(|(f, _)| component_of(f)).collect();
                         if owners.windows(2).all(|w| w[0] == w[1]) {
                             owners.into_iter().next().flatten()
                         } else {

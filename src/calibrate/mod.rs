@@ -387,7 +387,12 @@ fn surrogate_fit(problem: &Problem, fit: &[Point], starts: &[Vec<f64>]) -> Optio
     use rand::Rng;
     let resource = |c: &str| problem.resource_of(c).to_string();
     let eval = |u: &[f64]| -> Option<f64> {
-        let theta: Vec<f64> = problem.params.iter().zip(u).map(|(p, u)| p.from_u(*u)).collect();
+        let theta: Vec<f64> = problem
+            .params
+            .iter()
+            .zip(u)
+            .map(|(p, u)| p.from_u(*u))
+            .collect();
         let l = problem.base.with_sets(&problem.param_sets(&theta)).ok()?;
         let s = surrogate::build(&l)?;
         let preds: Option<Vec<Pred>> = fit.iter().map(|p| s.predict(p, &resource)).collect();
@@ -397,10 +402,16 @@ fn surrogate_fit(problem: &Problem, fit: &[Point], starts: &[Vec<f64>]) -> Optio
     let mut rng = crate::engine::stream(problem.seed, 0, "calibrate:surrogate");
     let mut all: Vec<Vec<f64>> = starts.to_vec();
     for _ in 0..6 {
-        all.push((0..problem.params.len()).map(|_| rng.gen_range(-3.0..3.0)).collect());
+        all.push(
+            (0..problem.params.len())
+                .map(|_| rng.gen_range(-3.0..3.0))
+                .collect(),
+        );
     }
     let mut batch = |us: &[Vec<f64>]| -> Vec<f64> {
-        us.iter().map(|u| eval(u).unwrap_or(f64::INFINITY)).collect()
+        us.iter()
+            .map(|u| eval(u).unwrap_or(f64::INFINITY))
+            .collect()
     };
     all.iter()
         .map(|s| optimize::nelder_mead(&mut batch, s, 1.0, 400, 1e-12, 1e-6))
@@ -658,7 +669,12 @@ fn finish(
         curve,
         seconds: started.elapsed().as_secs_f64(),
         surrogate: surrogate.map(|(u, f)| {
-            let theta = problem.params.iter().zip(&u).map(|(p, u)| p.from_u(*u)).collect();
+            let theta = problem
+                .params
+                .iter()
+                .zip(&u)
+                .map(|(p, u)| p.from_u(*u))
+                .collect();
             (theta, f, f_starts[f_starts.len() - 1])
         }),
     };

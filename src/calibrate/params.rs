@@ -84,7 +84,13 @@ fn glob_one(pattern: &str, path: &str) -> bool {
 }
 
 /// A wildcard parameter: the scale factor of every numeric or distribution field it matches.
-fn parse_tied(spec: &str, pattern: &str, range: Option<&str>, s_img: &Value, m_img: &Value) -> Result<FreeParam> {
+fn parse_tied(
+    spec: &str,
+    pattern: &str,
+    range: Option<&str>,
+    s_img: &Value,
+    m_img: &Value,
+) -> Result<FreeParam> {
     let mut found = Vec::new();
     for (img, prefix_ok) in [(s_img, true), (m_img, false)] {
         let mut all = Vec::new();
@@ -111,18 +117,30 @@ fn parse_tied(spec: &str, pattern: &str, range: Option<&str>, s_img: &Value, m_i
     }
     let (lo, hi) = match range {
         Some(r) => {
-            let (a, b) = r
-                .split_once("..")
-                .ok_or_else(|| usage(spec, format!("expected a range LO..HI after '=', found {r:?}")))?;
-            (bound(spec, a, &Form::Number)?, bound(spec, b, &Form::Number)?)
+            let (a, b) = r.split_once("..").ok_or_else(|| {
+                usage(
+                    spec,
+                    format!("expected a range LO..HI after '=', found {r:?}"),
+                )
+            })?;
+            (
+                bound(spec, a, &Form::Number)?,
+                bound(spec, b, &Form::Number)?,
+            )
         }
         None => (0.1, 10.0),
     };
     if !(lo < hi) {
-        return Err(usage(spec, format!("empty or reversed range {lo}..{hi}: expected LO < HI")));
+        return Err(usage(
+            spec,
+            format!("empty or reversed range {lo}..{hi}: expected LO < HI"),
+        ));
     }
     if lo <= 0.0 {
-        return Err(usage(spec, "a scale factor must stay above zero: expected LO > 0"));
+        return Err(usage(
+            spec,
+            "a scale factor must stay above zero: expected LO > 0",
+        ));
     }
     Ok(FreeParam {
         path: pattern.to_string(),
@@ -344,11 +362,23 @@ mod tests {
 
     #[test]
     fn wildcards_match_one_key_any_index_or_any_depth() {
-        assert!(glob("services.*.endpoints.*[*].db.time", "services.backend.endpoints.status[3].db.time"));
-        assert!(!glob("services.*.endpoints.*[*].db.time", "services.backend.endpoints.status[3].cache_read.miss.time"));
-        assert!(glob("services.**.time", "services.backend.endpoints.status[3].cache_read.miss.time"));
+        assert!(glob(
+            "services.*.endpoints.*[*].db.time",
+            "services.backend.endpoints.status[3].db.time"
+        ));
+        assert!(!glob(
+            "services.*.endpoints.*[*].db.time",
+            "services.backend.endpoints.status[3].cache_read.miss.time"
+        ));
+        assert!(glob(
+            "services.**.time",
+            "services.backend.endpoints.status[3].cache_read.miss.time"
+        ));
         assert!(!glob("services.*.pod.cores", "services.a.b.pod.cores"));
-        assert!(glob("services.api.endpoints.*[*].delay", "services.api.endpoints.status[0].delay"));
+        assert!(glob(
+            "services.api.endpoints.*[*].delay",
+            "services.api.endpoints.status[0].delay"
+        ));
         assert!(glob("a.*.x|b.**.y", "b.c.d.y") && !glob("a.*.x|b.**.y", "a.c.d.x"));
     }
 

@@ -99,7 +99,9 @@ impl Acc<'_> {
                 StepCfg::Call(c) => self.walk(&c.service, &c.endpoint, mult, depth + 1)?,
                 StepCfg::Db(d) => self.query(d, mult),
                 StepCfg::Delay(d) => self.delay += mult * d.mean_ns() / 1e9,
-                StepCfg::Cache(c) => self.add(format!("cache:{}", c.cache), mult * c.time.mean_ns() / 1e9),
+                StepCfg::Cache(c) => {
+                    self.add(format!("cache:{}", c.cache), mult * c.time.mean_ns() / 1e9)
+                }
                 StepCfg::CacheRead(c) => {
                     self.add(format!("cache:{}", c.cache), mult * c.time.mean_ns() / 1e9)
                 }
@@ -109,7 +111,10 @@ impl Acc<'_> {
                 }
                 StepCfg::External(e) => {
                     let x = m.externals.get(&e.provider)?;
-                    let lat = x.latency.as_ref().or(x.providers.first().map(|p| &p.latency))?;
+                    let lat = x
+                        .latency
+                        .as_ref()
+                        .or(x.providers.first().map(|p| &p.latency))?;
                     self.delay += mult * lat.mean_ns() / 1e9;
                 }
                 StepCfg::Enqueue(_) | StepCfg::Transaction(_) => return None,
@@ -168,7 +173,9 @@ pub fn build(l: &Loaded) -> Option<Surrogate> {
                 let s = &m.services[id];
                 let per = match s.pod.discipline {
                     Discipline::Ps => s.pod.cores,
-                    Discipline::Fcfs => s.pod.workers.unwrap_or(s.pod.cores.ceil().max(1.0) as u32) as f64,
+                    Discipline::Fcfs => {
+                        s.pod.workers.unwrap_or(s.pod.cores.ceil().max(1.0) as u32) as f64
+                    }
                 };
                 let c = per * s.replicas.max(1) as f64;
                 (c, capacity(c, s.pod.contention.as_ref()))
@@ -180,7 +187,10 @@ pub fn build(l: &Loaded) -> Option<Surrogate> {
             }
             "cache" => {
                 let k = &m.caches[id];
-                (k.nodes as f64, capacity(k.nodes as f64, k.contention.as_ref()))
+                (
+                    k.nodes as f64,
+                    capacity(k.nodes as f64, k.contention.as_ref()),
+                )
             }
             "host" => {
                 let h = &m.hosts[id];
@@ -212,7 +222,9 @@ impl Surrogate {
             LoadKind::Open => {
                 let mut r = self.delay;
                 for s in &st {
-                    r += analytic::open_birth_death(p.load, s.demand, &s.cap, None).ok()?.r;
+                    r += analytic::open_birth_death(p.load, s.demand, &s.cap, None)
+                        .ok()?
+                        .r;
                 }
                 (p.load, r)
             }

@@ -74,6 +74,7 @@ pub struct Metrics {
     iv_sent: u64,
     iv_done: u64,
     iv_failed: u64,
+    iv_by_cause: [u64; N_CAUSES],
     iv_iterations: u64,
     iv_dropped: u64,
     iv_hist: Trend,
@@ -110,6 +111,7 @@ impl Metrics {
             iv_sent: 0,
             iv_done: 0,
             iv_failed: 0,
+            iv_by_cause: [0; N_CAUSES],
             iv_iterations: 0,
             iv_dropped: 0,
             iv_hist: Trend::new(2),
@@ -145,6 +147,7 @@ impl Metrics {
             self.failed += 1;
             self.by_cause[i] += 1;
             self.iv_failed += 1;
+            self.iv_by_cause[i] += 1;
             e.failed += 1;
             e.by_cause[i] += 1;
         }
@@ -197,7 +200,7 @@ impl Metrics {
         }
     }
 
-    pub const BASE_COLUMNS: [&'static str; 13] = [
+    pub const BASE_COLUMNS: [&'static str; 13 + N_CAUSES] = [
         "t_s",
         "vus",
         "arrivals_per_s",
@@ -211,6 +214,17 @@ impl Metrics {
         "p99_ms",
         "iterations_per_s",
         "dropped_per_s",
+        // Errors per second by cause, in `Cause::ALL` order.
+        "errors_timeout_per_s",
+        "errors_pool_timeout_per_s",
+        "errors_rejected_per_s",
+        "errors_external_per_s",
+        "errors_db_connections_per_s",
+        "errors_rate_limited_per_s",
+        "errors_statement_timeout_per_s",
+        "errors_cache_timeout_per_s",
+        "errors_tx_reverted_per_s",
+        "errors_terminated_per_s",
     ];
 
     /// Close the interval ending at `now` (of length `interval`); `extra` are system columns.
@@ -251,11 +265,13 @@ impl Metrics {
             per_s(self.iv_iterations),
             per_s(self.iv_dropped),
         ];
+        row.extend(self.iv_by_cause.iter().map(|&n| per_s(n)));
         row.extend_from_slice(extra);
         self.ts.rows.push(row);
         self.iv_sent = 0;
         self.iv_done = 0;
         self.iv_failed = 0;
+        self.iv_by_cause = [0; N_CAUSES];
         self.iv_iterations = 0;
         self.iv_dropped = 0;
         self.iv_hist.reset();
@@ -356,6 +372,22 @@ impl Metrics {
                 Some(failed as f64 / total as f64)
             }
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod cause_column_tests {
+    use super::*;
+
+    #[test]
+    fn per_cause_error_columns_follow_cause_order() {
+        let base = Metrics::BASE_COLUMNS.len() - N_CAUSES;
+        for (i, c) in Cause::ALL.iter().enumerate() {
+            assert_eq!(
+                Metrics::BASE_COLUMNS[base + i],
+                format!("errors_{}_per_s", c.name())
+            );
         }
     }
 }

@@ -172,29 +172,59 @@ pub fn console_summary(r: &Report) -> String {
         );
     }
     if !r.verdicts.is_empty() {
-        let _ = writeln!(o, "\n  {:<44} {:>14}  RESULT", "TARGET", "MEASURED");
-        for v in &r.verdicts {
-            let measured = match v.measured {
-                Some(x) => format!("{x:.4}"),
-                None => "no data".into(),
-            };
-            let _ = writeln!(
-                o,
-                "  {:<44} {:>14}  {}",
-                format!("{} {}", v.key, v.expr),
-                measured,
-                if v.pass { "PASS" } else { "FAIL" }
-            );
+        let table = verdict_table(r);
+        o.push('\n');
+        for line in table.lines() {
+            let _ = writeln!(o, "  {line}");
         }
-        let _ = writeln!(
-            o,
-            "\n  verdict: {}",
-            if r.passed() {
-                "all targets met"
-            } else {
-                "TARGETS FAILED"
-            }
-        );
+        let _ = writeln!(o, "\n  {}", verdict_line(r));
+    }
+    o
+}
+
+/// The verdict table, aligned (comfy-table computes the column widths from the content).
+pub fn verdict_table(r: &Report) -> String {
+    use comfy_table::{presets::UTF8_FULL_CONDENSED, CellAlignment, Table};
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(vec!["TARGET", "MEASURED", "RESULT"]);
+    for v in &r.verdicts {
+        let measured = match v.measured {
+            Some(x) => format!("{x:.4}"),
+            None => "no data".into(),
+        };
+        t.add_row(vec![
+            format!("{} {}", v.key, v.expr),
+            measured,
+            if v.pass { "PASS" } else { "FAIL" }.to_string(),
+        ]);
+    }
+    if let Some(c) = t.column_mut(1) {
+        c.set_cell_alignment(CellAlignment::Right);
+    }
+    t.to_string()
+}
+
+fn verdict_line(r: &Report) -> String {
+    format!(
+        "verdict: {}",
+        if r.passed() {
+            "all targets met"
+        } else {
+            "TARGETS FAILED"
+        }
+    )
+}
+
+/// What `-q` still prints when a target fails: the verdict line and each failed target.
+pub fn failed_targets(r: &Report) -> String {
+    let mut o = format!("{}\n", verdict_line(r));
+    for v in r.verdicts.iter().filter(|v| !v.pass) {
+        let measured = match v.measured {
+            Some(x) => format!("{x:.4}"),
+            None => "no data".into(),
+        };
+        let _ = writeln!(o, "  FAIL {} {} (measured {measured})", v.key, v.expr);
     }
     o
 }

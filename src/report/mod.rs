@@ -3,13 +3,15 @@
 
 mod charts;
 mod console;
+pub mod html;
 pub mod plot;
+pub mod readback;
 pub mod scaling;
 mod summary;
 mod table;
 
-pub use console::console_summary;
-pub use summary::{summary_json, Report};
+pub use console::{console_summary, failed_targets};
+pub use summary::{littles_law, summary_json, Report, LITTLE_TOLERANCE};
 pub use table::{endpoints_csv, timeseries_csv};
 
 use crate::error::{Error, Result};
@@ -69,5 +71,6 @@ pub fn write_run(dir: &Path, report: &Report) -> Result<Vec<String>> {
     for name in charts::write_all(dir, report)? {
         written.push(name);
     }
+    written.push(html::write(dir)?);
     Ok(written)
 }

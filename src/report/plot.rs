@@ -20,6 +20,43 @@ use plotters::style::{register_font, FontStyle};
 pub struct Series<'a> {
     pub name: &'a str,
     pub values: &'a [f64],
+    /// Drawn dashed (e.g. desired replicas over actual replicas, or a band's limits).
+    pub dashed: bool,
+    /// Palette index to draw in (default: the series' position), e.g. a band's limits in the
+    /// colour of its mean.
+    pub color: Option<usize>,
+}
+
+impl<'a> Series<'a> {
+    pub fn new(name: &'a str, values: &'a [f64]) -> Self {
+        Series {
+            name,
+            values,
+            dashed: false,
+            color: None,
+        }
+    }
+    pub fn color(mut self, palette_index: usize) -> Self {
+        self.color = Some(palette_index);
+        self
+    }
+    pub fn dashed(mut self) -> Self {
+        self.dashed = true;
+        self
+    }
+    /// True when the series has at least one usable value.
+    pub fn has_data(&self) -> bool {
+        self.values.iter().any(|&v| ok(v))
+    }
+}
+
+/// A horizontal reference line (a target), drawn dashed in the colour of the series it
+/// constrains (`series` indexes `Chart::series`), grey when it constrains none of them.
+#[derive(Clone, Copy)]
+pub struct HLine<'a> {
+    pub name: &'a str,
+    pub value: f64,
+    pub series: Option<usize>,
 }
 
 /// A line chart sharing one x axis.
@@ -32,8 +69,18 @@ pub struct Chart<'a> {
     /// optional right-hand axis (e.g. pods against load)
     pub y2_label: Option<&'a str>,
     pub series2: Vec<Series<'a>>,
-    /// optional horizontal reference lines (e.g. a target p95 of 500 ms), drawn dashed in grey, labelled
-    pub hlines: Vec<(&'a str, f64)>,
+    /// optional horizontal reference lines on the left axis (e.g. a target p95 of 500 ms)
+    pub hlines: Vec<HLine<'a>>,
+}
+
+impl Chart<'_> {
+    /// True when any series holds a usable value.
+    pub fn has_data(&self) -> bool {
+        self.series
+            .iter()
+            .chain(&self.series2)
+            .any(|s| s.has_data())
+    }
 }
 
 /// For sweeps: error-bar chart (mean with CI half-width) of a metric against one parameter.
@@ -55,6 +102,9 @@ pub struct Heatmap<'a> {
     pub ys: &'a [f64],
     /// `z[yi][xi]`, NaN = no data
     pub z: &'a [Vec<f64>],
+    /// `pass[yi][xi]`: whether the cell meets every target; empty when unknown. Passing cells
+    /// are green, failing ones red, shaded by value; otherwise one blue scale.
+    pub pass: &'a [Vec<Option<bool>>],
 }
 
 /// Scatter of `(x, y, pass)` points plus a line through the `front` indices (Pareto front).
@@ -64,6 +114,9 @@ pub struct Scatter<'a> {
     pub y_label: &'a str,
     pub points: &'a [(f64, f64, bool)],
     pub front: &'a [usize],
+    /// A label per point (e.g. its parameter values); front points are always labelled, the
+    /// others where there is room.
+    pub labels: &'a [String],
 }
 
 const WIDTH: u32 = 1200;
@@ -162,7 +215,8 @@ fn axis_range(vals: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
     axis_range2(vals, pad, pad)
 }
 
-/// As [`axis_range`] with separate low/high padding (headroom for the upper-left legend).
+/// As [`axis_range`] with separate low/high padding. Data that is never negative keeps a floor
+/// of zero (no negative axis for counts, latencies or pods), and all-zero data gets 0..1.
 fn axis_range2(vals: impl Iterator<Item = f64>, pad_lo: f64, pad_hi: f64) -> (f64, f64) {
     let (lo, hi) = vals
         .filter(|&v| ok(v))
@@ -173,11 +227,19 @@ fn axis_range2(vals: impl Iterator<Item = f64>, pad_lo: f64, pad_hi: f64) -> (f6
         return (0.0, 1.0);
     }
     let span = hi - lo;
-    if span <= hi.abs().max(lo.abs()) * 1e-12 {
-        let d = if lo == 0.0 { 1.0 } else { lo.abs() * 0.1 };
+    let (a, b) = if span <= hi.abs().max(lo.abs()) * 1e-12 {
+        if lo == 0.0 {
+            return (0.0, 1.0);
+        }
+        let d = lo.abs() * 0.1;
         (lo - d, hi + d)
     } else {
         (lo - span * pad_lo, hi + span * pad_hi)
+    };
+    if lo >= 0.0 {
+        (a.max(0.0), b)
+    } else {
+        (a, b)
     }
 }
 
@@ -232,10 +294,6 @@ fn fmt_num(v: f64) -> String {
     } else {
         s
     }
-}
-
-fn legend_line(c: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
-    move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
 }
 
 fn no_data(area: &Area, title: &str) -> Result<(), String> {
@@ -311,7 +369,73 @@ pub fn write_png(path: &Path, charts: &[Chart]) -> Result<(), String> {
     })
 }
 
-fn draw_line_chart(area: &Area, c: &Chart) -> Result<(), String> {
+/// Width of the legend strip to the right of each line chart: the legend never covers data.
+const LEGEND_W: u32 = 290;
+
+/// One legend entry: a line sample (solid or dashed) and its text.
+struct LegendEntry {
+    text: String,
+    color: RGBColor,
+    dashed: bool,
+    width: u32,
+    /// 'o' circle, 'x' cross, anything else a line sample.
+    marker: char,
+}
+
+/// Draws `entries` top-down in `area`, truncating text that would not fit.
+fn draw_legend(area: &Area, entries: &[LegendEntry]) -> Result<(), String> {
+    let style = TextStyle::from((FONT, 13).into_font())
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    let (w, _) = area.dim_in_pixel();
+    let max_chars = ((w as i32 - 40) / 7).max(8) as usize;
+    for (i, e) in entries.iter().enumerate() {
+        let y = 45 + 18 * i as i32;
+        let st = e.color.stroke_width(e.width.min(4));
+        if e.marker == 'o' {
+            area.draw(&Circle::new((18, y), 5, e.color.filled()))
+                .map_err(de)?;
+        } else if e.marker == 'x' {
+            area.draw(&Cross::new((18, y), 5, e.color.stroke_width(2)))
+                .map_err(de)?;
+        } else if e.dashed {
+            for k in 0..3 {
+                let x = 6 + 9 * k;
+                area.draw(&PathElement::new(vec![(x, y), (x + 5, y)], st))
+                    .map_err(de)?;
+            }
+        } else {
+            area.draw(&PathElement::new(vec![(6, y), (30, y)], st))
+                .map_err(de)?;
+        }
+        let mut text = e.text.clone();
+        if text.chars().count() > max_chars {
+            text = text.chars().take(max_chars - 1).collect::<String>() + "…";
+        }
+        area.draw(&Text::new(text, (36, y), style.clone()))
+            .map_err(de)?;
+    }
+    Ok(())
+}
+
+/// Line width of series `i` of `n`: earlier series are drawn wider, so a series hidden under a
+/// later one with the same values still shows as a halo around it.
+fn line_width(i: usize, n: usize) -> u32 {
+    2 + 2 * (n.saturating_sub(1).saturating_sub(i)).min(3) as u32
+}
+
+/// Same values at every index (NaN matching NaN).
+fn same_values(a: &[f64], b: &[f64]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x == y || (x.is_nan() && y.is_nan()))
+}
+
+fn draw_line_chart(full: &Area, c: &Chart) -> Result<(), String> {
+    let (fw, _) = full.dim_in_pixel();
+    let (area, legend_area) = full.split_horizontally(fw.saturating_sub(LEGEND_W));
+    let area = &area;
     let segs = |ss: &[Series]| -> Vec<Vec<Vec<(f64, f64)>>> {
         ss.iter().map(|s| segments(c.x, s.values)).collect()
     };
@@ -325,9 +449,9 @@ fn draw_line_chart(area: &Area, c: &Chart) -> Result<(), String> {
     } else {
         axis_range(c.x.iter().copied(), 0.0)
     };
-    let hl = c.hlines.iter().map(|h| h.1);
-    let (y0, y1) = axis_range2(ys(&segs1).into_iter().chain(hl), 0.05, HEADROOM);
-    let (y20, y21) = axis_range2(ys(&segs2).into_iter(), 0.05, HEADROOM);
+    let hl = c.hlines.iter().map(|h| h.value);
+    let (y0, y1) = axis_range2(ys(&segs1).into_iter().chain(hl), 0.05, 0.08);
+    let (y20, y21) = axis_range2(ys(&segs2).into_iter(), 0.05, 0.08);
     let has2 = c.y2_label.is_some() || !c.series2.is_empty();
 
     let mut chart = ChartBuilder::on(area)
@@ -367,37 +491,74 @@ fn draw_line_chart(area: &Area, c: &Chart) -> Result<(), String> {
             .map_err(de)?;
     }
 
-    // Reference lines under the data; their labels go on top at the end.
-    let hlines: Vec<(&str, f64)> = c.hlines.iter().copied().filter(|h| ok(h.1)).collect();
-    for &(_, v) in &hlines {
-        let style = REF_GREY.stroke_width(1);
+    // Solid lines get the halo widths; dashed ones (desired replicas, band limits) stay thin
+    // on top of them.
+    let n = c
+        .series
+        .iter()
+        .chain(&c.series2)
+        .filter(|s| !s.dashed)
+        .count();
+    let mut solid = 0;
+    let color_of = |i: usize| PALETTE[i % PALETTE.len()];
+    let mut legend = Vec::new();
+    // Targets under the data, in the colour of the series they constrain.
+    let hlines: Vec<HLine> = c.hlines.iter().copied().filter(|h| ok(h.value)).collect();
+    for h in &hlines {
+        let color = h.series.map(color_of).unwrap_or(REF_GREY);
+        let style = color.stroke_width(2);
         chart
-            .draw_series(DashedLineSeries::new([(x0, v), (x1, v)], 8, 5, style))
+            .draw_series(DashedLineSeries::new(
+                [(x0, h.value), (x1, h.value)],
+                10,
+                6,
+                style,
+            ))
             .map_err(de)?;
+        legend.push(LegendEntry {
+            text: format!("{} = {}", h.name, fmt_num(h.value)),
+            color,
+            dashed: true,
+            width: 2,
+            marker: '-',
+        });
     }
 
     let buckets = area.dim_in_pixel().0 as usize;
-    let mut labelled = false;
     let all = c.series.iter().zip(segs1).map(|s| (false, s));
     let all = all.chain(c.series2.iter().zip(segs2).map(|s| (true, s)));
+    let mut entries = Vec::new();
     for (i, (right, (s, segs))) in all.enumerate() {
-        let color = PALETTE[i % PALETTE.len()];
-        let style = color.stroke_width(2);
-        let empty = LineSeries::new(Vec::<(f64, f64)>::new(), style);
-        let anno = if right {
-            chart.draw_secondary_series(empty)
+        let color = color_of(s.color.unwrap_or(i));
+        let width = if s.dashed {
+            2
         } else {
-            chart.draw_series(empty)
-        }
-        .map_err(de)?;
+            solid += 1;
+            line_width(solid - 1, n)
+        };
+        let style = color.stroke_width(width);
         if !s.name.is_empty() {
-            let label = if right && !c.series.is_empty() {
-                format!("{} (right)", s.name)
+            let mut text = if right && !c.series.is_empty() {
+                format!("{} (right axis)", s.name)
             } else {
                 s.name.to_string()
             };
-            anno.label(label).legend(legend_line(color));
-            labelled = true;
+            // A series drawn exactly over an earlier one says so (it would otherwise hide it).
+            let same_axis = if right { &c.series2 } else { &c.series };
+            let before = if right { i - c.series.len() } else { i };
+            if let Some(o) = same_axis[..before]
+                .iter()
+                .find(|o| same_values(o.values, s.values))
+            {
+                text = format!("{text} = {}", o.name);
+            }
+            entries.push(LegendEntry {
+                text,
+                color,
+                dashed: s.dashed,
+                width,
+                marker: '-',
+            });
         }
         for seg in segs {
             let r = if seg.len() == 1 {
@@ -406,6 +567,13 @@ fn draw_line_chart(area: &Area, c: &Chart) -> Result<(), String> {
                     chart.draw_secondary_series(dot).map(|_| ())
                 } else {
                     chart.draw_series(dot).map(|_| ())
+                }
+            } else if s.dashed {
+                let line = DashedLineSeries::new(decimate(seg, buckets), 7, 5, style);
+                if right {
+                    chart.draw_secondary_series(line).map(|_| ())
+                } else {
+                    chart.draw_series(line).map(|_| ())
                 }
             } else {
                 let line = LineSeries::new(decimate(seg, buckets), style);
@@ -418,28 +586,8 @@ fn draw_line_chart(area: &Area, c: &Chart) -> Result<(), String> {
             r.map_err(de)?;
         }
     }
-    for &(name, v) in &hlines {
-        let style = TextStyle::from((FONT, 13).into_font())
-            .color(&RGBColor(70, 70, 70))
-            .pos(Pos::new(HPos::Right, VPos::Bottom));
-        let text = format!("{name} = {}", fmt_num(v));
-        let (w, h) = area.estimate_text_size(&text, &style).map_err(de)?;
-        let (w, h) = (w as i32, h as i32);
-        let bg = Rectangle::new([(-w - 6, -h - 5), (-1, -1)], WHITE.mix(0.8).filled());
-        let label = EmptyElement::at((x1, v)) + bg + Text::new(text, (-3, -3), style);
-        chart.draw_series(std::iter::once(label)).map_err(de)?;
-    }
-    if labelled {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font((FONT, 13))
-            .background_style(WHITE.mix(0.8))
-            .border_style(MESH_BOLD)
-            .draw()
-            .map_err(de)?;
-    }
-    Ok(())
+    entries.extend(legend);
+    draw_legend(&legend_area, &entries)
 }
 
 /// For sweeps: error-bar chart (mean with CI half-width) of a metric against one parameter.
@@ -457,7 +605,18 @@ pub fn write_error_bars_png(path: &Path, c: &ErrorBars) -> Result<(), String> {
                 })
                 .collect();
         let (x0, x1) = axis_range(pts.iter().map(|p| p.0), 0.05);
-        let ys = pts.iter().flat_map(|p| [p.1 - p.2, p.1 + p.2]);
+        // Bars are clamped to the physical range: a metric that is never negative (latency,
+        // cost, rates) has no interval below zero.
+        let floor = if pts.iter().all(|p| p.1 >= 0.0) {
+            0.0
+        } else {
+            f64::NEG_INFINITY
+        };
+        let pts: Vec<(f64, f64, f64, f64)> = pts
+            .iter()
+            .map(|&(x, m, h)| (x, m, (m - h).max(floor), m + h))
+            .collect();
+        let ys = pts.iter().flat_map(|p| [p.2, p.3]);
         let (y0, y1) = axis_range2(ys, 0.05, HEADROOM);
         let mut chart = ChartBuilder::on(root)
             .caption(c.title, (FONT, 20))
@@ -493,19 +652,19 @@ pub fn write_error_bars_png(path: &Path, c: &ErrorBars) -> Result<(), String> {
         chart
             .draw_series(
                 pts.iter()
-                    .map(|&(x, m, h)| PathElement::new(vec![(x, m - h), (x, m + h)], bar)),
+                    .map(|&(x, _, lo, hi)| PathElement::new(vec![(x, lo), (x, hi)], bar)),
             )
             .map_err(de)?;
         chart
-            .draw_series(pts.iter().map(|&(x, m, h)| cap(x, m - h)))
+            .draw_series(pts.iter().map(|&(x, _, lo, _)| cap(x, lo)))
             .map_err(de)?;
         chart
-            .draw_series(pts.iter().map(|&(x, m, h)| cap(x, m + h)))
+            .draw_series(pts.iter().map(|&(x, _, _, hi)| cap(x, hi)))
             .map_err(de)?;
         chart
             .draw_series(
                 pts.iter()
-                    .map(|&(x, m, _)| Circle::new((x, m), 4, color.filled())),
+                    .map(|&(x, m, _, _)| Circle::new((x, m), 4, color.filled())),
             )
             .map_err(de)?
             .label("mean ± CI half-width")
@@ -525,23 +684,21 @@ pub fn write_error_bars_png(path: &Path, c: &ErrorBars) -> Result<(), String> {
     })
 }
 
-/// Blue → light grey → red ramp for `t` in [0, 1].
-fn ramp(t: f64) -> RGBColor {
-    const LO: (f64, f64, f64) = (59.0, 76.0, 192.0);
-    const MID: (f64, f64, f64) = (221.0, 221.0, 221.0);
-    const HI: (f64, f64, f64) = (180.0, 4.0, 38.0);
+/// Sequential ramp for `t` in [0, 1] from a light to a dark shade of one hue: `Some(true)` green
+/// (meets every target), `Some(false)` red (fails one), `None` blue (pass/fail unknown).
+fn ramp(t: f64, pass: Option<bool>) -> RGBColor {
+    let (lo, hi): ((f64, f64, f64), (f64, f64, f64)) = match pass {
+        Some(true) => ((199.0, 233.0, 192.0), (0.0, 109.0, 44.0)),
+        Some(false) => ((252.0, 187.0, 161.0), (165.0, 15.0, 21.0)),
+        None => ((198.0, 219.0, 239.0), (8.0, 69.0, 148.0)),
+    };
     let t = if t.is_finite() {
         t.clamp(0.0, 1.0)
     } else {
         0.5
     };
-    let (a, b, u) = if t < 0.5 {
-        (LO, MID, t * 2.0)
-    } else {
-        (MID, HI, t * 2.0 - 1.0)
-    };
-    let l = |p: f64, q: f64| (p + (q - p) * u).round() as u8;
-    RGBColor(l(a.0, b.0), l(a.1, b.1), l(a.2, b.2))
+    let l = |p: f64, q: f64| (p + (q - p) * t).round() as u8;
+    RGBColor(l(lo.0, hi.0), l(lo.1, hi.1), l(lo.2, hi.2))
 }
 
 /// Axis over `n` unit cells `[i, i+1]` whose key points are the cell centres.
@@ -563,17 +720,23 @@ impl Ranged for CellAxis {
     }
 }
 
-/// Heatmap of a metric over two parameters; cell colour by value, value printed in each cell.
+/// Width of the colour-bar strip beside a heatmap.
+const COLORBAR_W: u32 = 230;
+
+/// Heatmap of a metric over two parameters; cell colour by value (green shades where the cell
+/// meets every target, red where it fails), value printed in each cell, colour bar beside it.
 pub fn write_heatmap_png(path: &Path, h: &Heatmap) -> Result<(), String> {
     render(path, (WIDTH, SINGLE_HEIGHT), |root| {
         let (nx, ny) = (h.xs.len(), h.ys.len());
         if nx == 0 || ny == 0 {
             return no_data(root, h.title);
         }
+        let (main, bar_area) = root.split_horizontally(WIDTH - COLORBAR_W);
         let z = |xi: usize, yi: usize| {
             let v = h.z.get(yi).and_then(|r| r.get(xi)).copied();
             v.filter(|&v| ok(v))
         };
+        let pass = |xi: usize, yi: usize| h.pass.get(yi).and_then(|r| r.get(xi)).copied().flatten();
         let cells = || (0..ny).flat_map(move |yi| (0..nx).map(move |xi| (xi, yi)));
         let (zmin, zmax) = cells()
             .filter_map(|(xi, yi)| z(xi, yi))
@@ -592,7 +755,7 @@ pub fn write_heatmap_png(path: &Path, h: &Heatmap) -> Result<(), String> {
         };
         let xfmt = |v: &f64| label(h.xs, *v);
         let yfmt = |v: &f64| label(h.ys, *v);
-        let mut chart = ChartBuilder::on(root)
+        let mut chart = ChartBuilder::on(&main)
             .caption(h.title, (FONT, 20))
             .margin(15)
             .margin_right(25)
@@ -621,12 +784,16 @@ pub fn write_heatmap_png(path: &Path, h: &Heatmap) -> Result<(), String> {
                 0.5
             }
         };
-        let fill = |v: Option<f64>| v.map_or(RGBColor(245, 245, 245), |v| ramp(t(v)));
+        let known = !h.pass.is_empty();
+        let fill = |xi: usize, yi: usize| {
+            z(xi, yi).map_or(RGBColor(245, 245, 245), |v| {
+                ramp(t(v), if known { pass(xi, yi) } else { None })
+            })
+        };
         chart
             .draw_series(cells().map(|(xi, yi)| {
                 let (x, y) = (xi as f64, yi as f64);
-                let c = fill(z(xi, yi));
-                Rectangle::new([(x, y), (x + 1.0, y + 1.0)], c.filled())
+                Rectangle::new([(x, y), (x + 1.0, y + 1.0)], fill(xi, yi).filled())
             }))
             .map_err(de)?;
         // Thin white cell borders.
@@ -639,12 +806,12 @@ pub fn write_heatmap_png(path: &Path, h: &Heatmap) -> Result<(), String> {
 
         let pa = chart.plotting_area().dim_in_pixel();
         let (cw, ch) = (pa.0 as f64 / nx as f64, pa.1 as f64 / ny as f64);
-        let size = (cw / 4.5).min(ch / 2.2).min(16.0);
+        let size = (cw / 5.5).min(ch / 3.0).min(16.0);
         if size >= 8.0 {
             chart
                 .draw_series(cells().map(|(xi, yi)| {
                     let v = z(xi, yi);
-                    let bg = fill(v);
+                    let bg = fill(xi, yi);
                     let lum = 0.299 * bg.0 as f64 + 0.587 * bg.1 as f64 + 0.114 * bg.2 as f64;
                     let fg: &RGBColor = match v {
                         None => &REF_GREY,
@@ -655,22 +822,91 @@ pub fn write_heatmap_png(path: &Path, h: &Heatmap) -> Result<(), String> {
                         .color(fg)
                         .pos(Pos::new(HPos::Center, VPos::Center));
                     let at = (xi as f64 + 0.5, yi as f64 + 0.5);
-                    Text::new(v.map_or("n/a".into(), fmt_num), at, style)
+                    let mut text = v.map_or("n/a".into(), fmt_num);
+                    if known && v.is_some() {
+                        match pass(xi, yi) {
+                            Some(true) => text.push_str(" pass"),
+                            Some(false) => text.push_str(" FAIL"),
+                            None => {}
+                        }
+                    }
+                    Text::new(text, at, style)
                 }))
                 .map_err(de)?;
         }
-        Ok(())
+        draw_colorbar(&bar_area, zmin, zmax, known)
     })
 }
 
-/// Scatter: passing points as green circles, failing as red crosses, plus the Pareto front line.
+/// The value scale beside a heatmap: one bar per colour family in use.
+fn draw_colorbar(area: &Area, zmin: f64, zmax: f64, known: bool) -> Result<(), String> {
+    if zmin.partial_cmp(&zmax).is_none_or(|o| o.is_gt()) {
+        return Ok(());
+    }
+    let (lo, hi) = if zmax > zmin {
+        (zmin, zmax)
+    } else {
+        (zmin - 0.5, zmax + 0.5)
+    };
+    let bars: Vec<(Option<bool>, &str)> = if known {
+        vec![(Some(true), "pass"), (Some(false), "fail")]
+    } else {
+        vec![(None, "value")]
+    };
+    let nb = bars.len() as f64;
+    let mut chart = ChartBuilder::on(area)
+        .margin_top(60)
+        .margin_bottom(82)
+        .margin_right(20)
+        .x_label_area_size(0)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..nb, lo..hi)
+        .map_err(de)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .y_labels(8)
+        .y_label_formatter(&fmt_tick)
+        .label_style((FONT, 13))
+        .draw()
+        .map_err(de)?;
+    let style = TextStyle::from((FONT, 14).into_font())
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Center, VPos::Bottom));
+    chart
+        .draw_series(bars.iter().enumerate().map(|(b, (_, name))| {
+            EmptyElement::at((b as f64 + 0.5, hi))
+                + Text::new(name.to_string(), (0, -8), style.clone())
+        }))
+        .map_err(de)?;
+    const STEPS: usize = 64;
+    for (b, (pass, _)) in bars.iter().enumerate() {
+        let x = b as f64;
+        chart
+            .draw_series((0..STEPS).map(|k| {
+                let a = lo + (hi - lo) * k as f64 / STEPS as f64;
+                let z = lo + (hi - lo) * (k + 1) as f64 / STEPS as f64;
+                let tt = (a - zmin) / (zmax - zmin).max(f64::MIN_POSITIVE);
+                let tt = if zmax > zmin { tt } else { 0.5 };
+                Rectangle::new([(x + 0.15, a), (x + 0.85, z)], ramp(tt, *pass).filled())
+            }))
+            .map_err(de)?;
+    }
+    Ok(())
+}
+
+/// Scatter: passing points as green circles, failing as red crosses, plus the Pareto front line;
+/// front points carry their labels, other points too where a label fits without overlapping.
 pub fn write_scatter_png(path: &Path, s: &Scatter) -> Result<(), String> {
     render(path, (WIDTH, SINGLE_HEIGHT), |root| {
-        let fin = |p: &&(f64, f64, bool)| ok(p.0) && ok(p.1);
-        let pts: Vec<(f64, f64, bool)> = s.points.iter().filter(fin).copied().collect();
-        let (x0, x1) = axis_range(pts.iter().map(|p| p.0), 0.05);
-        let (y0, y1) = axis_range2(pts.iter().map(|p| p.1), 0.05, HEADROOM);
-        let mut chart = ChartBuilder::on(root)
+        let (main, legend_area) = root.split_horizontally(WIDTH - LEGEND_W);
+        let fin = |p: &(f64, f64, bool)| ok(p.0) && ok(p.1);
+        let idx: Vec<usize> = (0..s.points.len()).filter(|&i| fin(&s.points[i])).collect();
+        let pts: Vec<(f64, f64, bool)> = idx.iter().map(|&i| s.points[i]).collect();
+        let (x0, x1) = axis_range(pts.iter().map(|p| p.0), 0.08);
+        let (y0, y1) = axis_range2(pts.iter().map(|p| p.1), 0.08, 0.12);
+        let mut chart = ChartBuilder::on(&main)
             .caption(s.title, (FONT, 20))
             .margin(15)
             .margin_right(25)
@@ -696,20 +932,25 @@ pub fn write_scatter_png(path: &Path, s: &Scatter) -> Result<(), String> {
             .front
             .iter()
             .filter_map(|&i| s.points.get(i))
-            .filter(fin)
+            .filter(|p| fin(p))
             .map(|p| (p.0, p.1))
             .collect();
         front.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
         front.dedup();
         let front_color = RGBColor(60, 60, 60);
-        let mut labelled = false;
+        let mut legend = Vec::new();
+        let entry = |text: &str, color: RGBColor, marker: char| LegendEntry {
+            text: text.into(),
+            color,
+            dashed: false,
+            width: 2,
+            marker,
+        };
         if !front.is_empty() {
             chart
                 .draw_series(LineSeries::new(front, front_color.stroke_width(2)))
-                .map_err(de)?
-                .label("Pareto front")
-                .legend(legend_line(front_color));
-            labelled = true;
+                .map_err(de)?;
+            legend.push(entry("Pareto front", front_color, '-'));
         }
         let green = RGBColor(0, 150, 60);
         let red = RGBColor(210, 30, 30);
@@ -718,30 +959,76 @@ pub fn write_scatter_png(path: &Path, s: &Scatter) -> Result<(), String> {
         if pass.clone().next().is_some() {
             chart
                 .draw_series(pass.map(|p| Circle::new((p.0, p.1), 5, green.filled())))
-                .map_err(de)?
-                .label("pass")
-                .legend(move |(x, y)| Circle::new((x + 10, y), 5, green.filled()));
-            labelled = true;
+                .map_err(de)?;
+            legend.push(entry("pass (meets every target)", green, 'o'));
         }
         if fail.clone().next().is_some() {
             chart
                 .draw_series(fail.map(|p| Cross::new((p.0, p.1), 5, red.stroke_width(2))))
-                .map_err(de)?
-                .label("fail")
-                .legend(move |(x, y)| Cross::new((x + 10, y), 5, red.stroke_width(2)));
-            labelled = true;
-        }
-        if labelled {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .label_font((FONT, 13))
-                .background_style(WHITE.mix(0.8))
-                .border_style(MESH_BOLD)
-                .draw()
                 .map_err(de)?;
+            legend.push(entry("fail", red, 'x'));
         }
-        Ok(())
+        // Labels: front points first, then the rest, each at the first free spot around it.
+        let style = TextStyle::from((FONT, 12).into_font()).color(&RGBColor(40, 40, 40));
+        let mut order: Vec<usize> = s
+            .front
+            .iter()
+            .copied()
+            .filter(|i| idx.contains(i))
+            .collect();
+        order.extend(idx.iter().copied().filter(|i| !s.front.contains(i)));
+        let mut placed: Vec<(i32, i32, i32, i32)> = pts
+            .iter()
+            .map(|p| {
+                let (px, py) = chart.backend_coord(&(p.0, p.1));
+                (px - 6, py - 6, px + 6, py + 6)
+            })
+            .collect();
+        let (mw, mh) = main.dim_in_pixel();
+        for i in order {
+            let Some(text) = s.labels.get(i).filter(|t| !t.is_empty()) else {
+                continue;
+            };
+            let p = s.points[i];
+            let (px, py) = chart.backend_coord(&(p.0, p.1));
+            // The full label where it fits, else its first word (e.g. `#5`) on a front point.
+            let short = text.split(' ').next().unwrap_or(text).to_string();
+            let mut tries = vec![text.clone()];
+            if s.front.contains(&i) && short != *text {
+                tries.push(short);
+            }
+            for text in tries {
+                let (w, h) = main.estimate_text_size(&text, &style).map_err(de)?;
+                let (w, h) = (w as i32, h as i32);
+                let spots = [
+                    (px + 8, py - h - 4),
+                    (px + 8, py + 4),
+                    (px - w - 8, py - h - 4),
+                    (px - w - 8, py + 4),
+                    (px - w / 2, py - h - 10),
+                    (px - w / 2, py + 10),
+                    (px + 8, py - h - 18),
+                    (px + 8, py + 18),
+                ];
+                let free = spots.iter().copied().find(|&(x, y)| {
+                    let r = (x, y, x + w, y + h);
+                    x >= 0
+                        && y >= 0
+                        && r.2 <= mw as i32
+                        && r.3 <= mh as i32
+                        && placed
+                            .iter()
+                            .all(|q| r.2 < q.0 || q.2 < r.0 || r.3 < q.1 || q.3 < r.1)
+                });
+                if let Some((x, y)) = free {
+                    main.draw(&Text::new(text, (x, y), style.clone()))
+                        .map_err(de)?;
+                    placed.push((x, y, x + w, y + h));
+                    break;
+                }
+            }
+        }
+        draw_legend(&legend_area, &legend)
     })
 }
 
@@ -804,45 +1091,24 @@ mod tests {
         let mut c1 = chart(
             &x,
             vec![
-                Series {
-                    name: "p50 latency",
-                    values: &a,
-                },
-                Series {
-                    name: "p95 latency",
-                    values: &b,
-                },
+                Series::new("p50 latency", &a),
+                Series::new("p95 latency", &b),
             ],
         );
-        c1.hlines = vec![("target p95", 500.0)];
-        let mut c2 = chart(
-            &x,
-            vec![Series {
-                name: "load",
-                values: &a,
-            }],
-        );
-        c2.y2_label = Some("pods");
-        c2.series2 = vec![Series {
-            name: "pods",
-            values: &pods,
+        c1.hlines = vec![HLine {
+            name: "target p95",
+            value: 500.0,
+            series: Some(1),
         }];
+        let mut c2 = chart(&x, vec![Series::new("load", &a)]);
+        c2.y2_label = Some("pods");
+        c2.series2 = vec![Series::new("pods", &pods)];
         let p = dir.join("out.png");
         write_png(&p, &[c1, c2]).unwrap();
         assert_eq!(png_dims(&p), (1200, 700));
         assert_eq!(listing(&dir), vec!["out.png".to_string()]);
         // Overwrite in place also works and leaves no temp file.
-        write_png(
-            &p,
-            &[chart(
-                &x,
-                vec![Series {
-                    name: "a",
-                    values: &a,
-                }],
-            )],
-        )
-        .unwrap();
+        write_png(&p, &[chart(&x, vec![Series::new("a", &a)])]).unwrap();
         assert_eq!(png_dims(&p), (1200, 350));
         assert_eq!(listing(&dir), vec!["out.png".to_string()]);
         fs::remove_dir_all(&dir).unwrap();
@@ -854,94 +1120,28 @@ mod tests {
         let nan = [f64::NAN; 3];
         let x3 = [0.0, 1.0, 2.0];
         let cases: Vec<(&str, Vec<Chart>)> = vec![
-            (
-                "empty-x",
-                vec![chart(
-                    &[],
-                    vec![Series {
-                        name: "s",
-                        values: &[],
-                    }],
-                )],
-            ),
-            (
-                "all-nan",
-                vec![chart(
-                    &x3,
-                    vec![Series {
-                        name: "s",
-                        values: &nan,
-                    }],
-                )],
-            ),
+            ("empty-x", vec![chart(&[], vec![Series::new("s", &[])])]),
+            ("all-nan", vec![chart(&x3, vec![Series::new("s", &nan)])]),
             (
                 "single",
-                vec![chart(
-                    &[5.0],
-                    vec![Series {
-                        name: "s",
-                        values: &[2.0],
-                    }],
-                )],
+                vec![chart(&[5.0], vec![Series::new("s", &[2.0])])],
             ),
             (
                 "constant",
-                vec![chart(
-                    &x3,
-                    vec![Series {
-                        name: "s",
-                        values: &[7.0; 3],
-                    }],
-                )],
+                vec![chart(&x3, vec![Series::new("s", &[7.0; 3])])],
             ),
-            (
-                "zeros",
-                vec![chart(
-                    &x3,
-                    vec![Series {
-                        name: "",
-                        values: &[0.0; 3],
-                    }],
-                )],
-            ),
-            (
-                "nan-x",
-                vec![chart(
-                    &nan,
-                    vec![Series {
-                        name: "s",
-                        values: &x3,
-                    }],
-                )],
-            ),
-            (
-                "mismatch",
-                vec![chart(
-                    &x3,
-                    vec![Series {
-                        name: "s",
-                        values: &[1.0],
-                    }],
-                )],
-            ),
+            ("zeros", vec![chart(&x3, vec![Series::new("", &[0.0; 3])])]),
+            ("nan-x", vec![chart(&nan, vec![Series::new("s", &x3)])]),
+            ("mismatch", vec![chart(&x3, vec![Series::new("s", &[1.0])])]),
             (
                 "huge",
-                vec![chart(
-                    &x3,
-                    vec![Series {
-                        name: "s",
-                        values: &[-1e308, 1e308, 0.0],
-                    }],
-                )],
+                vec![chart(&x3, vec![Series::new("s", &[-1e308, 1e308, 0.0])])],
             ),
             (
                 "wide",
                 vec![chart(
                     &x3,
-                    vec![Series {
-                        name: "s",
-                        values: &[-1e299, 1e299, f64::INFINITY],
-                    }],
+                    vec![Series::new("s", &[-1e299, 1e299, f64::INFINITY])],
                 )],
             ),
             ("no-charts", vec![]),
@@ -961,17 +1161,8 @@ mod tests {
         let dir = scratch("missing");
         let p = dir.join("nope").join("out.png");
         let x = [0.0, 1.0];
-        let err = write_png(
-            &p,
-            &[chart(
-                &x,
-                vec![Series {
-                    name: "s",
-                    values: &x,
-                }],
-            )],
-        )
-        .expect_err("write into missing dir must fail");
+        let err = write_png(&p, &[chart(&x, vec![Series::new("s", &x)])])
+            .expect_err("write into missing dir must fail");
         assert!(err.contains(&p.display().to_string()), "{err}");
         assert!(!p.exists());
         assert!(listing(&dir).is_empty());
@@ -983,6 +1174,7 @@ mod tests {
                 y_label: "y",
                 points: &[],
                 front: &[],
+                labels: &[],
             },
         )
         .unwrap_err();
@@ -997,17 +1189,8 @@ mod tests {
         let target = dir.join("taken.png");
         fs::create_dir(&target).unwrap();
         let x = [0.0, 1.0];
-        let err = write_png(
-            &target,
-            &[chart(
-                &x,
-                vec![Series {
-                    name: "s",
-                    values: &x,
-                }],
-            )],
-        )
-        .expect_err("renaming onto a directory must fail");
+        let err = write_png(&target, &[chart(&x, vec![Series::new("s", &x)])])
+            .expect_err("renaming onto a directory must fail");
         assert!(err.contains(&target.display().to_string()), "{err}");
         assert_eq!(listing(&dir), vec!["taken.png".to_string()]);
         assert!(target.is_dir());
@@ -1035,6 +1218,7 @@ mod tests {
                 xs: &xs,
                 ys: &ys,
                 z: zz,
+                pass: &[],
             };
             write_heatmap_png(&p, &h).unwrap();
             assert_eq!(png_dims(&p), (1200, 600));
@@ -1047,6 +1231,7 @@ mod tests {
             xs: &[],
             ys: &ys,
             z: &[],
+            pass: &[],
         };
         write_heatmap_png(&p, &h).unwrap();
         assert_eq!(png_dims(&p), (1200, 600));
@@ -1070,6 +1255,7 @@ mod tests {
                 y_label: "p95",
                 points: pts,
                 front,
+                labels: &[],
             };
             write_scatter_png(&p, &s).unwrap();
             assert_eq!(png_dims(&p), (1200, 600));
@@ -1107,9 +1293,11 @@ mod tests {
     #[test]
     fn helpers_behave() {
         assert_eq!(axis_range([f64::NAN].into_iter(), 0.05), (0.0, 1.0));
-        assert_eq!(axis_range([0.0].into_iter(), 0.0), (-1.0, 1.0));
+        assert_eq!(axis_range([0.0].into_iter(), 0.0), (0.0, 1.0));
+        assert_eq!(axis_range([0.0, 0.0].into_iter(), 0.05), (0.0, 1.0));
         assert_eq!(axis_range([10.0, 10.0].into_iter(), 0.0), (9.0, 11.0));
-        assert_eq!(axis_range([0.0, 10.0].into_iter(), 0.1), (-1.0, 11.0));
+        assert_eq!(axis_range([0.0, 10.0].into_iter(), 0.1), (0.0, 11.0));
+        assert_eq!(axis_range([-10.0, 0.0].into_iter(), 0.1), (-11.0, 1.0));
         let s = segments(
             &[0.0, 1.0, 2.0, 3.0, 4.0],
             &[1.0, f64::NAN, 2.0, 3.0, f64::NAN],
@@ -1142,10 +1330,7 @@ mod tests {
         let series = ys
             .iter()
             .enumerate()
-            .map(|(k, v)| Series {
-                name: ["a", "b", "c", "d", "e", "f"][k],
-                values: v,
-            })
+            .map(|(k, v)| Series::new(["a", "b", "c", "d", "e", "f"][k], v))
             .collect();
         let p = dir.join("big.png");
         let t = Instant::now();

@@ -3,7 +3,7 @@
 
 use crate::config::Loaded;
 use crate::engine::ns_to_secs;
-use crate::metrics::{Metrics, Trend};
+use crate::metrics::{Metrics, TimeSeries, Trend};
 use crate::sim::RunResult;
 use crate::threshold::Verdict;
 use serde_json::{json, Map, Value};
@@ -191,6 +191,64 @@ pub fn saturation_order(result: &RunResult) -> Vec<(String, f64)> {
     out
 }
 
+/// Relative tolerance of the Little's-law check: the mean latency comes from an HDR histogram
+/// (a fraction of a percent) and the per-interval in-flight averages are rounded.
+pub const LITTLE_TOLERANCE: f64 = 0.03;
+
+/// An independent Little's-law check. L is the time-average of client requests in flight, read
+/// from the time series (`inflight_avg` per interval, weighted by interval length); λW is the
+/// throughput times the mean latency, from the responses and their latency histogram. Over a run
+/// `∫N dt = Σ W_i + (age of the requests still in flight or abandoned)`, so L may exceed λW by at
+/// most (requests without a response) × (longest latency) / T, and fall short of it only by the
+/// measurement tolerance. A time series that does not agree with the responses fails.
+pub fn littles_law(ts: &TimeSeries, m: &Metrics, secs: f64) -> Value {
+    let (Some(t), Some(avg), Some(now)) = (
+        ts.column("t_s"),
+        ts.column("inflight_avg"),
+        ts.column("inflight"),
+    ) else {
+        return json!({"consistent": Value::Null, "reason": "no in-flight time series"});
+    };
+    let mut area = 0.0;
+    let mut prev = 0.0;
+    for (ti, a) in t.iter().zip(&avg) {
+        if a.is_finite() {
+            area += a * (ti - prev);
+        }
+        prev = *ti;
+    }
+    let span = prev.max(1e-12);
+    let l_ts = area / span;
+    let n = m.requests() as f64;
+    let throughput = if secs > 0.0 { n / secs } else { 0.0 };
+    let w = if n > 0.0 {
+        m.http.avg_ms() / 1000.0
+    } else {
+        0.0
+    };
+    let lw = throughput * w;
+    let unanswered = now.last().copied().unwrap_or(0.0) + m.abandoned as f64;
+    let excess_bound = unanswered * (m.http.max_ms() / 1000.0) / secs.max(1e-12);
+    let lo = lw * (1.0 - LITTLE_TOLERANCE);
+    let hi = lw * (1.0 + LITTLE_TOLERANCE) + excess_bound;
+    let consistent = if lw == 0.0 && l_ts == 0.0 {
+        true
+    } else {
+        l_ts >= lo && l_ts <= hi
+    };
+    json!({
+        "mean_inflight": l_ts,
+        "mean_inflight_source": "timeseries.csv inflight_avg, weighted by interval length",
+        "throughput_per_s": throughput,
+        "mean_response_s": w,
+        "lambda_times_w": lw,
+        "relative_difference": if lw > 0.0 { (l_ts - lw) / lw } else { 0.0 },
+        "unanswered_requests": unanswered,
+        "allowed_range": [lo, hi],
+        "consistent": consistent,
+    })
+}
+
 /// The scenario's p95 latency target, if it has one (`http_req_duration: ['p(95)<500']`).
 pub fn p95_target(loaded: &Loaded) -> Option<f64> {
     loaded
@@ -273,12 +331,6 @@ pub fn summary_json(loaded: &Loaded, r: &RunResult, verdicts: &[Verdict], seed: 
         .iter()
         .map(|(k, v)| (k.clone(), json!(v)))
         .collect();
-    let throughput = if secs > 0.0 {
-        m.requests() as f64 / secs
-    } else {
-        0.0
-    };
-    let mean_response = m.http.avg_ms() / 1000.0;
     let verdict: Vec<Value> = verdicts
         .iter()
         .map(|v| json!({"target": v.key, "expr": v.expr, "measured": v.measured, "pass": v.pass, "no_data": v.no_data}))
@@ -304,12 +356,7 @@ pub fn summary_json(loaded: &Loaded, r: &RunResult, verdicts: &[Verdict], seed: 
             "utilization": util,
             "saturation": saturation,
             "bottlenecks": bottlenecks(r),
-            "littles_law": {
-                "mean_inflight": r.mean_inflight,
-                "throughput_per_s": throughput,
-                "mean_response_s": mean_response,
-                "lambda_times_w": throughput * mean_response,
-            },
+            "littles_law": littles_law(r.timeseries(), m, secs),
             "autoscaling": super::scaling::autoscaling_report(r, p95_target(loaded)),
             "verdict": verdict,
             "passed": verdicts.iter().all(|v| v.pass),

@@ -245,6 +245,7 @@ pub fn finish(
         bands_point,
     )?);
     files.push("sweep.json".into());
+    files.push(crate::report::html::write_sweep(out, spec, rows)?);
     Ok(Finished {
         out: out.to_path_buf(),
         files,
@@ -277,22 +278,34 @@ fn sweep_text(spec: &Spec, stats: &[PointStats], metric: &str, runs: usize) -> S
             .map(|s| format!(", shard {}/{}", s.k, s.n))
             .unwrap_or_default()
     );
-    let _ = writeln!(
-        o,
-        "\n  {:>5}  {:<40} {:>4} {:>22} {:>18} {:>8}",
-        "POINT", "PARAMETERS", "N", metric, "COST $/h", "P(PASS)"
-    );
+    let mut t = comfy_table::Table::new();
+    t.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    t.set_header(vec![
+        "POINT".to_string(),
+        "PARAMETERS".into(),
+        "N".into(),
+        metric.to_string(),
+        "COST $/h".into(),
+        "P(PASS)".into(),
+    ]);
     for s in stats.iter().take(SHOWN) {
-        let _ = writeln!(
-            o,
-            "  {:>5}  {:<40} {:>4} {:>22} {:>18} {:>8.2}",
-            s.point,
+        t.add_row(vec![
+            s.point.to_string(),
             spec.label(s.point),
-            s.replications,
+            s.replications.to_string(),
             fmt_ci(s, metric),
             fmt_ci(s, plots::COST),
-            s.p_all
-        );
+            format!("{:.2}", s.p_all),
+        ]);
+    }
+    for k in [0usize, 2, 3, 4, 5] {
+        if let Some(c) = t.column_mut(k) {
+            c.set_cell_alignment(comfy_table::CellAlignment::Right);
+        }
+    }
+    o.push('\n');
+    for line in t.to_string().lines() {
+        let _ = writeln!(o, "  {line}");
     }
     if stats.len() > SHOWN {
         let _ = writeln!(o, "  ... {} more in points.csv", stats.len() - SHOWN);
@@ -336,18 +349,30 @@ fn plan_text(spec: &Spec, o: &plan::Outcome, s: &plan::Search, confidence: f64) 
         Some(b) => {
             line(&mut t, "cheapest", b);
             let st = find(b);
+            let mut tab = comfy_table::Table::new();
+            tab.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+            tab.set_header(vec!["TARGET", "MEASURED", "MARGIN", "P(PASS)"]);
             for (name, p) in &st.p_pass {
                 let mean = st.mean(&format!("target:{name}"));
                 let m = o.json["best"]["targets"]
                     .as_array()
                     .and_then(|a| a.iter().find(|x| x["target"] == name.as_str()))
                     .and_then(|x| x["margin"].as_f64());
-                let _ = writeln!(
-                    t,
-                    "             {name:<44} measured {mean:>10.3}  margin {}  P(pass) {p:.2}",
+                tab.add_row(vec![
+                    name.clone(),
+                    format!("{mean:.3}"),
                     m.map(|m| format!("{:+.1}%", m * 100.0))
-                        .unwrap_or_else(|| "-".into())
-                );
+                        .unwrap_or_else(|| "-".into()),
+                    format!("{p:.2}"),
+                ]);
+            }
+            for k in 1..4 {
+                if let Some(c) = tab.column_mut(k) {
+                    c.set_cell_alignment(comfy_table::CellAlignment::Right);
+                }
+            }
+            for l in tab.to_string().lines() {
+                let _ = writeln!(t, "             {l}");
             }
             for &r in &o.runners_up {
                 line(&mut t, "runner-up", r);

@@ -153,7 +153,7 @@ pub fn search(ctx: &Context, points: &[usize], confidence: f64) -> Result<Search
 }
 
 /// Headroom of a target, as a fraction of its limit (positive: met with room to spare).
-fn margin(target: &str, mean: f64) -> Option<f64> {
+pub fn margin(target: &str, mean: f64) -> Option<f64> {
     let expr = target.rsplit_once(' ').map(|(_, e)| e).unwrap_or(target);
     let at = expr.find(['<', '>'])?;
     let rest = &expr[at..];

@@ -41,6 +41,24 @@ pub fn pareto_front(points: &[(f64, f64)]) -> Vec<usize> {
     front
 }
 
+/// The physical range of a time-series or metric column: every column surge writes is a count,
+/// rate, latency, cost, utilization or pod number, so none is below zero; fractions (error
+/// rates, hit ratios, pass probabilities) are at most one.
+pub fn physical_range(column: &str) -> (f64, f64) {
+    let c = column.trim_end_matches(".mean");
+    let fraction = c.ends_with("error_rate")
+        || c.ends_with("hit_ratio")
+        || c.ends_with(".rate")
+        || c.starts_with("p_pass");
+    (0.0, if fraction { 1.0 } else { f64::INFINITY })
+}
+
+/// `(lo, hi)` clamped to the column's physical range; NaN stays NaN.
+pub fn clamp_band(column: &str, lo: f64, hi: f64) -> (f64, f64) {
+    let (a, b) = physical_range(column);
+    (lo.clamp(a, b), hi.clamp(a, b))
+}
+
 fn file_safe(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
@@ -128,6 +146,17 @@ pub fn write_all(
                 sum[yi][xi].1 += 1;
             }
         }
+        // A cell passes when every point in it meets every target with the confidence asked.
+        let mut pass = vec![vec![None::<bool>; xs.len()]; ys.len()];
+        for s in stats {
+            let xi = xs.iter().position(|&a| a == x(spec, s.point, kx));
+            let yi = ys.iter().position(|&a| a == x(spec, s.point, ky));
+            if let (Some(xi), Some(yi)) = (xi, yi) {
+                let ok = s.p_all >= confidence;
+                let cell = &mut pass[yi][xi];
+                *cell = Some(cell.unwrap_or(true) && ok);
+            }
+        }
         let z: Vec<Vec<f64>> = sum
             .iter()
             .map(|r| {
@@ -151,6 +180,7 @@ pub fn write_all(
                 xs: &xs,
                 ys: &ys,
                 z: &z,
+                pass: &pass,
             },
         )
         .map_err(err)?;
@@ -162,6 +192,10 @@ pub fn write_all(
             .map(|s| (s.mean(COST), s.mean(P95), s.p_all >= confidence))
             .collect();
         let front = pareto_front(&pts.iter().map(|p| (p.0, p.1)).collect::<Vec<_>>());
+        let labels: Vec<String> = stats
+            .iter()
+            .map(|s| format!("#{} {}", s.point, spec.label(s.point)))
+            .collect();
         plot::write_scatter_png(
             &out.join("pareto.png"),
             &Scatter {
@@ -170,6 +204,7 @@ pub fn write_all(
                 y_label: "p95 latency ms (mean)",
                 points: &pts,
                 front: &front,
+                labels: &labels,
             },
         )
         .map_err(err)?;
@@ -185,32 +220,34 @@ pub fn write_all(
 }
 
 /// One band column over time: (t, mean, low, high).
-type Band = (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>);
+pub type Band = (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>);
+
+/// One column's band over time from one point's rows: (t, mean, low, high), the limits clamped
+/// to the column's physical range.
+pub fn band(group: &[Row], col: &str) -> Band {
+    let b = bands(group);
+    let mut t = Vec::new();
+    let (mut m, mut lo, mut hi) = (Vec::new(), Vec::new(), Vec::new());
+    for (ts, c, i) in &b {
+        if c == col {
+            t.push(*ts);
+            m.push(i.mean);
+            let (l, h) = if i.half_width.is_finite() {
+                clamp_band(col, i.lo(), i.hi())
+            } else {
+                (f64::NAN, f64::NAN)
+            };
+            lo.push(l);
+            hi.push(h);
+        }
+    }
+    (t, m, lo, hi)
+}
 
 /// p95 and pods over time for one point: the mean across replications and its 95 % band.
 fn write_bands(out: &Path, spec: &Spec, point: usize, group: &[Row]) -> Result<Option<String>> {
     let b = bands(group);
-    let pick = |col: &str| -> Band {
-        let mut t = Vec::new();
-        let (mut m, mut lo, mut hi) = (Vec::new(), Vec::new(), Vec::new());
-        for (ts, c, i) in &b {
-            if c == col {
-                t.push(*ts);
-                m.push(i.mean);
-                lo.push(if i.half_width.is_finite() {
-                    i.lo()
-                } else {
-                    f64::NAN
-                });
-                hi.push(if i.half_width.is_finite() {
-                    i.hi()
-                } else {
-                    f64::NAN
-                });
-            }
-        }
-        (t, m, lo, hi)
-    };
+    let pick = |col: &str| band(group, col);
     let mut cols: Vec<String> = vec!["p95_ms".into(), "vus".into()];
     cols.extend(
         b.iter()
@@ -222,6 +259,12 @@ fn write_bands(out: &Path, spec: &Spec, point: usize, group: &[Row]) -> Result<O
         .into_iter()
         .map(|c| (c.clone(), pick(&c)))
         .filter(|(_, d)| !d.0.is_empty())
+        // A column that never varies (pods fixed by the point's parameters) is no chart.
+        .filter(|(_, d)| {
+            let first = d.1.first().copied();
+            let constant = |v: &Vec<f64>| v.iter().all(|x| x.is_nan() || Some(*x) == first);
+            !(constant(&d.1) && constant(&d.2) && constant(&d.3))
+        })
         .collect();
     if data.is_empty() {
         return Ok(None);
@@ -244,18 +287,9 @@ fn write_bands(out: &Path, spec: &Spec, point: usize, group: &[Row]) -> Result<O
             y_label: c,
             x: t,
             series: vec![
-                Series {
-                    name: "mean",
-                    values: m,
-                },
-                Series {
-                    name: "95% low",
-                    values: lo,
-                },
-                Series {
-                    name: "95% high",
-                    values: hi,
-                },
+                Series::new("mean", m),
+                Series::new("95% band low", lo).dashed().color(0),
+                Series::new("95% band high", hi).dashed().color(0),
             ],
             y2_label: None,
             series2: vec![],
@@ -269,7 +303,58 @@ fn write_bands(out: &Path, spec: &Spec, point: usize, group: &[Row]) -> Result<O
 
 #[cfg(test)]
 mod tests {
-    use super::pareto_front;
+    use super::{band, clamp_band, pareto_front};
+    use crate::sweep::row::{Row, Series as RowSeries};
+    use crate::sweep::stats::{interval, LEVEL};
+
+    fn row(rep: u64, p95: &[f64], pods: &[f64], err: &[f64]) -> Row {
+        let opt = |v: &[f64]| v.iter().map(|&x| Some(x)).collect::<Vec<_>>();
+        Row {
+            point: 0,
+            replication: rep,
+            metrics: vec![],
+            targets: vec![],
+            series: RowSeries {
+                t_s: (1..=p95.len()).map(|i| i as f64).collect(),
+                columns: vec![
+                    ("p95_ms".into(), opt(p95)),
+                    ("web_ready_pods".into(), opt(pods)),
+                    ("error_rate".into(), opt(err)),
+                ],
+            },
+        }
+    }
+
+    #[test]
+    fn no_band_goes_below_zero_or_above_one_for_fractions() {
+        // Skewed replications near zero: the raw t intervals reach below zero (p95 and pods)
+        // and above one (error rate), as in the issue (p95 −4,000 ms, pods −1).
+        let rows = vec![
+            row(0, &[5.0, 0.0, 9000.0], &[1.0, 1.0, 1.0], &[0.0, 0.9, 1.0]),
+            row(1, &[0.0, 0.0, 10.0], &[1.0, 1.0, 6.0], &[0.0, 1.0, 0.2]),
+            row(2, &[0.0, 1.0, 15.0], &[1.0, 2.0, 1.0], &[1.0, 0.95, 0.1]),
+        ];
+        let raw = interval([9000.0, 10.0, 15.0], LEVEL);
+        assert!(raw.lo() < 0.0, "the test data must stress the clamp");
+        let raw_err = interval([0.9, 1.0, 0.95], LEVEL);
+        assert!(raw_err.hi() > 1.0);
+        for col in ["p95_ms", "web_ready_pods", "error_rate"] {
+            let (t, m, lo, hi) = band(&rows, col);
+            assert_eq!(t.len(), 3, "{col}");
+            for k in 0..3 {
+                assert!(lo[k] >= 0.0, "{col}[{k}] low {}", lo[k]);
+                assert!(lo[k] <= m[k] && m[k] <= hi[k], "{col}[{k}]");
+                if col == "error_rate" {
+                    assert!(hi[k] <= 1.0, "{col}[{k}] high {}", hi[k]);
+                }
+            }
+        }
+        // The table writer uses the same clamp.
+        let df = crate::sweep::table::bands_frame(&rows).unwrap();
+        let lo = df.column("ci_lo").unwrap().f64().unwrap().clone();
+        assert!(lo.iter().flatten().all(|x| x >= 0.0));
+        assert_eq!(clamp_band("x_ms", -3.0, 5.0), (0.0, 5.0));
+    }
 
     #[test]
     fn pareto_front_keeps_only_undominated_points() {

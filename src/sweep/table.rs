@@ -112,8 +112,22 @@ pub fn points_frame(
                 stats.iter().map(|s| Some(f(&s.metrics[k].1))).collect()
             };
             cols.push(col_f64(&format!("{name}.mean"), get(&|i| i.mean)));
-            cols.push(col_f64(&format!("{name}.ci_lo"), get(&|i| i.lo())));
-            cols.push(col_f64(&format!("{name}.ci_hi"), get(&|i| i.hi())));
+            let clamp = |v: f64, hi: bool| {
+                let (l, h) = super::plots::clamp_band(name, v, v);
+                if hi {
+                    h
+                } else {
+                    l
+                }
+            };
+            cols.push(col_f64(
+                &format!("{name}.ci_lo"),
+                get(&|i| clamp(i.lo(), false)),
+            ));
+            cols.push(col_f64(
+                &format!("{name}.ci_hi"),
+                get(&|i| clamp(i.hi(), true)),
+            ));
         }
     }
     frame(stats.len(), cols)
@@ -134,11 +148,12 @@ pub fn bands_frame(rows: &[Row]) -> Result<DataFrame> {
         for (ts, c, i) in bands(group) {
             point.push(group[0].point as u32);
             t.push(Some(ts));
-            col.push(c);
             n.push(i.n as u32);
             mean.push(Some(i.mean));
-            lo.push(Some(i.lo()));
-            hi.push(Some(i.hi()));
+            let (l, h) = super::plots::clamp_band(&c, i.lo(), i.hi());
+            lo.push(Some(l));
+            hi.push(Some(h));
+            col.push(c);
         }
     }
     let h = point.len();

@@ -344,17 +344,41 @@ impl System {
         let t = now.max(1) as f64;
         let stats = |ids: &mut dyn Iterator<Item = u32>| {
             let (mut served, mut wait, mut jobs, mut queued) = (0u64, 0f64, 0f64, 0usize);
+            let (mut busy, mut ps) = (0f64, false);
             for i in ids {
                 let s = &self.stations[i as usize];
                 let a = super::host::acct_of(&self.stations, i);
                 served += a.served;
                 wait += a.wait_ns as f64;
                 jobs += a.jobs_area;
+                busy += a.work_ns as f64;
                 queued += if s.seat.is_some() { 0 } else { s.queued() };
+                ps |= s.is_ps();
             }
+            // ∫jobs dt is the total time jobs spent at the stations and the work they brought is
+            // the service they needed at full speed, so response = jobs/served,
+            // service = work/served, and their ratio is
+            // the slowdown. Under processor sharing nobody queues, but a job is slowed by the
+            // others: its wait is the time beyond its own service.
+            let per = |x: f64| {
+                if served > 0 {
+                    x / served as f64 / 1e6
+                } else {
+                    0.0
+                }
+            };
+            let mean_wait_ms = if ps {
+                per((jobs - busy).max(0.0))
+            } else {
+                per(wait)
+            };
             json!({
                 "served": served,
-                "mean_wait_ms": if served > 0 { wait / served as f64 / 1e6 } else { 0.0 },
+                "discipline": if ps { "ps" } else { "fcfs" },
+                "mean_wait_ms": mean_wait_ms,
+                "mean_response_ms": per(jobs),
+                "mean_service_ms": per(busy),
+                "slowdown": if busy > 0.0 { jobs / busy } else { 1.0 },
                 "mean_jobs": jobs / t,
                 "queued_at_end": queued,
             })

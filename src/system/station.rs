@@ -251,6 +251,18 @@ impl Station {
         }
     }
 
+    /// Processor sharing (else first come, first served).
+    /// Processor sharing: every job present is in service.
+    pub fn is_ps(&self) -> bool {
+        matches!(
+            self.kind,
+            Kind::Vt {
+                slots: u32::MAX,
+                ..
+            }
+        )
+    }
+
     pub fn jobs(&self) -> usize {
         match &self.kind {
             Kind::Fcfs { busy, queue, .. } => *busy as usize + queue.len(),
