@@ -54,10 +54,11 @@ pub struct Weights {
 
 impl Default for Weights {
     fn default() -> Self {
+        // p95 counts a quarter: it depends on the service-time shape as well as the demands.
         Weights {
             x: 1.0,
             r: 1.0,
-            p95: 0.0,
+            p95: 0.25,
             util: 1.0,
             cpu: 1.0,
         }

@@ -81,7 +81,7 @@ struct VJob {
     finish_tag: f64,
     seq: u64,
     req: ReqRef,
-    tenant: u16,
+    tenant: u32,
 }
 impl PartialEq for VJob {
     fn eq(&self, o: &Self) -> bool {
@@ -107,7 +107,7 @@ struct Waiting {
     req: ReqRef,
     work: Nanos,
     since: Nanos,
-    tenant: u16,
+    tenant: u32,
 }
 
 /// What a station (or one tenant of a shared host) measured, as time integrals.
@@ -166,7 +166,7 @@ pub struct Station {
     pub capacity: f64,
     /// A seat on a shared host: (host station, tenant). Work sent here runs on the host, and
     /// this component's measurements are the host's account for that tenant.
-    pub seat: Option<(u32, u16)>,
+    pub seat: Option<(u32, u32)>,
 }
 
 impl Station {
@@ -227,7 +227,7 @@ impl Station {
     }
 
     /// A component's seat on host station `host` (whose cores are `cores`) as `tenant`.
-    pub fn seat(host: u32, tenant: u16, cores: f64) -> Self {
+    pub fn seat(host: u32, tenant: u32, cores: f64) -> Self {
         let mut s = Self::ps(cores);
         s.seat = Some((host, tenant));
         s
@@ -235,16 +235,16 @@ impl Station {
 
     /// A new tenant sharing this station (a component placed on a host); its id for `arrive`.
     /// Ids start at 1: tenant 0 stands for the whole station.
-    pub fn add_tenant(&mut self) -> u16 {
+    pub fn add_tenant(&mut self) -> u32 {
         if self.tenants.is_empty() {
             self.tenants.push(Tenant::default());
         }
         self.tenants.push(Tenant::default());
-        (self.tenants.len() - 1) as u16
+        (self.tenants.len() - 1) as u32
     }
 
     /// One tenant's account; tenant 0 is the whole station.
-    pub fn tenant_acct(&self, tenant: u16) -> Acct {
+    pub fn tenant_acct(&self, tenant: u32) -> Acct {
         match self.tenants.get(tenant as usize) {
             Some(t) if tenant > 0 => t.acct,
             _ => self.acct,
@@ -324,7 +324,7 @@ impl Station {
         id: u32,
         req: ReqRef,
         work: Nanos,
-        tenant: u16,
+        tenant: u32,
         q: &mut EventQueue<Event>,
     ) {
         let now = q.now();
@@ -417,7 +417,7 @@ impl Station {
             out.push(j.req);
             self.acct.served += 1;
             if let Some(t) = self.tenants.get_mut(j.tenant as usize) {
-                t.present -= 1;
+                t.present = t.present.saturating_sub(1);
                 t.acct.served += 1;
             }
         }
