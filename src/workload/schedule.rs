@@ -338,8 +338,7 @@ fn uniform_tick_us(rate: f64) -> f64 {
 ///
 /// Errors mirror what Artillery rejects or mishandles: a zero `pause`/`duration`
 /// (its `ms` conversion throws), a missing `duration` on a rate/count phase (required
-/// by its schema), negative or non-finite rates, `rampTo` without `arrivalRate`, no
-/// phase type at all, and constant rates whose µs tick is 0 (> 1e6/s) or longer
+/// by its schema), negative or non-finite rates, no phase type at all, and constant rates whose µs tick is 0 (> 1e6/s) or longer
 /// than the phase (Artillery's uniform process would then never finish).
 pub fn artillery_phase(
     duration: Option<u64>,
@@ -368,12 +367,10 @@ pub fn artillery_phase(
     if let Some(n) = arrival_count {
         return Ok(phase(need_duration("arrivalCount")?, PhaseKind::Count(n)));
     }
-    let Some(rate) = arrival_rate else {
-        return Err(if ramp_to.is_some() {
-            "rampTo phase: expected an arrivalRate to ramp from".into()
-        } else {
-            "phase: expected one of pause, arrivalCount or arrivalRate".into()
-        });
+    // `rampTo` alone ramps from 0: Artillery's local runner sets `arrivalRate ||= 0` before
+    // it splits a ramp over workers (artillery lib/dist.ts divideWork).
+    let Some(rate) = arrival_rate.or(ramp_to.map(|_| 0.0)) else {
+        return Err("phase: expected one of pause, arrivalCount, arrivalRate or rampTo".into());
     };
     if !rate.is_finite() || rate < 0.0 {
         return Err(format!(
@@ -1193,9 +1190,14 @@ mod tests {
             artillery_phase(Some(0), Some(1.0), None, None, None, None),
             "positive duration",
         );
+        // rampTo alone ramps from 0 (divideWork's `arrivalRate ||= 0`).
+        assert_eq!(
+            ok(artillery_phase(d, None, Some(2.0), None, None, None)),
+            Ramp { from: 0.0, to: 2.0 }
+        );
         err(
-            artillery_phase(d, None, Some(2.0), None, None, None),
-            "arrivalRate",
+            artillery_phase(None, None, Some(2.0), None, None, None),
+            "expected a duration",
         );
         err(
             artillery_phase(d, None, None, None, None, None),
