@@ -4,8 +4,8 @@
 use crate::autoscale::driver::{Autoscaling, ScaleEvent};
 use crate::config::budget::{Meter, Source};
 use crate::config::Loaded;
-use crate::error::{Error, Result};
 use crate::engine::{EventQueue, Nanos};
+use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::metrics::{Metrics, TimeSeries};
 use crate::system::{Response, System};
@@ -72,16 +72,19 @@ pub fn try_run(
         Error::input(&loaded.scenario_path, format!("field {field}"), msg)
     };
     let estimate = crate::config::budget::estimate(s, &loaded.model);
-    estimate.check(&loaded.budget).map_err(|(src, field, msg)| {
-        let file = match src {
-            Source::Scenario => &loaded.scenario_path,
-            Source::Model => &loaded.model_path,
-        };
-        Error::input(file, format!("field {field}"), msg)
-    })?;
+    estimate
+        .check(&loaded.budget)
+        .map_err(|(src, field, msg)| {
+            let file = match src {
+                Source::Scenario => &loaded.scenario_path,
+                Source::Model => &loaded.model_path,
+            };
+            Error::input(file, format!("field {field}"), msg)
+        })?;
     let mut meter = Meter::new(loaded.budget, &estimate);
     let mut sys = System::build(&loaded.model, opts.seed, opts.replication);
-    let mut wl = Workload::build(s, &loaded.model, &sys, opts.seed, opts.replication).map_err(at)?;
+    let mut wl =
+        Workload::build(s, &loaded.model, &sys, opts.seed, opts.replication).map_err(at)?;
     let labels = sys
         .endpoints
         .iter()
@@ -153,7 +156,7 @@ pub fn try_run(
             break;
         }
         let n = q.delivered();
-        if n % METER_EVERY == 0 || n > meter.budget.max_events {
+        if n.is_multiple_of(METER_EVERY) || n > meter.budget.max_events {
             meter
                 .check(
                     n,

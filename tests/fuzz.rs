@@ -45,7 +45,12 @@ fn seed_of(i: u64, size: u32) -> u64 {
 }
 
 /// Run `prop` once per seed.
-fn for_each_case(name: &str, default: u64, size: u32, mut prop: impl FnMut(&mut Unstructured<'_>) -> AResult<()>) {
+fn for_each_case(
+    name: &str,
+    default: u64,
+    size: u32,
+    mut prop: impl FnMut(&mut Unstructured<'_>) -> AResult<()>,
+) {
     let (n, first) = cases(default);
     let t0 = Instant::now();
     for i in first..first + n {
@@ -269,7 +274,9 @@ fn threshold(u: &mut Unstructured<'_>) -> AResult<(String, Value)> {
         "{",
         "}{",
     ])?;
-    let agg = *u.choose(&["p(95)", "p(101)", "avg", "rate", "count", "med", "max", "value", "p()"])?;
+    let agg = *u.choose(&[
+        "p(95)", "p(101)", "avg", "rate", "count", "med", "max", "value", "p()",
+    ])?;
     let op = *u.choose(&["<", "<=", ">", "==", "!=", "=<", ""])?;
     let n = *u.choose(&["500", "0", "-1", "1e308", "NaN", "x"])?;
     Ok((format!("{metric}{tags}"), json!([format!("{agg}{op}{n}")])))
@@ -362,7 +369,14 @@ fn run_short(mut l: Loaded) {
         max_events: 200_000,
     };
     let t0 = Instant::now();
-    let _ = sim::try_run(&l, RunOptions { seed: 1, replication: 0 }, &mut |_, _| {});
+    let _ = sim::try_run(
+        &l,
+        RunOptions {
+            seed: 1,
+            replication: 0,
+        },
+        &mut |_, _| {},
+    );
     assert!(
         t0.elapsed() < Duration::from_secs(20),
         "a one-second run under a 200k-event budget took {:?}",
@@ -395,8 +409,13 @@ fn mutated_scenarios_and_models_never_panic() {
                     Vec::new()
                 };
                 total += 1;
-                let loaded = config::from_strs(&yaml(&s), &yaml(&m))
-                    .and_then(|l| if sets.is_empty() { Ok(l) } else { l.with_sets(&sets) });
+                let loaded = config::from_strs(&yaml(&s), &yaml(&m)).and_then(|l| {
+                    if sets.is_empty() {
+                        Ok(l)
+                    } else {
+                        l.with_sets(&sets)
+                    }
+                });
                 if let Ok(l) = loaded {
                     validated += 1;
                     run_short(l);
@@ -417,7 +436,10 @@ fn mutated_scenarios_and_models_never_panic() {
         t0.elapsed()
     );
     assert!(failures.is_empty(), "panics with seeds: {failures:?}");
-    assert!(validated > total / 20, "too few mutants validate ({validated}/{total}): the runs are not exercised");
+    assert!(
+        validated > total / 20,
+        "too few mutants validate ({validated}/{total}): the runs are not exercised"
+    );
 }
 
 #[test]
@@ -444,7 +466,10 @@ fn distributions_and_durations_never_panic() {
         let _ = surge::dist::parse_duration(&text);
         Ok(())
     });
-    assert!(parsed > 400, "only {parsed} distributions parsed: the sampling is not exercised");
+    assert!(
+        parsed > 400,
+        "only {parsed} distributions parsed: the sampling is not exercised"
+    );
 }
 
 #[test]
@@ -468,11 +493,22 @@ fn artillery_phases_never_panic_and_arrive_in_order() {
         let mut phases = Vec::new();
         for _ in 0..u.int_in_range(1..=3)? {
             let opt_f = |u: &mut Unstructured<'_>| -> AResult<Option<f64>> {
-                Ok(if u.ratio(1, 2)? { Some(*u.choose(NUMBERS)?) } else { None })
+                Ok(if u.ratio(1, 2)? {
+                    Some(*u.choose(NUMBERS)?)
+                } else {
+                    None
+                })
             };
             let opt_ns = |u: &mut Unstructured<'_>| -> AResult<Option<u64>> {
                 Ok(if u.ratio(1, 2)? {
-                    Some(*u.choose(&[0, 1, 1_000_000, 1_000_000_000, 3_600_000_000_000, u64::MAX])?)
+                    Some(*u.choose(&[
+                        0,
+                        1,
+                        1_000_000,
+                        1_000_000_000,
+                        3_600_000_000_000,
+                        u64::MAX,
+                    ])?)
                 } else {
                     None
                 })
@@ -480,7 +516,11 @@ fn artillery_phases_never_panic_and_arrive_in_order() {
             let d = opt_ns(u)?;
             let rate = opt_f(u)?;
             let to = opt_f(u)?;
-            let count = if u.ratio(1, 3)? { Some(u.int_in_range(0..=1_000_000u64)?) } else { None };
+            let count = if u.ratio(1, 3)? {
+                Some(u.int_in_range(0..=1_000_000u64)?)
+            } else {
+                None
+            };
             let pause = if u.ratio(1, 6)? { opt_ns(u)? } else { None };
             if let Ok(p) = artillery_phase(d, rate, to, count, pause, None) {
                 phases.push(p);

@@ -120,13 +120,13 @@ fn files(name: &str, scenario: &str, model: &str) -> PathBuf {
     d
 }
 
-fn validate(d: &PathBuf, extra: &[&str]) -> std::process::Output {
+fn validate(d: &Path, extra: &[&str]) -> std::process::Output {
     let mut a = vec!["validate", "scenario.yaml"];
     a.extend_from_slice(extra);
     surge(&a, d)
 }
 
-fn run(d: &PathBuf, extra: &[&str]) -> std::process::Output {
+fn run(d: &Path, extra: &[&str]) -> std::process::Output {
     let mut a = vec!["run", "scenario.yaml", "--out", "out", "-q"];
     a.extend_from_slice(extra);
     surge(&a, d)
@@ -156,7 +156,10 @@ fn refused_with(
         }
         assert!(!e.contains("panicked"), "{name}: {e}");
     }
-    assert!(!d.join("out").exists(), "{name}: a refused run wrote output");
+    assert!(
+        !d.join("out").exists(),
+        "{name}: a refused run wrote output"
+    );
     stderr(&validate(&d, extra))
 }
 
@@ -187,7 +190,13 @@ fn artillery_rate_above_the_tick_is_refused() {
     let s = with_executor(
         "    executor: artillery\n    phases:\n      - {duration: 10, arrivalRate: 2000000}\n",
     );
-    refused("art-tick", &s, MODEL, "scenario.yaml", &["phases[0]", "line 11", "1000000"]);
+    refused(
+        "art-tick",
+        &s,
+        MODEL,
+        "scenario.yaml",
+        &["phases[0]", "line 11", "1000000"],
+    );
 }
 
 #[test]
@@ -195,16 +204,21 @@ fn artillery_null_duration_is_refused() {
     let s = with_executor(
         "    executor: artillery\n    phases:\n      - duration: 5\n        arrivalRate: 1\n      - duration: null\n        arrivalRate: 5\n",
     );
-    refused("art-null", &s, MODEL, "scenario.yaml", &["phases[1]", "line 13", "duration"]);
+    refused(
+        "art-null",
+        &s,
+        MODEL,
+        "scenario.yaml",
+        &["phases[1]", "line 13", "duration"],
+    );
 }
 
 #[test]
 fn artillery_ramp_to_without_arrival_rate_ramps_from_zero() {
     // Artillery's divideWork sets arrivalRate ||= 0; createRamp over 4 one-second periods
     // then gives floor(0 + 4p/3) = 0, 1, 2, 4 arrivals: 7 VUs, one iteration each.
-    let s = with_executor(
-        "    executor: artillery\n    phases:\n      - {duration: 4, rampTo: 4}\n",
-    );
+    let s =
+        with_executor("    executor: artillery\n    phases:\n      - {duration: 4, rampTo: 4}\n");
     let v = runs("art-rampto", &s, MODEL);
     assert_eq!(v["metrics"]["iterations"]["values"]["count"], 7, "{v}");
 }
@@ -216,10 +230,34 @@ fn huge_or_fractional_vu_counts_are_refused_at_their_line() {
             "    executor: ramping-vus\n    startVUs: {start}\n    stages:\n      - {{duration: 5s, target: 3}}\n      - {{duration: 5s, target: {t}}}\n"
         ))
     };
-    refused("vus-1e12", &ramp("0", "1e12"), MODEL, "scenario.yaml", &["line 13", "stages[1].target"]);
-    refused("vus-1e308", &ramp("0", "1e308"), MODEL, "scenario.yaml", &["stages[1].target"]);
-    refused("vus-frac", &ramp("0", "2.5"), MODEL, "scenario.yaml", &["line 13", "whole number"]);
-    refused("startvus", &ramp("2147483648", "3"), MODEL, "scenario.yaml", &["line 10", "startVUs"]);
+    refused(
+        "vus-1e12",
+        &ramp("0", "1e12"),
+        MODEL,
+        "scenario.yaml",
+        &["line 13", "stages[1].target"],
+    );
+    refused(
+        "vus-1e308",
+        &ramp("0", "1e308"),
+        MODEL,
+        "scenario.yaml",
+        &["stages[1].target"],
+    );
+    refused(
+        "vus-frac",
+        &ramp("0", "2.5"),
+        MODEL,
+        "scenario.yaml",
+        &["line 13", "whole number"],
+    );
+    refused(
+        "startvus",
+        &ramp("2147483648", "3"),
+        MODEL,
+        "scenario.yaml",
+        &["line 10", "startVUs"],
+    );
     let cv = with_executor("    executor: constant-vus\n    vus: 4294967295\n    duration: 5s\n");
     refused("vus-max", &cv, MODEL, "scenario.yaml", &["line 10", "vus"]);
 }
@@ -229,12 +267,23 @@ fn huge_arrival_rates_are_refused_with_the_estimate() {
     let car = with_executor(
         "    executor: constant-arrival-rate\n    rate: 1000000000\n    duration: 60s\n    preAllocatedVUs: 10\n    maxVUs: 100000000\n",
     );
-    let e = refused("car-1e9", &car, MODEL, "scenario.yaml", &["would", "budget"]);
-    assert!(e.contains("events") || e.contains("memory"), "{e}");
-    let poisson = with_executor(
-        "    executor: poisson-arrivals\n    rate: 1000000000\n    duration: 60s\n",
+    let e = refused(
+        "car-1e9",
+        &car,
+        MODEL,
+        "scenario.yaml",
+        &["would", "budget"],
     );
-    refused("poisson-1e9", &poisson, MODEL, "scenario.yaml", &["line 10", "would", "budget"]);
+    assert!(e.contains("events") || e.contains("memory"), "{e}");
+    let poisson =
+        with_executor("    executor: poisson-arrivals\n    rate: 1000000000\n    duration: 60s\n");
+    refused(
+        "poisson-1e9",
+        &poisson,
+        MODEL,
+        "scenario.yaml",
+        &["line 10", "would", "budget"],
+    );
 }
 
 #[test]
@@ -253,31 +302,53 @@ fn huge_keyspaces_and_replica_counts_are_refused_with_the_estimate() {
     );
     assert!(e.contains("8.0 GiB"), "{e}");
     let replicas = MODEL.replace("replicas: 2", "replicas: 2147483648");
-    refused("replicas", SCENARIO, &replicas, "model.yaml", &["line 4", "services.web.replicas", "pods"]);
+    refused(
+        "replicas",
+        SCENARIO,
+        &replicas,
+        "model.yaml",
+        &["line 4", "services.web.replicas", "pods"],
+    );
 }
 
 #[test]
 fn a_tiny_sample_interval_is_refused_with_the_estimate() {
-    let s = SCENARIO.replace("flows:", "sample_interval: 1us\nflows:").replace("5s", "10m");
-    refused("sample", &s, MODEL, "scenario.yaml", &["line 2", "sample_interval", "time-series rows"]);
+    let s = SCENARIO
+        .replace("flows:", "sample_interval: 1us\nflows:")
+        .replace("5s", "10m");
+    refused(
+        "sample",
+        &s,
+        MODEL,
+        "scenario.yaml",
+        &["line 2", "sample_interval", "time-series rows"],
+    );
 }
 
 #[test]
 fn a_flow_that_takes_no_time_is_an_error_naming_it() {
-    let s = SCENARIO.replace("      - request: home\n      - sleep: const(1s)\n", "      - sleep: const(0s)\n");
+    let s = SCENARIO.replace(
+        "      - request: home\n      - sleep: const(1s)\n",
+        "      - sleep: const(0s)\n",
+    );
     let d = files("still", &s, MODEL);
     assert_eq!(validate(&d, &[]).status.code(), Some(0));
     let t0 = std::time::Instant::now();
     let o = run(&d, &[]);
     let e = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{e}");
-    assert!(e.contains("scenario.yaml") && e.contains("flows.browse"), "{e}");
+    assert!(
+        e.contains("scenario.yaml") && e.contains("flows.browse"),
+        "{e}"
+    );
     assert!(e.contains("without simulated time passing"), "{e}");
     assert!(t0.elapsed().as_secs() < 30);
     assert!(!d.join("out").exists());
     // The same when every request is rejected at once (no pod can take it).
     let m = MODEL.replace("pod: {cores: 1}", "pod: {cores: 1, max_inflight: 1}");
-    let s = SCENARIO.replace("      - sleep: const(1s)\n", "").replace("vus: 2", "vus: 3");
+    let s = SCENARIO
+        .replace("      - sleep: const(1s)\n", "")
+        .replace("vus: 2", "vus: 3");
     let d = files("still-rejected", &s, &m);
     let o = run(&d, &[]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
@@ -295,9 +366,21 @@ fn zero_time_units_durations_and_timeouts_are_refused() {
     );
     refused("tu-poisson", &p, MODEL, "scenario.yaml", &["timeUnit"]);
     let d = SCENARIO.replace("flows:", "duration: 0s\nflows:");
-    refused("dur0", &d, MODEL, "scenario.yaml", &["line 2", "field duration", "positive"]);
+    refused(
+        "dur0",
+        &d,
+        MODEL,
+        "scenario.yaml",
+        &["line 2", "field duration", "positive"],
+    );
     let t = SCENARIO.replace("flows:", "request_timeout: 0s\nflows:");
-    refused("timeout0", &t, MODEL, "scenario.yaml", &["line 2", "request_timeout", "positive"]);
+    refused(
+        "timeout0",
+        &t,
+        MODEL,
+        "scenario.yaml",
+        &["line 2", "request_timeout", "positive"],
+    );
 }
 
 #[test]
@@ -310,16 +393,29 @@ fn non_utf8_input_is_located() {
     let o = validate(&d, &[]);
     let e = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{e}");
-    assert!(e.contains("line 3") && e.contains(&format!("byte offset {at}")), "{e}");
+    assert!(
+        e.contains("line 3") && e.contains(&format!("byte offset {at}")),
+        "{e}"
+    );
     assert!(e.contains("UTF-8"), "{e}");
     // An HPA manifest that is not UTF-8 is reported as such, not as "not found".
-    let m = MODEL.replace("    pod: {cores: 1}\n", "    pod: {cores: 1}\n    autoscaler: hpa.yaml\n");
+    let m = MODEL.replace(
+        "    pod: {cores: 1}\n",
+        "    pod: {cores: 1}\n    autoscaler: hpa.yaml\n",
+    );
     let d = files("utf8-hpa", SCENARIO, &m);
-    std::fs::write(d.join("hpa.yaml"), b"kind: HorizontalPodAutoscaler\nspec: \xc3\x28\n").unwrap();
+    std::fs::write(
+        d.join("hpa.yaml"),
+        b"kind: HorizontalPodAutoscaler\nspec: \xc3\x28\n",
+    )
+    .unwrap();
     let o = validate(&d, &[]);
     let e = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{e}");
-    assert!(e.contains("hpa.yaml") && e.contains("line 2") && e.contains("UTF-8"), "{e}");
+    assert!(
+        e.contains("hpa.yaml") && e.contains("line 2") && e.contains("UTF-8"),
+        "{e}"
+    );
     assert!(!e.contains("not found"), "{e}");
 }
 
@@ -336,8 +432,16 @@ fn nan_in_a_file_is_blamed_on_the_file_not_the_set() {
 
 #[test]
 fn a_threshold_on_an_unknown_endpoint_lists_the_endpoints() {
-    let s = format!("{SCENARIO}thresholds:\n  'http_req_duration{{endpoint:checkout}}': ['p(95)<500']\n");
-    refused("thr", &s, MODEL, "scenario.yaml", &["checkout", "buy, home"]);
+    let s = format!(
+        "{SCENARIO}thresholds:\n  'http_req_duration{{endpoint:checkout}}': ['p(95)<500']\n"
+    );
+    refused(
+        "thr",
+        &s,
+        MODEL,
+        "scenario.yaml",
+        &["checkout", "buy, home"],
+    );
 }
 
 #[test]
@@ -350,8 +454,11 @@ fn a_new_run_removes_temp_files_of_dead_writers() {
     std::fs::write(&stale, b"half").unwrap();
     let o = run(&d, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    if std::path::Path::new("/proc/self").exists() {
-        assert!(!stale.exists(), "the dead writer's temp file is still there");
+    if Path::new("/proc/self").exists() {
+        assert!(
+            !stale.exists(),
+            "the dead writer's temp file is still there"
+        );
     }
 }
 
@@ -394,7 +501,15 @@ fn the_engine_enforces_the_event_budget_while_running() {
     let d = files("budget-events", &s, MODEL);
     let l = surge::config::load(&d.join("scenario.yaml"), &[]).unwrap();
     let est = surge::config::budget::estimate(&l.scenario, &l.model).events();
-    let actual = surge::sim::run(&l, RunOptions { seed: 1, replication: 0 }, &mut |_, _| {}).events;
+    let actual = surge::sim::run(
+        &l,
+        RunOptions {
+            seed: 1,
+            replication: 0,
+        },
+        &mut |_, _| {},
+    )
+    .events;
     assert!(actual > 3 * est, "estimate {est}, actual {actual}");
     let max = (2 * est).to_string();
     let v = validate(&d, &["--max-events", &max]);
@@ -402,6 +517,9 @@ fn the_engine_enforces_the_event_budget_while_running() {
     let o = run(&d, &["--max-events", &max]);
     let e = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{e}");
-    assert!(e.contains("events") && e.contains("nothing was written"), "{e}");
+    assert!(
+        e.contains("events") && e.contains("nothing was written"),
+        "{e}"
+    );
     assert!(!d.join("out").exists());
 }

@@ -180,7 +180,9 @@ impl Estimate {
     }
 
     pub fn events(&self) -> u64 {
-        self.parts.iter().fold(0u64, |a, p| a.saturating_add(p.events))
+        self.parts
+            .iter()
+            .fold(0u64, |a, p| a.saturating_add(p.events))
     }
 
     /// The configuration over budget: (file, field, message stating the estimate).
@@ -376,11 +378,7 @@ fn flow_cost(
 
 /// A lower bound of one iteration of the flows a scenario may pick: the fewest events, the
 /// shortest service time, and (for `max_time`) the longest flow.
-fn scenario_iteration(
-    s: &ScenarioFile,
-    e: &ExecutorCfg,
-    costs: &BTreeMap<&String, Cost>,
-) -> Cost {
+fn scenario_iteration(s: &ScenarioFile, e: &ExecutorCfg, costs: &BTreeMap<&String, Cost>) -> Cost {
     let only = e.common().2;
     let picked: Vec<Cost> = s
         .flows
@@ -511,7 +509,12 @@ pub fn estimate(s: &ScenarioFile, m: &ModelFile) -> Estimate {
         let end = match e {
             ExecutorCfg::ConstantVus(c) => {
                 let d = c.duration.0 as f64;
-                closed(f64::from(c.vus), d.min(window), format!("{at}.vus"), &mut parts);
+                closed(
+                    f64::from(c.vus),
+                    d.min(window),
+                    format!("{at}.vus"),
+                    &mut parts,
+                );
                 d
             }
             ExecutorCfg::RampingVus(c) => {
@@ -576,9 +579,9 @@ pub fn estimate(s: &ScenarioFile, m: &ModelFile) -> Estimate {
                     ExecutorCfg::Artillery(c) => (
                         0,
                         // Uncapped unless every phase caps its VUs.
-                        c.phases.iter().try_fold(0u32, |a, p| {
-                            p.max_vusers.map(|v| a.saturating_add(v))
-                        }),
+                        c.phases
+                            .iter()
+                            .try_fold(0u32, |a, p| p.max_vusers.map(|v| a.saturating_add(v))),
                         format!("{at}.phases"),
                     ),
                     _ => (0, None, at.clone()),
@@ -666,7 +669,10 @@ pub fn estimate(s: &ScenarioFile, m: &ModelFile) -> Estimate {
         parts.push(Part {
             source: Source::Model,
             field: format!("databases.{n}.read_replicas"),
-            what: format!("{} instances of database {n}", fmt_count(u64::from(max) + 1)),
+            what: format!(
+                "{} instances of database {n}",
+                fmt_count(u64::from(max) + 1)
+            ),
             bytes: (u64::from(max) + 1).saturating_mul(INSTANCE_BYTES),
             events: 0,
             live: false,

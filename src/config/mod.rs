@@ -115,10 +115,15 @@ pub fn read_text(path: &Path) -> Result<String> {
 /// (1-based line, 1-based column in characters, byte offset) of byte `at`.
 fn utf8_position(bytes: &[u8], at: usize) -> (usize, usize, usize) {
     let before = &bytes[..at];
-    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
     // The prefix is valid UTF-8 (it is what decoded), so characters can be counted.
-    let col = std::str::from_utf8(&before[line_start..]).map_or(at - line_start, |t| t.chars().count()) + 1;
+    let col = std::str::from_utf8(&before[line_start..])
+        .map_or(at - line_start, |t| t.chars().count())
+        + 1;
     (line, col, at)
 }
 
@@ -312,7 +317,9 @@ fn finite_numbers<T: serde::Serialize + DeserializeOwned>(
     }
     let non_finite = |tok: &str| {
         matches!(
-            tok.trim_start_matches(['+', '-']).to_ascii_lowercase().as_str(),
+            tok.trim_start_matches(['+', '-'])
+                .to_ascii_lowercase()
+                .as_str(),
             ".nan" | "nan" | ".inf" | "inf" | "infinity"
         )
     };
@@ -504,6 +511,9 @@ mod tests {
 
     #[test]
     fn utf8_positions() {
-        assert_eq!(super::utf8_position(b"a: 1\nb: \xc3\xa9\xff", 10), (2, 5, 10));
+        assert_eq!(
+            super::utf8_position(b"a: 1\nb: \xc3\xa9\xff", 10),
+            (2, 5, 10)
+        );
     }
 }

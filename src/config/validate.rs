@@ -142,7 +142,11 @@ pub fn model(m: &ModelFile) -> Check {
             return fail(field, "expected a positive period");
         }
     }
-    if m.cluster.nodes.as_ref().is_some_and(|n| n.scan_interval.0 == 0) {
+    if m.cluster
+        .nodes
+        .as_ref()
+        .is_some_and(|n| n.scan_interval.0 == 0)
+    {
         return fail("cluster.nodes.scan_interval", "expected a positive period");
     }
     if let Some(n) = &m.cluster.nodes {
@@ -421,7 +425,6 @@ pub fn resolve_endpoint<'a>(m: &'a ModelFile, target: &'a str) -> Option<(&'a st
 }
 
 fn flow_steps(m: &ModelFile, steps: &[FlowStep], at: &str, depth: usize) -> Check {
-
     for (i, st) in steps.iter().enumerate() {
         let here = format!("{at}[{i}]");
         match st {
@@ -506,7 +509,10 @@ fn stages(at: &str, st: &[StageCfg], vus_targets: bool) -> Check {
 fn vu_count(field: String, n: u64) -> Check {
     let max = super::budget::MAX_VUS;
     if n > max {
-        return fail(field, format!("expected at most {max} VUs (k6's limit), got {n}"));
+        return fail(
+            field,
+            format!("expected at most {max} VUs (k6's limit), got {n}"),
+        );
     }
     Ok(())
 }
@@ -626,7 +632,10 @@ pub fn scenario(s: &ScenarioFile, m: &ModelFile) -> Check {
                 positive(format!("{at}.rate"), c.rate, "rate")?;
                 time_unit(&at, c.time_unit.0)?;
                 positive_duration(format!("{at}.duration"), c.duration.0)?;
-                vu_count(format!("{at}.preAllocatedVUs"), u64::from(c.pre_allocated_vus))?;
+                vu_count(
+                    format!("{at}.preAllocatedVUs"),
+                    u64::from(c.pre_allocated_vus),
+                )?;
                 if let Some(m) = c.max_vus {
                     vu_count(format!("{at}.maxVUs"), u64::from(m))?;
                 }
@@ -637,7 +646,10 @@ pub fn scenario(s: &ScenarioFile, m: &ModelFile) -> Check {
             ExecutorCfg::RampingArrivalRate(c) => {
                 stages(&at, &c.stages, false)?;
                 time_unit(&at, c.time_unit.0)?;
-                vu_count(format!("{at}.preAllocatedVUs"), u64::from(c.pre_allocated_vus))?;
+                vu_count(
+                    format!("{at}.preAllocatedVUs"),
+                    u64::from(c.pre_allocated_vus),
+                )?;
                 if let Some(m) = c.max_vus {
                     vu_count(format!("{at}.maxVUs"), u64::from(m))?;
                 }

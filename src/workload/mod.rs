@@ -141,13 +141,13 @@ impl Workload {
         let mut programs: Vec<Program> = Vec::with_capacity(s.flows.len());
         for (name, f) in &s.flows {
             let missing = std::cell::RefCell::new(None);
-            let resolve = |t: &str| {
-                match resolve_endpoint(m, t).and_then(|(svc, ep)| sys.endpoint_index(svc, ep)) {
-                    Some(i) => i,
-                    None => {
-                        missing.borrow_mut().get_or_insert_with(|| t.to_string());
-                        0
-                    }
+            let resolve = |t: &str| match resolve_endpoint(m, t)
+                .and_then(|(svc, ep)| sys.endpoint_index(svc, ep))
+            {
+                Some(i) => i,
+                None => {
+                    missing.borrow_mut().get_or_insert_with(|| t.to_string());
+                    0
                 }
             };
             let ops = flow::compile(&f.steps, &resolve);

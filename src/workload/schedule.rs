@@ -1073,13 +1073,16 @@ mod tests {
         }
         let t0 = std::time::Instant::now();
         let years = 3600 * 24 * 365 * 100;
-        let n = ArtilleryArrivals::new(&[phase(years, PhaseKind::Ramp { from: 0.0, to: 0.9 })])
-            .count();
+        let n =
+            ArtilleryArrivals::new(&[phase(years, PhaseKind::Ramp { from: 0.0, to: 0.9 })]).count();
         assert_eq!(n, 0);
         let first = ArtilleryArrivals::new(&[phase(years, PhaseKind::Ramp { from: 0.0, to: 2.0 })])
             .next()
             .unwrap();
-        assert!(first.0 > 1_000_000_000 * S, "the first arrival is half-way: {first:?}");
+        assert!(
+            first.0 > 1_000_000_000 * S,
+            "the first arrival is half-way: {first:?}"
+        );
         assert!(t0.elapsed().as_secs() < 1);
     }
 
