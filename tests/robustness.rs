@@ -523,3 +523,41 @@ fn the_engine_enforces_the_event_budget_while_running() {
     );
     assert!(!d.join("out").exists());
 }
+
+#[test]
+fn a_resumed_sweep_removes_temp_files_of_dead_writers() {
+    let d = files("stale-sweep", SCENARIO, MODEL);
+    let sweep = |d: &Path| {
+        surge(
+            &[
+                "sweep",
+                "scenario.yaml",
+                "--param",
+                "services.web.replicas=1,2",
+                "--replications",
+                "1",
+                "--out",
+                "sw",
+                "-q",
+            ],
+            d,
+        )
+    };
+    let o = sweep(&d);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Writers killed mid-write (pids above Linux's pid_max are never alive).
+    let stale = [
+        d.join("sw/.points.csv.999999999.tmp"),
+        d.join("sw/rows/.p0000-r0000.json.999999999.tmp"),
+    ];
+    for f in &stale {
+        std::fs::write(f, b"half").unwrap();
+    }
+    let o = sweep(&d);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    if Path::new("/proc/self").exists() {
+        for f in &stale {
+            assert!(!f.exists(), "{} is still there", f.display());
+        }
+    }
+}
