@@ -387,15 +387,22 @@ fn run_short(mut l: Loaded) {
 #[test]
 fn mutated_scenarios_and_models_never_panic() {
     let seeds = corpus();
+    // SURGE_FUZZ_REPLAY=0x...: run that one seed, with the panic message and its mutant shown.
+    let replay = std::env::var("SURGE_FUZZ_REPLAY")
+        .ok()
+        .and_then(|v| u64::from_str_radix(v.trim_start_matches("0x"), 16).ok());
     let quiet = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    if replay.is_none() {
+        std::panic::set_hook(Box::new(|_| {}));
+    }
     let mut validated = 0u64;
     let mut total = 0u64;
     let (n, first) = cases(1500);
+    let (n, first) = if replay.is_some() { (1, 0) } else { (n, first) };
     let t0 = Instant::now();
     let mut failures = Vec::new();
     for i in first..first + n {
-        let seed = seed_of(i, 4096);
+        let seed = replay.unwrap_or_else(|| seed_of(i, 4096));
         let r = catch_unwind(AssertUnwindSafe(|| {
             arbtest::arbtest(|u| {
                 let base = &seeds[u.choose_index(seeds.len())?];
@@ -409,6 +416,9 @@ fn mutated_scenarios_and_models_never_panic() {
                     Vec::new()
                 };
                 total += 1;
+                if replay.is_some() {
+                    eprintln!("{}: {sets:?}\n{}\n{}", base.name, yaml(&s), yaml(&m));
+                }
                 let loaded = config::from_strs(&yaml(&s), &yaml(&m)).and_then(|l| {
                     if sets.is_empty() {
                         Ok(l)
@@ -420,7 +430,6 @@ fn mutated_scenarios_and_models_never_panic() {
                     validated += 1;
                     run_short(l);
                 }
-                let _ = &base.name;
                 Ok(())
             })
             .seed(seed)
@@ -437,7 +446,7 @@ fn mutated_scenarios_and_models_never_panic() {
     );
     assert!(failures.is_empty(), "panics with seeds: {failures:?}");
     assert!(
-        validated > total / 20,
+        replay.is_some() || validated > total / 20,
         "too few mutants validate ({validated}/{total}): the runs are not exercised"
     );
 }

@@ -74,6 +74,29 @@ pub fn model(m: &ModelFile) -> Check {
                 "expected periodSeconds > 0 and successThreshold >= 1",
             );
         }
+        // Kubernetes holds these as int32 seconds (and a count).
+        let int32 = f64::from(i32::MAX);
+        for (name, v) in [
+            ("periodSeconds", lc.readiness.period_seconds),
+            ("initialDelaySeconds", lc.readiness.initial_delay_seconds),
+            (
+                "successThreshold",
+                f64::from(lc.readiness.success_threshold),
+            ),
+        ] {
+            if !(v.is_finite() && (0.0..=int32).contains(&v)) {
+                return fail(
+                    f(&format!("lifecycle.readiness.{name}")),
+                    format!("expected 0 to {} (a Kubernetes int32), got {v}", i32::MAX),
+                );
+            }
+        }
+        if lc.termination_grace_period_seconds > int32 {
+            return fail(
+                f("lifecycle.terminationGracePeriodSeconds"),
+                format!("expected at most {} seconds", i32::MAX),
+            );
+        }
         if lc.termination_grace_period_seconds.is_nan() || lc.termination_grace_period_seconds < 0.0
         {
             return fail(
