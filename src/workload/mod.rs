@@ -688,7 +688,12 @@ impl Workload {
         let vu = &mut self.vus[v as usize];
         m.on_iteration(now - vu.iter_start);
         let sc = vu.sc;
-        if now == vu.iter_start {
+        // Only a closed VU loops by itself: an open executor's arrivals are finite.
+        let closed = matches!(
+            self.scs[sc as usize].kind,
+            Kind::ConstantVus { .. } | Kind::RampingVus { .. }
+        );
+        if closed && now == vu.iter_start {
             vu.still += 1;
             if vu.still >= MAX_STILL_ITERATIONS && self.error.is_none() {
                 let flow = &self.programs[vu.flow as usize].name;
@@ -712,10 +717,6 @@ impl Workload {
         } else {
             vu.still = 0;
         }
-        let closed = matches!(
-            self.scs[sc as usize].kind,
-            Kind::ConstantVus { .. } | Kind::RampingVus { .. }
-        );
         if closed && vu.state == VuState::Running && now < self.scs[sc as usize].end {
             return self.begin(v, q, sys, m);
         }
