@@ -195,11 +195,12 @@ impl Estimate {
                 top.field.clone(),
                 format!(
                     "this run would need about {} of memory, over the budget of {} \
-                     (--max-memory; default: {:.0}% of this machine's RAM); the largest part is \
-                     {} for {}",
+                     (--max-memory; default: {:.0}% of this machine's RAM); the simulator itself \
+                     takes {}, and the largest part is {} for {}",
                     fmt_bytes(mem),
                     fmt_bytes(b.max_memory),
                     DEFAULT_MEMORY_FRACTION * 100.0,
+                    fmt_bytes(BASE_BYTES),
                     fmt_bytes(top.bytes),
                     top.what
                 ),
