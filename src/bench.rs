@@ -44,6 +44,11 @@ services:
 
 /// An M/M/c scenario (λ per second, μ = 1/s, c = 10) sized to about `customers` arrivals.
 pub fn mmc_loaded(lambda: f64, customers: u64, seed: u64) -> Loaded {
+    try_mmc_loaded(lambda, customers, seed).expect("bundled M/M/c scenario is valid")
+}
+
+/// [`mmc_loaded`], or why that size cannot run (over the budget).
+pub fn try_mmc_loaded(lambda: f64, customers: u64, seed: u64) -> Result<Loaded> {
     let secs = customers as f64 / lambda;
     let scenario_yaml = format!(
         "model: mmc.yaml\nseed: {seed}\nsample_interval: {}s\nrequest_timeout: 1000h\n\
@@ -52,35 +57,40 @@ pub fn mmc_loaded(lambda: f64, customers: u64, seed: u64) -> Loaded {
         (secs / 10.0).ceil().max(1.0),
         secs
     );
-    config::from_strs(&scenario_yaml, MMC_MODEL).expect("bundled M/M/c scenario is valid")
+    config::from_strs(&scenario_yaml, MMC_MODEL)
 }
 
-fn timed(name: &str, loaded: &Loaded, seed: u64) -> BenchResult {
+fn timed(name: &str, loaded: &Loaded, seed: u64) -> Result<BenchResult> {
     let t0 = Instant::now();
-    let r = sim::run(
+    let r = sim::try_run(
         loaded,
         RunOptions {
             seed,
             replication: 0,
         },
         &mut |_, _| {},
-    );
-    BenchResult {
+    )?;
+    Ok(BenchResult {
         name: name.to_string(),
         wall_s: t0.elapsed().as_secs_f64(),
         events: r.events,
         requests: r.metrics.requests(),
         simulated_s: crate::engine::ns_to_secs(r.end),
-    }
+    })
 }
 
 pub fn mmc(customers: u64) -> BenchResult {
-    let loaded = mmc_loaded(9.0, customers, 1);
+    try_mmc(customers).expect("the M/M/c benchmark fits its budget")
+}
+
+/// [`mmc`], or why that many customers cannot run (over the budget).
+pub fn try_mmc(customers: u64) -> Result<BenchResult> {
+    let loaded = try_mmc_loaded(9.0, customers, 1)?;
     timed(&format!("M/M/10 ({customers} customers)"), &loaded, 1)
 }
 
 pub fn scenario(path: &Path) -> Result<BenchResult> {
     let loaded = config::load(path, &[])?;
     let seed = loaded.scenario.seed;
-    Ok(timed(&loaded.name(), &loaded, seed))
+    timed(&loaded.name(), &loaded, seed)
 }

@@ -40,11 +40,15 @@ pub enum Command {
         /// Do not print the summary.
         #[arg(long, short)]
         quiet: bool,
+        #[command(flatten)]
+        budget: BudgetOpts,
     },
     /// Check scenario or model files and report what is wrong, with its location.
     Validate {
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        #[command(flatten)]
+        budget: BudgetOpts,
     },
     /// Run a scenario at many parameter values, with replications and confidence intervals.
     Sweep {
@@ -142,6 +146,26 @@ pub enum Command {
     },
 }
 
+/// The resources a run may use: validation refuses a configuration estimated to need more,
+/// and the engine stops a run that grows past them (exit 2, nothing written).
+#[derive(clap::Args, Debug)]
+pub struct BudgetOpts {
+    /// Memory budget, e.g. 4Gi or 512Mi (default: half of this machine's RAM). A sweep's
+    /// parallel runs share it.
+    #[arg(long, value_name = "SIZE")]
+    max_memory: Option<String>,
+    /// Most events a run may process, e.g. 1e9 (default: 1e10).
+    #[arg(long, value_name = "N")]
+    max_events: Option<String>,
+}
+
+impl BudgetOpts {
+    fn budget(&self) -> Result<config::budget::Budget> {
+        config::budget::Budget::from_flags(self.max_memory.as_deref(), self.max_events.as_deref())
+            .map_err(Error::Usage)
+    }
+}
+
 /// Options shared by `sweep` and `plan`.
 #[derive(clap::Args, Debug)]
 pub struct SweepOpts {
@@ -172,6 +196,8 @@ pub struct SweepOpts {
     /// Do not print the results table.
     #[arg(long, short)]
     quiet: bool,
+    #[command(flatten)]
+    budget: BudgetOpts,
 }
 
 impl SweepOpts {
@@ -180,8 +206,9 @@ impl SweepOpts {
         scenario: PathBuf,
         design: String,
         shard: Option<String>,
-    ) -> crate::sweep::SweepArgs {
-        crate::sweep::SweepArgs {
+    ) -> Result<crate::sweep::SweepArgs> {
+        Ok(crate::sweep::SweepArgs {
+            budget: self.budget.budget()?,
             scenario,
             params: self.params,
             design,
@@ -194,7 +221,7 @@ impl SweepOpts {
             max_replications: self.max_replications,
             metric: self.metric,
             progress: !self.quiet,
-        }
+        })
     }
 }
 
@@ -240,12 +267,13 @@ fn dispatch(cli: Cli) -> Result<i32> {
             out,
             sets,
             quiet,
+            budget,
         } => {
-            let loaded = config::load(&scenario, &sets)?;
+            let loaded = config::load_with(&scenario, &sets, budget.budget()?)?;
             let seed = seed.unwrap_or(loaded.scenario.seed);
             let out = out.unwrap_or_else(|| Path::new("results").join(loaded.name()));
             let mut pb: Option<ProgressBar> = None;
-            let result = sim::run(
+            let result = sim::try_run(
                 &loaded,
                 RunOptions { seed, replication },
                 &mut |t, planned| {
@@ -256,12 +284,14 @@ fn dispatch(cli: Cli) -> Result<i32> {
             if let Some(bar) = pb {
                 bar.finish_and_clear();
             }
+            let result = result?;
             let mut rep = Report::new(&loaded, result, seed);
             if let Some(b) = crate::cost::Baseline::load(&loaded)? {
-                let base = b.value(RunOptions { seed, replication });
+                let base = b.value(RunOptions { seed, replication })?;
                 let v = b.verdict(rep.cost.as_ref(), base);
                 rep.push_verdict(v);
             }
+            crate::stale::remove_stale_temp_files(&out);
             let files = report::write_run(&out, &rep)?;
             if !quiet {
                 print!("{}", report::console_summary(&rep));
@@ -271,19 +301,26 @@ fn dispatch(cli: Cli) -> Result<i32> {
             }
             Ok(if rep.passed() { 0 } else { EXIT_TARGETS_FAILED })
         }
-        Command::Validate { files } => {
+        Command::Validate { files, budget } => {
+            let budget = budget.budget()?;
             for f in &files {
                 let text = config::read_text(f)?;
                 match config::sniff(f, &text)? {
                     config::FileKind::Scenario => {
-                        let l = config::load(f, &[])?;
+                        let l = config::load_with(f, &[], budget)?;
+                        let est = config::budget::estimate(&l.scenario, &l.model);
                         println!(
-                            "{}: ok (scenario {:?}, {} executor(s), {} flow(s), model {})",
+                            "{}: ok (scenario {:?}, {} executor(s), {} flow(s), model {}; \
+                             estimated {} of memory and {} events, budget {} and {})",
                             f.display(),
                             l.name(),
                             l.scenario.scenarios.len(),
                             l.scenario.flows.len(),
-                            l.model_path.display()
+                            l.model_path.display(),
+                            config::budget::fmt_bytes(est.memory()),
+                            est.events(),
+                            config::budget::fmt_bytes(budget.max_memory),
+                            budget.max_events
                         );
                     }
                     config::FileKind::Model => {
@@ -306,7 +343,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             shard,
         } => {
             let quiet = opts.quiet;
-            let f = crate::sweep::sweep(&opts.args(scenario, design, shard))?;
+            let f = crate::sweep::sweep(&opts.args(scenario, design, shard)?)?;
             print_finished(&f, quiet);
             Ok(0)
         }
@@ -317,7 +354,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             monotone,
         } => {
             let quiet = opts.quiet;
-            let args = opts.args(scenario, "grid".into(), None);
+            let args = opts.args(scenario, "grid".into(), None)?;
             let (f, found) = crate::sweep::plan(&args, confidence, &monotone)?;
             print_finished(&f, quiet);
             if quiet && !found {
@@ -383,7 +420,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             customers,
             quickstart,
         } => {
-            let b = crate::bench::mmc(customers);
+            let b = crate::bench::try_mmc(customers)?;
             println!("{b}");
             if quickstart.exists() {
                 println!("{}", crate::bench::scenario(&quickstart)?);

@@ -308,11 +308,11 @@ impl Baseline {
 
     /// The baseline's cost (on the configured basis) for one replication: same seed and
     /// replication as the run it is compared with, so both see the same random streams.
-    pub fn value(&self, opts: RunOptions) -> f64 {
-        let r = sim::run(&self.loaded, opts, &mut |_, _| {});
-        of_run(&self.loaded.model, &r)
+    pub fn value(&self, opts: RunOptions) -> crate::error::Result<f64> {
+        let r = sim::try_run(&self.loaded, opts, &mut |_, _| {})?;
+        Ok(of_run(&self.loaded.model, &r)
             .map(|c| c.value(self.cfg.basis))
-            .unwrap_or(f64::NAN)
+            .unwrap_or(f64::NAN))
     }
 
     /// `cost_ratio` as a verdict: cost(this) / cost(baseline) < max.

@@ -19,6 +19,7 @@ pub mod event;
 pub mod metrics;
 pub mod report;
 pub mod sim;
+pub mod stale;
 pub mod sweep;
 pub mod system;
 pub mod threshold;

@@ -2,8 +2,10 @@
 //! loop, and returns everything the reports need.
 
 use crate::autoscale::driver::{Autoscaling, ScaleEvent};
+use crate::config::budget::{Meter, Source};
 use crate::config::Loaded;
 use crate::engine::{EventQueue, Nanos};
+use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::metrics::{Metrics, TimeSeries};
 use crate::system::{Response, System};
@@ -49,11 +51,40 @@ impl RunResult {
     }
 }
 
-/// Run to completion. `progress` is told the simulated time (and planned end) once per interval.
+/// Run to completion; panics where [`try_run`] returns an error (for tests and benchmarks).
 pub fn run(loaded: &Loaded, opts: RunOptions, progress: &mut dyn FnMut(Nanos, Nanos)) -> RunResult {
+    try_run(loaded, opts, progress).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Events between two checks of the memory budget.
+const METER_EVERY: u64 = 4096;
+
+/// Run to completion. `progress` is told the simulated time (and planned end) once per interval.
+/// The run is stopped with an input error (exit 2) when it exceeds its budget
+/// (`loaded.budget`), or when a VU loops without simulated time passing.
+pub fn try_run(
+    loaded: &Loaded,
+    opts: RunOptions,
+    progress: &mut dyn FnMut(Nanos, Nanos),
+) -> Result<RunResult> {
     let s = &loaded.scenario;
+    let at = |(field, msg): (String, String)| {
+        Error::input(&loaded.scenario_path, format!("field {field}"), msg)
+    };
+    let estimate = crate::config::budget::estimate(s, &loaded.model);
+    estimate
+        .check(&loaded.budget)
+        .map_err(|(src, field, msg)| {
+            let file = match src {
+                Source::Scenario => &loaded.scenario_path,
+                Source::Model => &loaded.model_path,
+            };
+            Error::input(file, format!("field {field}"), msg)
+        })?;
+    let mut meter = Meter::new(loaded.budget, &estimate);
     let mut sys = System::build(&loaded.model, opts.seed, opts.replication);
-    let mut wl = Workload::build(s, &loaded.model, &sys, opts.seed, opts.replication);
+    let mut wl =
+        Workload::build(s, &loaded.model, &sys, opts.seed, opts.replication).map_err(at)?;
     let labels = sys
         .endpoints
         .iter()
@@ -73,6 +104,7 @@ pub fn run(loaded: &Loaded, opts: RunOptions, progress: &mut dyn FnMut(Nanos, Na
     m.ts.columns.extend(sys.columns());
     let mut auto = Autoscaling::build(&loaded.model, &sys);
     m.ts.columns.extend(auto.columns(&sys));
+    meter.columns = m.ts.columns.len() as u64;
 
     let mut q: EventQueue<Event> = EventQueue::new();
     let interval = s.sample_interval.0;
@@ -117,8 +149,22 @@ pub fn run(loaded: &Loaded, opts: RunOptions, progress: &mut dyn FnMut(Nanos, Na
                 wl.on_response(r, &mut q, &mut sys, &mut m);
             }
         }
+        if let Some(e) = wl.error.take() {
+            return Err(at(e));
+        }
         if wl.done_at.is_some() {
             break;
+        }
+        let n = q.delivered();
+        if n.is_multiple_of(METER_EVERY) || n > meter.budget.max_events {
+            meter
+                .check(
+                    n,
+                    u64::from(wl.allocated_vus()),
+                    q.len() as u64,
+                    m.ts.rows.len() as u64,
+                )
+                .map_err(|msg| Error::input(&loaded.scenario_path, "", msg))?;
         }
     }
     if end > last_sample {
@@ -132,7 +178,7 @@ pub fn run(loaded: &Loaded, opts: RunOptions, progress: &mut dyn FnMut(Nanos, Na
     let utilization = sys.resource_utilization(end);
     m.tx = sys.tx_stats();
     let mean_inflight = m.mean_inflight(end);
-    RunResult {
+    Ok(RunResult {
         events: q.delivered(),
         metrics: m,
         system: sys,
@@ -141,5 +187,5 @@ pub fn run(loaded: &Loaded, opts: RunOptions, progress: &mut dyn FnMut(Nanos, Na
         utilization,
         mean_inflight,
         scale_events: auto.events,
-    }
+    })
 }

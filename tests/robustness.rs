@@ -76,3 +76,488 @@ fn quickstart_and_shop_models() {
 fn hamballer_model() {
     edge_values_never_panic("scenarios/hamballer-baseline.yaml", "10s");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 13: every class of input that once crashed, aborted or hung `surge run` after passing
+// `surge validate`, through the binary: either both refuse it (exit 2, the file and the place
+// in it), or the run finishes.
+
+mod common;
+
+use common::{stderr, surge};
+use std::path::PathBuf;
+
+const MODEL: &str = "entry: web
+services:
+  web:
+    replicas: 2
+    pod: {cores: 1}
+    endpoints:
+      home:
+        - cpu: exp(mean=5ms)
+      buy:
+        - cpu: exp(mean=8ms)
+";
+
+const SCENARIO: &str = "model: model.yaml
+flows:
+  browse:
+    steps:
+      - request: home
+      - sleep: const(1s)
+scenarios:
+  load:
+    executor: constant-vus
+    vus: 2
+    duration: 5s
+";
+
+/// Write `scenario` and `model` into a fresh folder; returns it.
+fn files(name: &str, scenario: &str, model: &str) -> PathBuf {
+    let d = common::tmpdir("robust", name);
+    std::fs::write(d.join("scenario.yaml"), scenario).unwrap();
+    std::fs::write(d.join("model.yaml"), model).unwrap();
+    d
+}
+
+fn validate(d: &Path, extra: &[&str]) -> std::process::Output {
+    let mut a = vec!["validate", "scenario.yaml"];
+    a.extend_from_slice(extra);
+    surge(&a, d)
+}
+
+fn run(d: &Path, extra: &[&str]) -> std::process::Output {
+    let mut a = vec!["run", "scenario.yaml", "--out", "out", "-q"];
+    a.extend_from_slice(extra);
+    surge(&a, d)
+}
+
+/// Both `validate` and `run` refuse with exit 2, naming `file` and every needle; the run
+/// writes nothing.
+fn refused(name: &str, scenario: &str, model: &str, file: &str, needles: &[&str]) -> String {
+    refused_with(name, scenario, model, file, needles, &[])
+}
+
+fn refused_with(
+    name: &str,
+    scenario: &str,
+    model: &str,
+    file: &str,
+    needles: &[&str],
+    extra: &[&str],
+) -> String {
+    let d = files(name, scenario, model);
+    for (what, o) in [("validate", validate(&d, extra)), ("run", run(&d, extra))] {
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {what}: {e}");
+        assert!(e.contains(file), "{name}: {what} should name {file}: {e}");
+        for n in needles {
+            assert!(e.contains(n), "{name}: {what} should mention {n:?}: {e}");
+        }
+        assert!(!e.contains("panicked"), "{name}: {e}");
+    }
+    assert!(
+        !d.join("out").exists(),
+        "{name}: a refused run wrote output"
+    );
+    stderr(&validate(&d, extra))
+}
+
+/// `validate` passes and the run finishes (targets met or not); returns summary.json.
+fn runs(name: &str, scenario: &str, model: &str) -> serde_json::Value {
+    let d = files(name, scenario, model);
+    let v = validate(&d, &[]);
+    assert_eq!(v.status.code(), Some(0), "{name}: validate: {}", stderr(&v));
+    let t0 = std::time::Instant::now();
+    let o = run(&d, &[]);
+    assert!(
+        matches!(o.status.code(), Some(0) | Some(99)),
+        "{name}: run: {:?} {}",
+        o.status.code(),
+        stderr(&o)
+    );
+    assert!(t0.elapsed().as_secs() < 60, "{name}: the run took too long");
+    serde_json::from_str(&std::fs::read_to_string(d.join("out/summary.json")).unwrap()).unwrap()
+}
+
+fn with_executor(exec: &str) -> String {
+    let (head, _) = SCENARIO.split_once("scenarios:").unwrap();
+    format!("{head}scenarios:\n  load:\n{exec}")
+}
+
+#[test]
+fn artillery_rate_above_the_tick_is_refused() {
+    let s = with_executor(
+        "    executor: artillery\n    phases:\n      - {duration: 10, arrivalRate: 2000000}\n",
+    );
+    refused(
+        "art-tick",
+        &s,
+        MODEL,
+        "scenario.yaml",
+        &["phases[0]", "line 11", "1000000"],
+    );
+}
+
+#[test]
+fn artillery_null_duration_is_refused() {
+    let s = with_executor(
+        "    executor: artillery\n    phases:\n      - duration: 5\n        arrivalRate: 1\n      - duration: null\n        arrivalRate: 5\n",
+    );
+    refused(
+        "art-null",
+        &s,
+        MODEL,
+        "scenario.yaml",
+        &["phases[1]", "line 13", "duration"],
+    );
+}
+
+#[test]
+fn artillery_ramp_to_without_arrival_rate_ramps_from_zero() {
+    // Artillery's divideWork sets arrivalRate ||= 0; createRamp over 4 one-second periods
+    // then gives floor(0 + 4p/3) = 0, 1, 2, 4 arrivals: 7 VUs, one iteration each.
+    let s =
+        with_executor("    executor: artillery\n    phases:\n      - {duration: 4, rampTo: 4}\n");
+    let v = runs("art-rampto", &s, MODEL);
+    assert_eq!(v["metrics"]["iterations"]["values"]["count"], 7, "{v}");
+}
+
+#[test]
+fn huge_or_fractional_vu_counts_are_refused_at_their_line() {
+    let ramp = |start: &str, t: &str| {
+        with_executor(&format!(
+            "    executor: ramping-vus\n    startVUs: {start}\n    stages:\n      - {{duration: 5s, target: 3}}\n      - {{duration: 5s, target: {t}}}\n"
+        ))
+    };
+    refused(
+        "vus-1e12",
+        &ramp("0", "1e12"),
+        MODEL,
+        "scenario.yaml",
+        &["line 13", "stages[1].target"],
+    );
+    refused(
+        "vus-1e308",
+        &ramp("0", "1e308"),
+        MODEL,
+        "scenario.yaml",
+        &["stages[1].target"],
+    );
+    refused(
+        "vus-frac",
+        &ramp("0", "2.5"),
+        MODEL,
+        "scenario.yaml",
+        &["line 13", "whole number"],
+    );
+    refused(
+        "startvus",
+        &ramp("2147483648", "3"),
+        MODEL,
+        "scenario.yaml",
+        &["line 10", "startVUs"],
+    );
+    let cv = with_executor("    executor: constant-vus\n    vus: 4294967295\n    duration: 5s\n");
+    refused("vus-max", &cv, MODEL, "scenario.yaml", &["line 10", "vus"]);
+}
+
+#[test]
+fn huge_arrival_rates_are_refused_with_the_estimate() {
+    let car = with_executor(
+        "    executor: constant-arrival-rate\n    rate: 1000000000\n    duration: 60s\n    preAllocatedVUs: 10\n    maxVUs: 100000000\n",
+    );
+    let e = refused(
+        "car-1e9",
+        &car,
+        MODEL,
+        "scenario.yaml",
+        &["would", "budget"],
+    );
+    assert!(e.contains("events") || e.contains("memory"), "{e}");
+    let poisson =
+        with_executor("    executor: poisson-arrivals\n    rate: 1000000000\n    duration: 60s\n");
+    refused(
+        "poisson-1e9",
+        &poisson,
+        MODEL,
+        "scenario.yaml",
+        &["line 10", "would", "budget"],
+    );
+}
+
+#[test]
+fn huge_keyspaces_and_replica_counts_are_refused_with_the_estimate() {
+    let keys = format!(
+        "{MODEL}caches:\n  redis:\n    nodes: 1\n    keyspaces:\n      users:\n        keys: 4294967295\n        ttl: 60s\n"
+    );
+    // Under an explicit budget, so the outcome does not depend on this machine's RAM.
+    let e = refused_with(
+        "keys",
+        SCENARIO,
+        &keys,
+        "model.yaml",
+        &["line 16", "caches.redis.keyspaces.users.keys", "32.0 GiB"],
+        &["--max-memory", "8Gi"],
+    );
+    assert!(e.contains("8.0 GiB"), "{e}");
+    let replicas = MODEL.replace("replicas: 2", "replicas: 2147483648");
+    refused(
+        "replicas",
+        SCENARIO,
+        &replicas,
+        "model.yaml",
+        &["line 4", "services.web.replicas", "pods"],
+    );
+}
+
+#[test]
+fn a_tiny_sample_interval_is_refused_with_the_estimate() {
+    let s = SCENARIO
+        .replace("flows:", "sample_interval: 1us\nflows:")
+        .replace("5s", "10m");
+    refused(
+        "sample",
+        &s,
+        MODEL,
+        "scenario.yaml",
+        &["line 2", "sample_interval", "time-series rows"],
+    );
+}
+
+#[test]
+fn a_flow_that_takes_no_time_is_an_error_naming_it() {
+    let s = SCENARIO.replace(
+        "      - request: home\n      - sleep: const(1s)\n",
+        "      - sleep: const(0s)\n",
+    );
+    let d = files("still", &s, MODEL);
+    assert_eq!(validate(&d, &[]).status.code(), Some(0));
+    let t0 = std::time::Instant::now();
+    let o = run(&d, &[]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("scenario.yaml") && e.contains("flows.browse"),
+        "{e}"
+    );
+    assert!(e.contains("without simulated time passing"), "{e}");
+    assert!(t0.elapsed().as_secs() < 30);
+    assert!(!d.join("out").exists());
+    // The same when every request is rejected at once (no pod can take it).
+    let m = MODEL.replace("pod: {cores: 1}", "pod: {cores: 1, max_inflight: 1}");
+    let s = SCENARIO
+        .replace("      - sleep: const(1s)\n", "")
+        .replace("vus: 2", "vus: 3");
+    let d = files("still-rejected", &s, &m);
+    let o = run(&d, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("flows.browse"), "{}", stderr(&o));
+}
+
+#[test]
+fn zero_time_units_durations_and_timeouts_are_refused() {
+    let car = with_executor(
+        "    executor: constant-arrival-rate\n    rate: 5\n    timeUnit: 0s\n    duration: 5s\n    preAllocatedVUs: 2\n",
+    );
+    refused("tu-car", &car, MODEL, "scenario.yaml", &["timeUnit"]);
+    let p = with_executor(
+        "    executor: poisson-arrivals\n    rate: 5\n    timeUnit: 0s\n    duration: 5s\n",
+    );
+    refused("tu-poisson", &p, MODEL, "scenario.yaml", &["timeUnit"]);
+    let d = SCENARIO.replace("flows:", "duration: 0s\nflows:");
+    refused(
+        "dur0",
+        &d,
+        MODEL,
+        "scenario.yaml",
+        &["line 2", "field duration", "positive"],
+    );
+    let t = SCENARIO.replace("flows:", "request_timeout: 0s\nflows:");
+    refused(
+        "timeout0",
+        &t,
+        MODEL,
+        "scenario.yaml",
+        &["line 2", "request_timeout", "positive"],
+    );
+}
+
+#[test]
+fn non_utf8_input_is_located() {
+    let mut bytes = SCENARIO.as_bytes().to_vec();
+    let at = SCENARIO.find("browse").unwrap();
+    bytes.splice(at..at, [0xff, 0xfe]);
+    let d = files("utf8", SCENARIO, MODEL);
+    std::fs::write(d.join("scenario.yaml"), &bytes).unwrap();
+    let o = validate(&d, &[]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("line 3") && e.contains(&format!("byte offset {at}")),
+        "{e}"
+    );
+    assert!(e.contains("UTF-8"), "{e}");
+    // An HPA manifest that is not UTF-8 is reported as such, not as "not found".
+    let m = MODEL.replace(
+        "    pod: {cores: 1}\n",
+        "    pod: {cores: 1}\n    autoscaler: hpa.yaml\n",
+    );
+    let d = files("utf8-hpa", SCENARIO, &m);
+    std::fs::write(
+        d.join("hpa.yaml"),
+        b"kind: HorizontalPodAutoscaler\nspec: \xc3\x28\n",
+    )
+    .unwrap();
+    let o = validate(&d, &[]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("hpa.yaml") && e.contains("line 2") && e.contains("UTF-8"),
+        "{e}"
+    );
+    assert!(!e.contains("not found"), "{e}");
+}
+
+#[test]
+fn nan_in_a_file_is_blamed_on_the_file_not_the_set() {
+    let m = MODEL.replace("pod: {cores: 1}", "pod: {cores: .nan}");
+    let d = files("nan", SCENARIO, &m);
+    let o = run(&d, &["--set", "services.web.replicas=3"]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("model.yaml") && e.contains("line 5"), "{e}");
+    assert!(!e.contains("--set"), "{e}");
+}
+
+#[test]
+fn a_threshold_on_an_unknown_endpoint_lists_the_endpoints() {
+    let s = format!(
+        "{SCENARIO}thresholds:\n  'http_req_duration{{endpoint:checkout}}': ['p(95)<500']\n"
+    );
+    refused(
+        "thr",
+        &s,
+        MODEL,
+        "scenario.yaml",
+        &["checkout", "buy, home"],
+    );
+}
+
+#[test]
+fn a_new_run_removes_temp_files_of_dead_writers() {
+    let d = files("stale", SCENARIO, MODEL);
+    let out = d.join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    // A pid above Linux's pid_max is never alive.
+    let stale = out.join(".summary.json.999999999.tmp");
+    std::fs::write(&stale, b"half").unwrap();
+    let o = run(&d, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    if Path::new("/proc/self").exists() {
+        assert!(
+            !stale.exists(),
+            "the dead writer's temp file is still there"
+        );
+    }
+}
+
+#[test]
+fn the_memory_budget_refuses_just_over_and_runs_just_under() {
+    // A model dominated by a keyspace, so the estimate is far above the fixed overhead.
+    let m = format!(
+        "{MODEL}caches:\n  redis:\n    nodes: 1\n    keyspaces:\n      users:\n        keys: 20000000\n        ttl: 60s\n"
+    );
+    // Cut by `duration`, so the run cannot outlast the estimated time series.
+    let s = SCENARIO.replace("flows:", "duration: 5s\nflows:");
+    let d = files("budget", &s, &m);
+    let l = surge::config::load(&d.join("scenario.yaml"), &[]).unwrap();
+    let est = surge::config::budget::estimate(&l.scenario, &l.model).memory();
+    let over = (est - 1).to_string();
+    let o = validate(&d, &["--max-memory", &over]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains(&surge::config::budget::fmt_bytes(est)) && e.contains("keyspaces.users.keys"),
+        "the refusal states the estimate: {e}"
+    );
+    let o = run(&d, &["--max-memory", &over]);
+    assert_eq!(o.status.code(), Some(2));
+    let under = est.to_string();
+    let o = validate(&d, &["--max-memory", &under]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run(&d, &["--max-memory", &under]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn the_engine_enforces_the_event_budget_while_running() {
+    // The estimate counts a closed VU's iterations as if each request took a whole client
+    // timeout (a lower bound); the real run does about 570 iterations per VU, far more.
+    let s = SCENARIO
+        .replace("duration: 5s", "duration: 60s")
+        .replace("vus: 2", "vus: 20")
+        .replace("const(1s)", "const(100ms)");
+    let d = files("budget-events", &s, MODEL);
+    let l = surge::config::load(&d.join("scenario.yaml"), &[]).unwrap();
+    let est = surge::config::budget::estimate(&l.scenario, &l.model).events();
+    let actual = surge::sim::run(
+        &l,
+        RunOptions {
+            seed: 1,
+            replication: 0,
+        },
+        &mut |_, _| {},
+    )
+    .events;
+    assert!(actual > 3 * est, "estimate {est}, actual {actual}");
+    let max = (2 * est).to_string();
+    let v = validate(&d, &["--max-events", &max]);
+    assert_eq!(v.status.code(), Some(0), "{}", stderr(&v));
+    let o = run(&d, &["--max-events", &max]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("events") && e.contains("nothing was written"),
+        "{e}"
+    );
+    assert!(!d.join("out").exists());
+}
+
+#[test]
+fn a_resumed_sweep_removes_temp_files_of_dead_writers() {
+    let d = files("stale-sweep", SCENARIO, MODEL);
+    let sweep = |d: &Path| {
+        surge(
+            &[
+                "sweep",
+                "scenario.yaml",
+                "--param",
+                "services.web.replicas=1,2",
+                "--replications",
+                "1",
+                "--out",
+                "sw",
+                "-q",
+            ],
+            d,
+        )
+    };
+    let o = sweep(&d);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Writers killed mid-write (pids above Linux's pid_max are never alive).
+    let stale = [
+        d.join("sw/.points.csv.999999999.tmp"),
+        d.join("sw/rows/.p0000-r0000.json.999999999.tmp"),
+    ];
+    for f in &stale {
+        std::fs::write(f, b"half").unwrap();
+    }
+    let o = sweep(&d);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    if Path::new("/proc/self").exists() {
+        for f in &stale {
+            assert!(!f.exists(), "{} is still there", f.display());
+        }
+    }
+}

@@ -191,14 +191,14 @@ impl Problem {
 
     fn simulate(&self, theta: &[f64], p: &Point, rep: u64) -> Result<RunOut> {
         let l = self.base.with_sets(&self.sets_for(theta, p))?;
-        let mut r = sim::run(
+        let mut r = sim::try_run(
             &l,
             RunOptions {
                 seed: self.seed,
                 replication: rep,
             },
             &mut |_, _| {},
-        );
+        )?;
         let secs = crate::engine::ns_to_secs(r.end).max(1e-9);
         let n = r.metrics.http.count();
         let usage = r.system.resource_usage(r.end);

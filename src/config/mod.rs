@@ -1,6 +1,7 @@
 //! Loading scenario and model files: YAML parsing with line numbers, `--set path=value`
 //! overrides, and semantic validation that names the field at fault.
 
+pub mod budget;
 pub mod contention;
 pub mod cost;
 pub mod model;
@@ -8,7 +9,7 @@ pub mod overrides;
 pub mod quantity;
 pub mod scenario;
 mod validate;
-pub use validate::resolve_endpoint;
+pub use validate::{artillery_phase, resolve_endpoint};
 
 use crate::error::{Error, Result};
 pub use model::ModelFile;
@@ -23,6 +24,8 @@ pub struct Loaded {
     pub model: ModelFile,
     pub scenario_path: PathBuf,
     pub model_path: PathBuf,
+    /// The resources a run of it may use (checked at load, enforced by the engine).
+    pub budget: budget::Budget,
 }
 
 impl Loaded {
@@ -36,7 +39,33 @@ impl Loaded {
         };
         validate::model(&l.model).map_err(|e| at(&l.model_path, e))?;
         validate::scenario(&l.scenario, &l.model).map_err(|e| at(&l.scenario_path, e))?;
+        l.check_budget(None)?;
         Ok(l)
+    }
+
+    /// This scenario under another budget, checked against it.
+    pub fn with_budget(mut self, b: budget::Budget) -> Result<Loaded> {
+        self.budget = b;
+        self.check_budget(None)?;
+        Ok(self)
+    }
+
+    /// Refuse a configuration whose estimated memory or event count is over its budget;
+    /// the error names the field that contributes most. `texts`: (scenario, model) YAML,
+    /// to give the field's line.
+    fn check_budget(&self, texts: Option<(&str, &str)>) -> Result<budget::Estimate> {
+        let est = budget::estimate(&self.scenario, &self.model);
+        if let Err((src, field, msg)) = est.check(&self.budget) {
+            let (path, text) = match src {
+                budget::Source::Scenario => (&self.scenario_path, texts.map(|t| t.0)),
+                budget::Source::Model => (&self.model_path, texts.map(|t| t.1)),
+            };
+            return Err(match text {
+                Some(t) => located(path, t, &field, msg),
+                None => Error::input(path, format!("field {field}"), msg),
+            });
+        }
+        Ok(est)
     }
 
     /// The baseline scenario of a `targets.cost_ratio`, resolved against this scenario's folder.
@@ -62,14 +91,41 @@ impl Loaded {
 }
 
 pub fn read_text(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| {
+    let bytes = std::fs::read(path).map_err(|e| {
         let what = if e.kind() == std::io::ErrorKind::NotFound {
             "file not found".to_string()
         } else {
             format!("cannot read: {e}")
         };
         Error::input(path, "", what)
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let (line, col, at) = utf8_position(e.as_bytes(), e.utf8_error().valid_up_to());
+        Error::input(
+            path,
+            format!("line {line}, column {col} (byte offset {at})"),
+            format!(
+                "not valid UTF-8: byte 0x{:02x} cannot start or continue a character; \
+                 save the file as UTF-8",
+                e.as_bytes()[at]
+            ),
+        )
     })
+}
+
+/// (1-based line, 1-based column in characters, byte offset) of byte `at`.
+fn utf8_position(bytes: &[u8], at: usize) -> (usize, usize, usize) {
+    let before = &bytes[..at];
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    // The prefix is valid UTF-8 (it is what decoded), so characters can be counted.
+    let col = std::str::from_utf8(&before[line_start..])
+        .map_or(at - line_start, |t| t.chars().count())
+        + 1;
+    (line, col, at)
 }
 
 /// Parse YAML into `T`, mapping parser errors to "file: line L, column C: message".
@@ -122,16 +178,17 @@ fn resolve_autoscalers(m: &mut ModelFile, model_path: &Path) -> Result<()> {
                 .parent()
                 .unwrap_or_else(|| Path::new("."))
                 .join(p);
-            let text = read_text(&path).map_err(|_| {
-                Error::input(
+            if !path.exists() {
+                return Err(Error::input(
                     model_path,
                     format!("field services.{name}.autoscaler"),
                     format!(
                         "HPA manifest {} not found (relative to the model file)",
                         path.display()
                     ),
-                )
-            })?;
+                ));
+            }
+            let text = read_text(&path)?;
             let hpa = parse_yaml(&path, &text)?;
             s.autoscaler = Some(AutoscalerRef::Inline(Box::new(hpa)));
         }
@@ -167,13 +224,14 @@ fn resolve_json(v: &mut serde_json::Value, model_path: &Path, field: &str) -> Re
             .parent()
             .unwrap_or_else(|| Path::new("."))
             .join(&*p);
-        let text = read_text(&path).map_err(|_| {
-            Error::input(
+        if !path.exists() {
+            return Err(Error::input(
                 model_path,
                 format!("field {field}"),
                 format!("{} not found (relative to the model file)", path.display()),
-            )
-        })?;
+            ));
+        }
+        let text = read_text(&path)?;
         *v = serde_json::from_str(&text).map_err(|e| {
             Error::input(
                 &path,
@@ -193,16 +251,22 @@ pub fn load_model(path: &Path) -> Result<ModelFile> {
     Ok(m)
 }
 
-/// Load a scenario and its model, apply `--set` overrides, and validate both.
+/// Load a scenario and its model, apply `--set` overrides, and validate both, under the
+/// default budget.
 pub fn load(path: &Path, sets: &[String]) -> Result<Loaded> {
+    load_with(path, sets, budget::Budget::default())
+}
+
+/// [`load`] under an explicit budget (`--max-memory`, `--max-events`).
+pub fn load_with(path: &Path, sets: &[String], b: budget::Budget) -> Result<Loaded> {
     let text = read_text(path)?;
     let mut scenario: ScenarioFile = parse_yaml(path, &text)?;
     let model_path = path
         .parent()
         .unwrap_or_else(|| Path::new("."))
         .join(&scenario.model);
-    let model_text = read_text(&model_path).map_err(|_| {
-        located(
+    if !model_path.exists() {
+        return Err(located(
             path,
             &text,
             "model",
@@ -210,10 +274,17 @@ pub fn load(path: &Path, sets: &[String]) -> Result<Loaded> {
                 "model file {} not found (the path is relative to the scenario file)",
                 model_path.display()
             ),
-        )
-    })?;
+        ));
+    }
+    let model_text = read_text(&model_path)?;
     let mut model: ModelFile = parse_yaml(&model_path, &model_text)?;
     resolve_autoscalers(&mut model, &model_path)?;
+    if !sets.is_empty() || !scenario.model_overrides.is_empty() {
+        // Overrides re-serialise both files; a NaN or infinity would then fail there and be
+        // blamed on the override. Blame the file instead.
+        finite_numbers(path, &text, &scenario)?;
+        finite_numbers(&model_path, &model_text, &model)?;
+    }
     overrides::apply_to_model(&mut model, &scenario.model_overrides)
         .map_err(|(field, msg)| override_error(path, &text, &field, msg))?;
     if !sets.is_empty() {
@@ -223,12 +294,61 @@ pub fn load(path: &Path, sets: &[String]) -> Result<Loaded> {
         .map_err(|(field, msg)| located(&model_path, &model_text, &field, msg))?;
     validate::scenario(&scenario, &model)
         .map_err(|(field, msg)| located(path, &text, &field, msg))?;
-    Ok(Loaded {
+    let l = Loaded {
         scenario,
         model,
         scenario_path: path.to_path_buf(),
         model_path,
-    })
+        budget: b,
+    };
+    l.check_budget(Some((&text, &model_text)))?;
+    Ok(l)
+}
+
+/// A serialisable file image that does not survive a round trip holds a NaN or an infinity
+/// (JSON has neither): report the line where the file writes one.
+fn finite_numbers<T: serde::Serialize + DeserializeOwned>(
+    path: &Path,
+    text: &str,
+    v: &T,
+) -> Result<()> {
+    let img = serde_json::to_value(v).map_err(|e| Error::input(path, "", e.to_string()))?;
+    if serde_json::from_value::<T>(img).is_ok() {
+        return Ok(());
+    }
+    let non_finite = |tok: &str| {
+        matches!(
+            tok.trim_start_matches(['+', '-'])
+                .to_ascii_lowercase()
+                .as_str(),
+            ".nan" | "nan" | ".inf" | "inf" | "infinity"
+        )
+    };
+    for (i, line) in text.lines().enumerate() {
+        let code = line.split(" #").next().unwrap_or(line);
+        let mut key = "";
+        for tok in code.split([',', '{', '}', '[', ']']) {
+            let (k, val) = match tok.split_once(": ") {
+                Some((k, v)) => (k.trim().trim_start_matches("- "), v),
+                None => (key, tok.trim_start_matches([' ', '-'])),
+            };
+            if !k.is_empty() {
+                key = k;
+            }
+            if non_finite(val.trim()) {
+                return Err(Error::input(
+                    path,
+                    format!("line {}, field {key}", i + 1),
+                    format!("expected a finite number, got {}", val.trim()),
+                ));
+            }
+        }
+    }
+    Err(Error::input(
+        path,
+        "",
+        "a number in this file is not finite (NaN or infinity); expected finite numbers",
+    ))
 }
 
 /// Build from YAML text (tests, benchmarks, embedded examples); the scenario's `model` is ignored.
@@ -242,12 +362,15 @@ pub fn from_strs(scenario_yaml: &str, model_yaml: &str) -> Result<Loaded> {
         .map_err(|(f, m)| override_error(sp, scenario_yaml, &f, m))?;
     validate::model(&model).map_err(|(f, m)| located(mp, model_yaml, &f, m))?;
     validate::scenario(&scenario, &model).map_err(|(f, m)| located(sp, scenario_yaml, &f, m))?;
-    Ok(Loaded {
+    let l = Loaded {
         scenario,
         model,
         scenario_path: sp.to_path_buf(),
         model_path: mp.to_path_buf(),
-    })
+        budget: budget::Budget::default(),
+    };
+    l.check_budget(Some((scenario_yaml, model_yaml)))?;
+    Ok(l)
 }
 
 /// An error at a field path, with the line where that field sits when it can be found.
@@ -278,39 +401,87 @@ fn located(path: &Path, text: &str, field: &str, msg: String) -> Error {
     Error::input(path, loc, msg)
 }
 
-/// Best-effort line of a dotted field path in block-style YAML (1-based).
+/// Best-effort line of a dotted field path in YAML (1-based). List indices (`stages[1]`)
+/// select the item, block (`- a: 1`) or flow (`- {a: 1}`) style.
 pub fn find_line(text: &str, field: &str) -> Option<usize> {
-    let segs: Vec<&str> = field
-        .split('.')
-        .map(|s| s.split('[').next().unwrap_or(s))
-        .filter(|s| !s.is_empty())
-        .collect();
-    let mut min_indent: isize = -1;
+    let lines: Vec<&str> = text.lines().collect();
+    fn content(l: &str) -> Option<&str> {
+        let t = l.trim_start_matches([' ', '-']);
+        (!t.is_empty() && !t.starts_with('#')).then_some(t)
+    }
+    let spaces = |l: &str| l.len() - l.trim_start_matches(' ').len();
+    let key_of = |t: &str| {
+        t.split(':')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_matches(['"', '\''])
+            .to_string()
+    };
+    let inline_has = |t: &str, key: &str| {
+        t.starts_with('{')
+            && t.split([',', '{']).any(|part| {
+                part.split_once(':')
+                    .is_some_and(|(k, _)| k.trim().trim_matches(['"', '\'']) == key)
+            })
+    };
+    // The scope of the next key: lines [from, to) deeper than `parent`.
+    let (mut from, mut to, mut parent): (usize, usize, isize) = (0, lines.len(), -1);
     let mut found = None;
-    let mut lines = text.lines().enumerate();
-    'seg: for seg in segs {
-        for (i, line) in lines.by_ref() {
-            let trimmed = line.trim_start_matches([' ', '-']);
-            if trimmed.is_empty() || trimmed.starts_with('#') {
-                continue;
+    for seg in field.split('.') {
+        let (key, rest) = seg.split_once('[').unwrap_or((seg, ""));
+        let indices: Vec<usize> = rest
+            .split(['[', ']'])
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        if !key.is_empty() {
+            let mut hit = None;
+            for (i, l) in lines.iter().enumerate().take(to).skip(from) {
+                let Some(t) = content(l) else { continue };
+                let ind = (l.len() - t.len()) as isize;
+                if ind <= parent && i > from {
+                    break;
+                }
+                if (key_of(t) == key && t.contains(':')) || inline_has(t, key) {
+                    hit = Some((i, ind));
+                    break;
+                }
             }
-            let indent = (line.len() - trimmed.len()) as isize;
-            if found.is_some() && indent <= min_indent {
+            let Some((i, ind)) = hit else { return found };
+            found = Some(i + 1);
+            from = i + 1;
+            parent = ind;
+            if content(lines[i]).is_some_and(|t| inline_has(t, key)) {
                 return found;
             }
-            let key = trimmed
-                .split(':')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .trim_matches(['"', '\'']);
-            if key == seg && trimmed.contains(':') {
-                min_indent = indent;
-                found = Some(i + 1);
-                continue 'seg;
-            }
         }
-        return found;
+        for n in indices {
+            let mut item_indent = None;
+            let mut items = Vec::new();
+            for (i, l) in lines.iter().enumerate().take(to).skip(from) {
+                if content(l).is_none() {
+                    continue;
+                }
+                let sp = spaces(l);
+                let dash = l.trim_start_matches(' ').starts_with('-');
+                match item_indent {
+                    None if dash => item_indent = Some(sp),
+                    None => break,
+                    Some(ii) if sp < ii || (sp == ii && !dash) => break,
+                    _ => {}
+                }
+                if dash && Some(sp) == item_indent {
+                    items.push(i);
+                }
+            }
+            let Some(&j) = items.get(n) else { return found };
+            found = Some(j + 1);
+            to = items.get(n + 1).copied().unwrap_or(to);
+            from = j;
+            parent = item_indent.unwrap_or(0) as isize;
+            // A key on the item's own line (`- {a: 1}` or `- a: 1`) is searched from it.
+            parent -= 1;
+        }
     }
     found
 }
@@ -325,5 +496,25 @@ mod tests {
         assert_eq!(find_line(y, "scenarios.load.rate"), Some(7));
         assert_eq!(find_line(y, "scenarios.x.rate"), Some(4));
         assert_eq!(find_line(y, "a"), Some(1));
+    }
+
+    #[test]
+    fn finds_list_items_block_and_flow() {
+        let y = "scenarios:\n  ramp:\n    stages:\n      - {duration: 5m, target: 1}\n      - {duration: 1m, target: 1e12}\n    startVUs: 3\n";
+        assert_eq!(find_line(y, "scenarios.ramp.stages[1].target"), Some(5));
+        assert_eq!(find_line(y, "scenarios.ramp.stages[0].target"), Some(4));
+        assert_eq!(find_line(y, "scenarios.ramp.startVUs"), Some(6));
+        let b = "flows:\n  f:\n    steps:\n    - request: a\n    - loop:\n        count: 2\n        steps:\n        - sleep: 1s\n";
+        assert_eq!(find_line(b, "flows.f.steps[1].loop.count"), Some(6));
+        assert_eq!(find_line(b, "flows.f.steps[1].loop.steps[0]"), Some(8));
+        assert_eq!(find_line(b, "flows.f.steps[0]"), Some(4));
+    }
+
+    #[test]
+    fn utf8_positions() {
+        assert_eq!(
+            super::utf8_position(b"a: 1\nb: \xc3\xa9\xff", 10),
+            (2, 5, 10)
+        );
     }
 }

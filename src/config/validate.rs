@@ -75,6 +75,29 @@ pub fn model(m: &ModelFile) -> Check {
                 "expected periodSeconds > 0 and successThreshold >= 1",
             );
         }
+        // Kubernetes holds these as int32 seconds (and a count).
+        let int32 = f64::from(i32::MAX);
+        for (name, v) in [
+            ("periodSeconds", lc.readiness.period_seconds),
+            ("initialDelaySeconds", lc.readiness.initial_delay_seconds),
+            (
+                "successThreshold",
+                f64::from(lc.readiness.success_threshold),
+            ),
+        ] {
+            if !(v.is_finite() && (0.0..=int32).contains(&v)) {
+                return fail(
+                    f(&format!("lifecycle.readiness.{name}")),
+                    format!("expected 0 to {} (a Kubernetes int32), got {v}", i32::MAX),
+                );
+            }
+        }
+        if lc.termination_grace_period_seconds > int32 {
+            return fail(
+                f("lifecycle.terminationGracePeriodSeconds"),
+                format!("expected at most {} seconds", i32::MAX),
+            );
+        }
         if lc.termination_grace_period_seconds.is_nan() || lc.termination_grace_period_seconds < 0.0
         {
             return fail(
@@ -135,6 +158,21 @@ pub fn model(m: &ModelFile) -> Check {
         }
     }
     check_call_cycles(m)?;
+    for (field, d) in [
+        ("cluster.metrics_resolution", m.cluster.metrics_resolution.0),
+        ("cluster.hpa_sync_period", m.cluster.hpa_sync_period.0),
+    ] {
+        if d == 0 {
+            return fail(field, "expected a positive period");
+        }
+    }
+    if m.cluster
+        .nodes
+        .as_ref()
+        .is_some_and(|n| n.scan_interval.0 == 0)
+    {
+        return fail("cluster.nodes.scan_interval", "expected a positive period");
+    }
     if let Some(n) = &m.cluster.nodes {
         if n.max == 0 || n.min > n.max || n.initial > n.max {
             return fail(
@@ -385,6 +423,22 @@ fn check_call_cycles(m: &ModelFile) -> Check {
     Ok(())
 }
 
+/// The labels the metrics give endpoints: the entry service's by name, the others as
+/// `service.endpoint` (what a threshold's `{endpoint:...}` tag matches).
+fn endpoint_labels(m: &ModelFile) -> Vec<String> {
+    let mut out = Vec::new();
+    for (sname, s) in &m.services {
+        for e in s.endpoints.keys() {
+            out.push(if *sname == m.entry {
+                e.clone()
+            } else {
+                format!("{sname}.{e}")
+            });
+        }
+    }
+    out
+}
+
 /// Resolve a flow's request target to (service, endpoint): `claim` means the entry service's endpoint.
 pub fn resolve_endpoint<'a>(m: &'a ModelFile, target: &'a str) -> Option<(&'a str, &'a str)> {
     let (svc, ep) = match target.split_once('.') {
@@ -395,9 +449,6 @@ pub fn resolve_endpoint<'a>(m: &'a ModelFile, target: &'a str) -> Option<(&'a st
 }
 
 fn flow_steps(m: &ModelFile, steps: &[FlowStep], at: &str, depth: usize) -> Check {
-    if depth > 4 {
-        return fail(at, "loops nest deeper than 4 levels");
-    }
     for (i, st) in steps.iter().enumerate() {
         let here = format!("{at}[{i}]");
         match st {
@@ -415,9 +466,24 @@ fn flow_steps(m: &ModelFile, steps: &[FlowStep], at: &str, depth: usize) -> Chec
                 }
             }
             FlowStep::Sleep(_) => {}
+            FlowStep::Loop(_) if depth >= crate::workload::flow::MAX_LOOP_DEPTH => {
+                return fail(
+                    here,
+                    format!(
+                        "loops nest deeper than {} levels",
+                        crate::workload::flow::MAX_LOOP_DEPTH
+                    ),
+                );
+            }
             FlowStep::Loop(l) => {
                 if l.count == 0 {
                     return fail(format!("{here}.loop.count"), "expected at least 1");
+                }
+                if l.steps.is_empty() {
+                    return fail(
+                        format!("{here}.loop.steps"),
+                        "a loop needs at least one step",
+                    );
                 }
                 flow_steps(m, &l.steps, &format!("{here}.loop.steps"), depth + 1)?;
             }
@@ -426,17 +492,68 @@ fn flow_steps(m: &ModelFile, steps: &[FlowStep], at: &str, depth: usize) -> Chec
     Ok(())
 }
 
-fn stages(at: &str, st: &[StageCfg]) -> Check {
+/// Compiled length of a flow (a loop adds a start and an end).
+fn ops(steps: &[FlowStep]) -> usize {
+    steps
+        .iter()
+        .map(|s| match s {
+            FlowStep::Loop(l) => 2 + ops(&l.steps),
+            _ => 1,
+        })
+        .sum()
+}
+
+/// `vus_targets`: the targets are VU counts (ramping-vus), so whole numbers within k6's bound.
+fn stages(at: &str, st: &[StageCfg], vus_targets: bool) -> Check {
     if st.is_empty() {
         return fail(format!("{at}.stages"), "expected at least one stage");
     }
     for (i, s) in st.iter().enumerate() {
+        let field = format!("{at}.stages[{i}].target");
         if !(s.target.is_finite() && s.target >= 0.0) {
             return fail(
-                format!("{at}.stages[{i}].target"),
+                field,
                 format!("expected a non-negative target, got {}", s.target),
             );
         }
+        if vus_targets {
+            if s.target.fract() != 0.0 {
+                return fail(
+                    field,
+                    format!("expected a whole number of VUs, got {}", s.target),
+                );
+            }
+            vu_count(field, s.target as u64)?;
+        }
+    }
+    Ok(())
+}
+
+/// A VU count within k6's bound (validateTargetShifts: 100,000,000).
+fn vu_count(field: String, n: u64) -> Check {
+    let max = super::budget::MAX_VUS;
+    if n > max {
+        return fail(
+            field,
+            format!("expected at most {max} VUs (k6's limit), got {n}"),
+        );
+    }
+    Ok(())
+}
+
+/// Simulated times are u64 nanoseconds: keep every instant a run can reach far from overflow.
+const MAX_SIM_NS: u64 = 1 << 62;
+
+fn time_unit(at: &str, tu: u64) -> Check {
+    if tu == 0 {
+        return fail(format!("{at}.timeUnit"), "expected a positive time unit");
+    }
+    Ok(())
+}
+
+fn positive_duration(field: String, d: u64) -> Check {
+    if d == 0 {
+        return fail(field, "expected a positive duration");
     }
     Ok(())
 }
@@ -451,12 +568,23 @@ pub fn scenario(s: &ScenarioFile, m: &ModelFile) -> Check {
             return fail(format!("flows.{n}.steps"), "a flow needs at least one step");
         }
         flow_steps(m, &f.steps, &format!("flows.{n}.steps"), 0)?;
+        // A VU's program counter is 16 bits.
+        if ops(&f.steps) > usize::from(u16::MAX) {
+            return fail(format!("flows.{n}.steps"), "expected at most 65535 steps");
+        }
+    }
+    if s.flows.len() > usize::from(u16::MAX) || s.scenarios.len() > usize::from(u16::MAX) {
+        return fail("flows", "expected at most 65535 flows and 65535 scenarios");
     }
     if s.scenarios.is_empty() {
         return fail("scenarios", "expected at least one scenario");
     }
     if s.sample_interval.0 == 0 {
         return fail("sample_interval", "expected a positive interval");
+    }
+    positive_duration("request_timeout".into(), s.request_timeout.0)?;
+    if let Some(d) = s.duration {
+        positive_duration("duration".into(), d.0)?;
     }
     thresholds(s, m)?;
     if let Some(c) = s.targets.as_ref().and_then(|t| t.cost_ratio.as_ref()) {
@@ -477,21 +605,78 @@ pub fn scenario(s: &ScenarioFile, m: &ModelFile) -> Check {
                 }
             }
         }
+        if let (_, _, _, Some(t)) = e.common() {
+            positive_duration(format!("{at}.request_timeout"), t.0)?;
+        }
+        let (start, grace, _, _) = e.common();
+        let length: u64 = match e {
+            ExecutorCfg::ConstantVus(c) => c.duration.0,
+            ExecutorCfg::ConstantArrivalRate(c) => c.duration.0,
+            ExecutorCfg::PoissonArrivals(c) => c.duration.0,
+            ExecutorCfg::RampingVus(c) => c
+                .stages
+                .iter()
+                .fold(0u64, |a, x| a.saturating_add(x.duration.0)),
+            ExecutorCfg::RampingArrivalRate(c) => c
+                .stages
+                .iter()
+                .fold(0u64, |a, x| a.saturating_add(x.duration.0)),
+            ExecutorCfg::Artillery(c) => c.phases.iter().fold(0u64, |a, p| {
+                a.saturating_add(p.duration.map_or(0, |d| d.0))
+                    .saturating_add(p.pause.map_or(0, |d| d.0))
+            }),
+        };
+        if start
+            .0
+            .saturating_add(length)
+            .saturating_add(grace.0)
+            .saturating_add(s.request_timeout.0)
+            > MAX_SIM_NS
+        {
+            return fail(
+                at,
+                "startTime + duration + gracefulStop is too long to simulate (over 146 years)",
+            );
+        }
         match e {
             ExecutorCfg::ConstantVus(c) => {
                 if c.duration.0 == 0 {
                     return fail(format!("{at}.duration"), "expected a positive duration");
                 }
+                if c.vus == 0 {
+                    return fail(format!("{at}.vus"), "expected at least 1 VU");
+                }
+                vu_count(format!("{at}.vus"), u64::from(c.vus))?;
             }
-            ExecutorCfg::RampingVus(c) => stages(&at, &c.stages)?,
+            ExecutorCfg::RampingVus(c) => {
+                vu_count(format!("{at}.startVUs"), u64::from(c.start_vus))?;
+                stages(&at, &c.stages, true)?;
+            }
             ExecutorCfg::ConstantArrivalRate(c) => {
                 positive(format!("{at}.rate"), c.rate, "rate")?;
+                time_unit(&at, c.time_unit.0)?;
+                positive_duration(format!("{at}.duration"), c.duration.0)?;
+                vu_count(
+                    format!("{at}.preAllocatedVUs"),
+                    u64::from(c.pre_allocated_vus),
+                )?;
+                if let Some(m) = c.max_vus {
+                    vu_count(format!("{at}.maxVUs"), u64::from(m))?;
+                }
                 if c.max_vus.is_some_and(|m| m < c.pre_allocated_vus) {
                     return fail(format!("{at}.maxVUs"), "maxVUs must be >= preAllocatedVUs");
                 }
             }
             ExecutorCfg::RampingArrivalRate(c) => {
-                stages(&at, &c.stages)?;
+                stages(&at, &c.stages, false)?;
+                time_unit(&at, c.time_unit.0)?;
+                vu_count(
+                    format!("{at}.preAllocatedVUs"),
+                    u64::from(c.pre_allocated_vus),
+                )?;
+                if let Some(m) = c.max_vus {
+                    vu_count(format!("{at}.maxVUs"), u64::from(m))?;
+                }
                 if !(c.start_rate.is_finite() && c.start_rate >= 0.0) {
                     return fail(
                         format!("{at}.startRate"),
@@ -502,25 +687,61 @@ pub fn scenario(s: &ScenarioFile, m: &ModelFile) -> Check {
                     return fail(format!("{at}.maxVUs"), "maxVUs must be >= preAllocatedVUs");
                 }
             }
-            ExecutorCfg::PoissonArrivals(c) => positive(format!("{at}.rate"), c.rate, "rate")?,
+            ExecutorCfg::PoissonArrivals(c) => {
+                positive(format!("{at}.rate"), c.rate, "rate")?;
+                time_unit(&at, c.time_unit.0)?;
+                positive_duration(format!("{at}.duration"), c.duration.0)?;
+                if let Some(m) = c.max_vus {
+                    vu_count(format!("{at}.maxVUs"), u64::from(m))?;
+                }
+                // The gap between arrivals must be representable: at least 1 ns on average.
+                if c.rate > c.time_unit.0 as f64 {
+                    return fail(
+                        format!("{at}.rate"),
+                        format!(
+                            "expected at most one arrival per nanosecond on average, got {} per {}",
+                            c.rate, c.time_unit
+                        ),
+                    );
+                }
+            }
             ExecutorCfg::Artillery(c) => {
                 if c.phases.is_empty() {
                     return fail(format!("{at}.phases"), "expected at least one phase");
                 }
                 for (i, p) in c.phases.iter().enumerate() {
+                    let here = format!("{at}.phases[{i}]");
                     for (name, v) in [("arrivalRate", p.arrival_rate), ("rampTo", p.ramp_to)] {
                         if v.is_some_and(|v| !(v.is_finite() && v >= 0.0)) {
                             return fail(
-                                format!("{at}.phases[{i}].{name}"),
+                                format!("{here}.{name}"),
                                 format!("expected a non-negative rate, got {}", v.unwrap_or(0.0)),
                             );
                         }
                     }
+                    if let Some(m) = p.max_vusers {
+                        vu_count(format!("{here}.maxVusers"), u64::from(m))?;
+                    }
+                    artillery_phase(p).map_err(|msg| (here.clone(), msg))?;
                 }
             }
         }
     }
     Ok(())
+}
+
+/// An Artillery phase as the workload will build it (its field precedence and errors).
+pub fn artillery_phase(
+    p: &super::scenario::ArtilleryPhaseCfg,
+) -> Result<crate::workload::schedule::Phase, String> {
+    crate::workload::schedule::artillery_phase(
+        p.duration.map(|d| d.0),
+        p.arrival_rate,
+        p.ramp_to,
+        p.arrival_count,
+        p.pause.map(|d| d.0),
+        p.max_vusers,
+    )
 }
 
 /// `queue_wait{service:x}` (or database/cache) names one existing station and only has a mean.
@@ -565,7 +786,35 @@ fn thresholds(s: &ScenarioFile, m: &ModelFile) -> Check {
             queue_wait(set, m)?;
         }
         let allowed = allowed_tags(&set.selector.metric);
-        for (k, _) in &set.selector.tags {
+        for (k, v) in &set.selector.tags {
+            let at = format!("thresholds.{}", set.key);
+            if k == "endpoint" && allowed.contains(&"endpoint") {
+                let labels = endpoint_labels(m);
+                if !labels.contains(v) {
+                    return fail(
+                        at,
+                        format!(
+                            "{:?}: no endpoint {v:?}; the endpoints are: {}",
+                            set.key,
+                            labels.join(", ")
+                        ),
+                    );
+                }
+            }
+            if k == "cause" && allowed.contains(&"cause") {
+                let causes: Vec<&str> =
+                    crate::system::Cause::ALL.iter().map(|c| c.name()).collect();
+                if !causes.contains(&v.as_str()) {
+                    return fail(
+                        at,
+                        format!(
+                            "{:?}: no cause {v:?}; the causes are: {}",
+                            set.key,
+                            causes.join(", ")
+                        ),
+                    );
+                }
+            }
             if !allowed.contains(&k.as_str()) {
                 return fail(
                     format!("thresholds.{}", set.selector.metric),

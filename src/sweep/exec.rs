@@ -84,9 +84,9 @@ impl<'a> Context<'a> {
         let base: BTreeMap<u64, f64> = match &self.baseline {
             Some(b) => self.pool.install(|| {
                 reps.par_iter()
-                    .map(|&r| (r, b.value(self.opts(r))))
-                    .collect()
-            }),
+                    .map(|&r| b.value(self.opts(r)).map(|v| (r, v)))
+                    .collect::<Result<_>>()
+            })?,
             None => BTreeMap::new(),
         };
         let mut left: BTreeMap<usize, AtomicUsize> = BTreeMap::new();
@@ -102,8 +102,10 @@ impl<'a> Context<'a> {
             tasks
                 .par_iter()
                 .map(|&(p, rep)| {
-                    let loaded = self.loads[p].as_ref().expect("point loaded");
-                    let r = sim::run(loaded, self.opts(rep), &mut |_, _| {});
+                    let loaded = self.loads[p].as_ref().ok_or_else(|| {
+                        Error::Usage(format!("internal: sweep point {p} was not loaded"))
+                    })?;
+                    let r = sim::try_run(loaded, self.opts(rep), &mut |_, _| {})?;
                     let b = self.baseline.as_ref().map(|b| (b, base[&rep]));
                     let row = row::measure(loaded, &r, p, rep, b);
                     row::save(self.out, &row)?;

@@ -50,6 +50,8 @@ pub struct SweepArgs {
     /// The metric the charts show.
     pub metric: String,
     pub progress: bool,
+    /// What the runs may use together (each of the parallel runs gets its share).
+    pub budget: crate::config::budget::Budget,
 }
 
 /// What a finished sweep wrote and found.
@@ -126,12 +128,24 @@ fn default_out(base: &Loaded, what: &str) -> PathBuf {
     Path::new("results").join(format!("{}-{what}", base.name()))
 }
 
+/// The base scenario under the sweep's budget, shared by the runs that go on at once.
+fn load_base(a: &SweepArgs) -> Result<Loaded> {
+    let jobs = a.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    config::load_with(&a.scenario, &[], a.budget.shared(jobs))
+}
+
 /// `surge sweep`.
 pub fn sweep(a: &SweepArgs) -> Result<Finished> {
-    let base = config::load(&a.scenario, &[])?;
+    let base = load_base(a)?;
     let spec = build_spec(a, &base, None)?;
     let out = a.out.clone().unwrap_or_else(|| default_out(&base, "sweep"));
     spec.claim(&out, "--out")?;
+    crate::stale::remove_stale_temp_files(&out);
+    crate::stale::remove_stale_temp_files(&out.join("rows"));
     let mine = spec.my_points();
     let ctx = Context::new(&spec, &out, &base, &mine, a.jobs, a.progress)?;
     let rows = ctx.run_points(&mine)?;
@@ -152,7 +166,7 @@ pub fn plan(a: &SweepArgs, confidence: f64, monotone: &[String]) -> Result<(Fini
                 .into(),
         ));
     }
-    let base = config::load(&a.scenario, &[])?;
+    let base = load_base(a)?;
     if base.model.cost.is_none() {
         return Err(Error::input(
             &base.model_path,
@@ -185,6 +199,8 @@ pub fn plan(a: &SweepArgs, confidence: f64, monotone: &[String]) -> Result<(Fini
     let spec = build_spec(a, &base, Some(plan))?;
     let out = a.out.clone().unwrap_or_else(|| default_out(&base, "plan"));
     spec.claim(&out, "--out")?;
+    crate::stale::remove_stale_temp_files(&out);
+    crate::stale::remove_stale_temp_files(&out.join("rows"));
     let all: Vec<usize> = (0..spec.points.len()).collect();
     let ctx = Context::new(&spec, &out, &base, &all, a.jobs, a.progress)?;
     let search = plan::search(&ctx, &all, confidence)?;

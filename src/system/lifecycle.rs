@@ -103,13 +103,20 @@ impl Lifecycle {
 
 /// Time from placement until the readiness probe first succeeds `successThreshold` times.
 fn startup_delay(l: &mut ServiceLifecycle) -> Nanos {
-    let started = l.image_pull.sample_ns(&mut l.rng) + l.container_start.sample_ns(&mut l.rng);
-    let app_ready = started + l.app_start.sample_ns(&mut l.rng);
-    let first = started + secs_to_ns(l.probe.initial_delay_seconds);
+    let started = l
+        .image_pull
+        .sample_ns(&mut l.rng)
+        .saturating_add(l.container_start.sample_ns(&mut l.rng));
+    let app_ready = started.saturating_add(l.app_start.sample_ns(&mut l.rng));
+    let first = started.saturating_add(secs_to_ns(l.probe.initial_delay_seconds));
     let period = secs_to_ns(l.probe.period_seconds).max(1);
     // First probe at or after the app is ready, then successThreshold-1 more periods.
     let k = app_ready.saturating_sub(first).div_ceil(period);
-    first + k * period + (l.probe.success_threshold as u64 - 1) * period
+    let more = u64::from(l.probe.success_threshold.max(1) - 1);
+    // Saturating, and never past 2^62 ns (146 years): callers add it to the current time.
+    first
+        .saturating_add(k.saturating_add(more).saturating_mul(period))
+        .min(1 << 62)
 }
 
 impl System {

@@ -38,7 +38,13 @@ struct Vu {
     req: Option<ReqRef>,
     req_ep: u32,
     req_start: Nanos,
+    /// Consecutive iterations that took no simulated time.
+    still: u32,
 }
+
+/// Iterations in a row that a VU may finish without simulated time passing before the run is
+/// stopped: it would otherwise loop forever at one instant.
+pub const MAX_STILL_ITERATIONS: u32 = 1000;
 
 enum Arrivals {
     Constant(ConstantArrivals),
@@ -109,6 +115,8 @@ pub struct Workload {
     finished: usize,
     /// When every scenario has finished.
     pub done_at: Option<Nanos>,
+    /// Set when a VU stops making progress in simulated time; the run ends with it.
+    pub error: Option<(String, String)>,
 }
 
 fn stages(st: &[crate::config::scenario::StageCfg]) -> Vec<Stage> {
@@ -121,28 +129,40 @@ fn stages(st: &[crate::config::scenario::StageCfg]) -> Vec<Stage> {
 }
 
 impl Workload {
+    /// Build the executors. A configuration that validation would refuse is an error
+    /// (field, message), never a panic.
     pub fn build(
         s: &ScenarioFile,
         m: &ModelFile,
         sys: &System,
         seed: u64,
         replication: u64,
-    ) -> Self {
-        let programs: Vec<Program> = s
-            .flows
-            .iter()
-            .map(|(name, f)| {
-                let resolve = |t: &str| {
-                    let (svc, ep) = resolve_endpoint(m, t).expect("validated");
-                    sys.endpoint_index(svc, ep).expect("validated")
-                };
-                Program {
-                    name: name.clone(),
-                    weight: f.weight,
-                    ops: flow::compile(&f.steps, &resolve),
+    ) -> Result<Self, (String, String)> {
+        let mut programs: Vec<Program> = Vec::with_capacity(s.flows.len());
+        for (name, f) in &s.flows {
+            let missing = std::cell::RefCell::new(None);
+            let resolve = |t: &str| match resolve_endpoint(m, t)
+                .and_then(|(svc, ep)| sys.endpoint_index(svc, ep))
+            {
+                Some(i) => i,
+                None => {
+                    missing.borrow_mut().get_or_insert_with(|| t.to_string());
+                    0
                 }
-            })
-            .collect();
+            };
+            let ops = flow::compile(&f.steps, &resolve);
+            if let Some(t) = missing.into_inner() {
+                return Err((
+                    format!("flows.{name}.steps"),
+                    format!("unknown endpoint {t:?}"),
+                ));
+            }
+            programs.push(Program {
+                name: name.clone(),
+                weight: f.weight,
+                ops,
+            });
+        }
         let flow_names: Vec<&String> = s.flows.keys().collect();
         let mut scs = Vec::new();
         for (name, e) in &s.scenarios {
@@ -220,9 +240,18 @@ impl Workload {
                 ExecutorCfg::PoissonArrivals(c) => {
                     let end = start + c.duration.0;
                     let per_ns = c.rate / c.time_unit.0 as f64;
+                    let gap = Exp::new(per_ns)
+                        .ok()
+                        .filter(|_| per_ns.is_finite() && per_ns > 0.0)
+                        .ok_or_else(|| {
+                            (
+                                format!("scenarios.{name}.rate"),
+                                format!("expected a positive rate per timeUnit, got {}", c.rate),
+                            )
+                        })?;
                     (
                         Kind::Poisson {
-                            gap: Exp::new(per_ns).expect("validated positive rate"),
+                            gap,
                             rng: stream(seed, replication, &format!("arrivals:{name}")),
                             max_vus: c.max_vus.unwrap_or(u32::MAX),
                         },
@@ -234,18 +263,12 @@ impl Workload {
                     let phases: Vec<Phase> = c
                         .phases
                         .iter()
-                        .map(|p| {
-                            schedule::artillery_phase(
-                                p.duration.map(|d| d.0),
-                                p.arrival_rate,
-                                p.ramp_to,
-                                p.arrival_count,
-                                p.pause.map(|d| d.0),
-                                p.max_vusers,
-                            )
-                            .expect("validated")
+                        .enumerate()
+                        .map(|(i, p)| {
+                            crate::config::artillery_phase(p)
+                                .map_err(|e| (format!("scenarios.{name}.phases[{i}]"), e))
                         })
-                        .collect();
+                        .collect::<Result<_, _>>()?;
                     let arrivals = ArtilleryArrivals::new(&phases);
                     let end = start + arrivals.total_duration();
                     (
@@ -281,14 +304,15 @@ impl Workload {
                 finished: false,
             });
         }
-        Workload {
+        Ok(Workload {
             scs,
             vus: Vec::new(),
             programs,
             active: 0,
             finished: 0,
             done_at: None,
-        }
+            error: None,
+        })
     }
 
     pub fn scenario_names(&self) -> Vec<String> {
@@ -333,6 +357,7 @@ impl Workload {
             req: None,
             req_ep: 0,
             req_start: 0,
+            still: 0,
         });
         s.vus.push(id);
         id
@@ -507,9 +532,10 @@ impl Workload {
                 // Artillery skips an arrival when maxVusers are already running (vusers.skipped).
                 if self.scs[sc as usize].active >= limit {
                     m.on_dropped();
-                } else {
-                    let v = self.take_idle(sc, u32::MAX).expect("unbounded");
+                } else if let Some(v) = self.take_idle(sc, u32::MAX) {
                     self.begin(v, q, sys, m);
+                } else {
+                    m.on_dropped();
                 }
                 self.schedule_next_arrival(sc, q);
             }
@@ -662,10 +688,35 @@ impl Workload {
         let vu = &mut self.vus[v as usize];
         m.on_iteration(now - vu.iter_start);
         let sc = vu.sc;
+        // Only a closed VU loops by itself: an open executor's arrivals are finite.
         let closed = matches!(
             self.scs[sc as usize].kind,
             Kind::ConstantVus { .. } | Kind::RampingVus { .. }
         );
+        if closed && now == vu.iter_start {
+            vu.still += 1;
+            if vu.still >= MAX_STILL_ITERATIONS && self.error.is_none() {
+                let flow = &self.programs[vu.flow as usize].name;
+                self.error = Some((
+                    format!("flows.{flow}"),
+                    format!(
+                        "a VU of scenario {:?} ran flow {flow:?} {MAX_STILL_ITERATIONS} times in \
+                         a row without simulated time passing (at t = {}): every step took \
+                         zero time or every request failed at once (e.g. rejected: no ready \
+                         pod or max_inflight reached); the run would loop forever at one \
+                         instant. Give the flow a sleep (think time) or its steps a duration",
+                        self.scs[sc as usize].name,
+                        crate::dist::format_duration(now)
+                    ),
+                ));
+            }
+            if self.error.is_some() {
+                self.go_idle(v, q, sys);
+                return;
+            }
+        } else {
+            vu.still = 0;
+        }
         if closed && vu.state == VuState::Running && now < self.scs[sc as usize].end {
             return self.begin(v, q, sys, m);
         }

@@ -338,8 +338,7 @@ fn uniform_tick_us(rate: f64) -> f64 {
 ///
 /// Errors mirror what Artillery rejects or mishandles: a zero `pause`/`duration`
 /// (its `ms` conversion throws), a missing `duration` on a rate/count phase (required
-/// by its schema), negative or non-finite rates, `rampTo` without `arrivalRate`, no
-/// phase type at all, and constant rates whose µs tick is 0 (> 1e6/s) or longer
+/// by its schema), negative or non-finite rates, no phase type at all, and constant rates whose µs tick is 0 (> 1e6/s) or longer
 /// than the phase (Artillery's uniform process would then never finish).
 pub fn artillery_phase(
     duration: Option<u64>,
@@ -368,12 +367,10 @@ pub fn artillery_phase(
     if let Some(n) = arrival_count {
         return Ok(phase(need_duration("arrivalCount")?, PhaseKind::Count(n)));
     }
-    let Some(rate) = arrival_rate else {
-        return Err(if ramp_to.is_some() {
-            "rampTo phase: expected an arrivalRate to ramp from".into()
-        } else {
-            "phase: expected one of pause, arrivalCount or arrivalRate".into()
-        });
+    // `rampTo` alone ramps from 0: Artillery's local runner sets `arrivalRate ||= 0` before
+    // it splits a ramp over workers (artillery lib/dist.ts divideWork).
+    let Some(rate) = arrival_rate.or(ramp_to.map(|_| 0.0)) else {
+        return Err("phase: expected one of pause, arrivalCount, arrivalRate or rampTo".into());
     };
     if !rate.is_finite() || rate < 0.0 {
         return Err(format!(
@@ -573,7 +570,10 @@ impl Iterator for ArtilleryArrivals {
                 } => loop {
                     if self.k < self.period_n {
                         self.k += 1;
-                        break Some(self.period_base + self.k * self.period_tick);
+                        break Some(
+                            self.period_base
+                                .saturating_add(self.k.saturating_mul(self.period_tick)),
+                        );
                     }
                     if self.next_period >= periods {
                         break None;
@@ -581,7 +581,32 @@ impl Iterator for ArtilleryArrivals {
                     let p = self.next_period;
                     self.next_period += 1;
                     let a = ramp_period_arrivals(from, to, secs, p);
-                    self.period_base = p * NS_PER_S;
+                    if a == 0 {
+                        // Skip a run of empty periods at once (a long ramp below 1/s would
+                        // otherwise cost a loop pass per second of it): raw = from + slope*p
+                        // first reaches 1 at p = (1 - from) / slope, stepped up to from the
+                        // period before, where the exact formula above decides again.
+                        let slope = if secs == 1.0 {
+                            0.0
+                        } else {
+                            (to - from) / (secs - 1.0)
+                        };
+                        let next = if slope > 0.0 && slope.is_finite() {
+                            let c = ((1.0 - from) / slope).ceil();
+                            if c.is_finite() && c > 1.0 {
+                                ((c as u64).saturating_sub(1)).max(p + 1)
+                            } else {
+                                p + 1
+                            }
+                        } else {
+                            periods
+                        };
+                        self.next_period = next.min(periods).max(self.next_period);
+                        self.period_n = 0;
+                        self.k = 0;
+                        continue;
+                    }
+                    self.period_base = p.saturating_mul(NS_PER_S);
                     self.period_n = a;
                     // JS: min(floor(1000/0) = Infinity, 1000) = 1000 for an empty period.
                     self.period_tick =
@@ -1025,6 +1050,42 @@ mod tests {
         assert_eq!(got, vec![2 * S, 4 * S, 6 * S, 8 * S, 10 * S]);
     }
 
+    /// Skipping empty ramp periods gives exactly the per-period arrivals of createRamp, and a
+    /// slow ramp over years of simulated time takes no time to iterate.
+    #[test]
+    fn artillery_ramp_skips_empty_periods_exactly() {
+        let mut seed = 11;
+        for _ in 0..400 {
+            let from = (lcg(&mut seed) % 40) as f64 / 10.0;
+            let to = (lcg(&mut seed) % 40) as f64 / 10.0;
+            let secs = 1 + lcg(&mut seed) % 300;
+            let got: Vec<u64> =
+                ArtilleryArrivals::new(&[phase(secs, PhaseKind::Ramp { from, to })])
+                    .map(|(t, _)| t)
+                    .collect();
+            let mut want = Vec::new();
+            for p in 0..secs {
+                let a = ramp_period_arrivals(from, to, secs as f64, p);
+                let tick = 1000u64.checked_div(a).map_or(1000, |t| t.min(1000)) * MS;
+                want.extend((1..=a).map(|j| p * S + j * tick));
+            }
+            assert_eq!(got, want, "{from} -> {to} over {secs}s");
+        }
+        let t0 = std::time::Instant::now();
+        let years = 3600 * 24 * 365 * 100;
+        let n =
+            ArtilleryArrivals::new(&[phase(years, PhaseKind::Ramp { from: 0.0, to: 0.9 })]).count();
+        assert_eq!(n, 0);
+        let first = ArtilleryArrivals::new(&[phase(years, PhaseKind::Ramp { from: 0.0, to: 2.0 })])
+            .next()
+            .unwrap();
+        assert!(
+            first.0 > 1_000_000_000 * S,
+            "the first arrival is half-way: {first:?}"
+        );
+        assert!(t0.elapsed().as_secs() < 1);
+    }
+
     #[test]
     fn artillery_ramp_steps_per_second() {
         let it = ArtilleryArrivals::new(&[phase(
@@ -1193,9 +1254,14 @@ mod tests {
             artillery_phase(Some(0), Some(1.0), None, None, None, None),
             "positive duration",
         );
+        // rampTo alone ramps from 0 (divideWork's `arrivalRate ||= 0`).
+        assert_eq!(
+            ok(artillery_phase(d, None, Some(2.0), None, None, None)),
+            Ramp { from: 0.0, to: 2.0 }
+        );
         err(
-            artillery_phase(d, None, Some(2.0), None, None, None),
-            "arrivalRate",
+            artillery_phase(None, None, Some(2.0), None, None, None),
+            "expected a duration",
         );
         err(
             artillery_phase(d, None, None, None, None, None),
