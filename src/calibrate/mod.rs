@@ -130,6 +130,8 @@ pub struct Problem {
     pub weights: Weights,
     /// Resource name in the model for each distinct util./cpu_s. column name.
     resources: Vec<(String, String)>,
+    /// The fixed `--set` overrides the fit was made under.
+    pub sets: Vec<String>,
 }
 
 impl Problem {
@@ -512,11 +514,15 @@ pub fn calibrate(a: &Args) -> Result<Outcome> {
     }
     let resources = resolve_resources(&base, &points)?;
     let mut warnings = checks::before_fit(&points, &params);
-    if fit_points.len() <= params.len() {
+    let terms: usize = fit_points
+        .iter()
+        .map(|p| 2 + p.util.len() + p.cpu_s.len() + usize::from(p.lat_p95.is_some()))
+        .sum();
+    if terms <= params.len() {
         warnings.push(format!(
-            "unidentifiable: {} fit point(s) for {} parameter(s); every point gives two terms \
-             (X and R), but parameters that move them together cannot be told apart",
-            fit_points.len(),
+            "unidentifiable: {} measured term(s) on the fit points (throughput, latency, \
+             utilizations) for {} parameter(s)",
+            terms,
             params.len()
         ));
     }
@@ -530,6 +536,7 @@ pub fn calibrate(a: &Args) -> Result<Outcome> {
         replications: a.replications,
         weights: a.weights,
         resources,
+        sets: a.sets.clone(),
     };
     if let Some(j) = a.jobs {
         // A pool of the asked size for this command's parallel work.

@@ -463,6 +463,18 @@ fn write_overlay(problem: &Problem, fit: &Fit, path: &Path) -> Result<()> {
     }
     let s_img = serde_json::to_value(&problem.base.scenario)
         .map_err(|e| Error::Usage(format!("internal: {e}")))?;
+    // Fixed model overrides given with --set are part of the calibrated model; scenario ones
+    // (a shorter duration for fitting, say) are not carried.
+    let m_img = serde_json::Value::Object(Default::default());
+    for set in &problem.sets {
+        if let Some((path, raw)) = set.split_once('=') {
+            let full = overrides::canonical(&s_img, &m_img, path.trim()).unwrap_or(path.trim().to_string());
+            if !overrides::in_scenario(&s_img, &full) {
+                let v: Value = serde_saphyr::from_str(raw.trim()).unwrap_or(Value::String(raw.trim().to_string()));
+                img["model_overrides"][full.as_str()] = v;
+            }
+        }
+    }
     for (p, v) in problem.params.iter().zip(&fit.theta) {
         for (path, val) in p.render(*v) {
             if overrides::in_scenario(&s_img, &path) {
