@@ -71,7 +71,7 @@ pub fn run(loaded: &Loaded, opts: RunOptions, progress: &mut dyn FnMut(Nanos, Na
         .map(|c| c.to_string())
         .collect();
     m.ts.columns.extend(sys.columns());
-    let mut auto = Autoscaling::build(&loaded.model, &sys);
+    let mut auto = Autoscaling::build(&loaded.model, &sys, opts.seed, opts.replication);
     m.ts.columns.extend(auto.columns(&sys));
 
     let mut q: EventQueue<Event> = EventQueue::new();

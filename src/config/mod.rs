@@ -2,6 +2,7 @@
 //! overrides, and semantic validation that names the field at fault.
 
 pub mod cost;
+pub mod metric_source;
 pub mod model;
 pub mod overrides;
 pub mod quantity;

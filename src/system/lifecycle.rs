@@ -101,15 +101,19 @@ impl Lifecycle {
     }
 }
 
-/// Time from placement until the readiness probe first succeeds `successThreshold` times.
-fn startup_delay(l: &mut ServiceLifecycle) -> Nanos {
+/// Times from placement until the containers run, and until the readiness probe first succeeds
+/// `successThreshold` times.
+fn startup_delay(l: &mut ServiceLifecycle) -> (Nanos, Nanos) {
     let started = l.image_pull.sample_ns(&mut l.rng) + l.container_start.sample_ns(&mut l.rng);
     let app_ready = started + l.app_start.sample_ns(&mut l.rng);
     let first = started + secs_to_ns(l.probe.initial_delay_seconds);
     let period = secs_to_ns(l.probe.period_seconds).max(1);
     // First probe at or after the app is ready, then successThreshold-1 more periods.
     let k = app_ready.saturating_sub(first).div_ceil(period);
-    first + k * period + (l.probe.success_threshold as u64 - 1) * period
+    (
+        started,
+        first + k * period + (l.probe.success_threshold as u64 - 1) * period,
+    )
 }
 
 impl System {
@@ -146,6 +150,7 @@ impl System {
             state,
             created_at: now,
             started_at: now,
+            running_at: now,
             ready_transition: now,
             node: NONE,
             completed: 0,
@@ -220,7 +225,8 @@ impl System {
         p.started_at = now;
         p.ready_transition = now;
         let l = &mut self.lifecycle.services[p.service as usize];
-        let d = startup_delay(l);
+        let (running, d) = startup_delay(l);
+        p.running_at = now + running;
         q.schedule_in(d, Event::PodReady { pod });
     }
 
