@@ -331,7 +331,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
                 },
         } => {
             use crate::autoscale::replay;
-            if !(sync > 0.0) {
+            if sync <= 0.0 {
                 return Err(Error::Usage("--sync must be more than 0s".into()));
             }
             let trace = replay::Trace::parse(&metrics, &config::read_text(&metrics)?)?;

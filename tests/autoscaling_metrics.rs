@@ -84,7 +84,11 @@ fn an_hpa_on_each_metric_type_scales_end_to_end() {
             .iter()
             .filter(|e| e.service == service && e.to > e.from)
             .collect();
-        assert!(!ups.is_empty(), "{label}: no scale-up: {:?}", r.scale_events);
+        assert!(
+            !ups.is_empty(),
+            "{label}: no scale-up: {:?}",
+            r.scale_events
+        );
         assert!(
             ups.iter().all(|e| e.driving_metric == label),
             "{label}: driven by {:?}",
@@ -95,33 +99,55 @@ fn an_hpa_on_each_metric_type_scales_end_to_end() {
             .column(&format!("{service}_replicas"))
             .unwrap();
         let max = reps.iter().copied().fold(0.0, f64::max);
-        assert!(
-            (2.0..=10.0).contains(&max),
-            "{label}: max replicas {max}"
-        );
+        assert!((2.0..=10.0).contains(&max), "{label}: max replicas {max}");
         // The value the controller used is in the time series, and was above its target.
         let col = format!("{service}_hpa_{}", label.replace('/', "_"));
         let seen = r.timeseries().column(&col).unwrap();
-        assert!(seen.iter().any(|v| v.is_finite()), "{label}: {col} never set");
+        assert!(
+            seen.iter().any(|v| v.is_finite()),
+            "{label}: {col} never set"
+        );
     }
 }
 
 #[test]
-fn an_object_average_value_divides_by_the_pods_that_exist() {
-    // Object AverageValue: the proposal is ceil(value / target) whatever the pod count; the
-    // tolerance uses status.replicas = pods that exist (Pending ones included).
+fn an_object_average_value_proposes_the_value_over_the_target() {
+    // `GetObjectPerPodMetricReplicas`: ceil(value / averageValue) whatever the pod count (the
+    // tolerance is checked against value / (target × status.replicas)). Every scale event's
+    // proposal must be that of the value its sync recorded.
     let m = with_hpa(
         "web",
         "{type: Object, object: {describedObject: {kind: Service, name: web}, metric: {name: web_rps}, target: {type: AverageValue, averageValue: 8}}}",
     );
     let r = run_model(&m, 2);
-    let first = r
+    let ts = r.timeseries();
+    let (sync, seen) = (
+        ts.column("web_hpa_sync_s").unwrap(),
+        ts.column("web_hpa_object_web_rps").unwrap(),
+    );
+    let events: Vec<_> = r
         .scale_events
         .iter()
-        .find(|e| e.service == "web")
-        .expect("scaled");
-    // About 20/s served by the one saturated pod: ceil(20/8) = 3.
-    assert!((3..=4).contains(&first.to), "{first:?}");
+        .filter(|e| e.service == "web")
+        .collect();
+    assert!(!events.is_empty());
+    for e in events {
+        let t = e.t as f64 / 1e9;
+        let i = sync.iter().position(|&s| s == t).expect("recorded sync");
+        // status.replicas: every pod exists here at once, so it is the count before the event.
+        let ratio = seen[i] / (8.0 * f64::from(e.from));
+        let want = if (0.9..=1.1).contains(&ratio) {
+            e.from
+        } else {
+            (seen[i] / 8.0).ceil() as u32
+        };
+        assert_eq!(
+            e.proposals,
+            format!("object/web_rps={want}"),
+            "value {} at {t}",
+            seen[i]
+        );
+    }
 }
 
 #[test]
@@ -141,7 +167,9 @@ fn an_unmapped_custom_metric_is_refused_with_its_location() {
         .unwrap()
         + 1;
     assert!(
-        e.contains(&format!("model.yaml: line {line}, field services.web.autoscaler")),
+        e.contains(&format!(
+            "model.yaml: line {line}, field services.web.autoscaler"
+        )),
         "{e}"
     );
     assert!(
@@ -201,7 +229,10 @@ fn pods_pulling_their_image_are_pending_without_metrics() {
     assert!(pods[0].memory.is_some(), "the initial pod has metrics");
     for p in &pods[1..] {
         assert!(p.phase_pending, "pulling its image: phase Pending");
-        assert!(p.memory.is_none() && p.cpu.is_none(), "no metrics while pulling");
+        assert!(
+            p.memory.is_none() && p.cpu.is_none(),
+            "no metrics while pulling"
+        );
     }
     advance(&mut sys, &mut auto, &mut q, 45 * SEC);
     let (pods, _, _) = auto.hpa_input(0, &sys, 45 * SEC);
@@ -236,7 +267,9 @@ fn metric_age_at_sync_is_uniform_over_one_resolution() {
         "{type: Resource, resource: {name: cpu, target: {type: Utilization, averageUtilization: 60}}}",
     )
     .replace("cluster: {metrics_phase: 0s}\n", "");
-    let short = SCENARIO.replace("duration: 3m", "duration: 40s").replace("rate: 30", "rate: 2");
+    let short = SCENARIO
+        .replace("duration: 3m", "duration: 40s")
+        .replace("rate: 30", "rate: 2");
     let l = config::from_strs(&short, &m).unwrap();
     let r_s = 15.0;
     let mut ages = Vec::new();
@@ -264,7 +297,11 @@ fn metric_age_at_sync_is_uniform_over_one_resolution() {
     let d = ks_uniform(ages.clone());
     assert!(d < 0.176, "KS distance {d} from uniform: {ages:?}");
     // A configured phase pins the age: 5 s after each sync, so 10 s old at the next one.
-    let pinned = config::from_strs(&short, &m.replace("entry: web", "entry: web\ncluster: {metrics_phase: 5s}")).unwrap();
+    let pinned = config::from_strs(
+        &short,
+        &m.replace("entry: web", "entry: web\ncluster: {metrics_phase: 5s}"),
+    )
+    .unwrap();
     let r = run(
         &pinned,
         RunOptions {
@@ -304,7 +341,11 @@ fn the_aws_example_scales_during_its_spike() {
         r.scale_events
     );
     // It starts at the model's replicas: no event at 0 s from the group's DesiredCapacity.
-    assert!(r.scale_events.iter().all(|e| e.t > 0), "{:?}", r.scale_events);
+    assert!(
+        r.scale_events.iter().all(|e| e.t > 0),
+        "{:?}",
+        r.scale_events
+    );
     let reps = r.timeseries().column("web_replicas").unwrap();
     assert_eq!(reps[0], 2.0);
     assert!(reps.iter().copied().fold(0.0, f64::max) >= 5.0);
@@ -315,7 +356,10 @@ fn an_asg_desired_capacity_that_contradicts_replicas_is_refused() {
     let dir = tmpdir("autoscaling-metrics", "asg-desired");
     let text = std::fs::read_to_string(root().join("models/shop-aws.yaml"))
         .unwrap()
-        .replace("    replicas: 2\n    pod:\n      cores: 1", "    replicas: 3\n    pod:\n      cores: 1")
+        .replace(
+            "    replicas: 2\n    pod:\n      cores: 1",
+            "    replicas: 3\n    pod:\n      cores: 1",
+        )
         .replace("aws/", &format!("{}/models/aws/", root().display()));
     std::fs::write(dir.join("model.yaml"), text).unwrap();
     let o = surge(&["validate", "model.yaml"], &dir);
@@ -427,8 +471,18 @@ fn replaying_a_run_reproduces_its_scale_events_exactly() {
     // Pods are ready at once; metrics need two scrapes, 30 s at a 15 s resolution.
     let o = surge(
         &[
-            "hpa", "replay", "--hpa", "hpa.yaml", "--metrics", "run/timeseries.csv",
-            "--pod-startup", "0s", "--metrics-delay", "30s", "--out", "replay",
+            "hpa",
+            "replay",
+            "--hpa",
+            "hpa.yaml",
+            "--metrics",
+            "run/timeseries.csv",
+            "--pod-startup",
+            "0s",
+            "--metrics-delay",
+            "30s",
+            "--out",
+            "replay",
         ],
         &dir,
     );
@@ -440,7 +494,10 @@ fn replaying_a_run_reproduces_its_scale_events_exactly() {
     assert_eq!(run_ev, rep_ev);
     assert!(dir.join("replay/replay.png").exists());
     let rows = std::fs::read_to_string(dir.join("replay/replay_replicas.csv")).unwrap();
-    assert!(rows.starts_with("t_s,recorded_replicas,hpa_replicas,hpa_ready\n"), "{rows}");
+    assert!(
+        rows.starts_with("t_s,recorded_replicas,hpa_replicas,hpa_ready\n"),
+        "{rows}"
+    );
 }
 
 #[test]
@@ -454,12 +511,28 @@ fn two_behaviors_on_one_trace_give_different_explained_trajectories() {
         trace.push_str(&format!("{t},3,3,{v}\n"));
     }
     std::fs::write(dir.join("trace.csv"), trace).unwrap();
-    std::fs::write(dir.join("fast.yaml"), REPLAY_HPA.replace("value: 2, periodSeconds: 15", "value: 8, periodSeconds: 15")).unwrap();
+    std::fs::write(
+        dir.join("fast.yaml"),
+        REPLAY_HPA.replace("value: 2, periodSeconds: 15", "value: 8, periodSeconds: 15"),
+    )
+    .unwrap();
     std::fs::write(dir.join("slow.yaml"), REPLAY_HPA).unwrap();
     let o = surge(
         &[
-            "hpa", "replay", "--hpa", "fast.yaml", "--hpa", "slow.yaml", "--metrics", "trace.csv",
-            "--pod-startup", "20s", "--metrics-delay", "10s", "--out", "out",
+            "hpa",
+            "replay",
+            "--hpa",
+            "fast.yaml",
+            "--hpa",
+            "slow.yaml",
+            "--metrics",
+            "trace.csv",
+            "--pod-startup",
+            "20s",
+            "--metrics-delay",
+            "10s",
+            "--out",
+            "out",
         ],
         &dir,
     );
@@ -468,7 +541,14 @@ fn two_behaviors_on_one_trace_give_different_explained_trajectories() {
     let header: Vec<&str> = rows.lines().next().unwrap().split(',').collect();
     assert_eq!(
         header,
-        ["t_s", "recorded_replicas", "fast_replicas", "fast_ready", "slow_replicas", "slow_ready"]
+        [
+            "t_s",
+            "recorded_replicas",
+            "fast_replicas",
+            "fast_ready",
+            "slow_replicas",
+            "slow_ready"
+        ]
     );
     let col = |name: &str| -> Vec<f64> {
         let i = header.iter().position(|h| *h == name).unwrap();
@@ -484,8 +564,15 @@ fn two_behaviors_on_one_trace_give_different_explained_trajectories() {
     assert_eq!(slow[0], 5.0);
     assert_eq!(slow[3], 10.0);
     let ev = std::fs::read_to_string(dir.join("out/replay_events.csv")).unwrap();
-    assert!(ev.contains("slow,0,3,5,pods/http_rps,\"scaleUp policy Pods 2/15s\""), "{ev}");
-    assert!(ev.lines().any(|l| l.starts_with("slow,") && l.contains("scaleDown policy")), "{ev}");
+    assert!(
+        ev.contains("slow,0,3,5,pods/http_rps,\"scaleUp policy Pods 2/15s\""),
+        "{ev}"
+    );
+    assert!(
+        ev.lines()
+            .any(|l| l.starts_with("slow,") && l.contains("scaleDown policy")),
+        "{ev}"
+    );
 }
 
 #[test]
@@ -493,14 +580,35 @@ fn bad_traces_exit_2_with_their_location() {
     let dir = tmpdir("autoscaling-metrics", "replay-bad");
     std::fs::write(dir.join("hpa.yaml"), REPLAY_HPA).unwrap();
     for (trace, want) in [
-        ("t_s,ready_pods,pods_http_rps\n0,2,5\n15,2,fast\n", "trace.csv: line 3, column pods_http_rps: expected a number, got \"fast\""),
-        ("t_s,ready_pods,pods_http_rps\n0,2,5\n0,2,6\n", "trace.csv: line 3, column t_s: times must increase"),
-        ("t_s,ready_pods,other\n0,2,5\n", "trace.csv: line 1: HPA hpa: no column for metric \"pods_http_rps\""),
-        ("t_s,pods_http_rps\n0,5\n", "trace.csv: line 1: HPA hpa: per-pod metrics need the ready pods"),
+        (
+            "t_s,ready_pods,pods_http_rps\n0,2,5\n15,2,fast\n",
+            "trace.csv: line 3, column pods_http_rps: expected a number, got \"fast\"",
+        ),
+        (
+            "t_s,ready_pods,pods_http_rps\n0,2,5\n0,2,6\n",
+            "trace.csv: line 3, column t_s: times must increase",
+        ),
+        (
+            "t_s,ready_pods,other\n0,2,5\n",
+            "trace.csv: line 1: HPA hpa: no column for metric \"pods_http_rps\"",
+        ),
+        (
+            "t_s,pods_http_rps\n0,5\n",
+            "trace.csv: line 1: HPA hpa: per-pod metrics need the ready pods",
+        ),
     ] {
         std::fs::write(dir.join("trace.csv"), trace).unwrap();
         let o = surge(
-            &["hpa", "replay", "--hpa", "hpa.yaml", "--metrics", "trace.csv", "--out", "out"],
+            &[
+                "hpa",
+                "replay",
+                "--hpa",
+                "hpa.yaml",
+                "--metrics",
+                "trace.csv",
+                "--out",
+                "out",
+            ],
             &dir,
         );
         assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));

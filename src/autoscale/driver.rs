@@ -280,7 +280,9 @@ fn record(hpa: &mut Hpa, pods: &[PodSample], values: &[Option<f64>]) {
                     milli_avg(&usage)
                 }
             }
-            MetricRead::PerPod(_) => milli_avg(&|p: &PodSample| p.pod_metrics.get(k).copied().flatten()),
+            MetricRead::PerPod(_) => {
+                milli_avg(&|p: &PodSample| p.pod_metrics.get(k).copied().flatten())
+            }
             MetricRead::Value(_) => values
                 .get(k)
                 .copied()

@@ -38,9 +38,16 @@ pub struct Trace {
 impl Trace {
     /// Parse the CSV text; every error names the file, line and column.
     pub fn parse(path: &Path, text: &str) -> Result<Trace> {
-        let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty());
         let Some((_, header)) = lines.next() else {
-            return Err(Error::input(path, "line 1", "empty trace: expected a header row starting with t_s"));
+            return Err(Error::input(
+                path,
+                "line 1",
+                "empty trace: expected a header row starting with t_s",
+            ));
         };
         let columns: Vec<String> = header
             .split(',')
@@ -50,7 +57,10 @@ impl Trace {
             return Err(Error::input(
                 path,
                 "line 1",
-                format!("no t_s column (seconds); the header has: {}", columns.join(", ")),
+                format!(
+                    "no t_s column (seconds); the header has: {}",
+                    columns.join(", ")
+                ),
             ));
         };
         let mut rows: Vec<Vec<f64>> = Vec::new();
@@ -61,7 +71,11 @@ impl Trace {
                 return Err(Error::input(
                     path,
                     format!("line {at}"),
-                    format!("expected {} fields like the header, got {}", columns.len(), cells.len()),
+                    format!(
+                        "expected {} fields like the header, got {}",
+                        columns.len(),
+                        cells.len()
+                    ),
                 ));
             }
             let mut row = Vec::with_capacity(cells.len());
@@ -107,7 +121,11 @@ impl Trace {
             rows.push(row);
         }
         if rows.is_empty() {
-            return Err(Error::input(path, "line 2", "the trace has a header but no rows"));
+            return Err(Error::input(
+                path,
+                "line 2",
+                "the trace has a header but no rows",
+            ));
         }
         Ok(Trace {
             file: path.display().to_string(),
@@ -347,7 +365,10 @@ pub fn replay(
             .iter()
             .rposition(|&a| a.is_finite() && a <= now + 1e-9)
             .map(|i| &trace.rows[i]);
-        let n_metrics = pods.iter().filter(|&&c| now >= c + with_metrics - 1e-9).count();
+        let n_metrics = pods
+            .iter()
+            .filter(|&&c| now >= c + with_metrics - 1e-9)
+            .count();
         let recorded_pods = match (row, pods_col) {
             (Some(r), Some(c)) => r[c],
             _ => f64::NAN,
@@ -355,7 +376,11 @@ pub fn replay(
         let mut per_pod = vec![None; uses.len()];
         let mut values = vec![None; uses.len()];
         for (m, u) in uses.iter().enumerate() {
-            let Some(v) = row.zip(cols[m]).map(|(r, c)| r[c]).filter(|v| v.is_finite()) else {
+            let Some(v) = row
+                .zip(cols[m])
+                .map(|(r, c)| r[c])
+                .filter(|v| v.is_finite())
+            else {
                 continue;
             };
             match u {
@@ -521,9 +546,13 @@ mod tests {
     #[test]
     fn bad_traces_name_line_and_column() {
         let p = Path::new("x.csv");
-        let e = Trace::parse(p, "t_s,a\n0,1\n15,abc\n").unwrap_err().to_string();
+        let e = Trace::parse(p, "t_s,a\n0,1\n15,abc\n")
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "x.csv: line 3, column a: expected a number, got \"abc\"");
-        let e = Trace::parse(p, "t_s,a\n0,1\n0,2\n").unwrap_err().to_string();
+        let e = Trace::parse(p, "t_s,a\n0,1\n0,2\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("line 3, column t_s: times must increase"), "{e}");
         let e = Trace::parse(p, "time,a\n0,1\n").unwrap_err().to_string();
         assert!(e.contains("line 1: no t_s column"), "{e}");

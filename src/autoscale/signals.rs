@@ -120,7 +120,14 @@ impl<'a> Names<'a> {
 }
 
 /// The selector label naming the component of an `External` metric.
-const SELECTOR_KEYS: [&str; 6] = ["service", "deployment", "app", "queue", "database", "component"];
+const SELECTOR_KEYS: [&str; 6] = [
+    "service",
+    "deployment",
+    "app",
+    "queue",
+    "database",
+    "component",
+];
 
 /// How each metric of the HPA on `service` is read, in spec order (after defaulting). Errors
 /// name the metric (`spec.metrics[i]`) and what is available.
@@ -130,7 +137,11 @@ pub fn resolve(
     hpa: &HorizontalPodAutoscaler,
 ) -> Result<Vec<MetricRead>, String> {
     let names = Names::of(m);
-    let own = names.services.iter().position(|s| *s == service).unwrap_or(0) as u32;
+    let own = names
+        .services
+        .iter()
+        .position(|s| *s == service)
+        .unwrap_or(0) as u32;
     let mut out = Vec::new();
     for (i, spec) in hpa.spec.effective_metrics().iter().enumerate() {
         let (kind, metric) = match spec {
@@ -300,13 +311,13 @@ metric_sources:
                 constant: 0.0
             })
         );
-        // BTreeMap order: inflight before requests_per_second.
+        // Terms in signal order (BTreeMap keyed by `Signal`).
         assert_eq!(
             r[2],
             MetricRead::Value(Expr {
                 terms: vec![
-                    term(Signal::Inflight, Component::Service(0), 2.0),
-                    term(Signal::RequestsPerSecond, Component::Service(0), 1.0)
+                    term(Signal::RequestsPerSecond, Component::Service(0), 1.0),
+                    term(Signal::Inflight, Component::Service(0), 2.0)
                 ],
                 constant: 1.0
             })
@@ -317,8 +328,14 @@ metric_sources:
     fn unmapped_and_misplaced_signals_are_refused_with_their_location() {
         let e = load(&MODEL.replace("  backlog: {signal: queue_length}\n", "")).unwrap_err();
         assert!(e.contains("services.web.autoscaler"), "{e}");
-        assert!(e.contains("spec.metrics[1] (External metric \"backlog\")"), "{e}");
-        assert!(e.contains("has no entry in the model's metric_sources"), "{e}");
+        assert!(
+            e.contains("spec.metrics[1] (External metric \"backlog\")"),
+            "{e}"
+        );
+        assert!(
+            e.contains("has no entry in the model's metric_sources"),
+            "{e}"
+        );
         for s in Signal::ALL {
             assert!(e.contains(s.name()), "{s} not listed: {e}");
         }
@@ -331,6 +348,9 @@ metric_sources:
             .unwrap_err();
         assert!(e.contains("metric_sources.busy"), "{e}");
         let e = load(&MODEL.replace("{signal: inflight}", "{signal: infligth}")).unwrap_err();
-        assert!(e.contains("requests_per_second"), "unknown signal lists them: {e}");
+        assert!(
+            e.contains("requests_per_second"),
+            "unknown signal lists them: {e}"
+        );
     }
 }

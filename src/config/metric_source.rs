@@ -121,7 +121,9 @@ impl MetricSourceCfg {
             (Some(s), None) => Ok((vec![(*s, 1.0)], 0.0)),
             (None, Some(l)) if !l.is_empty() => {
                 if let Some((s, w)) = l.iter().find(|(_, w)| !w.is_finite()) {
-                    return Err(format!("the weight of {s} must be a finite number, got {w}"));
+                    return Err(format!(
+                        "the weight of {s} must be a finite number, got {w}"
+                    ));
                 }
                 if !self.constant.is_finite() {
                     return Err("constant must be a finite number".into());

@@ -366,7 +366,13 @@ mod tests {
         // Issue 11 item 6 (hamballer-10x): full load from the first second, and a closed loop's
         // wobble later (a dip to 1,500/s, back to 2,000/s at 145 s) is not the surge.
         let a: Vec<f64> = (0..600)
-            .map(|i| if (100..145).contains(&i) { 1500.0 } else { 2000.0 })
+            .map(|i| {
+                if (100..145).contains(&i) {
+                    1500.0
+                } else {
+                    2000.0
+                }
+            })
             .collect();
         let p = vec![900.0; 600];
         let s = ts(&a, &p);
@@ -378,17 +384,31 @@ mod tests {
     #[test]
     fn a_spike_on_a_steady_start_is_the_surge() {
         // 40/s from the start, 400/s from 300 s: the spike is the larger rise.
-        let a: Vec<f64> = (0..900).map(|i| if i < 300 { 40.0 } else { 400.0 }).collect();
+        let a: Vec<f64> = (0..900)
+            .map(|i| if i < 300 { 40.0 } else { 400.0 })
+            .collect();
         let p: Vec<f64> = (0..900)
-            .map(|i| if (300..400).contains(&i) { 800.0 } else { 100.0 })
+            .map(|i| {
+                if (300..400).contains(&i) {
+                    800.0
+                } else {
+                    100.0
+                }
+            })
             .collect();
         let s = ts(&a, &p);
         assert_eq!(surge_start(&s), Some(300.0));
         // Over from 300 s to 400 s, then under for good: recovered 100 s after the surge.
-        assert_eq!(p95_recovery(&s, 300.0, 500.0), Some(Recovery::Recovered(100.0)));
+        assert_eq!(
+            p95_recovery(&s, 300.0, 500.0),
+            Some(Recovery::Recovered(100.0))
+        );
         // Under the target throughout: nothing to recover from.
         let calm = ts(&a, &vec![100.0; 900]);
-        assert_eq!(p95_recovery(&calm, 300.0, 500.0), Some(Recovery::NeverAbove));
+        assert_eq!(
+            p95_recovery(&calm, 300.0, 500.0),
+            Some(Recovery::NeverAbove)
+        );
     }
 
     #[test]
@@ -397,7 +417,12 @@ mod tests {
             "surge_start_s": 0.0, "first_scale_up_after_surge_s": 15.0,
             "time_to_needed_capacity_s": null, "p95_recovery_s": null, "p95_recovery": "not recovered"});
         let l = console_line("api", &v);
-        assert!(l.ends_with("after the surge at 0s: first scale-up +15s, capacity +-, p95 not recovered"), "{l}");
+        assert!(
+            l.ends_with(
+                "after the surge at 0s: first scale-up +15s, capacity +-, p95 not recovered"
+            ),
+            "{l}"
+        );
         let v = json!({"p95_recovery_s": 42.0, "p95_recovery": "recovered"});
         assert!(console_line("api", &v).ends_with("p95 recovered +42s"));
     }

@@ -498,7 +498,10 @@ impl System {
 
     /// Time until the read replicas have applied every write committed so far.
     pub fn db_replica_lag(&self, db: u32, now: Nanos) -> Nanos {
-        self.databases[db as usize].replication.catch_up_at().saturating_sub(now)
+        self.databases[db as usize]
+            .replication
+            .catch_up_at()
+            .saturating_sub(now)
     }
 
     /// Index of the job queue named `name` (model order).
