@@ -1543,6 +1543,230 @@ mod tests {
         assert_eq!(propose(&pods_spec, &pods, 4), Some(9));
     }
 
+    /// The custom-metric cases of kubernetes
+    /// `pkg/controller/podautoscaler/replica_calculator_test.go` (v1.33+), named after their
+    /// tests: Pods (`podMetric`), Object and External with Value (`objectMetric`,
+    /// `externalMetric`) and AverageValue (`objectPerPodMetric`, `externalPerPodMetric`) targets.
+    /// Upstream passes currentReplicas as status.replicas; pods are Running and Ready unless
+    /// `ready` says otherwise. Levels and targets are milli-values there (20000 = "20").
+    #[test]
+    fn upstream_custom_metric_table() {
+        let src = |kind: &str, target: &str| {
+            match kind {
+            "pods" => format!("type: Pods\n    pods: {{metric: {{name: qps}}, target: {{type: AverageValue, averageValue: \"{target}\"}}}}"),
+            "object" => format!("type: Object\n    object: {{describedObject: {{kind: Deployment, name: d}}, metric: {{name: qps}}, target: {{type: Value, value: \"{target}\"}}}}"),
+            "object_avg" => format!("type: Object\n    object: {{describedObject: {{kind: Deployment, name: d}}, metric: {{name: qps}}, target: {{type: AverageValue, averageValue: \"{target}\"}}}}"),
+            "external" => format!("type: External\n    external: {{metric: {{name: qps}}, target: {{type: Value, value: \"{target}\"}}}}"),
+            _ => format!("type: External\n    external: {{metric: {{name: qps}}, target: {{type: AverageValue, averageValue: \"{target}\"}}}}"),
+        }
+        };
+        // (test, kind, target, levels (per pod, or the one value), ready flags, current, expected)
+        let cases: Vec<(&str, &str, &str, Vec<f64>, Vec<bool>, u32, u32)> = vec![
+            (
+                "TestReplicaCalcScaleUpCM",
+                "pods",
+                "15",
+                vec![20.0, 10.0, 30.0],
+                vec![],
+                3,
+                4,
+            ),
+            (
+                "TestReplicaCalcScaleUpCMObject",
+                "object",
+                "15",
+                vec![20.0],
+                vec![],
+                3,
+                4,
+            ),
+            (
+                "TestReplicaCalcScaleUpCMPerPodObject",
+                "object_avg",
+                "5",
+                vec![20.0],
+                vec![],
+                3,
+                4,
+            ),
+            (
+                "TestReplicaCalcScaleUpCMObjectIgnoresUnreadyPods",
+                "object",
+                "10",
+                vec![50.0],
+                vec![false, true, false],
+                3,
+                5,
+            ),
+            (
+                "TestReplicaCalcScaleUpCMExternalIgnoresUnreadyPods",
+                "external",
+                "4400m",
+                vec![8.6],
+                vec![false, true, false],
+                3,
+                2,
+            ),
+            (
+                "TestReplicaCalcScaleUpPerPodCMExternal",
+                "external_avg",
+                "2150m",
+                vec![8.6],
+                vec![],
+                3,
+                4,
+            ),
+            (
+                "TestReplicaCalcScaleDownCM",
+                "pods",
+                "20",
+                vec![12.0; 5],
+                vec![],
+                5,
+                3,
+            ),
+            (
+                "TestReplicaCalcScaleDownPerPodCMObject",
+                "object_avg",
+                "2",
+                vec![6.0],
+                vec![],
+                5,
+                3,
+            ),
+            (
+                "TestReplicaCalcScaleDownCMObject",
+                "object",
+                "20",
+                vec![12.0],
+                vec![],
+                5,
+                3,
+            ),
+            (
+                "TestReplicaCalcScaleDownCMExternal",
+                "external",
+                "14334m",
+                vec![8.6],
+                vec![],
+                5,
+                3,
+            ),
+            (
+                "TestReplicaCalcScaleDownPerPodCMExternal",
+                "external_avg",
+                "2867m",
+                vec![8.6],
+                vec![],
+                5,
+                3,
+            ),
+            (
+                "TestReplicaCalcToleranceCM",
+                "pods",
+                "20",
+                vec![20.0, 21.0, 21.0],
+                vec![],
+                3,
+                3,
+            ),
+            (
+                "TestReplicaCalcToleranceCMObject",
+                "object",
+                "20",
+                vec![20.666],
+                vec![],
+                3,
+                3,
+            ),
+            (
+                "TestReplicaCalcTolerancePerPodCMObject",
+                "object_avg",
+                "5",
+                vec![20.166],
+                vec![],
+                4,
+                4,
+            ),
+            (
+                "TestReplicaCalcToleranceCMExternal",
+                "external",
+                "8888m",
+                vec![8.6],
+                vec![],
+                3,
+                3,
+            ),
+            (
+                "TestReplicaCalcTolerancePerPodCMExternal",
+                "external_avg",
+                "2900m",
+                vec![8.6],
+                vec![],
+                3,
+                3,
+            ),
+        ];
+        for (name, kind, target, levels, ready, cur, want) in cases {
+            let sp = spec(&format!(
+                "  maxReplicas: 100\n  metrics:\n  - {}\n",
+                src(kind, target)
+            ));
+            let per_pod = kind == "pods";
+            let pods: Vec<PodSample> = (0..cur as usize)
+                .map(|i| PodSample {
+                    ready: ready.get(i).copied().unwrap_or(true),
+                    pod_metrics: if per_pod {
+                        vec![levels.get(i).copied()]
+                    } else {
+                        vec![]
+                    },
+                    ..pod(1.0, None)
+                })
+                .collect();
+            let vals = if per_pod {
+                vec![]
+            } else {
+                vec![Some(levels[0])]
+            };
+            let mut c = HpaController::new(&sp, NOW, ControllerOptions::default());
+            let d = c.reconcile(&HpaInput {
+                now_s: NOW,
+                spec_replicas: cur,
+                status_replicas: cur,
+                pods: &pods,
+                metric_values: &vals,
+            });
+            assert_eq!(d.proposals[0].1, Some(want), "{name}");
+        }
+        // TestReplicaCalcConfigurableToleranceCM: scale-up tolerance 1 % (down 10 %): 20.666/20
+        // is outside it -> ceil(1.0333 * 3) = 4.
+        let sp = spec(&format!(
+            "  maxReplicas: 100\n  metrics:\n  - {}\n  behavior: {{scaleUp: {{tolerance: \"0.01\"}}}}\n",
+            src("pods", "20")
+        ));
+        let pods: Vec<PodSample> = [20.0, 21.0, 21.0]
+            .iter()
+            .map(|&v| PodSample {
+                pod_metrics: vec![Some(v)],
+                ..pod(1.0, None)
+            })
+            .collect();
+        let mut c = HpaController::new(&sp, NOW, ControllerOptions::default());
+        let d = c.reconcile(&HpaInput {
+            now_s: NOW,
+            spec_replicas: 3,
+            status_replicas: 3,
+            pods: &pods,
+            metric_values: &[],
+        });
+        assert_eq!(
+            d.proposals[0].1,
+            Some(4),
+            "TestReplicaCalcConfigurableToleranceCM"
+        );
+    }
+
     /// Issue 11 item 5. `calcPlainMetricReplicas` in kubernetes
     /// `pkg/controller/podautoscaler/replica_calculator.go` (v1.33+) fills missing pods only
     /// when the usage ratio is below 1 (with the target) or above 1 (with 0): `else if
