@@ -21,48 +21,60 @@ fn rolling_mean(v: &[f64], w: usize) -> Vec<f64> {
     out
 }
 
-/// Start of the load surge: where the 10-s mean arrival rate rises above 1.25 × (and by 1/s)
-/// the lowest 10-s mean of the preceding two minutes, the time before the run counting as no
-/// load (so a load that starts with the run surges at 0). Of several such rises, the largest
-/// (peak 10-s mean over the next two minutes minus its baseline) is the surge: a spike on top
-/// of a steady start, or a closed-loop load's own wobble after a start at full load.
+/// Start of the load surge. A rise is where the 10-s mean arrival rate climbs above 1.25 × (and
+/// by 1/s) the highest 10-s mean seen so far: a new high, so a closed loop's recovery after a dip,
+/// or throughput catching up once capacity arrives, is not one. The time before the run counts
+/// as no load, so a load that starts with the run rises at 0. Of several rises, the surge is the
+/// largest: its peak 10-s mean over the next two minutes minus the lowest 10-s mean of the two
+/// minutes before it (a spike on a steady start, rather than the start).
 pub fn surge_start(ts: &TimeSeries) -> Option<f64> {
     let t = ts.column("t_s")?;
     let raw = ts.column("arrivals_per_s")?;
-    let a = rolling_mean(&raw, 10);
+    let w = 10;
+    let a = rolling_mean(&raw, w);
     let dt = if t.len() > 1 {
         (t[1] - t[0]).max(1e-9)
     } else {
         t.first().copied().unwrap_or(1.0).max(1e-9)
     };
     let back = (120.0 / dt).ceil() as usize;
+    // Highest full-window mean up to each index (partial windows at the start would over-weigh a
+    // burst); a rise is judged against the high of before its own window, so a gradual ramp
+    // counts while the window in progress does not raise the bar.
+    let mut pm = Vec::with_capacity(a.len());
+    let mut hi = 0.0f64;
+    for (k, &v) in a.iter().enumerate() {
+        if k + 1 >= w {
+            hi = hi.max(v);
+        }
+        pm.push(hi);
+    }
     let mut best: Option<(f64, f64)> = None; // (rise, start)
     let mut i = 0;
     while i < a.len() {
+        let hi = if i >= w { pm[i - w] } else { 0.0 };
+        if !(a[i] > 1.25 * hi && a[i] > hi + 1.0) {
+            i += 1;
+            continue;
+        }
         // The two minutes before; before the run there was no load.
         let from = i.saturating_sub(back);
         let mut lo = a[from..i].iter().copied().fold(f64::INFINITY, f64::min);
         if i < back {
             lo = lo.min(0.0);
         }
-        if !(lo.is_finite() && a[i] > 1.25 * lo && a[i] > lo + 1.0) {
-            i += 1;
-            continue;
-        }
-        // The surge began at the first interval of the window whose own rate was already up.
-        let j = (i.saturating_sub(9)..=i)
-            .find(|&j| raw[j] > 1.25 * lo)
+        // It began at the first interval of the window whose own rate was already up.
+        let j = (i.saturating_sub(w - 1)..=i)
+            .find(|&j| raw[j] > 1.25 * lo && raw[j] > lo)
             .unwrap_or(i);
         let start = (t[j] - dt).max(0.0);
-        let peak = a[i..(i + back).min(a.len())]
-            .iter()
-            .copied()
-            .fold(f64::NEG_INFINITY, f64::max);
-        let rise = peak - lo;
-        if best.is_none_or(|(r, _)| rise > r) {
-            best = Some((rise, start));
+        let end = (i + back).min(a.len());
+        let peak = a[i..end].iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if best.is_none_or(|(r, _)| peak - lo > r) {
+            best = Some((peak - lo, start));
         }
-        i += back.max(1);
+        // One rise per two minutes: the ramp that follows belongs to it.
+        i = end;
     }
     best.map(|(_, s)| s)
 }
@@ -409,6 +421,22 @@ mod tests {
             p95_recovery(&calm, 300.0, 500.0),
             Some(Recovery::NeverAbove)
         );
+    }
+
+    #[test]
+    fn throughput_catching_up_after_a_scale_out_is_not_the_surge() {
+        // shop-spike-aws: 55/s, a ramp from 300 s capped at 480/s by two pods, then 560/s once
+        // the group has scaled out at 420 s. The surge is the ramp, not the catch-up.
+        let a: Vec<f64> = (0..900)
+            .map(|i| match i {
+                0..300 => 55.0,
+                300..360 => 55.0 + (i - 300) as f64 * 7.0,
+                360..450 => 480.0,
+                _ => 560.0,
+            })
+            .collect();
+        // The ramp's own rate first exceeds 1.25 x 55/s in its third second.
+        assert_eq!(surge_start(&ts(&a, &vec![100.0; 900])), Some(302.0));
     }
 
     #[test]
