@@ -22,11 +22,12 @@ fn rolling_mean(v: &[f64], w: usize) -> Vec<f64> {
 }
 
 /// Start of the load surge. A rise is where the 10-s mean arrival rate climbs above 1.25 × (and
-/// by 1/s) the highest 10-s mean seen so far: a new high, so a closed loop's recovery after a dip,
-/// or throughput catching up once capacity arrives, is not one. The time before the run counts
-/// as no load, so a load that starts with the run rises at 0. Of several rises, the surge is the
-/// largest: its peak 10-s mean over the next two minutes minus the lowest 10-s mean of the two
-/// minutes before it (a spike on a steady start, rather than the start).
+/// by 1/s) the highest 10-s mean before its own window: a new high, so a closed loop's recovery
+/// after a dip is not one. The time before the run counts as no load, so the opening load is the
+/// first rise (at 0 s when it starts with the run); a rise lasts while its mean keeps setting
+/// highs, and at least two minutes. The surge is the first rise after the opening one, or the
+/// opening one if there is no other: a spike on a steady start, or the start of a load that only
+/// starts and holds. (Throughput catching up once capacity arrives is a later rise, not the surge.)
 pub fn surge_start(ts: &TimeSeries) -> Option<f64> {
     let t = ts.column("t_s")?;
     let raw = ts.column("arrivals_per_s")?;
@@ -39,8 +40,7 @@ pub fn surge_start(ts: &TimeSeries) -> Option<f64> {
     };
     let back = (120.0 / dt).ceil() as usize;
     // Highest full-window mean up to each index (partial windows at the start would over-weigh a
-    // burst); a rise is judged against the high of before its own window, so a gradual ramp
-    // counts while the window in progress does not raise the bar.
+    // burst); a rise is judged against the high before its own window, so a gradual ramp counts.
     let mut pm = Vec::with_capacity(a.len());
     let mut hi = 0.0f64;
     for (k, &v) in a.iter().enumerate() {
@@ -49,9 +49,9 @@ pub fn surge_start(ts: &TimeSeries) -> Option<f64> {
         }
         pm.push(hi);
     }
-    let mut best: Option<(f64, f64)> = None; // (rise, start)
+    let mut rises = Vec::new();
     let mut i = 0;
-    while i < a.len() {
+    while i < a.len() && rises.len() < 2 {
         let hi = if i >= w { pm[i - w] } else { 0.0 };
         if !(a[i] > 1.25 * hi && a[i] > hi + 1.0) {
             i += 1;
@@ -67,16 +67,19 @@ pub fn surge_start(ts: &TimeSeries) -> Option<f64> {
         let j = (i.saturating_sub(w - 1)..=i)
             .find(|&j| raw[j] > 1.25 * lo && raw[j] > lo)
             .unwrap_or(i);
-        let start = (t[j] - dt).max(0.0);
-        let end = (i + back).min(a.len());
-        let peak = a[i..end].iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        if best.is_none_or(|(r, _)| peak - lo > r) {
-            best = Some((peak - lo, start));
+        rises.push((t[j] - dt).max(0.0));
+        // The rise lasts while new highs keep coming (within a window), and two minutes at least.
+        let (mut top, mut last_high, mut k) = (a[i], i, i + 1);
+        while k < a.len() && (k < i + back || k - last_high <= w) {
+            if a[k] > top {
+                top = a[k];
+                last_high = k;
+            }
+            k += 1;
         }
-        // One rise per two minutes: the ramp that follows belongs to it.
-        i = end;
+        i = k;
     }
-    best.map(|(_, s)| s)
+    rises.get(1).or(rises.first()).copied()
 }
 
 /// p95 after the surge, against the target.
@@ -426,7 +429,8 @@ mod tests {
     #[test]
     fn throughput_catching_up_after_a_scale_out_is_not_the_surge() {
         // shop-spike-aws: 55/s, a ramp from 300 s capped at 480/s by two pods, then 560/s once
-        // the group has scaled out at 420 s. The surge is the ramp, not the catch-up.
+        // the group has scaled out at 420 s (hamballer-spike: 210/s, 1,050/s, then 2,000/s).
+        // The surge is the ramp, not the catch-up.
         let a: Vec<f64> = (0..900)
             .map(|i| match i {
                 0..300 => 55.0,
@@ -437,6 +441,15 @@ mod tests {
             .collect();
         // The ramp's own rate first exceeds 1.25 x 55/s in its third second.
         assert_eq!(surge_start(&ts(&a, &vec![100.0; 900])), Some(302.0));
+        let b: Vec<f64> = (0..900)
+            .map(|i| match i {
+                0..300 => 210.0,
+                300..360 => 210.0 + (i - 300) as f64 * 14.0,
+                360..460 => 1050.0,
+                _ => 2000.0,
+            })
+            .collect();
+        assert_eq!(surge_start(&ts(&b, &vec![100.0; 900])), Some(304.0));
     }
 
     #[test]
