@@ -1561,7 +1561,16 @@ mod tests {
         }
         };
         // (test, kind, target, levels (per pod, or the one value), ready flags, current, expected)
-        let cases: Vec<(&str, &str, &str, Vec<f64>, Vec<bool>, u32, u32)> = vec![
+        type Case = (
+            &'static str,
+            &'static str,
+            &'static str,
+            Vec<f64>,
+            Vec<bool>,
+            u32,
+            u32,
+        );
+        let cases: Vec<Case> = vec![
             (
                 "TestReplicaCalcScaleUpCM",
                 "pods",
