@@ -27,10 +27,15 @@ fn rolling_mean(v: &[f64], w: usize) -> Vec<f64> {
 /// first rise (at 0 s when it starts with the run); a rise lasts while its mean keeps setting
 /// highs, and at least two minutes. The surge is the first rise after the opening one, or the
 /// opening one if there is no other: a spike on a steady start, or the start of a load that only
-/// starts and holds. (Throughput catching up once capacity arrives is a later rise, not the surge.)
+/// starts and holds. A rise with the same number of virtual users and a falling p95 is a closed
+/// loop's throughput catching up once capacity arrives, not a rise in load.
 pub fn surge_start(ts: &TimeSeries) -> Option<f64> {
     let t = ts.column("t_s")?;
     let raw = ts.column("arrivals_per_s")?;
+    let vus = ts.column("vus");
+    let p95 = ts
+        .column("p95_ms")
+        .unwrap_or_else(|| vec![f64::NAN; raw.len()]);
     let w = 10;
     let a = rolling_mean(&raw, w);
     let dt = if t.len() > 1 {
@@ -67,7 +72,27 @@ pub fn surge_start(ts: &TimeSeries) -> Option<f64> {
         let j = (i.saturating_sub(w - 1)..=i)
             .find(|&j| raw[j] > 1.25 * lo && raw[j] > lo)
             .unwrap_or(i);
-        rises.push((t[j] - dt).max(0.0));
+        // A closed loop's throughput catching up once capacity arrives: same users, falling
+        // latency. Not a load rise.
+        let catch_up = i > 0
+            && vus.as_ref().is_some_and(|v| {
+                let (vmin, vmax) = v[from..=i]
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+                        (a.min(x), b.max(x))
+                    });
+                let flat = vmax > 0.0 && vmax - vmin <= 0.01 * vmax;
+                let mean = |r: std::ops::Range<usize>| {
+                    let xs: Vec<f64> = p95[r].iter().copied().filter(|x| x.is_finite()).collect();
+                    (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
+                };
+                let before = mean(i.saturating_sub(2 * w)..i.saturating_sub(w));
+                let after = mean(i.saturating_sub(w)..i + 1);
+                flat && matches!((before, after), (Some(b), Some(a)) if a < b)
+            });
+        if !catch_up {
+            rises.push((t[j] - dt).max(0.0));
+        }
         // The rise lasts while new highs keep coming (within a window), and two minutes at least.
         let (mut top, mut last_high, mut k) = (a[i], i, i + 1);
         while k < a.len() && (k < i + back || k - last_high <= w) {
@@ -450,6 +475,32 @@ mod tests {
             })
             .collect();
         assert_eq!(surge_start(&ts(&b, &vec![100.0; 900])), Some(304.0));
+    }
+
+    #[test]
+    fn a_closed_loop_catching_up_after_a_scale_out_is_not_the_surge() {
+        // hamballer-10x: 5,000 VUs from the start; 1,350/s at p95 3.3 s until the new pods are
+        // ready at 145 s, then 1,750/s at p95 1.7 s. Same users, falling latency: the surge is 0.
+        let mut s = ts(
+            &(0..600)
+                .map(|i| if i < 145 { 1350.0 } else { 1750.0 })
+                .collect::<Vec<_>>(),
+            &(0..600)
+                .map(|i| if i < 145 { 3300.0 } else { 1700.0 })
+                .collect::<Vec<_>>(),
+        );
+        s.columns.push("vus".into());
+        for r in &mut s.rows {
+            r.push(5000.0);
+        }
+        assert_eq!(surge_start(&s), Some(0.0));
+        assert_eq!(p95_recovery(&s, 0.0, 500.0), Some(Recovery::NotRecovered));
+        // The same rise with more users is a surge.
+        for (i, r) in s.rows.iter_mut().enumerate() {
+            r[3] = if i < 145 { 5000.0 } else { 6500.0 };
+            r[2] = 3300.0;
+        }
+        assert_eq!(surge_start(&s), Some(145.0));
     }
 
     #[test]
