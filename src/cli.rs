@@ -135,6 +135,11 @@ pub enum Command {
         #[arg(long, default_value = "results/compare")]
         out: PathBuf,
     },
+    /// HPA tools: `surge hpa replay` replays a recorded metric trace through HPA configurations.
+    Hpa {
+        #[command(subcommand)]
+        command: HpaCommand,
+    },
     /// Measure simulator speed: an M/M/c run and the quickstart scenario.
     Bench {
         /// Customers in the M/M/c benchmark.
@@ -164,6 +169,43 @@ impl BudgetOpts {
         config::budget::Budget::from_flags(self.max_memory.as_deref(), self.max_events.as_deref())
             .map_err(Error::Usage)
     }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HpaCommand {
+    /// Replay a metric trace (CSV: t_s plus per-metric columns; a run's timeseries.csv works)
+    /// through one or more HPA manifests; write replicas, scale events and a plot side by side.
+    Replay {
+        /// An HPA manifest (autoscaling/v2), repeatable: each replays on its own.
+        #[arg(long = "hpa", value_name = "FILE", required = true)]
+        hpas: Vec<PathBuf>,
+        /// The metric trace (docs/autoscaling.md, "Replaying a metric trace").
+        #[arg(long, value_name = "TRACE")]
+        metrics: PathBuf,
+        /// Output directory (default: results/hpa-replay).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// A new pod is Pending this long (image pull, start, readiness).
+        #[arg(long, default_value = "30s", value_parser = secs)]
+        pod_startup: f64,
+        /// Then ready without metrics this long (metrics-server's two scrapes).
+        #[arg(long, default_value = "15s", value_parser = secs)]
+        metrics_delay: f64,
+        /// HPA sync period.
+        #[arg(long, default_value = "15s", value_parser = secs)]
+        sync: f64,
+        /// Replicas at the start (default: the trace's recorded replicas, else minReplicas).
+        #[arg(long)]
+        initial: Option<u32>,
+        /// Which service's `<service>_hpa_*` columns to read when the trace has several.
+        #[arg(long)]
+        service: Option<String>,
+    },
+}
+
+fn secs(s: &str) -> std::result::Result<f64, String> {
+    let d: crate::dist::Duration = s.parse()?;
+    Ok(crate::engine::ns_to_secs(d.0))
 }
 
 /// Options shared by `sweep` and `plan`.
@@ -414,6 +456,62 @@ fn dispatch(cli: Cli) -> Result<i32> {
             let c = crate::compare::compare(&dirs, &out)?;
             print!("{}", c.text);
             println!("\n  wrote {}: {}", c.out.display(), c.files.join(", "));
+            Ok(0)
+        }
+        Command::Hpa {
+            command:
+                HpaCommand::Replay {
+                    hpas,
+                    metrics,
+                    out,
+                    pod_startup,
+                    metrics_delay,
+                    sync,
+                    initial,
+                    service,
+                },
+        } => {
+            use crate::autoscale::replay;
+            if sync <= 0.0 {
+                return Err(Error::Usage("--sync must be more than 0s".into()));
+            }
+            let trace = replay::Trace::parse(&metrics, &config::read_text(&metrics)?)?;
+            let opts = replay::ReplayOptions {
+                sync_s: sync,
+                pod_startup_s: pod_startup,
+                metrics_delay_s: metrics_delay,
+                initial,
+                service: service.clone(),
+            };
+            let mut runs = Vec::new();
+            for (i, f) in hpas.iter().enumerate() {
+                let h = replay::load_hpa(f)?;
+                let stem = f
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| format!("hpa{i}"));
+                // Names must be unique columns: the file stem, numbered when repeated.
+                let name = if hpas[..i].iter().any(|g| g.file_stem() == f.file_stem()) {
+                    format!("{stem}_{i}")
+                } else {
+                    stem
+                };
+                runs.push(replay::replay(&h, &name, &trace, &opts)?);
+            }
+            let recorded = replay::recorded_replicas(&trace, service.as_deref());
+            let out = out.unwrap_or_else(|| Path::new("results").join("hpa-replay"));
+            let files = report::scaling::write_replay(&out, &runs, recorded.as_ref())?;
+            for r in &runs {
+                println!(
+                    "  {}: {} scale events, replicas {} -> {} (max {})",
+                    r.name,
+                    r.events.len(),
+                    r.replicas.first().copied().unwrap_or(0),
+                    r.replicas.last().copied().unwrap_or(0),
+                    r.replicas.iter().copied().max().unwrap_or(0)
+                );
+            }
+            println!("\n  wrote {}: {}", out.display(), files.join(", "));
             Ok(0)
         }
         Command::Bench {

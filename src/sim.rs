@@ -102,7 +102,7 @@ pub fn try_run(
         .map(|c| c.to_string())
         .collect();
     m.ts.columns.extend(sys.columns());
-    let mut auto = Autoscaling::build(&loaded.model, &sys);
+    let mut auto = Autoscaling::build(&loaded.model, &sys, opts.seed, opts.replication);
     m.ts.columns.extend(auto.columns(&sys));
     meter.columns = m.ts.columns.len() as u64;
 

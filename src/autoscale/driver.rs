@@ -4,20 +4,33 @@
 
 use super::asg::{AsgController, AsgSimParams, ReplicaParams, ReplicaPolicy};
 use super::asg_config::{AsgGroupConfig, ServicePolicies};
-use super::hpa::{ControllerOptions, CpuSample, HpaController, HpaInput, PodSample};
-use super::hpa_config::{MetricSpec, MetricTargetType};
+use super::hpa::{to_milli, ControllerOptions, CpuSample, HpaController, HpaInput, PodSample};
+use super::hpa_config::MetricSpec;
+use super::signals::{self, Component, MetricRead, Term};
+use crate::config::metric_source::Signal;
 use crate::config::model::{
     AutoscalerRef, AwsAutoscalingCfg, DatabaseCfg, ModelFile, ReplicaAutoscalingCfg,
 };
-use crate::engine::{ns_to_secs, EventQueue, Nanos, SEC};
+use crate::engine::{ns_to_secs, stream, EventQueue, Nanos, SEC};
 use crate::event::Event;
 use crate::system::service::PodState;
 use crate::system::{NodeState, System};
+use rand::Rng;
 use std::collections::VecDeque;
 
-/// A service's Auto Scaling group as configured; model validation calls this too.
-pub fn asg_controller(aws: &AwsAutoscalingCfg) -> Result<AsgController, String> {
-    let group = AsgGroupConfig::from_value(&aws.group, "group")?;
+/// A service's Auto Scaling group as configured, starting at the service's `replicas`; model
+/// validation calls this too. The group's `DesiredCapacity`, when given, must agree with
+/// `replicas`: the group starts at one size, and silently preferring one would hide the other.
+pub fn asg_controller(aws: &AwsAutoscalingCfg, replicas: u32) -> Result<AsgController, String> {
+    let mut group = AsgGroupConfig::from_value(&aws.group, "group")?;
+    if aws.group.get("DesiredCapacity").is_some() && group.desired_capacity != replicas {
+        return Err(format!(
+            "the group's DesiredCapacity ({}) differs from the service's replicas ({replicas}); \
+             the group starts at one size: make them equal, or drop DesiredCapacity to start at replicas",
+            group.desired_capacity
+        ));
+    }
+    group.desired_capacity = replicas;
     let set = aws
         .policies
         .get(&aws.policy_set)
@@ -63,7 +76,7 @@ pub struct ScaleEvent {
     pub proposals: String,
 }
 
-/// What metrics-server holds for a pod: its last two scrapes.
+/// One metrics scrape of a counter pair: cumulative CPU (core-ns) and completed requests.
 #[derive(Clone, Copy, Default)]
 struct Scrape {
     t: Nanos,
@@ -71,48 +84,86 @@ struct Scrape {
     completed: u64,
 }
 
+/// The last two scrapes of a pod (metrics-server's two points) and its gauges at the last one.
 #[derive(Clone, Copy, Default)]
 struct PodMetrics {
     prev: Option<Scrape>,
     last: Option<Scrape>,
     memory: f64,
+    inflight: f64,
+    waiters: f64,
+}
+
+/// A rate between two scrapes: (cores, requests/s, window s, timestamp s).
+fn rates(prev: Option<Scrape>, last: Option<Scrape>) -> Option<(f64, f64, f64, f64)> {
+    let (p, l) = (prev?, last?);
+    let w = (l.t - p.t) as f64;
+    if w <= 0.0 {
+        return None;
+    }
+    Some((
+        (l.cpu_area - p.cpu_area) / w,
+        (l.completed - p.completed) as f64 / (w / 1e9),
+        w / 1e9,
+        ns_to_secs(l.t),
+    ))
 }
 
 impl PodMetrics {
-    /// (cpu cores, window, timestamp, requests/s) once two scrapes exist: a new pod has no
-    /// metrics for one resolution.
+    /// Once two scrapes exist: a new pod has no metrics for one resolution.
     fn rates(&self) -> Option<(f64, f64, f64, f64)> {
-        let (p, l) = (self.prev?, self.last?);
-        let w = (l.t - p.t) as f64;
-        if w <= 0.0 {
-            return None;
-        }
-        Some((
-            (l.cpu_area - p.cpu_area) / w,
-            w / 1e9,
-            ns_to_secs(l.t),
-            (l.completed - p.completed) as f64 / (w / 1e9),
-        ))
+        rates(self.prev, self.last)
+    }
+
+    /// A per-pod signal, as scraped.
+    fn read(&self, s: Signal) -> Option<f64> {
+        let (cpu, rps, _, _) = self.rates()?;
+        Some(match s {
+            Signal::RequestsPerSecond => rps,
+            Signal::Cpu => cpu,
+            Signal::Memory => self.memory,
+            Signal::Inflight => self.inflight,
+            Signal::PoolWaiters => self.waiters,
+            _ => return None,
+        })
     }
 }
 
-#[derive(Clone, Copy)]
-enum Observed {
-    CpuUtilization,
-    CpuAverage,
-    MemoryUtilization,
-    MemoryAverage,
-    PodRequestRate,
-    PodInflight,
-    ServiceRequestRate,
+/// A service as a whole (Object and External metrics on it): counters over every pod it has
+/// had, gauges summed over its running pods.
+#[derive(Clone, Copy, Default)]
+struct ServiceMetrics {
+    prev: Option<Scrape>,
+    last: Option<Scrape>,
+    memory: f64,
+    inflight: f64,
+    waiters: f64,
+}
+
+/// Queue and database gauges at the last scrape.
+#[derive(Clone, Default)]
+struct ComponentGauges {
+    scraped: bool,
+    /// Per queue: (waiting jobs, oldest job's age in s).
+    queues: Vec<(f64, f64)>,
+    /// Per database: (replica lag s, pool waiters).
+    databases: Vec<(f64, f64)>,
 }
 
 struct Hpa {
     service: u32,
     ctl: HpaController,
-    observed: Vec<Observed>,
+    reads: Vec<MetricRead>,
+    /// True for Utilization targets (recorded as the controller's integer percent).
+    utilization: Vec<bool>,
     desired: u32,
+    /// At the last sync, per metric: the value the controller used (see `record`).
     seen: Vec<f64>,
+    /// At the last sync: ready pods with metrics, and the age of the newest scrape (s).
+    counted: f64,
+    age_s: f64,
+    /// When the last sync ran (s): the time the recorded values belong to.
+    sync_s: f64,
 }
 
 /// An EC2 Auto Scaling group driving a service's replica count.
@@ -144,34 +195,108 @@ pub struct Autoscaling {
     asgs: Vec<Asg>,
     replicas: Vec<ReplicaScaler>,
     pods: Vec<PodMetrics>,
+    services: Vec<ServiceMetrics>,
+    gauges: ComponentGauges,
     resolution: Nanos,
+    /// First scrape, relative to the first HPA sync at 0 (`cluster.metrics_phase`, else random).
+    phase: Nanos,
+    last_scrape: Option<Nanos>,
     sync: Nanos,
     ca: Option<ClusterAutoscaler>,
     pub events: Vec<ScaleEvent>,
     service_names: Vec<String>,
 }
 
-fn observed_for(m: &MetricSpec) -> Observed {
-    match m {
-        MetricSpec::Resource { resource } => {
-            let util = resource.target.target_type == MetricTargetType::Utilization;
-            match (resource.name.as_str(), util) {
-                ("memory", true) => Observed::MemoryUtilization,
-                ("memory", false) => Observed::MemoryAverage,
-                (_, true) => Observed::CpuUtilization,
-                (_, false) => Observed::CpuAverage,
+/// The metrics-server scrape offset for this replication: `cluster.metrics_phase` (modulo the
+/// resolution), else uniform over one resolution from its own stream, so the age of the metrics
+/// each sync reads varies between replications as it does between clusters.
+pub fn scrape_phase(m: &ModelFile, seed: u64, replication: u64) -> Nanos {
+    let r = m.cluster.metrics_resolution.0.max(1);
+    match m.cluster.metrics_phase {
+        Some(p) => p.0 % r,
+        None => stream(seed, replication, "metrics:phase").gen_range(0..r),
+    }
+}
+
+/// Phase Running: the containers have started (after the image pull), until the pod is gone.
+fn is_running(state: PodState, running_at: Nanos, now: Nanos) -> bool {
+    match state {
+        PodState::Pending | PodState::Gone => false,
+        PodState::Starting => now >= running_at,
+        PodState::Ready | PodState::Draining => true,
+    }
+}
+
+/// What the sync saw, for the time series (and `surge hpa replay`): over the ready pods with
+/// metrics (not being deleted), a Utilization metric's integer percent of requests and any
+/// other pod metric's average (integer milli-units, as the controller averages); an Object or
+/// External metric's value. NaN where the controller had nothing.
+fn record(hpa: &mut Hpa, pods: &[PodSample], values: &[Option<f64>]) {
+    let counted: Vec<&PodSample> = pods
+        .iter()
+        .filter(|p| p.ready && !p.deleting && !p.phase_pending && p.cpu.is_some())
+        .collect();
+    hpa.counted = counted.len() as f64;
+    let specs = hpa.ctl.spec().effective_metrics();
+    for (k, read) in hpa.reads.iter().enumerate() {
+        let milli_avg = |v: &dyn Fn(&PodSample) -> Option<f64>| -> f64 {
+            let ms: Vec<i64> = counted.iter().filter_map(|p| v(p).map(to_milli)).collect();
+            if ms.is_empty() {
+                return f64::NAN;
             }
-        }
-        MetricSpec::Pods { pods } if pods.metric.name.contains("inflight") => Observed::PodInflight,
-        MetricSpec::Pods { .. } => Observed::PodRequestRate,
-        _ => Observed::ServiceRequestRate,
+            (ms.iter().map(|&m| i128::from(m)).sum::<i128>() / ms.len() as i128) as f64 / 1000.0
+        };
+        hpa.seen[k] = match read {
+            MetricRead::Resource => {
+                let memory = matches!(&specs[k], MetricSpec::Resource { resource } if resource.name == "memory");
+                let usage = |p: &PodSample| {
+                    if memory {
+                        p.memory
+                    } else {
+                        p.cpu.map(|c| c.value)
+                    }
+                };
+                if hpa.utilization[k] {
+                    let request = |p: &PodSample| {
+                        if memory {
+                            p.memory_request
+                        } else {
+                            p.cpu_request
+                        }
+                    };
+                    let (mut u, mut r) = (0i128, 0i128);
+                    for p in &counted {
+                        if let (Some(x), Some(q)) = (usage(p), request(p)) {
+                            u += i128::from(to_milli(x));
+                            r += i128::from(to_milli(q));
+                        }
+                    }
+                    if r > 0 {
+                        (u * 100 / r) as f64
+                    } else {
+                        f64::NAN
+                    }
+                } else {
+                    milli_avg(&usage)
+                }
+            }
+            MetricRead::PerPod(_) => {
+                milli_avg(&|p: &PodSample| p.pod_metrics.get(k).copied().flatten())
+            }
+            MetricRead::Value(_) => values
+                .get(k)
+                .copied()
+                .flatten()
+                .map_or(f64::NAN, |v| to_milli(v) as f64 / 1000.0),
+            MetricRead::Unsupported => f64::NAN,
+        };
     }
 }
 
 impl Autoscaling {
-    pub fn build(m: &ModelFile, sys: &System) -> Self {
+    pub fn build(m: &ModelFile, sys: &System, seed: u64, replication: u64) -> Self {
         let mut hpas = Vec::new();
-        for (si, s) in m.services.values().enumerate() {
+        for (si, (sname, s)) in m.services.iter().enumerate() {
             let Some(AutoscalerRef::Inline(h)) = &s.autoscaler else {
                 continue;
             };
@@ -180,18 +305,23 @@ impl Autoscaling {
                 ..ControllerOptions::default()
             };
             let ctl = HpaController::new(&h.spec, 0.0, opts);
-            let observed = h
+            let reads = signals::resolve(m, sname, h).expect("validated");
+            let utilization = h
                 .spec
                 .effective_metrics()
                 .iter()
-                .map(observed_for)
+                .map(|x| matches!(x, MetricSpec::Resource { resource } if resource.target.average_value.is_none() && resource.target.average_utilization.is_some()))
                 .collect();
             hpas.push(Hpa {
                 service: si as u32,
                 desired: sys.replicas(si as u32),
-                seen: vec![f64::NAN; h.spec.effective_metrics().len()],
+                seen: vec![f64::NAN; reads.len()],
+                counted: f64::NAN,
+                age_s: f64::NAN,
+                sync_s: f64::NAN,
                 ctl,
-                observed,
+                reads,
+                utilization,
             });
         }
         let mut asgs = Vec::new();
@@ -199,7 +329,7 @@ impl Autoscaling {
             let Some(aws) = &s.aws_autoscaling else {
                 continue;
             };
-            let ctl = asg_controller(aws).expect("validated");
+            let ctl = asg_controller(aws, s.replicas).expect("validated");
             asgs.push(Asg {
                 service: si as u32,
                 ctl,
@@ -223,7 +353,11 @@ impl Autoscaling {
             asgs,
             replicas,
             pods: Vec::new(),
+            services: vec![ServiceMetrics::default(); m.services.len()],
+            gauges: ComponentGauges::default(),
             resolution: m.cluster.metrics_resolution.0,
+            phase: scrape_phase(m, seed, replication),
+            last_scrape: None,
             sync: m.cluster.hpa_sync_period.0,
             ca: m.cluster.nodes.as_ref().map(|n| ClusterAutoscaler {
                 scan: n.scan_interval.0,
@@ -241,7 +375,9 @@ impl Autoscaling {
 
     pub fn schedule_first(&self, q: &mut EventQueue<Event>) {
         if !self.hpas.is_empty() {
-            q.schedule_at(0, Event::MetricsScrape);
+            // Scheduled before the syncs: with phase 0 a scrape and a sync at the same instant
+            // run scrape first (FIFO ties), so the sync reads metrics of age 0.
+            q.schedule_at(self.phase, Event::MetricsScrape);
             for i in 0..self.hpas.len() {
                 q.schedule_at(0, Event::HpaSync { hpa: i as u16 });
             }
@@ -284,11 +420,20 @@ impl Autoscaling {
         }
     }
 
+    /// metrics-server (and the custom-metrics pipeline, at the same resolution): a new point for
+    /// every running pod and component. A pod still pulling its image (phase Pending) has none.
     fn scrape(&mut self, sys: &mut System, now: Nanos) {
         self.pods.resize(sys.pods.len(), PodMetrics::default());
+        let mut totals = vec![ServiceMetrics::default(); self.services.len()];
+        let mut area = vec![0.0f64; self.services.len()];
+        let mut done = vec![0u64; self.services.len()];
         for i in 0..sys.pods.len() {
-            let st = sys.pods[i].state;
-            if matches!(st, PodState::Pending | PodState::Gone) {
+            let p = &sys.pods[i];
+            let si = p.service as usize;
+            done[si] += p.completed;
+            let (st, running_at) = (p.state, p.running_at);
+            area[si] += sys.pod_cpu_area(i as u32, now);
+            if !is_running(st, running_at, now) {
                 self.pods[i] = PodMetrics::default();
                 continue;
             }
@@ -301,24 +446,99 @@ impl Autoscaling {
             pm.prev = pm.last;
             pm.last = Some(s);
             pm.memory = sys.pod_memory(i as u32);
+            pm.inflight = f64::from(sys.pods[i].inflight);
+            pm.waiters = sys.pod_pool_waiters(i as u32) as f64;
+            let t = &mut totals[si];
+            t.memory += pm.memory;
+            t.inflight += pm.inflight;
+            t.waiters += pm.waiters;
+        }
+        for (si, sm) in self.services.iter_mut().enumerate() {
+            sm.prev = sm.last;
+            sm.last = Some(Scrape {
+                t: now,
+                cpu_area: area[si],
+                completed: done[si],
+            });
+            sm.memory = totals[si].memory;
+            sm.inflight = totals[si].inflight;
+            sm.waiters = totals[si].waiters;
+        }
+        let g = &mut self.gauges;
+        g.scraped = true;
+        g.queues.clear();
+        for qi in 0..sys.queue_count() {
+            let (len, age) = sys.queue_gauges(qi, now);
+            g.queues.push((len as f64, ns_to_secs(age)));
+        }
+        g.databases.clear();
+        for di in 0..sys.db_count() {
+            g.databases.push((
+                ns_to_secs(sys.db_replica_lag(di, now)),
+                sys.db_pool_waiters(di) as f64,
+            ));
+        }
+        self.last_scrape = Some(now);
+    }
+
+    /// A component-level signal at the last scrape (Object and External metrics).
+    fn component_value(&self, t: &Term) -> Option<f64> {
+        match t.component {
+            Component::Service(si) => {
+                let sm = self.services.get(si as usize)?;
+                let (cpu, rps, _, _) = rates(sm.prev, sm.last)?;
+                Some(match t.signal {
+                    Signal::RequestsPerSecond => rps,
+                    Signal::Cpu => cpu,
+                    Signal::Memory => sm.memory,
+                    Signal::Inflight => sm.inflight,
+                    Signal::PoolWaiters => sm.waiters,
+                    _ => return None,
+                })
+            }
+            Component::Queue(qi) => {
+                let &(len, age) = self.gauges.queues.get(qi as usize)?;
+                match t.signal {
+                    Signal::QueueLength => Some(len),
+                    Signal::QueueOldestAge => Some(age),
+                    _ => None,
+                }
+            }
+            Component::Database(di) => {
+                let &(lag, waiters) = self.gauges.databases.get(di as usize)?;
+                match t.signal {
+                    Signal::ReplicaLag => Some(lag),
+                    Signal::PoolWaiters => Some(waiters),
+                    _ => None,
+                }
+            }
         }
     }
 
-    fn sync_hpa(&mut self, h: usize, sys: &mut System, q: &mut EventQueue<Event>) {
-        let now = q.now();
-        let service = self.hpas[h].service;
+    /// What the HPA controller sees of a service's pods at `now`, and of each metric's source.
+    pub fn hpa_input(
+        &self,
+        h: usize,
+        sys: &System,
+        now: Nanos,
+    ) -> (Vec<PodSample>, Vec<Option<f64>>, u32) {
+        let hpa = &self.hpas[h];
+        let service = hpa.service;
         let svc = &sys.services[service as usize];
-        let observed = self.hpas[h].observed.clone();
         let mut samples = Vec::new();
-        let mut sums = vec![(0.0f64, 0.0f64); observed.len()];
+        let mut existing = 0u32;
         for (i, p) in sys.pods.iter().enumerate() {
             if p.service != service || p.state == PodState::Gone {
                 continue;
             }
+            if p.state != PodState::Draining {
+                existing += 1;
+            }
             let pm = self.pods.get(i).copied().unwrap_or_default();
-            let rates = pm.rates();
             let mut s = PodSample {
-                phase_pending: p.state == PodState::Pending,
+                // Waiting for a node, or on one pulling its image: phase Pending.
+                phase_pending: !is_running(p.state, p.running_at, now)
+                    && p.state != PodState::Draining,
                 deleting: p.state == PodState::Draining,
                 ready: p.state == PodState::Ready,
                 start_time_s: ns_to_secs(p.started_at),
@@ -327,60 +547,50 @@ impl Autoscaling {
                 memory_request: (svc.memory_request > 0.0).then_some(svc.memory_request),
                 ..PodSample::default()
             };
-            if let Some((cpu, window, ts, rps)) = rates {
+            if let Some((cpu, _, window, ts)) = pm.rates() {
                 s.cpu = Some(CpuSample {
                     value: cpu,
                     timestamp_s: ts,
                     window_s: window,
                 });
                 s.memory = Some(pm.memory);
-                s.pod_metrics = observed
+                s.pod_metrics = hpa
+                    .reads
                     .iter()
-                    .map(|o| match o {
-                        Observed::PodRequestRate => Some(rps),
-                        Observed::PodInflight => Some(p.inflight as f64),
+                    .map(|r| match r {
+                        MetricRead::PerPod(e) => e.eval(|t| pm.read(t.signal)),
                         _ => None,
                     })
                     .collect();
-                if p.state != PodState::Draining {
-                    for (k, o) in observed.iter().enumerate() {
-                        let (v, d) = match o {
-                            Observed::CpuUtilization => (cpu, svc.cpu_request),
-                            Observed::CpuAverage => (cpu, 1.0),
-                            Observed::MemoryUtilization => (pm.memory, svc.memory_request.max(1.0)),
-                            Observed::MemoryAverage => (pm.memory, 1.0),
-                            Observed::PodRequestRate | Observed::ServiceRequestRate => (rps, 1.0),
-                            Observed::PodInflight => (p.inflight as f64, 1.0),
-                        };
-                        sums[k].0 += v;
-                        sums[k].1 += d;
-                    }
-                }
             }
             samples.push(s);
         }
-        let service_rate: f64 = samples
+        let values = hpa
+            .reads
             .iter()
-            .filter_map(|s| s.pod_metrics.iter().flatten().next().copied())
-            .sum();
-        let metric_values: Vec<Option<f64>> = observed
-            .iter()
-            .map(|o| matches!(o, Observed::ServiceRequestRate).then_some(service_rate))
+            .map(|r| match r {
+                MetricRead::Value(e) => e.eval(|t| self.component_value(t)),
+                _ => None,
+            })
             .collect();
+        (samples, values, existing)
+    }
+
+    fn sync_hpa(&mut self, h: usize, sys: &mut System, q: &mut EventQueue<Event>) {
+        let now = q.now();
+        let service = self.hpas[h].service;
+        let (samples, metric_values, existing) = self.hpa_input(h, sys, now);
+        let age_s = self.last_scrape.map_or(f64::NAN, |t| ns_to_secs(now - t));
         let hpa = &mut self.hpas[h];
-        for (k, o) in observed.iter().enumerate() {
-            let (v, d) = sums[k];
-            hpa.seen[k] = match o {
-                Observed::CpuUtilization | Observed::MemoryUtilization if d > 0.0 => 100.0 * v / d,
-                _ if d > 0.0 => v / d,
-                _ => f64::NAN,
-            };
-        }
+        record(hpa, &samples, &metric_values);
+        hpa.age_s = age_s;
+        hpa.sync_s = ns_to_secs(now);
         let current = sys.replicas(service);
         let decision = hpa.ctl.reconcile(&HpaInput {
             now_s: ns_to_secs(now),
             spec_replicas: current,
-            status_replicas: current,
+            // The scale subresource's status.replicas: pods that exist and are not being deleted.
+            status_replicas: existing,
             pods: &samples,
             metric_values: &metric_values,
         });
@@ -552,6 +762,9 @@ impl Autoscaling {
             for label in h.ctl.metric_labels() {
                 c.push(format!("{name}_hpa_{}", label.replace('/', "_")));
             }
+            c.push(format!("{name}_hpa_pods"));
+            c.push(format!("{name}_hpa_metric_age_s"));
+            c.push(format!("{name}_hpa_sync_s"));
         }
         for a in &self.asgs {
             let name = &sys.services[a.service as usize].name;
@@ -574,6 +787,9 @@ impl Autoscaling {
             row.push(sys.replicas(h.service) as f64);
             row.push(h.desired as f64);
             row.extend_from_slice(&h.seen);
+            row.push(h.counted);
+            row.push(h.age_s);
+            row.push(h.sync_s);
         }
         for a in &self.asgs {
             row.push(sys.replicas(a.service) as f64);

@@ -288,7 +288,7 @@ fn ceil_replicas(x: f64) -> i64 {
 
 /// Metric values reach the controller as integer milli-units (`Quantity.MilliValue()`,
 /// which rounds up). Snap float noise first so 0.55 becomes 550, not 551.
-fn to_milli(v: f64) -> i64 {
+pub fn to_milli(v: f64) -> i64 {
     let m = v * 1000.0;
     let r = m.round();
     if (m - r).abs() <= 1e-6 * r.abs().max(1.0) {
@@ -726,10 +726,13 @@ impl HpaController {
             return moved(ceil_replicas(ratio * g.metrics.len() as f64));
         }
         let mut ms = g.metrics.clone();
-        if !g.missing.is_empty() {
-            // Unlike the resource path, ratio == 1 counts as scale-up here (upstream `else`).
-            let fill = if ratio < 1.0 { target_milli } else { 0 };
-            ms.extend(g.missing.iter().map(|&i| (i, fill)));
+        // replica_calculator.go `calcPlainMetricReplicas` (v1.33+): missing pods count as the
+        // target on a scale-down and as 0 on a scale-up; at exactly 1 they are left out (`else if
+        // usageRatio > 1.0`), so the recomputed ratio is 1 again and the count holds.
+        if ratio < 1.0 {
+            ms.extend(g.missing.iter().map(|&i| (i, target_milli)));
+        } else if ratio > 1.0 {
+            ms.extend(g.missing.iter().map(|&i| (i, 0)));
         }
         if scale_up_with_unready {
             ms.extend(g.unready.iter().map(|&i| (i, 0)));
@@ -1538,6 +1541,283 @@ mod tests {
             rps(None),
         ];
         assert_eq!(propose(&pods_spec, &pods, 4), Some(9));
+    }
+
+    /// The custom-metric cases of kubernetes
+    /// `pkg/controller/podautoscaler/replica_calculator_test.go` (v1.33+), named after their
+    /// tests: Pods (`podMetric`), Object and External with Value (`objectMetric`,
+    /// `externalMetric`) and AverageValue (`objectPerPodMetric`, `externalPerPodMetric`) targets.
+    /// Upstream passes currentReplicas as status.replicas; pods are Running and Ready unless
+    /// `ready` says otherwise. Levels and targets are milli-values there (20000 = "20").
+    #[test]
+    fn upstream_custom_metric_table() {
+        let src = |kind: &str, target: &str| {
+            match kind {
+            "pods" => format!("type: Pods\n    pods: {{metric: {{name: qps}}, target: {{type: AverageValue, averageValue: \"{target}\"}}}}"),
+            "object" => format!("type: Object\n    object: {{describedObject: {{kind: Deployment, name: d}}, metric: {{name: qps}}, target: {{type: Value, value: \"{target}\"}}}}"),
+            "object_avg" => format!("type: Object\n    object: {{describedObject: {{kind: Deployment, name: d}}, metric: {{name: qps}}, target: {{type: AverageValue, averageValue: \"{target}\"}}}}"),
+            "external" => format!("type: External\n    external: {{metric: {{name: qps}}, target: {{type: Value, value: \"{target}\"}}}}"),
+            _ => format!("type: External\n    external: {{metric: {{name: qps}}, target: {{type: AverageValue, averageValue: \"{target}\"}}}}"),
+        }
+        };
+        // (test, kind, target, levels (per pod, or the one value), ready flags, current, expected)
+        type Case = (
+            &'static str,
+            &'static str,
+            &'static str,
+            Vec<f64>,
+            Vec<bool>,
+            u32,
+            u32,
+        );
+        let cases: Vec<Case> = vec![
+            (
+                "TestReplicaCalcScaleUpCM",
+                "pods",
+                "15",
+                vec![20.0, 10.0, 30.0],
+                vec![],
+                3,
+                4,
+            ),
+            (
+                "TestReplicaCalcScaleUpCMObject",
+                "object",
+                "15",
+                vec![20.0],
+                vec![],
+                3,
+                4,
+            ),
+            (
+                "TestReplicaCalcScaleUpCMPerPodObject",
+                "object_avg",
+                "5",
+                vec![20.0],
+                vec![],
+                3,
+                4,
+            ),
+            (
+                "TestReplicaCalcScaleUpCMObjectIgnoresUnreadyPods",
+                "object",
+                "10",
+                vec![50.0],
+                vec![false, true, false],
+                3,
+                5,
+            ),
+            (
+                "TestReplicaCalcScaleUpCMExternalIgnoresUnreadyPods",
+                "external",
+                "4400m",
+                vec![8.6],
+                vec![false, true, false],
+                3,
+                2,
+            ),
+            (
+                "TestReplicaCalcScaleUpPerPodCMExternal",
+                "external_avg",
+                "2150m",
+                vec![8.6],
+                vec![],
+                3,
+                4,
+            ),
+            (
+                "TestReplicaCalcScaleDownCM",
+                "pods",
+                "20",
+                vec![12.0; 5],
+                vec![],
+                5,
+                3,
+            ),
+            (
+                "TestReplicaCalcScaleDownPerPodCMObject",
+                "object_avg",
+                "2",
+                vec![6.0],
+                vec![],
+                5,
+                3,
+            ),
+            (
+                "TestReplicaCalcScaleDownCMObject",
+                "object",
+                "20",
+                vec![12.0],
+                vec![],
+                5,
+                3,
+            ),
+            (
+                "TestReplicaCalcScaleDownCMExternal",
+                "external",
+                "14334m",
+                vec![8.6],
+                vec![],
+                5,
+                3,
+            ),
+            (
+                "TestReplicaCalcScaleDownPerPodCMExternal",
+                "external_avg",
+                "2867m",
+                vec![8.6],
+                vec![],
+                5,
+                3,
+            ),
+            (
+                "TestReplicaCalcToleranceCM",
+                "pods",
+                "20",
+                vec![20.0, 21.0, 21.0],
+                vec![],
+                3,
+                3,
+            ),
+            (
+                "TestReplicaCalcToleranceCMObject",
+                "object",
+                "20",
+                vec![20.666],
+                vec![],
+                3,
+                3,
+            ),
+            (
+                "TestReplicaCalcTolerancePerPodCMObject",
+                "object_avg",
+                "5",
+                vec![20.166],
+                vec![],
+                4,
+                4,
+            ),
+            (
+                "TestReplicaCalcToleranceCMExternal",
+                "external",
+                "8888m",
+                vec![8.6],
+                vec![],
+                3,
+                3,
+            ),
+            (
+                "TestReplicaCalcTolerancePerPodCMExternal",
+                "external_avg",
+                "2900m",
+                vec![8.6],
+                vec![],
+                3,
+                3,
+            ),
+        ];
+        for (name, kind, target, levels, ready, cur, want) in cases {
+            let sp = spec(&format!(
+                "  maxReplicas: 100\n  metrics:\n  - {}\n",
+                src(kind, target)
+            ));
+            let per_pod = kind == "pods";
+            let pods: Vec<PodSample> = (0..cur as usize)
+                .map(|i| PodSample {
+                    ready: ready.get(i).copied().unwrap_or(true),
+                    pod_metrics: if per_pod {
+                        vec![levels.get(i).copied()]
+                    } else {
+                        vec![]
+                    },
+                    ..pod(1.0, None)
+                })
+                .collect();
+            let vals = if per_pod {
+                vec![]
+            } else {
+                vec![Some(levels[0])]
+            };
+            let mut c = HpaController::new(&sp, NOW, ControllerOptions::default());
+            let d = c.reconcile(&HpaInput {
+                now_s: NOW,
+                spec_replicas: cur,
+                status_replicas: cur,
+                pods: &pods,
+                metric_values: &vals,
+            });
+            assert_eq!(d.proposals[0].1, Some(want), "{name}");
+        }
+        // TestReplicaCalcConfigurableToleranceCM: scale-up tolerance 1 % (down 10 %): 20.666/20
+        // is outside it -> ceil(1.0333 * 3) = 4.
+        let sp = spec(&format!(
+            "  maxReplicas: 100\n  metrics:\n  - {}\n  behavior: {{scaleUp: {{tolerance: \"0.01\"}}}}\n",
+            src("pods", "20")
+        ));
+        let pods: Vec<PodSample> = [20.0, 21.0, 21.0]
+            .iter()
+            .map(|&v| PodSample {
+                pod_metrics: vec![Some(v)],
+                ..pod(1.0, None)
+            })
+            .collect();
+        let mut c = HpaController::new(&sp, NOW, ControllerOptions::default());
+        let d = c.reconcile(&HpaInput {
+            now_s: NOW,
+            spec_replicas: 3,
+            status_replicas: 3,
+            pods: &pods,
+            metric_values: &[],
+        });
+        assert_eq!(
+            d.proposals[0].1,
+            Some(4),
+            "TestReplicaCalcConfigurableToleranceCM"
+        );
+    }
+
+    /// Issue 11 item 5. `calcPlainMetricReplicas` in kubernetes
+    /// `pkg/controller/podautoscaler/replica_calculator.go` (v1.33+) fills missing pods only
+    /// when the usage ratio is below 1 (with the target) or above 1 (with 0): `else if
+    /// usageRatio > 1.0`. Four pods exactly at the target and one without metrics hold at 5;
+    /// filling the missing pod with 0 would give 0.8 and scale 5 -> 4.
+    #[test]
+    fn pods_metric_exactly_at_target_with_a_missing_pod_holds() {
+        let pods_spec = spec("  maxReplicas: 100\n  metrics:\n  - type: Pods\n    pods: {metric: {name: rps}, target: {type: AverageValue, averageValue: \"100\"}}\n");
+        let rps = |v: Option<f64>| PodSample {
+            pod_metrics: vec![v],
+            ..pod(1.0, None)
+        };
+        let mut pods = vec![rps(Some(100.0)); 4];
+        pods.push(rps(None));
+        assert_eq!(propose(&pods_spec, &pods, 5), Some(5));
+        // Any tolerance: the recomputed ratio is exactly 1.
+        assert_eq!(
+            propose_with(&pods_spec, exact(), &pods, 5).proposals[0].1,
+            Some(5)
+        );
+        // Off the target the missing pod is filled again: ratio (180+300)/4 = 120 -> 1.2 > 1, so
+        // it counts as 0: 480/5 = 96 -> 0.96, within 10 %: hold.
+        pods[0] = rps(Some(180.0));
+        assert_eq!(propose(&pods_spec, &pods, 5), Some(5));
+        // Without tolerance the fill flips the direction (1.2 -> 0.96): the guard holds at 5.
+        assert_eq!(
+            propose_with(&pods_spec, exact(), &pods, 5).proposals[0].1,
+            Some(5)
+        );
+        // A whole controller run at the exact target never scales down, sync after sync.
+        let mut c = HpaController::new(&pods_spec, 0.0, ControllerOptions::default());
+        pods[0] = rps(Some(100.0));
+        for k in 0..40 {
+            let d = c.reconcile(&HpaInput {
+                now_s: NOW + 15.0 * f64::from(k),
+                spec_replicas: 5,
+                status_replicas: 5,
+                pods: &pods,
+                metric_values: &[],
+            });
+            assert_eq!(d.desired, 5, "sync {k}: {d:?}");
+        }
     }
 
     #[test]

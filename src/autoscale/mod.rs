@@ -5,6 +5,8 @@ pub mod asg_config;
 pub mod driver;
 pub mod hpa;
 pub mod hpa_config;
+pub mod replay;
+pub mod signals;
 
 /// A tiny deterministic generator (Knuth's MMIX constants) for the controllers' property tests:
 /// their inputs must not depend on the simulator's own streams.

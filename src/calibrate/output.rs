@@ -468,9 +468,11 @@ fn write_overlay(problem: &Problem, fit: &Fit, path: &Path) -> Result<()> {
     let m_img = serde_json::Value::Object(Default::default());
     for set in &problem.sets {
         if let Some((path, raw)) = set.split_once('=') {
-            let full = overrides::canonical(&s_img, &m_img, path.trim()).unwrap_or(path.trim().to_string());
+            let full = overrides::canonical(&s_img, &m_img, path.trim())
+                .unwrap_or(path.trim().to_string());
             if !overrides::in_scenario(&s_img, &full) {
-                let v: Value = serde_saphyr::from_str(raw.trim()).unwrap_or(Value::String(raw.trim().to_string()));
+                let v: Value = serde_saphyr::from_str(raw.trim())
+                    .unwrap_or(Value::String(raw.trim().to_string()));
                 img["model_overrides"][full.as_str()] = v;
             }
         }

@@ -19,6 +19,9 @@ pub struct Surrogate {
     /// Pure delays per request (network, I/O, providers).
     delay: f64,
     stations: Vec<(String, analytic::Station, f64)>,
+    /// Per component (`service:x`, `database:y`): its demand per request and the station it
+    /// runs on, so a component on a shared host still has its own utilization.
+    parts: Vec<(String, String, f64)>,
 }
 
 fn capacity(c: f64, cont: Option<&ContentionCfg>) -> Capacity {
@@ -53,11 +56,21 @@ fn capacity(c: f64, cont: Option<&ContentionCfg>) -> Capacity {
 struct Acc<'a> {
     m: &'a ModelFile,
     demand: Vec<(String, f64)>,
+    parts: Vec<(String, String, f64)>,
     delay: f64,
 }
 
 impl Acc<'_> {
     fn add(&mut self, station: String, d: f64) {
+        self.add_part(station.clone(), station, d);
+    }
+
+    /// Demand `d` of `component`, served at `station`.
+    fn add_part(&mut self, component: String, station: String, d: f64) {
+        match self.parts.iter_mut().find(|(c, _, _)| *c == component) {
+            Some(e) => e.2 += d,
+            None => self.parts.push((component, station.clone(), d)),
+        }
         match self.demand.iter_mut().find(|(n, _)| *n == station) {
             Some(e) => e.1 += d,
             None => self.demand.push((station, d)),
@@ -81,7 +94,11 @@ impl Acc<'_> {
     fn query(&mut self, d: &crate::config::model::DbStepCfg, mult: f64) {
         let r = d.repeat as f64 * mult;
         let st = self.db_station(&d.database);
-        self.add(st, r * d.time.mean_ns() / 1e9);
+        self.add_part(
+            format!("database:{}", d.database),
+            st,
+            r * d.time.mean_ns() / 1e9,
+        );
         self.delay += r * d.latency.as_ref().map_or(0.0, |l| l.mean_ns() / 1e9);
     }
 
@@ -94,7 +111,7 @@ impl Acc<'_> {
             match step {
                 StepCfg::Cpu(d) => {
                     let st = self.service_station(svc);
-                    self.add(st, mult * d.mean_ns() / 1e9);
+                    self.add_part(format!("service:{svc}"), st, mult * d.mean_ns() / 1e9);
                 }
                 StepCfg::Call(c) => self.walk(&c.service, &c.endpoint, mult, depth + 1)?,
                 StepCfg::Db(d) => self.query(d, mult),
@@ -154,6 +171,7 @@ pub fn build(l: &Loaded) -> Option<Surrogate> {
     let mut acc = Acc {
         m,
         demand: Vec::new(),
+        parts: Vec::new(),
         delay: 0.0,
     };
     let (mut reqs, mut think) = (0.0, 0.0);
@@ -200,10 +218,16 @@ pub fn build(l: &Loaded) -> Option<Surrogate> {
         };
         stations.push((name.clone(), analytic::Station::new(d / reqs, cap), c));
     }
+    let parts = acc
+        .parts
+        .into_iter()
+        .map(|(c, st, d)| (c, st, d / reqs))
+        .collect();
     Some(Surrogate {
         think: think / reqs,
         delay: acc.delay / reqs,
         stations,
+        parts,
     })
 }
 
@@ -229,7 +253,18 @@ impl Surrogate {
                 (p.load, r)
             }
         };
-        let find = |col: &str| self.stations.iter().find(|s| s.0 == resource(col));
+        // (demand per request, cores of the station it runs on) of a measured resource.
+        let find = |col: &str| -> Option<(f64, f64)> {
+            let want = resource(col);
+            if let Some((_, st, d)) = self.parts.iter().find(|p| p.0 == want) {
+                let c = self.stations.iter().find(|s| s.0 == *st)?.2;
+                return Some((*d, c));
+            }
+            self.stations
+                .iter()
+                .find(|s| s.0 == want)
+                .map(|s| (s.1.demand, s.2))
+        };
         Some(Pred {
             x,
             r,
@@ -237,12 +272,12 @@ impl Surrogate {
             util: p
                 .util
                 .iter()
-                .map(|(c, m)| find(c).map_or(*m, |s| x * s.1.demand / s.2))
+                .map(|(c, m)| find(c).map_or(*m, |(d, k)| x * d / k))
                 .collect(),
             cpu_s: p
                 .cpu_s
                 .iter()
-                .map(|(c, m)| find(c).map_or(*m, |s| s.1.demand))
+                .map(|(c, m)| find(c).map_or(*m, |(d, _)| d))
                 .collect(),
             ..Pred::default()
         })

@@ -4,6 +4,7 @@
 pub mod budget;
 pub mod contention;
 pub mod cost;
+pub mod metric_source;
 pub mod model;
 pub mod overrides;
 pub mod quantity;

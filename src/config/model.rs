@@ -39,6 +39,9 @@ pub struct ModelFile {
     /// Prices of the resources above (`crate::cost` does the arithmetic).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost: Option<super::cost::CostCfg>,
+    /// Which simulated signal each custom HPA metric (Pods, Object, External) reads, by metric name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metric_sources: BTreeMap<String, super::metric_source::MetricSourceCfg>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -183,6 +186,10 @@ pub struct ClusterCfg {
     /// HPA controller sync period.
     #[serde(default = "fifteen_s")]
     pub hpa_sync_period: Duration,
+    /// When metrics-server scrapes, relative to the HPA syncs (first scrape at this offset).
+    /// Absent: drawn per replication, uniform over one resolution (docs/autoscaling.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_phase: Option<Duration>,
     /// Nodes pods are placed on; absent = unlimited capacity, pods place at once.
     #[serde(default)]
     pub nodes: Option<NodesCfg>,
@@ -197,6 +204,7 @@ impl Default for ClusterCfg {
         ClusterCfg {
             metrics_resolution: fifteen_s(),
             hpa_sync_period: fifteen_s(),
+            metrics_phase: None,
             nodes: None,
         }
     }

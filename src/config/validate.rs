@@ -20,6 +20,7 @@ fn positive(field: String, v: f64, what: &str) -> Check {
 
 pub fn model(m: &ModelFile) -> Check {
     super::contention::check_model(m)?;
+    crate::autoscale::signals::check_model(m)?;
     if !m.services.contains_key(&m.entry) {
         return fail(
             "entry",
@@ -66,7 +67,8 @@ pub fn model(m: &ModelFile) -> Check {
             })?;
             ServicePolicies::from_value(set, &aws.policy_set)
                 .map_err(|e| (f("aws_autoscaling.policies"), e))?;
-            crate::autoscale::driver::asg_controller(aws).map_err(|e| (f("aws_autoscaling"), e))?;
+            crate::autoscale::driver::asg_controller(aws, s.replicas)
+                .map_err(|e| (f("aws_autoscaling"), e))?;
         }
         let lc = &s.lifecycle;
         if lc.readiness.period_seconds <= 0.0 || lc.readiness.success_threshold == 0 {

@@ -145,23 +145,8 @@ pub fn console_summary(r: &Report) -> String {
     }
     components(&mut o, r);
     if let Some(a) = r.json["surge"]["autoscaling"].as_object() {
-        let f = |v: &serde_json::Value| match v.as_f64() {
-            Some(x) => format!("{x:.0}s"),
-            None => "-".into(),
-        };
         for (svc, v) in a {
-            let _ = writeln!(
-                o,
-                "  autoscaling {svc}: max {} replicas, {} up / {} down ({} flaps); after the surge at {}: first scale-up +{}, capacity +{}, p95 recovered +{}",
-                v["max_replicas"].as_f64().unwrap_or(0.0),
-                v["scale_ups"],
-                v["scale_downs"],
-                v["flaps"],
-                f(&v["surge_start_s"]),
-                f(&v["first_scale_up_after_surge_s"]),
-                f(&v["time_to_needed_capacity_s"]),
-                f(&v["p95_recovery_s"]),
-            );
+            let _ = writeln!(o, "{}", super::scaling::console_line(svc, v));
         }
     }
     if let Some(c) = &r.cost {

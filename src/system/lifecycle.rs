@@ -101,8 +101,9 @@ impl Lifecycle {
     }
 }
 
-/// Time from placement until the readiness probe first succeeds `successThreshold` times.
-fn startup_delay(l: &mut ServiceLifecycle) -> Nanos {
+/// Times from placement until the containers run, and until the readiness probe first succeeds
+/// `successThreshold` times.
+fn startup_delay(l: &mut ServiceLifecycle) -> (Nanos, Nanos) {
     let started = l
         .image_pull
         .sample_ns(&mut l.rng)
@@ -114,9 +115,12 @@ fn startup_delay(l: &mut ServiceLifecycle) -> Nanos {
     let k = app_ready.saturating_sub(first).div_ceil(period);
     let more = u64::from(l.probe.success_threshold.max(1) - 1);
     // Saturating, and never past 2^62 ns (146 years): callers add it to the current time.
-    first
-        .saturating_add(k.saturating_add(more).saturating_mul(period))
-        .min(1 << 62)
+    (
+        started.min(1 << 62),
+        first
+            .saturating_add(k.saturating_add(more).saturating_mul(period))
+            .min(1 << 62),
+    )
 }
 
 impl System {
@@ -147,6 +151,7 @@ impl System {
             state,
             created_at: now,
             started_at: now,
+            running_at: now,
             ready_transition: now,
             node: NONE,
             completed: 0,
@@ -221,7 +226,8 @@ impl System {
         p.started_at = now;
         p.ready_transition = now;
         let l = &mut self.lifecycle.services[p.service as usize];
-        let d = startup_delay(l);
+        let (running, d) = startup_delay(l);
+        p.running_at = now + running;
         q.schedule_in(d, Event::PodReady { pod });
     }
 

@@ -521,3 +521,60 @@ impl System {
         Value::Object(out)
     }
 }
+
+/// Read-only gauges for the autoscalers' custom metrics (`crate::autoscale::signals`).
+impl System {
+    /// Requests waiting for a database connection in one pod's pools.
+    pub fn pod_pool_waiters(&self, pod: u32) -> usize {
+        let base = self.pods[pod as usize].pool_base as usize;
+        let end = (base + self.pools_per_pod as usize).min(self.pools.len());
+        self.pools[base..end].iter().map(|p| p.waiting()).sum()
+    }
+
+    /// Requests waiting for a connection to database `db`, over every pod's pools.
+    pub fn db_pool_waiters(&self, db: u32) -> usize {
+        self.pools
+            .iter()
+            .filter(|p| p.db == db)
+            .map(|p| p.waiting())
+            .sum()
+    }
+
+    /// Time until the read replicas have applied every write committed so far.
+    pub fn db_replica_lag(&self, db: u32, now: Nanos) -> Nanos {
+        self.databases[db as usize]
+            .replication
+            .catch_up_at()
+            .saturating_sub(now)
+    }
+
+    /// Index of the job queue named `name` (model order).
+    pub fn queue_index(&self, name: &str) -> Option<u32> {
+        self.queues
+            .iter()
+            .position(|q| q.name == name)
+            .map(|i| i as u32)
+    }
+
+    /// Index of the database named `name` (model order).
+    pub fn db_index(&self, name: &str) -> Option<u32> {
+        self.databases
+            .iter()
+            .position(|d| d.name == name)
+            .map(|i| i as u32)
+    }
+
+    pub fn queue_count(&self) -> u32 {
+        self.queues.len() as u32
+    }
+
+    pub fn db_count(&self) -> u32 {
+        self.databases.len() as u32
+    }
+
+    /// Jobs waiting in queue `q`, and the age of the oldest one.
+    pub fn queue_gauges(&self, q: u32, now: Nanos) -> (usize, Nanos) {
+        let jq = &self.queues[q as usize];
+        (jq.len(), jq.oldest_age(now))
+    }
+}

@@ -20,6 +20,8 @@ pub struct Replication {
     /// Per user: when their last write becomes visible on the replicas.
     visible_at: Vec<Nanos>,
     rr: u32,
+    /// When the last write committed so far becomes visible on the replicas.
+    catch_up_at: Nanos,
     pub reads_primary: u64,
     pub reads_replica: u64,
     /// Reads sent to the primary because the user's write had not replicated yet.
@@ -38,6 +40,7 @@ impl Replication {
             read_your_writes,
             visible_at: Vec::new(),
             rr: 0,
+            catch_up_at: 0,
             reads_primary: 0,
             reads_replica: 0,
             ryw_routed: 0,
@@ -57,6 +60,12 @@ impl Replication {
             self.visible_at.resize(u + 1, 0);
         }
         self.visible_at[u] = self.visible_at[u].max(now + lag);
+        self.catch_up_at = self.catch_up_at.max(now + lag);
+    }
+
+    /// When the replicas will have applied every write recorded so far (the replica-lag gauge).
+    pub fn catch_up_at(&self) -> Nanos {
+        self.catch_up_at
     }
 
     /// Where a read by `user` at `now` runs.

@@ -26,6 +26,8 @@ pub struct Pod {
     pub created_at: u64,
     /// When it was placed on a node (the pod's start time, as the HPA sees it).
     pub started_at: u64,
+    /// When its containers started (phase Running); before that it pulls its image (phase Pending).
+    pub running_at: u64,
     /// Last change of its Ready condition.
     pub ready_transition: u64,
     pub node: u32,

@@ -1,0 +1,567 @@
+//! `surge hpa replay`: a recorded metric trace through one or more HPA configurations, each
+//! deciding with the real controller logic (`hpa.rs`) on the replica count it produced itself.
+//!
+//! The trace is a CSV file (docs/autoscaling.md, "Replaying a metric trace"):
+//! - `t_s`: seconds, strictly increasing;
+//! - one column per HPA metric, named after the metric's label with `/` as `_`
+//!   (`resource_cpu`, `pods_http_requests_per_second`, `external_queue_depth`), optionally
+//!   prefixed `<service>_hpa_` (surge's own `timeseries.csv` has `web_hpa_resource_cpu`).
+//!   Resource Utilization metrics hold the average utilization in percent of requests; other
+//!   Resource and Pods metrics the per-pod average; Object and External metrics the value.
+//!   Empty or `NaN` means the metric was unavailable;
+//! - the ready pods the values were averaged over: `ready_pods`, or surge's
+//!   `<service>_hpa_pods` (else `<service>_ready_pods`);
+//! - optionally when each row's values were read (`<service>_hpa_sync_s`, surge's own: the
+//!   sync that read them), else `t_s`; and the recorded replicas (`replicas` or
+//!   `<service>_replicas`), the starting count unless `--initial` is given.
+//!
+//! Replay: the HPA syncs every `sync_s` from 0. Per-pod values carry load: the total (value ×
+//! recorded ready pods) is shared evenly over the replayed deployment's ready pods. A new pod is
+//! Pending for `pod_startup_s`, then Ready without metrics for `metrics_delay_s` (metrics-server
+//! needs two scrapes), then Ready with metrics. Scale-down removes not-yet-ready pods first, then
+//! the newest, as the simulator does.
+
+use super::hpa::{ControllerOptions, CpuSample, HpaController, HpaInput, PodSample};
+use super::hpa_config::{HorizontalPodAutoscaler, MetricSpec, MetricTargetType};
+use crate::error::{Error, Result};
+use std::path::Path;
+
+/// A parsed trace: numeric columns by header name.
+#[derive(Clone, Debug)]
+pub struct Trace {
+    pub file: String,
+    pub columns: Vec<String>,
+    /// `rows[i][j]`: row i, column j (NaN = empty).
+    pub rows: Vec<Vec<f64>>,
+}
+
+impl Trace {
+    /// Parse the CSV text; every error names the file, line and column.
+    pub fn parse(path: &Path, text: &str) -> Result<Trace> {
+        let mut lines = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty());
+        let Some((_, header)) = lines.next() else {
+            return Err(Error::input(
+                path,
+                "line 1",
+                "empty trace: expected a header row starting with t_s",
+            ));
+        };
+        let columns: Vec<String> = header
+            .split(',')
+            .map(|c| c.trim().trim_matches('"').to_string())
+            .collect();
+        let Some(ti) = columns.iter().position(|c| c == "t_s") else {
+            return Err(Error::input(
+                path,
+                "line 1",
+                format!(
+                    "no t_s column (seconds); the header has: {}",
+                    columns.join(", ")
+                ),
+            ));
+        };
+        let mut rows: Vec<Vec<f64>> = Vec::new();
+        for (i, line) in lines {
+            let at = i + 1;
+            let cells: Vec<&str> = line.split(',').collect();
+            if cells.len() != columns.len() {
+                return Err(Error::input(
+                    path,
+                    format!("line {at}"),
+                    format!(
+                        "expected {} fields like the header, got {}",
+                        columns.len(),
+                        cells.len()
+                    ),
+                ));
+            }
+            let mut row = Vec::with_capacity(cells.len());
+            for (c, cell) in cells.iter().enumerate() {
+                let v = cell.trim().trim_matches('"');
+                let x = if v.is_empty() || v.eq_ignore_ascii_case("nan") {
+                    f64::NAN
+                } else {
+                    v.parse::<f64>().map_err(|_| {
+                        Error::input(
+                            path,
+                            format!("line {at}, column {}", columns[c]),
+                            format!("expected a number, got {v:?}"),
+                        )
+                    })?
+                };
+                if x.is_infinite() {
+                    return Err(Error::input(
+                        path,
+                        format!("line {at}, column {}", columns[c]),
+                        "expected a finite number",
+                    ));
+                }
+                row.push(x);
+            }
+            let t = row[ti];
+            if !t.is_finite() || t < 0.0 {
+                return Err(Error::input(
+                    path,
+                    format!("line {at}, column t_s"),
+                    "expected a time in seconds, 0 or more",
+                ));
+            }
+            if let Some(prev) = rows.last() {
+                if t <= prev[ti] {
+                    return Err(Error::input(
+                        path,
+                        format!("line {at}, column t_s"),
+                        format!("times must increase: {t} is not after {}", prev[ti]),
+                    ));
+                }
+            }
+            rows.push(row);
+        }
+        if rows.is_empty() {
+            return Err(Error::input(
+                path,
+                "line 2",
+                "the trace has a header but no rows",
+            ));
+        }
+        Ok(Trace {
+            file: path.display().to_string(),
+            columns,
+            rows,
+        })
+    }
+
+    fn col(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c == name)
+    }
+
+    /// The column for metric key `key` (label with `/` as `_`): exactly `key`, or
+    /// `<service>_hpa_<key>` (any service when `service` is None, if only one matches).
+    fn metric_col(&self, key: &str, service: Option<&str>) -> std::result::Result<usize, String> {
+        if let Some(i) = self.col(key) {
+            return Ok(i);
+        }
+        let suffix = format!("_hpa_{key}");
+        let hits: Vec<usize> = self
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| match service {
+                Some(s) => **c == format!("{s}{suffix}"),
+                None => c.ends_with(&suffix),
+            })
+            .map(|(i, _)| i)
+            .collect();
+        match hits.as_slice() {
+            [i] => Ok(*i),
+            [] => Err(format!(
+                "no column for metric {key:?}: expected {key:?} or \"<service>_hpa_{key}\"; the header has: {}",
+                self.columns.join(", ")
+            )),
+            _ => Err(format!(
+                "several columns end in {suffix:?}; name the service with --service"
+            )),
+        }
+    }
+
+    /// The service a `<service>_hpa_<key>` column belongs to.
+    fn service_of(&self, col: usize, key: &str) -> Option<String> {
+        self.columns[col]
+            .strip_suffix(&format!("_hpa_{key}"))
+            .map(|s| s.to_string())
+    }
+}
+
+/// Replay settings (CLI flags).
+#[derive(Clone, Debug)]
+pub struct ReplayOptions {
+    pub sync_s: f64,
+    pub pod_startup_s: f64,
+    pub metrics_delay_s: f64,
+    pub initial: Option<u32>,
+    pub service: Option<String>,
+}
+
+impl Default for ReplayOptions {
+    fn default() -> Self {
+        ReplayOptions {
+            sync_s: 15.0,
+            pod_startup_s: 30.0,
+            metrics_delay_s: 15.0,
+            initial: None,
+            service: None,
+        }
+    }
+}
+
+/// One scale decision during a replay.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReplayEvent {
+    pub t_s: f64,
+    pub from: u32,
+    pub to: u32,
+    pub driving_metric: String,
+    pub limited_by: String,
+    pub proposals: String,
+}
+
+/// One HPA's trajectory: at every sync, the replica count after it and the ready pods before it.
+#[derive(Clone, Debug)]
+pub struct Replayed {
+    pub name: String,
+    pub t_s: Vec<f64>,
+    pub replicas: Vec<u32>,
+    pub ready: Vec<u32>,
+    pub events: Vec<ReplayEvent>,
+}
+
+/// How each metric's column is read.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Use {
+    CpuUtilization,
+    CpuAverage,
+    MemoryUtilization,
+    MemoryAverage,
+    Pods,
+    Value,
+    Unsupported,
+}
+
+/// Load and validate an HPA manifest.
+pub fn load_hpa(path: &Path) -> Result<HorizontalPodAutoscaler> {
+    let text = crate::config::read_text(path)?;
+    let h: HorizontalPodAutoscaler = crate::config::parse_yaml(path, &text)?;
+    h.validate().map_err(|e| Error::input(path, "", e))?;
+    Ok(h)
+}
+
+/// Memory requests are notional in a replay: utilization values are percent of this.
+const MEM_REQUEST: f64 = 100.0;
+
+/// Replay `trace` through one HPA. Errors name the trace (missing columns).
+pub fn replay(
+    hpa: &HorizontalPodAutoscaler,
+    name: &str,
+    trace: &Trace,
+    o: &ReplayOptions,
+) -> Result<Replayed> {
+    let bad = |m: String| Error::input(Path::new(&trace.file), "line 1", m);
+    let specs = hpa.spec.effective_metrics();
+    let ctl_opts = ControllerOptions {
+        sync_period_s: o.sync_s,
+        ..ControllerOptions::default()
+    };
+    let mut ctl = HpaController::new(&hpa.spec, 0.0, ctl_opts);
+    let labels = ctl.metric_labels();
+    let mut uses = Vec::new();
+    let mut cols = Vec::new();
+    let mut service = o.service.clone();
+    for (spec, label) in specs.iter().zip(&labels) {
+        let key = label.replace('/', "_");
+        let u = match spec {
+            MetricSpec::Resource { resource } => {
+                let util = resource.target.average_value.is_none()
+                    && resource.target.target_type == MetricTargetType::Utilization;
+                match (resource.name.as_str(), util) {
+                    ("memory", true) => Use::MemoryUtilization,
+                    ("memory", false) => Use::MemoryAverage,
+                    (_, true) => Use::CpuUtilization,
+                    (_, false) => Use::CpuAverage,
+                }
+            }
+            MetricSpec::Pods { .. } => Use::Pods,
+            MetricSpec::Object { .. } | MetricSpec::External { .. } => Use::Value,
+            MetricSpec::ContainerResource { .. } => Use::Unsupported,
+        };
+        uses.push(u);
+        if u == Use::Unsupported {
+            cols.push(None);
+            continue;
+        }
+        let c = trace
+            .metric_col(&key, service.as_deref())
+            .map_err(|e| bad(format!("HPA {name}: {e}")))?;
+        if service.is_none() {
+            service = trace.service_of(c, &key);
+        }
+        cols.push(Some(c));
+    }
+    let pods_col = match &service {
+        Some(s) => trace
+            .col(&format!("{s}_hpa_pods"))
+            .or_else(|| trace.col(&format!("{s}_ready_pods")))
+            .or_else(|| trace.col("ready_pods")),
+        None => trace.col("ready_pods"),
+    };
+    let needs_pods = uses
+        .iter()
+        .any(|u| !matches!(u, Use::Value | Use::Unsupported));
+    if needs_pods && pods_col.is_none() {
+        return Err(bad(format!(
+            "HPA {name}: per-pod metrics need the ready pods they were averaged over: a ready_pods column{}",
+            service
+                .as_ref()
+                .map(|s| format!(" (or {s}_hpa_pods, {s}_ready_pods)"))
+                .unwrap_or_default()
+        )));
+    }
+    let when_col = service
+        .as_ref()
+        .and_then(|s| trace.col(&format!("{s}_hpa_sync_s")));
+    let replicas_col = service
+        .as_ref()
+        .and_then(|s| trace.col(&format!("{s}_replicas")))
+        .or_else(|| trace.col("replicas"));
+    let ti = trace.col("t_s").expect("parsed");
+    let initial = o
+        .initial
+        .or_else(|| {
+            replicas_col
+                .map(|c| trace.rows[0][c])
+                .filter(|v| v.is_finite() && *v >= 0.0)
+                .map(|v| v as u32)
+        })
+        .unwrap_or(hpa.spec.min_replicas().max(1) as u32);
+
+    // Values as of each row: the sync that read them when recorded, else the row's time.
+    let asof: Vec<f64> = trace
+        .rows
+        .iter()
+        .map(|r| when_col.map_or(r[ti], |c| r[c]))
+        .collect();
+    // Up to the last row, or the last recorded sync: a replay decides no later than the run did.
+    let end = asof
+        .iter()
+        .copied()
+        .filter(|a| a.is_finite())
+        .fold(f64::NEG_INFINITY, f64::max);
+    let end = if end.is_finite() {
+        end
+    } else {
+        trace.rows.last().map_or(0.0, |r| r[ti])
+    };
+    // Pod creation times; the initial pods are long ready.
+    let mut pods: Vec<f64> = vec![f64::NEG_INFINITY; initial as usize];
+    let mut out = Replayed {
+        name: name.to_string(),
+        t_s: Vec::new(),
+        replicas: Vec::new(),
+        ready: Vec::new(),
+        events: Vec::new(),
+    };
+    let (start, with_metrics) = (o.pod_startup_s, o.pod_startup_s + o.metrics_delay_s);
+    let mut k = 0u64;
+    loop {
+        let now = k as f64 * o.sync_s;
+        if now > end + 1e-9 {
+            break;
+        }
+        k += 1;
+        // The latest row whose values were read at or before now.
+        let row = asof
+            .iter()
+            .rposition(|&a| a.is_finite() && a <= now + 1e-9)
+            .map(|i| &trace.rows[i]);
+        let n_metrics = pods
+            .iter()
+            .filter(|&&c| now >= c + with_metrics - 1e-9)
+            .count();
+        let recorded_pods = match (row, pods_col) {
+            (Some(r), Some(c)) => r[c],
+            _ => f64::NAN,
+        };
+        let mut per_pod = vec![None; uses.len()];
+        let mut values = vec![None; uses.len()];
+        for (m, u) in uses.iter().enumerate() {
+            let Some(v) = row
+                .zip(cols[m])
+                .map(|(r, c)| r[c])
+                .filter(|v| v.is_finite())
+            else {
+                continue;
+            };
+            match u {
+                Use::Value => values[m] = Some(v),
+                Use::Unsupported => {}
+                _ if n_metrics > 0 && recorded_pods.is_finite() && recorded_pods > 0.0 => {
+                    per_pod[m] = Some(v * recorded_pods / n_metrics as f64);
+                }
+                _ => {}
+            }
+        }
+        let mut samples = Vec::with_capacity(pods.len());
+        for &c in &pods {
+            let started = c + start;
+            let mut s = PodSample {
+                phase_pending: now < started - 1e-9,
+                ready: now >= started - 1e-9,
+                start_time_s: started.max(-1e9),
+                ready_transition_s: started.max(-1e9),
+                cpu_request: Some(1.0),
+                memory_request: Some(MEM_REQUEST),
+                ..PodSample::default()
+            };
+            if now >= c + with_metrics - 1e-9 {
+                let mut cpu = None;
+                let mut mem = None;
+                s.pod_metrics = vec![None; uses.len()];
+                for (m, u) in uses.iter().enumerate() {
+                    let Some(v) = per_pod[m] else { continue };
+                    match u {
+                        Use::CpuUtilization => cpu = Some(v / 100.0),
+                        Use::CpuAverage => cpu = Some(v),
+                        Use::MemoryUtilization | Use::MemoryAverage => mem = Some(v),
+                        Use::Pods => s.pod_metrics[m] = Some(v),
+                        _ => {}
+                    }
+                }
+                s.cpu = cpu.map(|value| CpuSample {
+                    value,
+                    timestamp_s: now,
+                    window_s: 0.0,
+                });
+                s.memory = mem;
+            }
+            samples.push(s);
+        }
+        let cur = pods.len() as u32;
+        let ready = pods.iter().filter(|&&c| now >= c + start - 1e-9).count() as u32;
+        let d = ctl.reconcile(&HpaInput {
+            now_s: now,
+            spec_replicas: cur,
+            status_replicas: cur,
+            pods: &samples,
+            metric_values: &values,
+        });
+        if d.desired != cur {
+            if d.desired > cur {
+                pods.extend(std::iter::repeat_n(now, (d.desired - cur) as usize));
+            } else {
+                // Not yet ready first, then the newest: stable sort by (ready, created desc).
+                pods.sort_by(|a, b| {
+                    let ra = now >= a + start - 1e-9;
+                    let rb = now >= b + start - 1e-9;
+                    ra.cmp(&rb).then(b.total_cmp(a))
+                });
+                pods.drain(..(cur - d.desired) as usize);
+                pods.sort_by(f64::total_cmp);
+            }
+            out.events.push(ReplayEvent {
+                t_s: now,
+                from: cur,
+                to: d.desired,
+                driving_metric: d.driving_metric.clone().unwrap_or_default(),
+                limited_by: d.limited_by.clone().unwrap_or_default(),
+                proposals: d
+                    .proposals
+                    .iter()
+                    .map(|(m, p)| match p {
+                        Some(p) => format!("{m}={p}"),
+                        None => format!("{m}=unavailable"),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            });
+        }
+        out.t_s.push(now);
+        out.replicas.push(d.desired);
+        out.ready.push(ready);
+    }
+    Ok(out)
+}
+
+/// The recorded replica counts at the trace's rows (`<service>_replicas` or `replicas`), if any.
+pub fn recorded_replicas(trace: &Trace, service: Option<&str>) -> Option<(Vec<f64>, Vec<f64>)> {
+    let c = service
+        .and_then(|s| trace.col(&format!("{s}_replicas")))
+        .or_else(|| trace.col("replicas"))
+        .or_else(|| {
+            let hits: Vec<usize> = (0..trace.columns.len())
+                .filter(|&i| trace.columns[i].ends_with("_replicas"))
+                .collect();
+            (hits.len() == 1).then(|| hits[0])
+        })?;
+    let ti = trace.col("t_s")?;
+    Some((
+        trace.rows.iter().map(|r| r[ti]).collect(),
+        trace.rows.iter().map(|r| r[c]).collect(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hpa(metrics: &str, behavior: &str) -> HorizontalPodAutoscaler {
+        let y = format!(
+            "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {{name: t}}\nspec:\n  scaleTargetRef: {{kind: Deployment, name: web}}\n  minReplicas: 2\n  maxReplicas: 20\n  metrics:\n{metrics}{behavior}"
+        );
+        serde_saphyr::from_str(&y).unwrap()
+    }
+
+    const RPS: &str = "  - type: Pods\n    pods: {metric: {name: rps}, target: {type: AverageValue, averageValue: \"10\"}}\n";
+
+    fn trace(text: &str) -> Trace {
+        Trace::parse(Path::new("trace.csv"), text).unwrap()
+    }
+
+    #[test]
+    fn load_is_shared_over_the_replayed_pods() {
+        // 2 pods recorded at 30/s each: 60/s of load. Target 10/s -> 6 replicas.
+        let t = trace("t_s,ready_pods,pods_rps\n0,2,30\n15,2,30\n30,2,30\n45,2,30\n");
+        let o = ReplayOptions {
+            pod_startup_s: 0.0,
+            metrics_delay_s: 0.0,
+            ..Default::default()
+        };
+        let r = replay(&hpa(RPS, ""), "a", &t, &o).unwrap();
+        // Without `behavior`, one sync may at most double (or reach 4): 2 -> 4, then 60/4 = 15
+        // per pod -> 1.5 -> 6.
+        let steps: Vec<(f64, u32, u32)> = r.events.iter().map(|e| (e.t_s, e.from, e.to)).collect();
+        assert_eq!(steps, vec![(0.0, 2, 4), (15.0, 4, 6)]);
+        assert_eq!(r.events[0].limited_by, "legacy 2x/4 cap");
+        // Later syncs see 60/6 = 10 per pod: exactly at target, no more scaling.
+        assert_eq!(*r.replicas.last().unwrap(), 6);
+    }
+
+    #[test]
+    fn startup_delay_shows_in_ready_pods() {
+        let t = trace("t_s,ready_pods,pods_rps\n0,2,30\n60,2,30\n");
+        let o = ReplayOptions {
+            pod_startup_s: 40.0,
+            metrics_delay_s: 0.0,
+            ..Default::default()
+        };
+        let r = replay(&hpa(RPS, ""), "a", &t, &o).unwrap();
+        // 2 -> 4 at 0 s; at 15 s the two new pods are Pending (unready, counted as 0 on the way
+        // up): 60/4 = 15 -> 1.5 -> 6. Ready before each sync: the first two new pods at 40 s,
+        // the next two at 55 s.
+        assert_eq!(r.replicas, vec![4, 6, 6, 6, 6]);
+        assert_eq!(r.ready, vec![2, 2, 2, 4, 6]);
+    }
+
+    #[test]
+    fn bad_traces_name_line_and_column() {
+        let p = Path::new("x.csv");
+        let e = Trace::parse(p, "t_s,a\n0,1\n15,abc\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(e, "x.csv: line 3, column a: expected a number, got \"abc\"");
+        let e = Trace::parse(p, "t_s,a\n0,1\n0,2\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 3, column t_s: times must increase"), "{e}");
+        let e = Trace::parse(p, "time,a\n0,1\n").unwrap_err().to_string();
+        assert!(e.contains("line 1: no t_s column"), "{e}");
+        let e = Trace::parse(p, "t_s,a\n0,1,2\n").unwrap_err().to_string();
+        assert!(e.contains("line 2: expected 2 fields"), "{e}");
+        let t = trace("t_s,ready_pods,other\n0,2,1\n");
+        let e = replay(&hpa(RPS, ""), "a", &t, &ReplayOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no column for metric \"pods_rps\""), "{e}");
+    }
+}
