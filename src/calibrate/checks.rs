@@ -310,7 +310,7 @@ mod tests {
     #[test]
     fn regression_recovers_exact_usl() {
         let (s, k) = (0.05, 0.002);
-        let pts: Vec<Point> = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0]
+        let pts: Vec<Point> = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]
             .iter()
             .map(|&n: &f64| {
                 let x = 100.0 * n / (1.0 + s * (n - 1.0) + k * n * (n - 1.0));
