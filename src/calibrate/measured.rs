@@ -290,13 +290,17 @@ pub fn from_k6(path: &Path, text: &str, load: Option<(LoadKind, f64)>) -> Result
             format!("not valid JSON: {e}"),
         )
     })?;
-    let metrics = v.get("metrics").and_then(Value::as_object).ok_or_else(|| {
-        Error::input(
-            path,
-            "metrics",
-            "missing: expected a k6 end-of-test summary with a `metrics` object",
-        )
-    })?;
+    let machine = machine_readable(&v);
+    let metrics = machine
+        .as_ref()
+        .or_else(|| v.get("metrics").and_then(Value::as_object))
+        .ok_or_else(|| {
+            Error::input(
+                path,
+                "metrics",
+                "missing: expected a k6 end-of-test summary with a `metrics` object",
+            )
+        })?;
     let val = |metric: &str, key: &str| -> Option<f64> {
         let m = metrics.get(metric)?;
         m.get("values")
@@ -347,6 +351,31 @@ pub fn from_k6(path: &Path, text: &str, load: Option<(LoadKind, f64)>) -> Result
         role: Role::Fit,
         iterations,
     })
+}
+
+/// k6's `--new-machine-readable-summary` (`internal/lib/summary/machine_readable.go`):
+/// `results.metrics[]` of `{name, type, contains, values}`, reshaped like handleSummary data.
+/// Counters carry only `count`; their rate is count ÷ `config.duration` (seconds).
+fn machine_readable(v: &Value) -> Option<serde_json::Map<String, Value>> {
+    let arr = v.pointer("/results/metrics")?.as_array()?;
+    let secs = v.pointer("/config/duration").and_then(Value::as_f64);
+    let mut out = serde_json::Map::new();
+    for m in arr {
+        let Some(name) = m.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        let mut values = m.get("values").cloned().unwrap_or(Value::Null);
+        if m.get("type").and_then(Value::as_str) == Some("counter") && values.get("rate").is_none()
+        {
+            if let (Some(c), Some(d)) = (values.get("count").and_then(Value::as_f64), secs) {
+                if d > 0.0 {
+                    values["rate"] = serde_json::json!(c / d);
+                }
+            }
+        }
+        out.insert(name.to_string(), serde_json::json!({ "values": values }));
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -403,5 +432,14 @@ mod tests {
         assert!(e.contains("vus_max"), "{e}");
         let p = from_k6(Path::new("s.json"), handle, Some((LoadKind::Open, 120.0))).unwrap();
         assert_eq!((p.kind, p.load), (LoadKind::Open, 120.0));
+        let machine = r#"{"config":{"duration":50},"results":{"metrics":[
+            {"name":"http_reqs","type":"counter","contains":"default","values":{"count":5000}},
+            {"name":"http_req_duration","type":"trend","contains":"time","values":{"avg":12.5,"p(95)":30}},
+            {"name":"http_req_failed","type":"rate","contains":"default","values":{"matches":5,"total":5000,"rate":0.001}},
+            {"name":"vus_max","type":"gauge","contains":"default","values":{"value":16}}]}}"#;
+        let p = from_k6(Path::new("m.json"), machine, None).unwrap();
+        assert_eq!((p.kind, p.load), (LoadKind::Closed, 16.0));
+        assert!((p.throughput - 100.0).abs() < 1e-12 && (p.lat_mean - 0.0125).abs() < 1e-12);
+        assert_eq!(p.error_rate, Some(0.001));
     }
 }

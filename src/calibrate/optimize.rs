@@ -143,13 +143,12 @@ pub fn invert(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
         for v in m[col].iter_mut() {
             *v /= d;
         }
-        for r in 0..n {
-            if r != col {
-                let f = m[r][col];
-                if f != 0.0 {
-                    for k in 0..2 * n {
-                        m[r][k] -= f * m[col][k];
-                    }
+        let pivot = m[col].clone();
+        for (r, row) in m.iter_mut().enumerate() {
+            let f = row[col];
+            if r != col && f != 0.0 {
+                for (x, p) in row.iter_mut().zip(&pivot) {
+                    *x -= f * p;
                 }
             }
         }

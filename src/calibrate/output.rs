@@ -137,13 +137,13 @@ pub fn uncertainty(problem: &Problem, theta: &[f64], fit: &[Point]) -> Result<Un
             (vec![None; p], vec![vec![f64::NAN; p]; p])
         }
     };
-    for a in 0..p {
-        for b in a + 1..p {
-            if corr[a][b].abs() > 0.95 {
+    for (a, row) in corr.iter().enumerate() {
+        for (b, c) in row.iter().enumerate().skip(a + 1) {
+            if c.abs() > 0.95 {
                 warnings.push(format!(
                     "{} and {} are strongly correlated (r = {:.3}): the data pins a combination of \
                      them, not each; add points that move them apart (e.g. beyond the peak)",
-                    problem.params[a].path, problem.params[b].path, corr[a][b]
+                    problem.params[a].path, problem.params[b].path, c
                 ));
             }
         }
@@ -291,7 +291,7 @@ pub fn write(problem: &Problem, fit: &Fit, out: &Path) -> Result<(Vec<String>, S
                 "value": v,
                 "std_err": se,
                 "rel_std_err": se.map(|s| s / v.abs().max(1e-300)),
-                "set": p.render(*v).into_iter().map(|(k, x)| (k, x)).collect::<serde_json::Map<String, Value>>(),
+                "set": p.render(*v).into_iter().collect::<serde_json::Map<String, Value>>(),
                 "describe": p.describe(*v),
                 "initial": p.initial,
                 "range": [p.lo, p.hi],

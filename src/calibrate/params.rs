@@ -130,7 +130,7 @@ fn parse_tied(
         }
         None => (0.1, 10.0),
     };
-    if !(lo < hi) {
+    if lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) {
         return Err(usage(
             spec,
             format!("empty or reversed range {lo}..{hi}: expected LO < HI"),
@@ -207,7 +207,7 @@ pub fn parse(spec: &str, base: &Loaded) -> Result<FreeParam> {
             )
         })?,
     };
-    if !(lo < hi) {
+    if lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) {
         return Err(usage(
             spec,
             format!("empty or reversed range {lo}..{hi}: expected LO < HI"),

@@ -97,7 +97,7 @@ impl ContentionCfg {
                 ));
             }
             for (i, w) in t.windows(2).enumerate() {
-                if !(w[1][0] > w[0][0]) {
+                if w[1][0].partial_cmp(&w[0][0]) != Some(std::cmp::Ordering::Greater) {
                     return Err((
                         format!("table[{}]", i + 1),
                         format!("expected n increasing, found {} after {}", w[1][0], w[0][0]),
