@@ -86,45 +86,7 @@ pub enum Command {
         metric: String,
     },
     /// Fit model parameters to measured load levels and report the hold-out prediction error.
-    Calibrate {
-        scenario: PathBuf,
-        /// Measured points: a CSV (one row per load level), or a k6 summary JSON as FILE@N
-        /// (VUs) or FILE@R/s (arrivals per second) when the file does not say (repeatable).
-        #[arg(long, value_name = "FILE[@LOAD]", required = true)]
-        measured: Vec<String>,
-        /// A free parameter by --set path, with optional bounds: PATH=LO..HI (repeatable).
-        #[arg(long, value_name = "PATH[=LO..HI]", required = true)]
-        fit: Vec<String>,
-        /// Load levels kept out of the fit and predicted (comma-separated).
-        #[arg(long, value_delimiter = ',')]
-        holdout: Vec<f64>,
-        /// Output directory (default: results/<scenario>-calibrated).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Replications per point and evaluation (common random numbers across evaluations).
-        #[arg(long, default_value_t = 3)]
-        replications: u64,
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Parallel simulations (default: the number of CPUs). Results do not depend on it.
-        #[arg(long)]
-        jobs: Option<usize>,
-        /// The --set path that takes a point's load (default: the one constant-vus or
-        /// arrival-rate executor's `vus` or `rate`).
-        #[arg(long, value_name = "PATH")]
-        load_path: Option<String>,
-        /// Budget of loss evaluations.
-        #[arg(long, default_value_t = 150)]
-        max_evals: usize,
-        /// Loss weights: x, r, p95, util, cpu (e.g. x=1,r=1,p95=0.5).
-        #[arg(long, default_value = "")]
-        weights: String,
-        /// Fixed overrides applied before fitting: --set PATH=VALUE (repeatable).
-        #[arg(long = "set", value_name = "PATH=VALUE")]
-        sets: Vec<String>,
-        #[arg(long, short)]
-        quiet: bool,
-    },
+    Calibrate(CalibrateOpts),
     /// Write report.html for a run, sweep or plan directory: one self-contained page.
     Report { dir: PathBuf },
     /// Compare run or sweep directories: targets side by side, deltas, changed verdicts.
@@ -206,6 +168,68 @@ pub enum HpaCommand {
 fn secs(s: &str) -> std::result::Result<f64, String> {
     let d: crate::dist::Duration = s.parse()?;
     Ok(crate::engine::ns_to_secs(d.0))
+}
+
+/// `surge calibrate` (docs/calibration.md).
+#[derive(clap::Args, Debug)]
+pub struct CalibrateOpts {
+    scenario: PathBuf,
+    /// Measured points: a CSV (one row per load level), or a k6 summary JSON as FILE@N
+    /// (VUs) or FILE@R/s (arrivals per second) when the file does not say (repeatable).
+    #[arg(long, value_name = "FILE[@LOAD]", required = true)]
+    measured: Vec<String>,
+    /// A free parameter by --set path, with optional bounds: PATH=LO..HI (repeatable).
+    #[arg(long, value_name = "PATH[=LO..HI]", required = true)]
+    fit: Vec<String>,
+    /// Load levels kept out of the fit and predicted (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    holdout: Vec<f64>,
+    /// Output directory (default: results/<scenario>-calibrated).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Replications per point and evaluation (common random numbers across evaluations).
+    #[arg(long, default_value_t = 3)]
+    replications: u64,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Parallel simulations (default: the number of CPUs). Results do not depend on it.
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// The --set path that takes a point's load (default: the one constant-vus or
+    /// arrival-rate executor's `vus` or `rate`).
+    #[arg(long, value_name = "PATH")]
+    load_path: Option<String>,
+    /// Budget of loss evaluations.
+    #[arg(long, default_value_t = 150)]
+    max_evals: usize,
+    /// Loss weights: x, r, p95, util, cpu (e.g. x=1,r=1,p95=0.5).
+    #[arg(long, default_value = "")]
+    weights: String,
+    /// Fixed overrides applied before fitting: --set PATH=VALUE (repeatable).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    sets: Vec<String>,
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+impl CalibrateOpts {
+    fn args(self) -> Result<crate::calibrate::Args> {
+        Ok(crate::calibrate::Args {
+            weights: crate::calibrate::Weights::parse(&self.weights)?,
+            progress: !self.quiet,
+            scenario: self.scenario,
+            measured: self.measured,
+            fit: self.fit,
+            holdout: self.holdout,
+            out: self.out,
+            replications: self.replications,
+            seed: self.seed,
+            jobs: self.jobs,
+            load_path: self.load_path,
+            max_evals: self.max_evals,
+            sets: self.sets,
+        })
+    }
 }
 
 /// Options shared by `sweep` and `plan`.
@@ -411,36 +435,9 @@ fn dispatch(cli: Cli) -> Result<i32> {
             print_finished(&f, false);
             Ok(0)
         }
-        Command::Calibrate {
-            scenario,
-            measured,
-            fit,
-            holdout,
-            out,
-            replications,
-            seed,
-            jobs,
-            load_path,
-            max_evals,
-            weights,
-            sets,
-            quiet,
-        } => {
-            let o = crate::calibrate::calibrate(&crate::calibrate::Args {
-                scenario,
-                measured,
-                fit,
-                holdout,
-                out,
-                replications,
-                seed,
-                jobs,
-                load_path,
-                max_evals,
-                weights: crate::calibrate::Weights::parse(&weights)?,
-                sets,
-                progress: !quiet,
-            })?;
+        Command::Calibrate(opts) => {
+            let quiet = opts.quiet;
+            let o = crate::calibrate::calibrate(&opts.args()?)?;
             if !quiet {
                 print!("{}", o.text);
             }

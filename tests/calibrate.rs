@@ -51,6 +51,19 @@ fn synthetic_csv(loads: &[u32], holdout: &[u32]) -> String {
     csv
 }
 
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// `surge calibrate` in `dir` with `args`; must succeed.
+fn calibrate(dir: &Path, args: &[&str]) -> std::process::Output {
+    let mut a = vec!["calibrate", "s.yaml", "--measured", "points.csv"];
+    a.extend_from_slice(args);
+    let o = surge(&a, dir);
+    assert!(o.status.success(), "{}", stderr(&o));
+    o
+}
+
 fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).unwrap();
 }

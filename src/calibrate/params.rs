@@ -83,6 +83,35 @@ fn glob_one(pattern: &str, path: &str) -> bool {
     go(pattern.as_bytes(), path.as_bytes())
 }
 
+/// `LO..HI` (or the default when absent), checked to be a non-empty range.
+fn parse_range(
+    spec: &str,
+    range: Option<&str>,
+    form: &Form,
+    default: Option<(f64, f64)>,
+    what: &str,
+) -> Result<(f64, f64)> {
+    let (lo, hi) = match range {
+        Some(r) => {
+            let (a, b) = r.split_once("..").ok_or_else(|| {
+                usage(
+                    spec,
+                    format!("expected a range LO..HI after '=', found {r:?}"),
+                )
+            })?;
+            (bound(spec, a, form)?, bound(spec, b, form)?)
+        }
+        None => default.ok_or_else(|| usage(spec, what.to_string()))?,
+    };
+    if lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) {
+        return Err(usage(
+            spec,
+            format!("empty or reversed range {lo}..{hi}: expected LO < HI"),
+        ));
+    }
+    Ok((lo, hi))
+}
+
 /// A wildcard parameter: the scale factor of every numeric or distribution field it matches.
 fn parse_tied(
     spec: &str,
@@ -115,27 +144,7 @@ fn parse_tied(
             format!("the pattern {pattern:?} matches no numeric or distribution field (`*` is one key, `[*]` any index, `**` any depth)"),
         ));
     }
-    let (lo, hi) = match range {
-        Some(r) => {
-            let (a, b) = r.split_once("..").ok_or_else(|| {
-                usage(
-                    spec,
-                    format!("expected a range LO..HI after '=', found {r:?}"),
-                )
-            })?;
-            (
-                bound(spec, a, &Form::Number)?,
-                bound(spec, b, &Form::Number)?,
-            )
-        }
-        None => (0.1, 10.0),
-    };
-    if lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) {
-        return Err(usage(
-            spec,
-            format!("empty or reversed range {lo}..{hi}: expected LO < HI"),
-        ));
-    }
+    let (lo, hi) = parse_range(spec, range, &Form::Number, Some((0.1, 10.0)), "")?;
     if lo <= 0.0 {
         return Err(usage(
             spec,
@@ -190,29 +199,9 @@ pub fn parse(spec: &str, base: &Loaded) -> Result<FreeParam> {
             ));
         }
     }
-    let (lo, hi) = match range {
-        Some(r) => {
-            let (a, b) = r.split_once("..").ok_or_else(|| {
-                usage(
-                    spec,
-                    format!("expected a range LO..HI after '=', found {r:?}"),
-                )
-            })?;
-            (bound(spec, a, &form)?, bound(spec, b, &form)?)
-        }
-        None => default_range(&full, initial).ok_or_else(|| {
-            usage(
-                spec,
-                format!("{full} is {initial}: give a range, e.g. {path}=0.001..1"),
-            )
-        })?,
-    };
-    if lo.partial_cmp(&hi) != Some(std::cmp::Ordering::Less) {
-        return Err(usage(
-            spec,
-            format!("empty or reversed range {lo}..{hi}: expected LO < HI"),
-        ));
-    }
+    let default = default_range(&full, initial);
+    let hint = format!("{full} is {initial}: give a range, e.g. {path}=0.001..1");
+    let (lo, hi) = parse_range(spec, range, &form, default, &hint)?;
     if let Form::Dist(_) = form {
         if lo <= 0.0 {
             return Err(usage(
