@@ -83,12 +83,9 @@ fn recovers_known_parameters_and_predicts_four_times_the_highest_load() {
         "points.csv",
         &synthetic_csv(&[1, 2, 4, 8, 16, 32, 64], &[64]),
     );
-    let o = surge(
+    calibrate(
+        &d,
         &[
-            "calibrate",
-            "s.yaml",
-            "--measured",
-            "points.csv",
             "--fit",
             "services.db.endpoints.tx[0].cpu=2ms..50ms",
             "--fit",
@@ -101,12 +98,8 @@ fn recovers_known_parameters_and_predicts_four_times_the_highest_load() {
             "out",
             "-q",
         ],
-        &d,
     );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let j: Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("out/calibration.json")).unwrap())
-            .unwrap();
+    let j = read_json(&d.join("out/calibration.json"));
     let p = |i: usize| j["parameters"][i]["value"].as_f64().unwrap();
     let (s0, sigma, kappa) = (p(0), p(1), p(2));
     println!(
@@ -150,9 +143,7 @@ fn recovers_known_parameters_and_predicts_four_times_the_highest_load() {
         "{}",
         stderr(&o)
     );
-    let s: Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("run128/summary.json")).unwrap())
-            .unwrap();
+    let s = read_json(&d.join("run128/summary.json"));
     let x = s["metrics"]["http_reqs"]["values"]["rate"]
         .as_f64()
         .or_else(|| s["metrics"]["http_reqs"]["rate"].as_f64())
@@ -178,12 +169,9 @@ fn contradictory_data_warns_and_holdout_error_is_reported() {
         "points.csv",
         "kind,load,throughput,lat_mean_ms,role\nclosed,1,100,10,fit\nclosed,4,500,8,fit\nclosed,8,600,13.3,holdout\n",
     );
-    let o = surge(
+    let o = calibrate(
+        &d,
         &[
-            "calibrate",
-            "s.yaml",
-            "--measured",
-            "points.csv",
             "--fit",
             "services.db.endpoints.tx[0].cpu",
             "--replications",
@@ -193,18 +181,14 @@ fn contradictory_data_warns_and_holdout_error_is_reported() {
             "--out",
             "out",
         ],
-        &d,
     );
-    assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
         out.contains("contradicts every fixed-demand model"),
         "{out}"
     );
     assert!(out.contains("hold-out prediction error"), "{out}");
-    let j: Value =
-        serde_json::from_str(&std::fs::read_to_string(d.join("out/calibration.json")).unwrap())
-            .unwrap();
+    let j = read_json(&d.join("out/calibration.json"));
     let hold = j["points"]
         .as_array()
         .unwrap()
@@ -289,12 +273,9 @@ fn wildcard_fit_is_deterministic_whatever_the_job_count() {
     write(&d, "s.yaml", SCENARIO);
     write(&d, "points.csv", &synthetic_csv(&[1, 4, 16], &[]));
     let run = |jobs: &str, out: &str| {
-        let o = surge(
+        calibrate(
+            &d,
             &[
-                "calibrate",
-                "s.yaml",
-                "--measured",
-                "points.csv",
                 "--fit",
                 "services.*.endpoints.*[*].cpu=0.1..10",
                 "--replications",
@@ -307,13 +288,8 @@ fn wildcard_fit_is_deterministic_whatever_the_job_count() {
                 out,
                 "-q",
             ],
-            &d,
         );
-        assert!(o.status.success(), "{}", stderr(&o));
-        let mut j: Value = serde_json::from_str(
-            &std::fs::read_to_string(d.join(out).join("calibration.json")).unwrap(),
-        )
-        .unwrap();
+        let mut j = read_json(&d.join(out).join("calibration.json"));
         j.as_object_mut().unwrap().remove("seconds");
         j.as_object_mut().unwrap().remove("overlay");
         j
