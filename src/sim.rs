@@ -82,7 +82,10 @@ pub fn try_run(
             Error::input(file, format!("field {field}"), msg)
         })?;
     let mut meter = Meter::new(loaded.budget, &estimate);
-    let mut sys = System::build(&loaded.model, opts.seed, opts.replication);
+    let in_model = |(field, msg): (String, String)| {
+        Error::input(&loaded.model_path, format!("field {field}"), msg)
+    };
+    let mut sys = System::build(&loaded.model, opts.seed, opts.replication).map_err(in_model)?;
     let mut wl =
         Workload::build(s, &loaded.model, &sys, opts.seed, opts.replication).map_err(at)?;
     let labels = sys
@@ -102,7 +105,8 @@ pub fn try_run(
         .map(|c| c.to_string())
         .collect();
     m.ts.columns.extend(sys.columns());
-    let mut auto = Autoscaling::build(&loaded.model, &sys, opts.seed, opts.replication);
+    let mut auto =
+        Autoscaling::build(&loaded.model, &sys, opts.seed, opts.replication).map_err(in_model)?;
     m.ts.columns.extend(auto.columns(&sys));
     meter.columns = m.ts.columns.len() as u64;
 

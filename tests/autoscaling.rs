@@ -89,7 +89,7 @@ services:
 fn system(model: &str) -> System {
     let scenario = "model: x\nflows:\n  f:\n    steps:\n      - request: work\nscenarios:\n  s:\n    executor: constant-vus\n    vus: 1\n    duration: 1s\n";
     let l = config::from_strs(scenario, model).unwrap();
-    System::build(&l.model, 1, 0)
+    System::build(&l.model, 1, 0).unwrap()
 }
 
 /// Drive the system alone: deliver events up to `until`.
@@ -191,7 +191,7 @@ fn pending_pods_get_nodes_from_the_cluster_autoscaler() {
     scenario
         .push_str("scenarios:\n  s:\n    executor: constant-vus\n    vus: 1\n    duration: 30m\n");
     let l = config::from_strs(&scenario, &model).unwrap();
-    let mut sys = System::build(&l.model, 1, 0);
+    let mut sys = System::build(&l.model, 1, 0).unwrap();
     let mut q = EventQueue::new();
     // Two 500m pods per 1-core node: scaling to 5 leaves three pending for two more nodes.
     sys.scale_to(0, 5, &mut q);

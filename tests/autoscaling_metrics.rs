@@ -216,8 +216,8 @@ fn pods_pulling_their_image_are_pending_without_metrics() {
         "    lifecycle: {image_pull: const(40s), container_start: const(1s), app_start: const(10s)}\n    endpoints:\n      work:",
     );
     let l = config::from_strs(SCENARIO, &m).unwrap();
-    let mut sys = System::build(&l.model, 1, 0);
-    let mut auto = Autoscaling::build(&l.model, &sys, 1, 0);
+    let mut sys = System::build(&l.model, 1, 0).unwrap();
+    let mut auto = Autoscaling::build(&l.model, &sys, 1, 0).unwrap();
     let mut q = EventQueue::new();
     auto.schedule_first(&mut q);
     sys.scale_to(0, 3, &mut q);

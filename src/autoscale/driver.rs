@@ -294,7 +294,14 @@ fn record(hpa: &mut Hpa, pods: &[PodSample], values: &[Option<f64>]) {
 }
 
 impl Autoscaling {
-    pub fn build(m: &ModelFile, sys: &System, seed: u64, replication: u64) -> Self {
+    /// The controllers of a validated model; an error (field, message) only if a model that
+    /// skipped validation reaches here.
+    pub fn build(
+        m: &ModelFile,
+        sys: &System,
+        seed: u64,
+        replication: u64,
+    ) -> Result<Self, (String, String)> {
         let mut hpas = Vec::new();
         for (si, (sname, s)) in m.services.iter().enumerate() {
             let Some(AutoscalerRef::Inline(h)) = &s.autoscaler else {
@@ -305,7 +312,8 @@ impl Autoscaling {
                 ..ControllerOptions::default()
             };
             let ctl = HpaController::new(&h.spec, 0.0, opts);
-            let reads = signals::resolve(m, sname, h).expect("validated");
+            let reads = signals::resolve(m, sname, h)
+                .map_err(|e| (format!("services.{sname}.autoscaler"), e))?;
             let utilization = h
                 .spec
                 .effective_metrics()
@@ -325,11 +333,12 @@ impl Autoscaling {
             });
         }
         let mut asgs = Vec::new();
-        for (si, s) in m.services.values().enumerate() {
+        for (si, (sname, s)) in m.services.iter().enumerate() {
             let Some(aws) = &s.aws_autoscaling else {
                 continue;
             };
-            let ctl = asg_controller(aws, s.replicas).expect("validated");
+            let ctl = asg_controller(aws, s.replicas)
+                .map_err(|e| (format!("services.{sname}.aws_autoscaling"), e))?;
             asgs.push(Asg {
                 service: si as u32,
                 ctl,
@@ -338,17 +347,18 @@ impl Autoscaling {
             });
         }
         let mut replicas = Vec::new();
-        for (di, d) in m.databases.values().enumerate() {
+        for (di, (dname, d)) in m.databases.iter().enumerate() {
             let Some(r) = &d.replica_autoscaling else {
                 continue;
             };
-            let policy = replica_policy(d, r).expect("validated");
+            let policy = replica_policy(d, r)
+                .map_err(|e| (format!("databases.{dname}.replica_autoscaling"), e))?;
             replicas.push(ReplicaScaler {
                 db: di as u32,
                 policy,
             });
         }
-        Autoscaling {
+        Ok(Autoscaling {
             hpas,
             asgs,
             replicas,
@@ -366,7 +376,7 @@ impl Autoscaling {
             }),
             events: Vec::new(),
             service_names: sys.services.iter().map(|s| s.name.clone()).collect(),
-        }
+        })
     }
 
     pub fn is_active(&self) -> bool {

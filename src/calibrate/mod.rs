@@ -345,7 +345,8 @@ fn resolve_resources(base: &Loaded, points: &[Point]) -> Result<Vec<(String, Str
     if names.is_empty() {
         return Ok(Vec::new());
     }
-    let mut sys = crate::system::System::build(&base.model, 0, 0);
+    let mut sys = crate::system::System::build(&base.model, 0, 0)
+        .map_err(|(f, m)| Error::input(&base.model_path, format!("field {f}"), m))?;
     let available: Vec<String> = sys.resource_usage(0).into_iter().map(|u| u.0).collect();
     names
         .into_iter()

@@ -32,14 +32,16 @@ pub struct Keyspace {
 }
 
 impl Keyspace {
-    pub fn new(name: String, cache: u32, k: &KeyspaceCfg, rng: Rng64) -> Self {
-        Keyspace {
+    pub fn new(name: String, cache: u32, k: &KeyspaceCfg, rng: Rng64) -> Result<Self, String> {
+        let zipf = Zipf::new(k.keys as u64, k.zipf_s)
+            .map_err(|e| format!("Zipf over {} keys with s = {}: {e}", k.keys, k.zipf_s))?;
+        Ok(Keyspace {
             name,
             cache,
             strategy: k.strategy,
             keys: k.keys,
             choice: k.key,
-            zipf: Zipf::new(k.keys as u64, k.zipf_s).expect("validated"),
+            zipf,
             ttl: k.ttl.0,
             expires: vec![0; k.keys as usize],
             rng,
@@ -52,7 +54,7 @@ impl Keyspace {
             flush_armed: false,
             flushed_writes: 0,
             flushes: 0,
-        }
+        })
     }
 
     /// The key a request by `user` touches (0-based; key 0 is the most popular).
@@ -143,7 +145,7 @@ mod tests {
             key: KeyChoice::Zipf,
             flush_interval: None,
         };
-        Keyspace::new("t".into(), 0, &cfg, stream(3, 0, "cache:test"))
+        Keyspace::new("t".into(), 0, &cfg, stream(3, 0, "cache:test")).unwrap()
     }
 
     /// Poisson reads; a miss sets the entry at once. Per-key hit ratio is λT/(1+λT).

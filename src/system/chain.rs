@@ -21,18 +21,20 @@ pub struct Chain {
 }
 
 impl Chain {
-    pub fn new(name: &str, c: &ChainCfg, mut rng: Rng64) -> Self {
-        let phase = rng.gen_range(0..c.block_time.0);
-        Chain {
+    pub fn new(name: &str, c: &ChainCfg, mut rng: Rng64) -> Result<Self, String> {
+        let gas = Normal::new(c.gas.mean, c.gas.sd)
+            .map_err(|e| format!("gas mean {} sd {}: {e}", c.gas.mean, c.gas.sd))?;
+        let phase = rng.gen_range(0..c.block_time.0.max(1));
+        Ok(Chain {
             name: name.to_string(),
             block_time: c.block_time.0,
             confirmations: c.confirmations,
             phase,
-            gas: Normal::new(c.gas.mean, c.gas.sd).expect("validated"),
+            gas,
             revert: c.revert,
             rng,
             tx: TxStats::default(),
-        }
+        })
     }
 
     /// When a transaction submitted at `now` is confirmed.
@@ -76,7 +78,7 @@ mod tests {
             },
             revert: 0.0,
         };
-        let c = Chain::new("c", &cfg, stream(1, 0, "chain:c"));
+        let c = Chain::new("c", &cfg, stream(1, 0, "chain:c")).unwrap();
         let mut sum = 0.0;
         let n = 10_000u64;
         for i in 0..n {

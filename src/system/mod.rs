@@ -232,7 +232,9 @@ fn query_of(d: &DbStepCfg, db: u32) -> Query {
 }
 
 impl System {
-    pub fn build(m: &ModelFile, seed: u64, replication: u64) -> System {
+    /// The system of a validated model. An error (field, message) only if a model that skipped
+    /// validation reaches here: nothing on this path panics.
+    pub fn build(m: &ModelFile, seed: u64, replication: u64) -> Result<System, (String, String)> {
         let mut stations = Vec::new();
         let hosts = host::Hosts::build(m, &mut stations);
         let mut sys = System {
@@ -296,31 +298,41 @@ impl System {
                 timeouts: 0,
             });
             for (kn, k) in &c.keyspaces {
-                sys.keyspaces.push(Keyspace::new(
-                    format!("{name}_{kn}"),
-                    ci as u32,
-                    k,
-                    stream(seed, replication, &format!("keyspace:{name}:{kn}")),
-                ));
+                sys.keyspaces.push(
+                    Keyspace::new(
+                        format!("{name}_{kn}"),
+                        ci as u32,
+                        k,
+                        stream(seed, replication, &format!("keyspace:{name}:{kn}")),
+                    )
+                    .map_err(|e| (format!("caches.{name}.keyspaces.{kn}"), e))?,
+                );
             }
         }
         for (name, e) in &m.externals {
-            sys.rpcs.push(Rpc::new(
-                name,
-                e,
-                stream(seed, replication, &format!("external:{name}")),
-            ));
+            sys.rpcs.push(
+                Rpc::new(
+                    name,
+                    e,
+                    stream(seed, replication, &format!("external:{name}")),
+                )
+                .map_err(|e| (format!("externals.{name}"), e))?,
+            );
         }
         for (name, c) in &m.chains {
-            sys.chains.push(Chain::new(
-                name,
-                c,
-                stream(seed, replication, &format!("chain:{name}")),
-            ));
+            sys.chains.push(
+                Chain::new(name, c, stream(seed, replication, &format!("chain:{name}")))
+                    .map_err(|e| (format!("chains.{name}"), e))?,
+            );
         }
         let svc_names: Vec<&String> = m.services.keys().collect();
-        let idx_of =
-            |v: &[&String], n: &str| v.iter().position(|x| *x == n).expect("validated") as u32;
+        let unknown = |n: &str| (String::from("model"), format!("unknown name {n:?}"));
+        let idx_of = |v: &[&String], n: &str| {
+            v.iter()
+                .position(|x| *x == n)
+                .map(|i| i as u32)
+                .ok_or_else(|| unknown(n))
+        };
         let db_names: Vec<&String> = m.databases.keys().collect();
         let cache_names: Vec<&String> = m.caches.keys().collect();
         let ext_names: Vec<&String> = m.externals.keys().collect();
@@ -335,7 +347,8 @@ impl System {
             ks_names
                 .iter()
                 .position(|x| *x == format!("{c}\u{0}{k}"))
-                .expect("validated") as u32
+                .map(|i| i as u32)
+                .ok_or_else(|| unknown(k))
         };
         // Endpoint ids: services in order, endpoints in order, so calls resolve before building.
         let mut ep_ids = Vec::new();
@@ -348,7 +361,8 @@ impl System {
             ep_ids
                 .iter()
                 .position(|&(a, b)| a == s && b == e)
-                .expect("validated") as u32
+                .map(|i| i as u32)
+                .ok_or_else(|| unknown(e))
         };
         for (si, (sname, s)) in m.services.iter().enumerate() {
             let mut svc = Service::new(sname.clone(), s);
@@ -364,35 +378,35 @@ impl System {
                 let mut built = Vec::new();
                 for st in steps {
                     let mut query = |d: &DbStepCfg, sys: &mut System| {
-                        let db = idx_of(&db_names, &d.database);
+                        let db = idx_of(&db_names, &d.database)?;
                         uses[db as usize] = true;
                         sys.queries.push(query_of(d, db));
-                        (sys.queries.len() - 1) as u32
+                        Ok::<u32, (String, String)>((sys.queries.len() - 1) as u32)
                     };
                     built.push(match st {
                         StepCfg::Cpu(d) => Step::Cpu(d.clone()),
-                        StepCfg::Call(c) => Step::Call(ep_of(&c.service, &c.endpoint)),
-                        StepCfg::Db(d) => Step::Db(query(d, &mut sys)),
+                        StepCfg::Call(c) => Step::Call(ep_of(&c.service, &c.endpoint)?),
+                        StepCfg::Db(d) => Step::Db(query(d, &mut sys)?),
                         StepCfg::Cache(c) => Step::Cache {
-                            cache: idx_of(&cache_names, &c.cache),
+                            cache: idx_of(&cache_names, &c.cache)?,
                             time: c.time.clone(),
                         },
-                        StepCfg::External(e) => Step::External(idx_of(&ext_names, &e.provider)),
+                        StepCfg::External(e) => Step::External(idx_of(&ext_names, &e.provider)?),
                         StepCfg::Delay(d) => Step::Delay(d.clone()),
                         StepCfg::CacheRead(c) => Step::CacheRead {
-                            ks: ks_of(&c.cache, &c.keyspace),
-                            q: query(&c.miss, &mut sys),
+                            ks: ks_of(&c.cache, &c.keyspace)?,
+                            q: query(&c.miss, &mut sys)?,
                             time: c.time.clone(),
                         },
                         StepCfg::CacheWrite(c) => Step::CacheWrite {
-                            ks: ks_of(&c.cache, &c.keyspace),
-                            q: query(&c.db, &mut sys),
+                            ks: ks_of(&c.cache, &c.keyspace)?,
+                            q: query(&c.db, &mut sys)?,
                             time: c.time.clone(),
                         },
-                        StepCfg::Enqueue(e) => Step::Enqueue(idx_of(&queue_names, &e.queue)),
+                        StepCfg::Enqueue(e) => Step::Enqueue(idx_of(&queue_names, &e.queue)?),
                         StepCfg::Transaction(t) => Step::Transaction {
-                            chain: idx_of(&chain_names, &t.chain),
-                            ext: idx_of(&ext_names, &t.provider),
+                            chain: idx_of(&chain_names, &t.chain)?,
+                            ext: idx_of(&ext_names, &t.provider)?,
                         },
                     });
                 }
@@ -405,22 +419,22 @@ impl System {
             sys.uses_db.push(uses);
         }
         for (name, qc) in &m.queues {
-            let svc = idx_of(&svc_names, &qc.service);
+            let svc = idx_of(&svc_names, &qc.service)?;
             sys.queues.push(JobQueue::new(
                 name,
                 qc,
                 svc,
-                ep_of(&qc.service, &qc.endpoint),
+                ep_of(&qc.service, &qc.endpoint)?,
                 stream(seed, replication, &format!("queue:{name}")),
             ));
         }
-        sys.entry = idx_of(&svc_names, &m.entry);
+        sys.entry = idx_of(&svc_names, &m.entry)?;
         for (si, s) in m.services.values().enumerate() {
             for _ in 0..s.replicas {
                 sys.add_initial_pod(si as u32);
             }
         }
-        sys
+        Ok(sys)
     }
 
     fn add_station(&mut self, s: Station) -> u32 {

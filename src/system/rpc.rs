@@ -99,11 +99,14 @@ fn bucket(rate: Option<f64>, burst: Option<f64>) -> Option<TokenBucket> {
 }
 
 impl Rpc {
-    pub fn new(name: &str, e: &ExternalCfg, rng: Rng64) -> Self {
+    pub fn new(name: &str, e: &ExternalCfg, rng: Rng64) -> Result<Self, String> {
         let providers = if e.providers.is_empty() {
             vec![Provider {
                 name: name.to_string(),
-                latency: e.latency.clone().expect("validated"),
+                latency: e
+                    .latency
+                    .clone()
+                    .ok_or("expected a `latency` (or `providers`)")?,
                 failure: e.failure,
                 bucket: bucket(e.rate_limit, e.burst),
                 attempts: 0,
@@ -126,7 +129,7 @@ impl Rpc {
                 })
                 .collect()
         };
-        Rpc {
+        Ok(Rpc {
             name: name.to_string(),
             providers,
             retries: e.retries as u8,
@@ -146,7 +149,7 @@ impl Rpc {
             failed_limited: 0,
             budget_denied: 0,
             ok_latency_ns: 0,
-        }
+        })
     }
 
     pub fn inflight(&self) -> u32 {
@@ -374,7 +377,7 @@ mod tests {
 
     /// Drive Poisson calls at `rate`/s for `secs`; returns (rpc, failures by cause).
     fn drive(e: &ExternalCfg, rate: f64, secs: f64) -> (Rpc, u64, u64) {
-        let mut rpc = Rpc::new("rpc", e, stream(1, 0, "external:rpc"));
+        let mut rpc = Rpc::new("rpc", e, stream(1, 0, "external:rpc")).unwrap();
         let mut q: EventQueue<Event> = EventQueue::new();
         let mut arr = stream(1, 0, "arrivals");
         let gap = Exp::new(rate).unwrap();
