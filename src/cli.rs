@@ -472,7 +472,8 @@ fn dispatch(cli: Cli) -> Result<i32> {
             if sync <= 0.0 {
                 return Err(Error::Usage("--sync must be more than 0s".into()));
             }
-            let trace = replay::Trace::parse(&metrics, &config::read_text(&metrics)?)?;
+            let trace =
+                crate::autoscale::prometheus::load_trace(&metrics, &config::read_text(&metrics)?)?;
             let opts = replay::ReplayOptions {
                 sync_s: sync,
                 pod_startup_s: pod_startup,

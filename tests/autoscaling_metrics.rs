@@ -615,3 +615,58 @@ fn bad_traces_exit_2_with_their_location() {
         assert!(stderr(&o).contains(want), "{}", stderr(&o));
     }
 }
+
+#[test]
+fn a_prometheus_range_query_replays_like_the_same_csv() {
+    // The trace of `two_behaviors_...` as a /api/v1/query_range answer: three pods' series of
+    // `http_rps` (named for the HPA's Pods metric by a `column` label), 15 s steps.
+    let dir = tmpdir("autoscaling-metrics", "replay-prometheus");
+    std::fs::write(dir.join("hpa.yaml"), REPLAY_HPA).unwrap();
+    let mut csv = String::from("t_s,ready_pods,pods_http_rps\n");
+    let mut series = Vec::new();
+    for pod in 0..3 {
+        let values: Vec<String> = (0..=40)
+            .map(|k| {
+                let t = 1_700_000_000 + k * 15;
+                let v = if k * 15 < 120 { 40.0 } else { 5.0 };
+                format!("[{t},\"{v}\"]")
+            })
+            .collect();
+        series.push(format!(
+            "{{\"metric\":{{\"column\":\"pods_http_rps\",\"pod\":\"web-{pod}\"}},\"values\":[{}]}}",
+            values.join(",")
+        ));
+    }
+    for k in 0..=40 {
+        let v = if k * 15 < 120 { 40.0 } else { 5.0 };
+        csv.push_str(&format!("{},3,{v}\n", k * 15));
+    }
+    let json = format!(
+        "{{\"status\":\"success\",\"data\":{{\"resultType\":\"matrix\",\"result\":[{}]}}}}",
+        series.join(",")
+    );
+    std::fs::write(dir.join("trace.json"), json).unwrap();
+    std::fs::write(dir.join("trace.csv"), csv).unwrap();
+    let replicas = |trace: &str, out: &str| {
+        let o = surge(
+            &[
+                "hpa",
+                "replay",
+                "--hpa",
+                "hpa.yaml",
+                "--metrics",
+                trace,
+                "--initial",
+                "3",
+                "--out",
+                out,
+            ],
+            &dir,
+        );
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        std::fs::read_to_string(dir.join(out).join("replay_events.csv")).unwrap()
+    };
+    let (from_json, from_csv) = (replicas("trace.json", "a"), replicas("trace.csv", "b"));
+    assert!(from_json.lines().count() > 2, "{from_json}");
+    assert_eq!(from_json, from_csv);
+}
