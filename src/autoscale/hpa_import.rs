@@ -12,7 +12,7 @@ use super::hpa_config::{
     ContainerResourceMetricSource, CrossVersionObjectReference, ExternalMetricSource,
     HorizontalPodAutoscaler, HpaBehavior, HpaSpec, LabelSelector, MetricIdentifier, MetricSpec,
     MetricTarget, MetricTargetType, ObjectMeta, ObjectMetricSource, PodsMetricSource, Quantity,
-    ResourceMetricSource,
+    ResourceMetricSource, DEFAULT_CPU_UTILIZATION,
 };
 use crate::config::{find_line, parse_yaml};
 use crate::error::{Error, Result};
@@ -298,13 +298,42 @@ fn split_documents<'a>(path: &Path, text: &'a str) -> Result<Vec<(usize, &'a str
         .collect())
 }
 
-fn behavior_from_annotation(meta: &ObjectMeta) -> std::result::Result<Option<HpaBehavior>, String> {
-    match meta.annotations.get(BEHAVIOR_ANNOTATION) {
-        None => Ok(None),
-        Some(j) => serde_json::from_str(j)
-            .map(Some)
-            .map_err(|e| format!("metadata.annotations[{BEHAVIOR_ANNOTATION:?}]: {e}")),
+/// JSON from an annotation, keys in camelCase. The API server writes `behavior` from an
+/// untagged internal type (`"ScaleUp"`, `"StabilizationWindowSeconds"`) and reads it with Go's
+/// case-insensitive `encoding/json`, so a leading capital is lowered here.
+fn annotation_json<T: serde::de::DeserializeOwned>(
+    meta: &ObjectMeta,
+    key: &str,
+) -> std::result::Result<Option<T>, String> {
+    fn camel(v: serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(o) => o
+                .into_iter()
+                .map(|(k, v)| {
+                    let mut c = k.chars();
+                    let k = match c.next() {
+                        Some(f) => f.to_lowercase().chain(c).collect(),
+                        None => k,
+                    };
+                    (k, camel(v))
+                })
+                .collect(),
+            serde_json::Value::Array(a) => a.into_iter().map(camel).collect(),
+            v => v,
+        }
     }
+    let Some(j) = meta.annotations.get(key) else {
+        return Ok(None);
+    };
+    let v: serde_json::Value = serde_json::from_str(j)
+        .map_err(|e| format!("metadata.annotations[{key:?}]: not JSON: {e}"))?;
+    serde_json::from_value(camel(v))
+        .map(Some)
+        .map_err(|e| format!("metadata.annotations[{key:?}]: {e}"))
+}
+
+fn behavior_from_annotation(meta: &ObjectMeta) -> std::result::Result<Option<HpaBehavior>, String> {
+    annotation_json(meta, BEHAVIOR_ANNOTATION)
 }
 
 // ---------------------------------------------------------------------------
@@ -336,18 +365,22 @@ struct V1Spec {
 }
 
 impl V1Hpa {
-    /// `Convert_v1_HorizontalPodAutoscaler[Spec]_To_autoscaling_…`: the CPU target becomes
-    /// a Resource/Utilization metric; metrics from the annotation follow it; with none at
-    /// all, CPU at `DefaultCPUUtilization` (80 %) — applied by `effective_metrics`.
+    /// `Convert_v1_HorizontalPodAutoscaler[Spec]_To_autoscaling_…`: metrics from the
+    /// annotation (v2beta1 shape, `autoscalingv1.MetricSpec`), then the CPU target as a
+    /// Resource/Utilization metric; with none at all, CPU at `DefaultCPUUtilization` (80 %).
     fn into_v2(self) -> std::result::Result<HorizontalPodAutoscaler, String> {
+        // Annotation metrics first, then the one from targetCPUUtilizationPercentage.
         let mut metrics = Vec::new();
+        let other: Option<Vec<V2beta1Metric>> =
+            annotation_json(&self.metadata, OTHER_METRICS_ANNOTATION)?;
+        metrics.extend(other.into_iter().flatten().map(V2beta1Metric::into_v2));
         if let Some(u) = self.spec.target_cpu_utilization_percentage {
             metrics.push(resource_metric("cpu", Some(u), None));
         }
-        if let Some(j) = self.metadata.annotations.get(OTHER_METRICS_ANNOTATION) {
-            let other: Vec<V2beta1Metric> = serde_json::from_str(j)
-                .map_err(|e| format!("metadata.annotations[{OTHER_METRICS_ANNOTATION:?}]: {e}"))?;
-            metrics.extend(other.into_iter().map(V2beta1Metric::into_v2));
+        // "autoscaling/v1 formerly had an implicit default applied in the controller ...
+        // We apply it here, explicitly".
+        if metrics.is_empty() {
+            metrics.push(resource_metric("cpu", Some(DEFAULT_CPU_UTILIZATION), None));
         }
         let behavior = behavior_from_annotation(&self.metadata)?;
         Ok(HorizontalPodAutoscaler {
