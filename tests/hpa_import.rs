@@ -287,6 +287,21 @@ fn cli_validate_prints_the_v2_meaning() {
         out.contains("replicas 2..8") && out.contains("ignored Deployment"),
         "{out}"
     );
+    let o = surge(
+        &["validate", "tests/data/hpa/v2beta1-multiple-metrics.yaml"],
+        &root(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("not served since Kubernetes 1.25"), "{out}");
+    // `kubectl get -o json` output is a manifest too.
+    let o = surge(&["validate", "tests/data/hpa/v2-json.json"], &root());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("replicas 1..10") && out.contains("cpu utilization 50%"),
+        "{out}"
+    );
     let o = surge(&["validate", "tests/data/hpa/no-hpa.yaml"], &root());
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("expected a HorizontalPodAutoscaler"));

@@ -178,6 +178,13 @@ pub fn describe(i: &Imported) -> String {
         "HorizontalPodAutoscaler {:?} (line {}, {}",
         i.hpa.metadata.name, i.line, i.source_api_version
     );
+    // Deprecation guide: v2beta1 unserved from 1.25, v2beta2 from 1.26.
+    match i.source_api_version.as_str() {
+        "autoscaling/v2" => {}
+        "autoscaling/v2beta1" => out.push_str(" (not served since Kubernetes 1.25)"),
+        "autoscaling/v2beta2" => out.push_str(" (not served since Kubernetes 1.26)"),
+        _ => {}
+    }
     if i.source_api_version != "autoscaling/v2" {
         out.push_str(" converted to autoscaling/v2");
     }
@@ -315,7 +322,9 @@ fn annotation_json<T: serde::de::DeserializeOwned>(
                         Some(f) => f.to_lowercase().chain(c).collect(),
                         None => k,
                     };
-                    (k, camel(v))
+                    // Map keys (label names) are data, not field names: keep them.
+                    let v = if k == "matchLabels" { v } else { camel(v) };
+                    (k, v)
                 })
                 .collect(),
             serde_json::Value::Array(a) => a.into_iter().map(camel).collect(),

@@ -161,10 +161,13 @@ pub enum FileKind {
 }
 
 pub fn sniff(path: &Path, text: &str) -> Result<FileKind> {
-    if text
-        .lines()
-        .any(|l| l.starts_with("apiVersion:") || l.starts_with("kind:"))
-    {
+    if text.lines().any(|l| {
+        let t = l.trim_start_matches([' ', '{']);
+        l.starts_with("apiVersion:")
+            || l.starts_with("kind:")
+            || t.starts_with("\"apiVersion\":")
+            || t.starts_with("\"kind\":")
+    }) {
         return Ok(FileKind::Kubernetes);
     }
     let v: serde_json::Value = parse_yaml(path, text)?;
