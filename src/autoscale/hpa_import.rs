@@ -635,3 +635,47 @@ impl V2beta1Hpa {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_split_at_separator_lines_only() {
+        let p = Path::new("m.yaml");
+        let text = "---\na: 1\n--- # two\r\nb: '---'\n  ---\n---   \n# only a comment\n---\nc: 3";
+        let docs = split_documents(p, text).unwrap();
+        let lines: Vec<usize> = docs.iter().map(|d| d.0).collect();
+        // The leading and the comment-only documents are skipped; `  ---` is content.
+        assert_eq!(lines, [2, 4, 9]);
+        assert!(docs[1].1.contains("b: '---'") && docs[1].1.contains("  ---"));
+        let e = split_documents(p, "a: 1\n---x\nb: 2")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2") && e.contains("separator"), "{e}");
+    }
+
+    #[test]
+    fn helm_braces_anywhere_are_refused_with_their_line() {
+        let p = Path::new("t.yaml");
+        let e = load_all(p, "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: {{ .Release.Name }}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("t.yaml: line 4") && e.contains("helm template"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unsupported_api_version_names_the_field() {
+        let p = Path::new("h.yaml");
+        let text =
+            "kind: HorizontalPodAutoscaler\napiVersion: autoscaling/v3\nmetadata: {name: x}\n";
+        let e = load_all(p, text).unwrap_err().to_string();
+        assert!(
+            e.contains("line 2, field apiVersion") && e.contains("autoscaling/v3"),
+            "{e}"
+        );
+    }
+}
