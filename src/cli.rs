@@ -398,6 +398,30 @@ fn dispatch(cli: Cli) -> Result<i32> {
                             m.databases.len()
                         );
                     }
+                    config::FileKind::Kubernetes => {
+                        use crate::autoscale::hpa_import;
+                        let (hpas, ignored) = hpa_import::load_all(f, &text)?;
+                        if hpas.is_empty() {
+                            return Err(Error::input(
+                                f,
+                                "",
+                                format!(
+                                    "expected a HorizontalPodAutoscaler; found {}",
+                                    if ignored.is_empty() {
+                                        "no objects".into()
+                                    } else {
+                                        ignored.join(", ")
+                                    }
+                                ),
+                            ));
+                        }
+                        for h in &hpas {
+                            println!("{}: ok ({})", f.display(), hpa_import::describe(h));
+                        }
+                        if !ignored.is_empty() {
+                            println!("{}: ignored {}", f.display(), ignored.join(", "));
+                        }
+                    }
                 }
             }
             Ok(0)

@@ -5,6 +5,7 @@ pub mod asg_config;
 pub mod driver;
 pub mod hpa;
 pub mod hpa_config;
+pub mod hpa_import;
 pub mod prometheus;
 pub mod replay;
 pub mod signals;

@@ -155,9 +155,21 @@ pub fn parse_yaml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
 pub enum FileKind {
     Scenario,
     Model,
+    /// A Kubernetes manifest (top-level `apiVersion:`/`kind:`), possibly multi-document
+    /// or a Helm template: read with `autoscale::hpa_import`.
+    Kubernetes,
 }
 
 pub fn sniff(path: &Path, text: &str) -> Result<FileKind> {
+    if text.lines().any(|l| {
+        let t = l.trim_start_matches([' ', '{']);
+        l.starts_with("apiVersion:")
+            || l.starts_with("kind:")
+            || t.starts_with("\"apiVersion\":")
+            || t.starts_with("\"kind\":")
+    }) {
+        return Ok(FileKind::Kubernetes);
+    }
     let v: serde_json::Value = parse_yaml(path, text)?;
     match v.as_object() {
         Some(o) if o.contains_key("scenarios") || o.contains_key("flows") => Ok(FileKind::Scenario),
@@ -190,8 +202,8 @@ fn resolve_autoscalers(m: &mut ModelFile, model_path: &Path) -> Result<()> {
                 ));
             }
             let text = read_text(&path)?;
-            let hpa = parse_yaml(&path, &text)?;
-            s.autoscaler = Some(AutoscalerRef::Inline(Box::new(hpa)));
+            let imported = crate::autoscale::hpa_import::load_for_service(&path, &text, name)?;
+            s.autoscaler = Some(AutoscalerRef::Inline(Box::new(imported.hpa)));
         }
         if let Some(aws) = &mut s.aws_autoscaling {
             resolve_json(
