@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{root, stderr, surge};
+use common::{short_quickstart, stderr, surge};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,27 +16,6 @@ use surge::sim::{self, RunOptions};
 
 fn tmpdir(name: &str) -> PathBuf {
     common::tmpdir("report", name)
-}
-
-/// A short quickstart (20 s of ramping load) in `dir`, with its model beside it.
-fn short_quickstart(dir: &Path) -> PathBuf {
-    std::fs::copy(
-        root().join("models/quickstart.yaml"),
-        dir.join("model.yaml"),
-    )
-    .unwrap();
-    let s = std::fs::read_to_string(root().join("scenarios/quickstart.yaml"))
-        .unwrap()
-        .replace("../models/quickstart.yaml", "model.yaml")
-        .replace("{duration: 30s, target: 200}", "{duration: 5s, target: 60}")
-        .replace(
-            "{duration: 60s, target: 200}",
-            "{duration: 10s, target: 60}",
-        )
-        .replace("{duration: 30s, target: 0}", "{duration: 5s, target: 0}");
-    let p = dir.join("scenario.yaml");
-    std::fs::write(&p, s).unwrap();
-    p
 }
 
 fn chromium() -> Option<PathBuf> {

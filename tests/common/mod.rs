@@ -27,3 +27,24 @@ pub fn tmpdir(suite: &str, name: &str) -> PathBuf {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// A short quickstart (20 s of ramping load) in `dir`, with its model beside it.
+pub fn short_quickstart(dir: &Path) -> PathBuf {
+    std::fs::copy(
+        root().join("models/quickstart.yaml"),
+        dir.join("model.yaml"),
+    )
+    .unwrap();
+    let s = std::fs::read_to_string(root().join("scenarios/quickstart.yaml"))
+        .unwrap()
+        .replace("../models/quickstart.yaml", "model.yaml")
+        .replace("{duration: 30s, target: 200}", "{duration: 5s, target: 60}")
+        .replace(
+            "{duration: 60s, target: 200}",
+            "{duration: 10s, target: 60}",
+        )
+        .replace("{duration: 30s, target: 0}", "{duration: 5s, target: 0}");
+    let p = dir.join("scenario.yaml");
+    std::fs::write(&p, s).unwrap();
+    p
+}
