@@ -171,6 +171,12 @@ impl Metrics {
         self.iv_dropped += 1;
     }
 
+    /// `n` iterations dropped at once (an iteration executor's remainder at its end).
+    pub fn on_dropped_many(&mut self, n: u64) {
+        self.dropped_iterations += n;
+        self.iv_dropped += n;
+    }
+
     pub fn set_vus(&mut self, active: u32, allocated: u32) {
         self.vus = active;
         self.vus_max_seen = self.vus_max_seen.max(active);
