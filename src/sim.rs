@@ -116,6 +116,9 @@ pub fn try_run_logged(
         })
         .collect();
     let mut m = Metrics::new(labels);
+    let labels: Vec<String> = m.endpoints.iter().map(|e| e.label.clone()).collect();
+    m.subs =
+        crate::metrics::submetric::Submetrics::build(&s.thresholds, &labels, &wl.scenario_names());
     m.ts.columns = Metrics::BASE_COLUMNS
         .iter()
         .map(|c| c.to_string())

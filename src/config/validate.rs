@@ -573,7 +573,11 @@ fn k6_duration(field: String, d: u64) -> Check {
 
 /// A k6 scenario name (`lib/executor/base_config.go` scenarioNameWhitelist `^[0-9a-zA-Z_-]+$`).
 fn scenario_name(n: &str) -> Check {
-    if n.is_empty() || !n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+    if n.is_empty()
+        || !n
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
         return fail(
             format!("scenarios.{n}"),
             format!(
@@ -587,7 +591,10 @@ fn scenario_name(n: &str) -> Check {
 
 fn at_least_one_vu(field: String, n: u64) -> Check {
     if n == 0 {
-        return fail(field, "expected at least 1 VU (k6: the number of VUs must be more than 0)");
+        return fail(
+            field,
+            "expected at least 1 VU (k6: the number of VUs must be more than 0)",
+        );
     }
     vu_count(field, n)
 }
@@ -871,6 +878,42 @@ fn thresholds(s: &ScenarioFile, m: &ModelFile) -> Check {
                         ),
                     );
                 }
+            }
+            if k == "name" && allowed.contains(&"name") && !endpoint_labels(m).contains(v) {
+                return fail(
+                    at,
+                    format!(
+                        "{:?}: no request name {v:?}; names are the endpoints: {}",
+                        set.key,
+                        endpoint_labels(m).join(", ")
+                    ),
+                );
+            }
+            if k == "scenario" && allowed.contains(&"scenario") && !s.scenarios.contains_key(v) {
+                let names: Vec<&str> = s.scenarios.keys().map(|k| k.as_str()).collect();
+                return fail(
+                    at,
+                    format!(
+                        "{:?}: no scenario {v:?}; the scenarios are: {}",
+                        set.key,
+                        names.join(", ")
+                    ),
+                );
+            }
+            if k == "status" && allowed.contains(&"status") && v.parse::<u16>().is_err() {
+                return fail(
+                    at,
+                    format!("{:?}: expected an HTTP status code, got {v:?}", set.key),
+                );
+            }
+            if k == "expected_response" && v != "true" && v != "false" {
+                return fail(
+                    at,
+                    format!(
+                        "{:?}: expected_response is true or false, got {v:?}",
+                        set.key
+                    ),
+                );
             }
             if k == "cause" && allowed.contains(&"cause") {
                 let causes: Vec<&str> =

@@ -121,7 +121,10 @@ impl ScenarioPlan {
                 None,
             ),
             ExecutorCfg::RampingVus(c) => {
-                let len = c.stages.iter().fold(0u64, |a, s| a.saturating_add(s.duration.0));
+                let len = c
+                    .stages
+                    .iter()
+                    .fold(0u64, |a, s| a.saturating_add(s.duration.0));
                 let top = c
                     .stages
                     .iter()
@@ -160,11 +163,8 @@ impl ScenarioPlan {
             ExecutorCfg::RampingArrivalRate(c) => {
                 let st = stages(&c.stages);
                 let len = st.iter().fold(0u64, |a, s| a.saturating_add(s.duration));
-                let a = PerSecond::from_times(RampingArrivals::new(
-                    c.start_rate,
-                    c.time_unit.0,
-                    &st,
-                ));
+                let a =
+                    PerSecond::from_times(RampingArrivals::new(c.start_rate, c.time_unit.0, &st));
                 let top = c.stages.iter().fold(c.start_rate, |a, s| a.max(s.target));
                 (
                     len,
@@ -387,7 +387,10 @@ impl Plan {
                 o.push('\n');
             }
         }
-        let _ = write!(o, "\nexecution plan (all scenarios, k6 execution requirements):");
+        let _ = write!(
+            o,
+            "\nexecution plan (all scenarios, k6 execution requirements):"
+        );
         for s in &self.full {
             let _ = write!(o, " {}={}", d(s.t), s.planned);
             if s.unplanned > 0 {

@@ -86,11 +86,16 @@ pub fn to_csv(rows: &[IterationRow], scenarios: &[String], flows: &[String]) -> 
         out.push(',');
         field(
             &mut out,
-            scenarios.get(r.scenario as usize).map_or("", |s| s.as_str()),
+            scenarios
+                .get(r.scenario as usize)
+                .map_or("", |s| s.as_str()),
         );
         out.push(',');
         if r.outcome != Outcome::Dropped {
-            field(&mut out, flows.get(r.flow as usize).map_or("", |s| s.as_str()));
+            field(
+                &mut out,
+                flows.get(r.flow as usize).map_or("", |s| s.as_str()),
+            );
         }
         out.push(',');
         out.push_str(r.outcome.as_str());

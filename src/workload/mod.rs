@@ -915,8 +915,14 @@ impl Workload {
         if vu.state != VuState::Idle {
             m.interrupted_iterations += 1;
             if self.iteration_log.is_some() {
-                let row =
-                    IterationRow::new(vu.iter_start, q.now(), v, vu.sc, vu.flow, Outcome::Interrupted);
+                let row = IterationRow::new(
+                    vu.iter_start,
+                    q.now(),
+                    v,
+                    vu.sc,
+                    vu.flow,
+                    Outcome::Interrupted,
+                );
                 self.log(row);
             }
         }
@@ -936,7 +942,7 @@ impl Workload {
         }
         vu.req = None;
         let now = q.now();
-        m.on_response(now, vu.req_ep, now - vu.req_start, r.cause);
+        m.on_response_in(now, vu.req_ep, vu.sc, now - vu.req_start, r.cause);
         vu.pc += 1;
         self.run(r.client, q, sys, m);
         m.set_vus(self.active, self.vus.len() as u32);
@@ -953,7 +959,7 @@ impl Workload {
             let vu = &mut self.vus[v as usize];
             if vu.req == Some(r) {
                 vu.req = None;
-                m.on_response(now, vu.req_ep, now - vu.req_start, Some(Cause::Timeout));
+                m.on_response_in(now, vu.req_ep, sc, now - vu.req_start, Some(Cause::Timeout));
                 vu.pc += 1;
                 self.run(v, q, sys, m);
             }

@@ -186,7 +186,11 @@ pub fn executor(e: &ExecutorCfg) -> Vec<Step> {
         ExecutorCfg::ConstantArrivalRate(c) => {
             let pre = u64::from(c.pre_allocated_vus);
             let max = u64::from(c.max_vus.unwrap_or(c.pre_allocated_vus));
-            two(pre, max.saturating_sub(pre), c.duration.0.saturating_add(gs))
+            two(
+                pre,
+                max.saturating_sub(pre),
+                c.duration.0.saturating_add(gs),
+            )
         }
         ExecutorCfg::RampingArrivalRate(c) => {
             let pre = u64::from(c.pre_allocated_vus);
