@@ -28,7 +28,14 @@ pub struct RunResult {
     pub utilization: Vec<(String, f64)>,
     pub mean_inflight: f64,
     pub scale_events: Vec<ScaleEvent>,
+    /// When a [`Watch`] stopped the run before its planned end (the sample time it stopped at).
+    pub stopped_at: Option<Nanos>,
 }
+
+/// Asked after every `Sample` event (the interval just closed) whether the run may stop now:
+/// `(now, planned end, metrics so far, system)`. Used by `surge plan` to end runs whose verdict is
+/// already decided, or whose estimates are precise enough (`sweep::decided`, `sweep::precision`).
+pub type Watch<'a> = dyn FnMut(Nanos, Nanos, &Metrics, &System) -> bool + 'a;
 
 impl RunResult {
     pub fn timeseries(&self) -> &TimeSeries {
@@ -66,6 +73,16 @@ pub fn try_run(
     loaded: &Loaded,
     opts: RunOptions,
     progress: &mut dyn FnMut(Nanos, Nanos),
+) -> Result<RunResult> {
+    try_run_watched(loaded, opts, progress, &mut |_, _, _, _| false)
+}
+
+/// [`try_run`], stopping at the first sample at which `watch` says so.
+pub fn try_run_watched(
+    loaded: &Loaded,
+    opts: RunOptions,
+    progress: &mut dyn FnMut(Nanos, Nanos),
+    watch: &mut Watch,
 ) -> Result<RunResult> {
     let s = &loaded.scenario;
     let at = |(field, msg): (String, String)| {
@@ -123,6 +140,7 @@ pub fn try_run(
     let mut row = Vec::new();
     let mut responses: Vec<Response> = Vec::new();
     let mut end = 0;
+    let mut stopped_at = None;
     while let Some((t, ev)) = q.pop() {
         if t > horizon {
             end = horizon;
@@ -137,6 +155,10 @@ pub fn try_run(
                 m.close_interval(t, t - last_sample, &row);
                 last_sample = t;
                 progress(t, planned);
+                if watch(t, planned, &m, &sys) {
+                    stopped_at = Some(t);
+                    break;
+                }
                 q.schedule_in(interval, Event::Sample);
             }
             Event::MetricsScrape
@@ -191,5 +213,6 @@ pub fn try_run(
         utilization,
         mean_inflight,
         scale_events: auto.events,
+        stopped_at,
     })
 }

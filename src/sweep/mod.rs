@@ -8,12 +8,14 @@
 //! killed sweep resumes where it stopped and the output never depends on thread count,
 //! sharding or interruptions.
 
+pub mod decided;
 pub mod design;
 pub mod exec;
 pub mod params;
 pub mod plan;
 pub mod plots;
 pub mod points;
+pub mod precision;
 pub mod row;
 pub mod shard;
 pub mod spec;
