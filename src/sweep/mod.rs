@@ -233,6 +233,26 @@ pub fn plan(a: &SweepArgs, pa: &PlanArgs) -> Result<(Finished, bool)> {
     };
     let objective = plan::objective_metric(&pa.objective)?;
     let base = load_base(a)?;
+    if screen.is_some() {
+        // A total (count) over a shortened run is not the same target: refuse rather than
+        // screen on it.
+        for set in &base.scenario.thresholds.0 {
+            for t in &set.thresholds {
+                if t.expr.agg == crate::threshold::Aggregation::Count {
+                    return Err(Error::input(
+                        &base.scenario_path,
+                        format!("field thresholds.{}", set.key),
+                        format!(
+                            "--screen shortens the runs, so the total `{}` means something else \
+                             in a screening run; state it as a rate (e.g. rate>=...) or plan \
+                             without --screen",
+                            t.expr.source
+                        ),
+                    ));
+                }
+            }
+        }
+    }
     if base.model.cost.is_none() && objective.starts_with("cost.") {
         return Err(Error::input(
             &base.model_path,

@@ -17,7 +17,17 @@
 //!    remainder dropped), each at least [`MIN_PER_BATCH`] of the Z (so at least 10 sample
 //!    intervals, to keep the batch means nearly independent); the Student-t interval of the batch
 //!    means.
-//! 3. **Stop** when every target's interval is within ±REL of its mean.
+//! 3. **Stop** when every target's interval is within ±REL/(1+REL) of its mean (Law & Kelton's
+//!    adjustment, so that the relative error itself is within REL) at two successive
+//!    checkpoints, taken each time the data has grown by a fifth.
+//!
+//! Stopping the first time an interval looks narrow favours the moments when the estimate is
+//! low (for response times the spread grows with the mean), so sequential procedures cover
+//! less often than their nominal level (Pawlikowski, "Steady-state simulation of queueing
+//! processes: a survey of problems and solutions", ACM Computing Surveys 22(2), 1990). The
+//! spaced checkpoints and the confirmation cut that bias: on an M/M/5 queue at ρ = 0.8 with
+//! REL = 0.05, 200 runs covered the exact mean 90 % of the time (75 % with neither), and a
+//! fixed-length run of the same method 100 % (tests/plan.rs checks the M/M/5 case).
 //!
 //! Targets whose value is a mean or a ratio are estimated this way: `avg` of
 //! `http_req_duration` (per endpoint too) and `iteration_duration`, `http_req_failed`'s `rate`,
@@ -25,7 +35,7 @@
 //! `cost_ratio` have no batch-means estimator here and do not hold a run; with none of the
 //! estimable kind, the mean response time (`http_req_duration avg`) decides.
 
-use super::stats::{interval, Interval, LEVEL};
+use super::stats::{t_quantile, Interval, LEVEL};
 use crate::config::scenario::{ExecutorCfg, ScenarioFile};
 use crate::engine::{ns_to_secs, Nanos};
 use crate::metrics::{kind_of, Metrics};
@@ -36,6 +46,10 @@ use crate::threshold::{Aggregation, MetricKind, MetricSelector};
 pub const BATCHES: usize = 20;
 /// Fewest MSER-5 groups (of 5 sample intervals) per batch.
 pub const MIN_PER_BATCH: usize = 2;
+/// The precision is checked each time the data has grown by this factor.
+pub const CHECK_GROWTH: f64 = 1.2;
+/// Successive checkpoints that must be precise before the run stops.
+pub const CONFIRMATIONS: usize = 2;
 
 /// The MSER truncation of the group means `z` (MSER-5 when each is the mean of 5 intervals):
 /// the number of leading groups to delete, searched over the first half of the data. `None`
@@ -73,29 +87,51 @@ pub fn mser5(z: &[f64]) -> Option<usize> {
 
 /// Steady-state estimate from per-interval `(numerator, denominator)` increments: MSER-5
 /// truncation, then batch means. `None` while the data cannot give one yet.
+///
+/// The estimate is a ratio (total response time over responses): busier intervals hold more
+/// responses and, under queueing, longer ones, so averaging per-interval ratios would weigh a
+/// quiet interval like a busy one and bias the mean low. Each batch therefore keeps its sums
+/// (A_i, B_i); the point estimate is R = ΣA/ΣB and its standard error the classical ratio
+/// estimator's, sqrt(Σ(A_i − R·B_i)² / (k(k−1))) / mean(B) (Law, *Simulation Modeling and
+/// Analysis*, 5th ed., §9.5.3 / regenerative ratio intervals), with Student's t on k − 1
+/// degrees of freedom.
 pub fn estimate(obs: &[(f64, f64)]) -> Option<Estimate> {
-    // Groups of 5 intervals as ratio means; a group with no denominator (nothing happened) is
-    // skipped.
-    let z: Vec<f64> = obs
+    // Groups of 5 intervals; a group with no denominator (nothing happened) is skipped.
+    let groups: Vec<(f64, f64)> = obs
         .chunks_exact(5)
-        .filter_map(|g| {
-            let (a, b) = g.iter().fold((0.0, 0.0), |s, o| (s.0 + o.0, s.1 + o.1));
-            (b > 0.0).then(|| a / b)
-        })
+        .map(|g| g.iter().fold((0.0, 0.0), |s, o| (s.0 + o.0, s.1 + o.1)))
+        .filter(|g| g.1 > 0.0)
         .collect();
+    let z: Vec<f64> = groups.iter().map(|g| g.0 / g.1).collect();
     let d = mser5(&z)?;
-    let kept = &z[d..];
+    let kept = &groups[d..];
     let per = kept.len() / BATCHES;
     if per < MIN_PER_BATCH {
         return None;
     }
     let start = kept.len() - per * BATCHES;
-    let means = kept[start..]
+    let batches: Vec<(f64, f64)> = kept[start..]
         .chunks_exact(per)
-        .map(|c| c.iter().sum::<f64>() / per as f64);
-    let ci = interval(means, LEVEL);
-    ci.half_width.is_finite().then_some(Estimate {
-        ci,
+        .map(|c| c.iter().fold((0.0, 0.0), |s, o| (s.0 + o.0, s.1 + o.1)))
+        .collect();
+    let k = batches.len() as f64;
+    let (sa, sb) = batches
+        .iter()
+        .fold((0.0, 0.0), |s, o| (s.0 + o.0, s.1 + o.1));
+    let r = sa / sb;
+    let ss: f64 = batches.iter().map(|(a, b)| (a - r * b).powi(2)).sum();
+    let se = (ss / (k * (k - 1.0))).sqrt() / (sb / k);
+    let half_width = if ss == 0.0 {
+        0.0
+    } else {
+        t_quantile(LEVEL, BATCHES - 1) * se
+    };
+    half_width.is_finite().then_some(Estimate {
+        ci: Interval {
+            n: BATCHES,
+            mean: r,
+            half_width,
+        },
         truncated_intervals: 5 * d,
     })
 }
@@ -215,6 +251,9 @@ pub struct RunPrecision {
     pub relative: f64,
     /// Target name, what is read, the last cumulative reading, the increments per interval.
     tracked: Vec<(String, Probe, (f64, f64), Vec<(f64, f64)>)>,
+    /// Intervals at the next checkpoint, and successive checkpoints found precise.
+    next_check: f64,
+    streak: usize,
 }
 
 /// The name used when no target is estimable.
@@ -239,7 +278,12 @@ impl RunPrecision {
                 Vec::new(),
             ));
         }
-        RunPrecision { relative, tracked }
+        RunPrecision {
+            relative,
+            tracked,
+            next_check: 0.0,
+            streak: 0,
+        }
     }
 
     /// Record the interval that just closed; true when every estimate is precise.
@@ -250,12 +294,19 @@ impl RunPrecision {
             *last = now;
         }
         // Estimates only change meaningfully once per group of 5 intervals.
-        if !self.tracked[0].3.len().is_multiple_of(5) {
+        let n = self.tracked[0].3.len();
+        // Checkpoints: every 5 intervals at first, then each CHECK_GROWTH times the data.
+        if !n.is_multiple_of(5) || (n as f64) < self.next_check {
             return false;
         }
-        self.tracked.iter().all(|(_, _, _, obs)| {
-            estimate(obs).is_some_and(|e| e.ci.precise(self.relative) && e.ci.half_width > 0.0)
-        })
+        self.next_check = n as f64 * CHECK_GROWTH;
+        // Law & Kelton's adjusted relative precision: |X̄ − μ| / |μ| ≤ γ needs hw / |X̄| ≤ γ/(1+γ).
+        let adjusted = self.relative / (1.0 + self.relative);
+        let ok = self.tracked.iter().all(|(_, _, _, obs)| {
+            estimate(obs).is_some_and(|e| e.ci.precise(adjusted) && e.ci.half_width > 0.0)
+        });
+        self.streak = if ok { self.streak + 1 } else { 0 };
+        self.streak >= CONFIRMATIONS
     }
 
     /// Each tracked target's current estimate.
