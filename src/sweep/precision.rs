@@ -245,12 +245,21 @@ pub fn check_stationary(s: &ScenarioFile) -> Result<(), String> {
     Ok(())
 }
 
+/// One estimated target: its name, what is read, the last cumulative reading, and the
+/// increments per sample interval.
+#[derive(Clone, Debug)]
+struct Tracked {
+    name: String,
+    probe: Probe,
+    last: (f64, f64),
+    obs: Vec<(f64, f64)>,
+}
+
 /// The per-run state of the precision stop.
 #[derive(Clone, Debug)]
 pub struct RunPrecision {
     pub relative: f64,
-    /// Target name, what is read, the last cumulative reading, the increments per interval.
-    tracked: Vec<(String, Probe, (f64, f64), Vec<(f64, f64)>)>,
+    tracked: Vec<Tracked>,
     /// Intervals at the next checkpoint, and successive checkpoints found precise.
     next_check: f64,
     streak: usize,
@@ -266,17 +275,22 @@ impl RunPrecision {
             for th in &set.thresholds {
                 if let Some(p) = probe_of(&set.selector, &th.expr.agg) {
                     let name = format!("{} {}", set.key, th.expr.source);
-                    tracked.push((name, p, (0.0, 0.0), Vec::new()));
+                    tracked.push(Tracked {
+                        name,
+                        probe: p,
+                        last: (0.0, 0.0),
+                        obs: Vec::new(),
+                    });
                 }
             }
         }
         if tracked.is_empty() {
-            tracked.push((
-                MEAN_RESPONSE.to_string(),
-                Probe::HttpAvg(None),
-                (0.0, 0.0),
-                Vec::new(),
-            ));
+            tracked.push(Tracked {
+                name: MEAN_RESPONSE.to_string(),
+                probe: Probe::HttpAvg(None),
+                last: (0.0, 0.0),
+                obs: Vec::new(),
+            });
         }
         RunPrecision {
             relative,
@@ -288,13 +302,12 @@ impl RunPrecision {
 
     /// Record the interval that just closed; true when every estimate is precise.
     pub fn sample(&mut self, t: Nanos, m: &Metrics, sys: &System) -> bool {
-        for (_, p, last, obs) in &mut self.tracked {
-            let now = p.read(t, m, sys);
-            obs.push((now.0 - last.0, now.1 - last.1));
-            *last = now;
+        for x in &mut self.tracked {
+            let now = x.probe.read(t, m, sys);
+            x.obs.push((now.0 - x.last.0, now.1 - x.last.1));
+            x.last = now;
         }
-        // Estimates only change meaningfully once per group of 5 intervals.
-        let n = self.tracked[0].3.len();
+        let n = self.tracked[0].obs.len();
         // Checkpoints: every 5 intervals at first, then each CHECK_GROWTH times the data.
         if !n.is_multiple_of(5) || (n as f64) < self.next_check {
             return false;
@@ -302,8 +315,8 @@ impl RunPrecision {
         self.next_check = n as f64 * CHECK_GROWTH;
         // Law & Kelton's adjusted relative precision: |X̄ − μ| / |μ| ≤ γ needs hw / |X̄| ≤ γ/(1+γ).
         let adjusted = self.relative / (1.0 + self.relative);
-        let ok = self.tracked.iter().all(|(_, _, _, obs)| {
-            estimate(obs).is_some_and(|e| e.ci.precise(adjusted) && e.ci.half_width > 0.0)
+        let ok = self.tracked.iter().all(|x| {
+            estimate(&x.obs).is_some_and(|e| e.ci.precise(adjusted) && e.ci.half_width > 0.0)
         });
         self.streak = if ok { self.streak + 1 } else { 0 };
         self.streak >= CONFIRMATIONS
@@ -313,7 +326,7 @@ impl RunPrecision {
     pub fn estimates(&self) -> Vec<(String, Option<Estimate>)> {
         self.tracked
             .iter()
-            .map(|(n, _, _, obs)| (n.clone(), estimate(obs)))
+            .map(|x| (x.name.clone(), estimate(&x.obs)))
             .collect()
     }
 }
