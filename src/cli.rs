@@ -88,6 +88,21 @@ pub enum Command {
         /// lets the search skip points it can infer.
         #[arg(long, value_name = "PATH")]
         monotone: Vec<String>,
+        /// What to minimise: total ($/hour, gas included), infrastructure ($/hour of capacity),
+        /// or a summary.json path / runs.csv column (e.g. metrics.http_req_duration.values.p(95)).
+        #[arg(long, default_value = "total")]
+        objective: String,
+        /// Run every run to its end, even when a target has already provably failed.
+        #[arg(long)]
+        no_early_stop: bool,
+        /// Multi-fidelity: screen every point at this fraction of the run length, then confirm
+        /// the survivors at full length.
+        #[arg(long, value_name = "FRACTION")]
+        screen: Option<f64>,
+        /// Confirm a point that failed screening when it missed each target by less than this
+        /// fraction of the target's limit.
+        #[arg(long, value_name = "FRACTION", default_value_t = 0.25)]
+        screen_margin: f64,
     },
     /// Combine sweep shards (directories written with --shard) into one result set.
     Merge {
@@ -270,6 +285,10 @@ pub struct SweepOpts {
     /// Cap on replications per point with --precision.
     #[arg(long, default_value_t = 50)]
     max_replications: u64,
+    /// Run length by precision (stationary scenarios): end each run once every target's 95 %
+    /// interval (MSER-5 warm-up deletion, batch means) is within this fraction of its mean.
+    #[arg(long, value_name = "REL")]
+    run_precision: Option<f64>,
     /// The metric the charts and console table show.
     #[arg(long, default_value = "http_req_duration.p(95)")]
     metric: String,
@@ -299,6 +318,7 @@ impl SweepOpts {
             shard,
             precision: self.precision,
             max_replications: self.max_replications,
+            run_precision: self.run_precision,
             metric: self.metric,
             progress: !self.quiet,
         })
@@ -478,10 +498,22 @@ fn dispatch(cli: Cli) -> Result<i32> {
             opts,
             confidence,
             monotone,
+            objective,
+            no_early_stop,
+            screen,
+            screen_margin,
         } => {
             let quiet = opts.quiet;
             let args = opts.args(scenario, "grid".into(), None)?;
-            let (f, found) = crate::sweep::plan(&args, confidence, &monotone)?;
+            let pa = crate::sweep::PlanArgs {
+                confidence,
+                monotone,
+                objective,
+                early_stop: !no_early_stop,
+                screen,
+                screen_margin,
+            };
+            let (f, found) = crate::sweep::plan(&args, &pa)?;
             print_finished(&f, quiet);
             if quiet && !found {
                 println!(
