@@ -100,6 +100,12 @@ pub fn try_run(
         })
         .collect();
     let mut m = Metrics::new(labels);
+    if s.scenarios
+        .values()
+        .any(|e| matches!(e, crate::config::scenario::ExecutorCfg::Artillery(_)))
+    {
+        m.vusers = Some(Default::default());
+    }
     m.ts.columns = Metrics::BASE_COLUMNS
         .iter()
         .map(|c| c.to_string())

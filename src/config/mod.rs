@@ -1,6 +1,7 @@
 //! Loading scenario and model files: YAML parsing with line numbers, `--set path=value`
 //! overrides, and semantic validation that names the field at fault.
 
+pub mod artillery;
 pub mod budget;
 pub mod contention;
 pub mod cost;

@@ -82,6 +82,17 @@ pub struct Metrics {
     pub ts: TimeSeries,
     /// On-chain outcome of the transactions the system submitted (filled in at the end of a run).
     pub tx: TxStats,
+    /// Artillery's VU counters, when the run has an Artillery executor.
+    pub vusers: Option<Vusers>,
+}
+
+/// Artillery's `vusers.created` (arrivals that started a VU) and `vusers.skipped` (arrivals
+/// refused because `maxVusers` were already running; art `lib/core/runner.ts` run).
+/// Skipped arrivals are not k6 `dropped_iterations`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Vusers {
+    pub created: u64,
+    pub skipped: u64,
 }
 
 impl Metrics {
@@ -118,7 +129,18 @@ impl Metrics {
             iv_inflight_area_start: 0.0,
             ts: TimeSeries::default(),
             tx: TxStats::default(),
+            vusers: None,
         }
+    }
+
+    /// An Artillery arrival started a VU.
+    pub fn on_vuser_created(&mut self) {
+        self.vusers.get_or_insert_default().created += 1;
+    }
+
+    /// An Artillery arrival was skipped (`maxVusers` reached).
+    pub fn on_vuser_skipped(&mut self) {
+        self.vusers.get_or_insert_default().skipped += 1;
     }
 
     fn integrate(&mut self, now: Nanos) {
@@ -294,6 +316,7 @@ pub fn kind_of(name: &str) -> Option<MetricKind> {
         "http_req_duration" | "iteration_duration" | "queue_wait" => MetricKind::Trend,
         "http_req_failed" => MetricKind::Rate,
         "http_reqs" | "iterations" | "dropped_iterations" => MetricKind::Counter,
+        "vusers.created" | "vusers.skipped" => MetricKind::Counter,
         "vus" | "vus_max" => MetricKind::Gauge,
         "tx_success" => MetricKind::Rate,
         "tx_gas" | "tx_confirmation" => MetricKind::Trend,
@@ -351,6 +374,8 @@ impl Metrics {
             "http_reqs" => counter(ep.map(|e| e.duration.count()).unwrap_or(self.http.count())),
             "iterations" => counter(self.iterations),
             "dropped_iterations" => counter(self.dropped_iterations),
+            "vusers.created" => counter(self.vusers.unwrap_or_default().created),
+            "vusers.skipped" => counter(self.vusers.unwrap_or_default().skipped),
             "vus" => Some(self.vus as f64),
             "tx_success" => self.tx.success_rate(),
             "tx_count" => counter(self.tx.attempts()),

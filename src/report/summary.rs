@@ -88,6 +88,8 @@ fn metric_entry(m: &Metrics, key: &str, secs: f64) -> Option<Value> {
         ),
         "iterations" => counter(m.iterations, secs),
         "dropped_iterations" => counter(m.dropped_iterations, secs),
+        "vusers.created" => counter(m.vusers?.created, secs),
+        "vusers.skipped" => counter(m.vusers?.skipped, secs),
         "vus" => json!({"type": "gauge", "contains": "default",
                         "values": {"value": m.vus, "min": m.vus_min, "max": m.vus_max_seen}}),
         "vus_max" => json!({"type": "gauge", "contains": "default",
@@ -279,6 +281,10 @@ pub fn summary_json(loaded: &Loaded, r: &RunResult, verdicts: &[Verdict], seed: 
     .iter()
     .map(|s| s.to_string())
     .collect();
+    if m.vusers.is_some() {
+        keys.push("vusers.created".into());
+        keys.push("vusers.skipped".into());
+    }
     if m.tx.attempts() > 0 {
         for k in ["tx_success", "tx_count", "tx_gas", "tx_confirmation"] {
             keys.push(k.to_string());

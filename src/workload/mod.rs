@@ -531,11 +531,12 @@ impl Workload {
                 *pending = arrivals.next();
                 // Artillery skips an arrival when maxVusers are already running (vusers.skipped).
                 if self.scs[sc as usize].active >= limit {
-                    m.on_dropped();
+                    m.on_vuser_skipped();
                 } else if let Some(v) = self.take_idle(sc, u32::MAX) {
+                    m.on_vuser_created();
                     self.begin(v, q, sys, m);
                 } else {
-                    m.on_dropped();
+                    m.on_vuser_skipped();
                 }
                 self.schedule_next_arrival(sc, q);
             }
