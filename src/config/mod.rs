@@ -274,6 +274,13 @@ pub fn load(path: &Path, sets: &[String]) -> Result<Loaded> {
 /// [`load`] under an explicit budget (`--max-memory`, `--max-events`).
 pub fn load_with(path: &Path, sets: &[String], b: budget::Budget) -> Result<Loaded> {
     let text = read_text(path)?;
+    load_text(path, &text, sets, b)
+}
+
+/// [`load_with`] on a scenario's text (e.g. one imported in memory); `path` names it in
+/// errors and anchors its relative `model` path.
+pub fn load_text(path: &Path, text: &str, sets: &[String], b: budget::Budget) -> Result<Loaded> {
+    let text = text.to_string();
     let mut scenario: ScenarioFile = parse_yaml(path, &text)?;
     let model_path = path
         .parent()

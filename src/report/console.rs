@@ -120,6 +120,20 @@ pub fn console_summary(r: &Report) -> String {
             v.skipped,
             rate(v.skipped)
         );
+        let _ = writeln!(
+            o,
+            "     {} {}  {:.2}/s",
+            dots("vusers.completed"),
+            v.completed,
+            rate(v.completed)
+        );
+        let _ = writeln!(
+            o,
+            "     {} {}  {:.2}/s",
+            dots("vusers.failed"),
+            v.failed,
+            rate(v.failed)
+        );
     }
     let _ = writeln!(o, "     {} max={}", dots("vus"), m.vus_max_seen);
     let _ = writeln!(o, "     {} {}", dots("vus_max"), m.vus_allocated);

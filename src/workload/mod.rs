@@ -689,6 +689,9 @@ impl Workload {
         let vu = &mut self.vus[v as usize];
         m.on_iteration(now - vu.iter_start);
         let sc = vu.sc;
+        if matches!(self.scs[sc as usize].kind, Kind::Artillery { .. }) {
+            m.on_vuser_completed();
+        }
         // Only a closed VU loops by itself: an open executor's arrivals are finite.
         let closed = matches!(
             self.scs[sc as usize].kind,
@@ -772,9 +775,35 @@ impl Workload {
         vu.req = None;
         let now = q.now();
         m.on_response(now, vu.req_ep, now - vu.req_start, r.cause);
-        vu.pc += 1;
-        self.run(r.client, q, sys, m);
+        if self.ends_artillery_vu(r.client, r.cause) {
+            self.vuser_failed(r.client, q, sys, m);
+        } else {
+            self.vus[r.client as usize].pc += 1;
+            self.run(r.client, q, sys, m);
+        }
         m.set_vus(self.active, self.vus.len() as u32);
+    }
+
+    /// Artillery ends a VU at a transport error, a client timeout or a reset connection
+    /// (`vusers.failed`); an HTTP error status (every other cause here) does not
+    /// (art `lib/core/engine_http.ts` step, `lib/core/runner.ts` runScenario).
+    fn ends_artillery_vu(&self, v: u32, cause: Option<Cause>) -> bool {
+        let sc = self.vus[v as usize].sc as usize;
+        matches!(self.scs[sc].kind, Kind::Artillery { .. })
+            && matches!(cause, Some(Cause::Timeout | Cause::Terminated))
+    }
+
+    fn vuser_failed(
+        &mut self,
+        v: u32,
+        q: &mut EventQueue<Event>,
+        sys: &mut System,
+        m: &mut Metrics,
+    ) {
+        m.on_vuser_failed();
+        let sc = self.vus[v as usize].sc;
+        self.go_idle(v, q, sys);
+        self.check_finished(sc, q.now());
     }
 
     fn timeouts(&mut self, sc: u16, q: &mut EventQueue<Event>, sys: &mut System, m: &mut Metrics) {
@@ -789,8 +818,12 @@ impl Workload {
             if vu.req == Some(r) {
                 vu.req = None;
                 m.on_response(now, vu.req_ep, now - vu.req_start, Some(Cause::Timeout));
-                vu.pc += 1;
-                self.run(v, q, sys, m);
+                if self.ends_artillery_vu(v, Some(Cause::Timeout)) {
+                    self.vuser_failed(v, q, sys, m);
+                } else {
+                    self.vus[v as usize].pc += 1;
+                    self.run(v, q, sys, m);
+                }
             }
         }
         let s = &mut self.scs[sc as usize];
