@@ -15,6 +15,7 @@ pub mod cost;
 pub mod dist;
 pub mod engine;
 pub mod error;
+pub mod import;
 pub mod event;
 pub mod metrics;
 pub mod report;
