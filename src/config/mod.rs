@@ -9,9 +9,10 @@ pub mod metric_source;
 pub mod model;
 pub mod overrides;
 pub mod quantity;
+pub mod routes;
 pub mod scenario;
 mod validate;
-pub use validate::{artillery_phase, resolve_endpoint};
+pub use validate::{artillery_phase, resolve_call, resolve_endpoint};
 
 use crate::error::{Error, Result};
 pub use model::ModelFile;
