@@ -357,9 +357,10 @@ fn load_run(
 ) -> Result<config::Loaded> {
     let text = config::read_text(path)?;
     let doc: Option<serde_json::Value> = serde_saphyr::from_str(&text).ok();
+    // Unreadable YAML with --model goes to the importer, which reports where it breaks.
     let artillery = doc
         .as_ref()
-        .is_some_and(crate::import::artillery::looks_like);
+        .map_or(model.is_some(), crate::import::artillery::looks_like);
     match (artillery, model) {
         (true, Some(m)) => {
             let (loaded, notes) = crate::import::artillery::load(path, &text, m, sets, budget)?;
@@ -437,8 +438,17 @@ fn dispatch(cli: Cli) -> Result<i32> {
                 (None, _) => "MODEL.yaml".to_string(),
             };
             let imported = artillery::import(&file, &text, &model_ref)?;
+            if let Some(dir) = out
+                .as_ref()
+                .and_then(|o| o.parent())
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            }
             if model.is_some() {
-                let at = out.clone().unwrap_or_else(|| PathBuf::from("imported.yaml"));
+                let at = out
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("imported.yaml"));
                 artillery::check(&file, &imported, &at, &[], Default::default())?;
             }
             for n in &imported.notes {
@@ -447,9 +457,6 @@ fn dispatch(cli: Cli) -> Result<i32> {
             let yaml = imported.to_yaml(&file)?;
             match out {
                 Some(o) => {
-                    if let Some(dir) = o.parent().filter(|d| !d.as_os_str().is_empty()) {
-                        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-                    }
                     report::write_atomic(&o, yaml.as_bytes())?;
                     println!("wrote {}", o.display());
                     if model.is_none() {

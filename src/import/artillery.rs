@@ -90,7 +90,10 @@ pub fn import(path: &Path, text: &str, model: &str) -> Result<Imported> {
         notes: Vec::new(),
     };
     let Some(top) = doc.as_object() else {
-        return Err(cx.err("", "expected an Artillery script: a mapping with `config` and `scenarios`"));
+        return Err(cx.err(
+            "",
+            "expected an Artillery script: a mapping with `config` and `scenarios`",
+        ));
     };
     for (k, _) in top {
         match k.as_str() {
@@ -160,7 +163,10 @@ pub fn import(path: &Path, text: &str, model: &str) -> Result<Imported> {
                         ),
                     ))
                 }
-                _ => cx.note(&format!("{at}.{k}"), "ignored (no effect on simulated load)"),
+                _ => cx.note(
+                    &format!("{at}.{k}"),
+                    "ignored (no effect on simulated load)",
+                ),
             }
         }
         if sc.get("engine").is_none() {
@@ -202,10 +208,7 @@ pub fn import(path: &Path, text: &str, model: &str) -> Result<Imported> {
             continue;
         }
         let Some(Value::Array(flow)) = sc.get("flow") else {
-            return Err(cx.err(
-                &format!("{at}.flow"),
-                "expected a list of steps (`flow:`)",
-            ));
+            return Err(cx.err(&format!("{at}.flow"), "expected a list of steps (`flow:`)"));
         };
         let steps = read_steps(
             &mut cx,
@@ -319,8 +322,12 @@ pub fn relative_path(target: &Path, base: &Path) -> String {
     let t: Vec<_> = t.components().collect();
     let b: Vec<_> = b.components().collect();
     let common = t.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    if common == 0 {
-        return target.display().to_string();
+    if common <= 1 {
+        // Nothing shared below the root: the absolute path reads better.
+        return std::path::absolute(target).map_or_else(
+            |_| target.display().to_string(),
+            |p| p.display().to_string(),
+        );
     }
     let mut parts: Vec<String> = vec!["..".into(); b.len() - common];
     parts.extend(
@@ -392,7 +399,10 @@ fn read_config(cx: &mut Ctx, config: &Map<String, Value>) -> Result<String> {
 fn read_phases(cx: &mut Ctx, config: &Map<String, Value>) -> Result<Vec<Value>> {
     let list = match config.get("phases") {
         None => {
-            cx.note("config", "no phases: Artillery runs one arrival ({duration: 1, arrivalCount: 1})");
+            cx.note(
+                "config",
+                "no phases: Artillery runs one arrival ({duration: 1, arrivalCount: 1})",
+            );
             return Ok(vec![json!({"duration": 1, "arrivalCount": 1})]);
         }
         Some(Value::Array(l)) => l.clone(),
@@ -410,8 +420,8 @@ fn read_phases(cx: &mut Ctx, config: &Map<String, Value>) -> Result<Vec<Value>> 
         if let (None, Some(m)) = (obj.get("mode"), config.get("mode")) {
             obj.insert("mode".into(), m.clone());
         }
-        let phase: ArtilleryPhaseCfg = serde_json::from_value(Value::Object(obj))
-            .map_err(|e| cx.err(&at, e.to_string()))?;
+        let phase: ArtilleryPhaseCfg =
+            serde_json::from_value(Value::Object(obj)).map_err(|e| cx.err(&at, e.to_string()))?;
         crate::config::artillery_phase(&phase).map_err(|e| cx.err(&at, e))?;
         if phase.skipped() {
             cx.note(
@@ -475,14 +485,20 @@ fn read_ensure(cx: &mut Ctx, config: &Map<String, Value>) -> Result<BTreeMap<Str
             "p95" | "p99" | "max" | "min" | "median" => {
                 // `http.response_time.<k> < parseInt(v)`.
                 let n = parse_int(&js_display(v)).ok_or_else(|| {
-                    cx.err(&here, format!("expected a number of ms, got {}", js_display(v)))
+                    cx.err(
+                        &here,
+                        format!("expected a number of ms, got {}", js_display(v)),
+                    )
                 })?;
                 add("http_req_duration".into(), format!("{}<{n}", agg_of(k)));
             }
             "maxErrorRate" => {
                 let x = to_number(v);
                 if !x.is_finite() {
-                    return Err(cx.err(&here, format!("expected a percentage, got {}", js_display(v))));
+                    return Err(cx.err(
+                        &here,
+                        format!("expected a percentage, got {}", js_display(v)),
+                    ));
                 }
                 // (vusers.created − vusers.completed) / vusers.created · 100 <= X
                 add("vusers.failed".into(), format!("rate<={}", x / 100.0));
@@ -493,14 +509,17 @@ fn read_ensure(cx: &mut Ctx, config: &Map<String, Value>) -> Result<BTreeMap<Str
                 };
                 for (j, item) in list.iter().enumerate() {
                     let at_j = format!("{here}[{j}]");
-                    let Some((name, val)) = item.as_object().and_then(|o| {
-                        (o.len() == 1).then(|| o.iter().next()).flatten()
-                    }) else {
+                    let Some((name, val)) = item
+                        .as_object()
+                        .and_then(|o| (o.len() == 1).then(|| o.iter().next()).flatten())
+                    else {
                         return Err(cx.err(&at_j, "expected one `metric: value` pair"));
                     };
                     let n = to_number(val);
                     if !n.is_finite() {
-                        return Err(cx.err(&at_j, format!("expected a number, got {}", js_display(val))));
+                        return Err(
+                            cx.err(&at_j, format!("expected a number, got {}", js_display(val)))
+                        );
                     }
                     let (metric, agg) = metric_of(name).map_err(|e| cx.err(&at_j, e))?;
                     add(metric, format!("{agg}<{}", fmt_num(n)));
@@ -595,7 +614,11 @@ fn metric_of(name: &str) -> std::result::Result<(String, String), String> {
 fn condition(expr: &str) -> std::result::Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
     for term in expr.split(" and ") {
-        let t = term.trim().trim_start_matches('(').trim_end_matches(')').trim();
+        let t = term
+            .trim()
+            .trim_start_matches('(')
+            .trim_end_matches(')')
+            .trim();
         let op = ["<=", ">=", "==", "<", ">"]
             .into_iter()
             .find(|op| t.contains(op))
@@ -613,9 +636,9 @@ fn condition(expr: &str) -> std::result::Result<Vec<(String, String)>, String> {
                  joined by `and` (no `or`, `not` or arithmetic)"
             ));
         }
-        let n: f64 = rhs.parse().map_err(|_| {
-            format!("cannot read {t:?}: the right-hand side must be a number")
-        })?;
+        let n: f64 = rhs
+            .parse()
+            .map_err(|_| format!("cannot read {t:?}: the right-hand side must be a number"))?;
         let (metric, agg) = metric_of(lhs)?;
         let op = if op == "==" { "==" } else { op };
         out.push((metric, format!("{agg}{op}{}", fmt_num(n))));
@@ -635,7 +658,10 @@ fn read_steps(
     for (j, step) in flow.iter().enumerate() {
         let here = format!("{at}[{j}]");
         let Some(s) = step.as_object() else {
-            return Err(cx.err(&here, "expected a step mapping (get, post, think, loop, ...)"));
+            return Err(cx.err(
+                &here,
+                "expected a step mapping (get, post, think, loop, ...)",
+            ));
         };
         if let Some(body) = s.get("loop") {
             if let Some(l) = read_loop(cx, s, body, &here, target, default_jitter)? {
@@ -683,7 +709,10 @@ fn read_steps(
             _ => {
                 return Err(cx.err(
                     &here,
-                    format!("one step has several requests ({}); expected one", methods.join(", ")),
+                    format!(
+                        "one step has several requests ({}); expected one",
+                        methods.join(", ")
+                    ),
                 ))
             }
         }
@@ -732,14 +761,14 @@ fn read_loop(
             // parseLoopCount: a number, a numeric string, "a-b" (random), else 0 passes.
             let text = js_display(c);
             if c.is_string() && to_number(c).is_nan() {
-                if text.as_bytes().windows(3).any(|w| {
-                    w[0].is_ascii_digit() && w[1] == b'-' && w[2].is_ascii_digit()
-                }) {
+                if text
+                    .as_bytes()
+                    .windows(3)
+                    .any(|w| w[0].is_ascii_digit() && w[1] == b'-' && w[2].is_ascii_digit())
+                {
                     return Err(cx.err(
                         &format!("{here}.count"),
-                        format!(
-                            "count {text:?} is a random range; surge needs a fixed count"
-                        ),
+                        format!("count {text:?} is a random range; surge needs a fixed count"),
                     ));
                 }
                 0.0
@@ -756,17 +785,25 @@ fn read_loop(
         return Ok(None);
     }
     if passes > f64::from(u32::MAX) {
-        return Err(cx.err(&format!("{here}.count"), format!("count {count} is too large")));
+        return Err(cx.err(
+            &format!("{here}.count"),
+            format!("count {count} is too large"),
+        ));
     }
     let steps = read_steps(cx, list, &format!("{here}.loop"), target, default_jitter)?;
-    Ok(Some(json!({"loop": {"count": passes as u32, "steps": steps}})))
+    Ok(Some(
+        json!({"loop": {"count": passes as u32, "steps": steps}}),
+    ))
 }
 
 /// A think step as a surge sleep distribution (art `engine_util.ts` createThink, `jitter.ts`).
 fn think(cx: &mut Ctx, t: &Value, jitter: Option<&Value>, at: &str) -> Result<String> {
     let text = js_display(t);
     if text.contains("{{") {
-        return Err(cx.err(at, "a templated think time is not representable; expected a number"));
+        return Err(cx.err(
+            at,
+            "a templated think time is not representable; expected a number",
+        ));
     }
     let n = to_number(t);
     let millis = if n.is_finite() && n.fract() == 0.0 {
@@ -779,7 +816,9 @@ fn think(cx: &mut Ctx, t: &Value, jitter: Option<&Value>, at: &str) -> Result<St
         // Node runs as 1 ms.
         cx.note(
             at,
-            format!("think {text} (a non-integer number) sleeps 1 ms in Artillery: ms() formats it"),
+            format!(
+                "think {text} (a non-integer number) sleeps 1 ms in Artillery: ms() formats it"
+            ),
         );
         Some(1.0)
     } else {
@@ -801,7 +840,10 @@ fn think(cx: &mut Ctx, t: &Value, jitter: Option<&Value>, at: &str) -> Result<St
     let js = js_display(j);
     let nb = millis.trunc();
     let Some(raw) = parse_int(&js) else {
-        return Err(cx.err(at, format!("jitter {js:?}: expected ms (\"200\") or a percentage (\"20%\")")));
+        return Err(cx.err(
+            at,
+            format!("jitter {js:?}: expected ms (\"200\") or a percentage (\"20%\")"),
+        ));
     };
     let approx = if js.contains('%') {
         nb * raw as f64 / 100.0
@@ -920,7 +962,13 @@ fn parse_int(s: &str) -> Option<i64> {
 fn unique_name(taken: &Map<String, Value>, name: &str) -> String {
     let mut slug: String = name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
         .collect();
     slug = slug.trim_matches('_').to_string();
     while slug.contains("__") {
@@ -1010,7 +1058,10 @@ mod tests {
     #[test]
     fn names_are_slugs_and_unique() {
         let mut m = Map::new();
-        assert_eq!(unique_name(&m, "Badge Minting Simulation"), "badge_minting_simulation");
+        assert_eq!(
+            unique_name(&m, "Badge Minting Simulation"),
+            "badge_minting_simulation"
+        );
         m.insert("a_b".into(), Value::Null);
         assert_eq!(unique_name(&m, "A  b!"), "a_b_2");
         assert_eq!(unique_name(&m, "!!"), "scenario");
