@@ -471,7 +471,7 @@ pub struct ArtilleryDuration(pub u64);
 impl Serialize for ArtilleryDuration {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let sec = crate::engine::SEC;
-        if self.0 % sec == 0 {
+        if self.0.is_multiple_of(sec) {
             s.serialize_u64(self.0 / sec)
         } else {
             s.serialize_str(&format!("{}ms", self.0 as f64 / 1e6))
