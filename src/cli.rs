@@ -45,6 +45,14 @@ pub enum Command {
         iterations_log: Option<PathBuf>,
         #[command(flatten)]
         budget: BudgetOpts,
+        /// The model to run an Artillery script against (when SCENARIO is one).
+        #[arg(long, value_name = "MODEL")]
+        model: Option<PathBuf>,
+    },
+    /// Turn another tool's load test into a surge scenario.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
     },
     /// Print a scenario's planned execution without running it, like `k6 inspect
     /// --execution-requirements`: VU steps, max VUs, arrival schedules, total duration.
@@ -160,6 +168,21 @@ impl BudgetOpts {
         config::budget::Budget::from_flags(self.max_memory.as_deref(), self.max_events.as_deref())
             .map_err(Error::Usage)
     }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// An Artillery script (YAML or JSON): phases, weighted scenarios and their flows, ensure
+    /// checks and the HTTP timeout (docs/importing.md).
+    Artillery {
+        file: PathBuf,
+        /// Check the requests against this model's routes and reference it.
+        #[arg(long, value_name = "MODEL")]
+        model: Option<PathBuf>,
+        /// Write the scenario here (default: print it).
+        #[arg(long, value_name = "SCENARIO.yaml")]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -358,6 +381,40 @@ fn progress_bar(planned_ns: u64) -> ProgressBar {
     pb
 }
 
+/// The scenario `surge run` runs: a surge scenario file, or an Artillery script imported in
+/// memory against `--model`.
+fn load_run(
+    path: &Path,
+    model: Option<&Path>,
+    sets: &[String],
+    budget: config::budget::Budget,
+) -> Result<config::Loaded> {
+    let text = config::read_text(path)?;
+    let doc: Option<serde_json::Value> = serde_saphyr::from_str(&text).ok();
+    // Unreadable YAML with --model goes to the importer, which reports where it breaks.
+    let artillery = doc
+        .as_ref()
+        .map_or(model.is_some(), crate::import::artillery::looks_like);
+    match (artillery, model) {
+        (true, Some(m)) => {
+            let (loaded, notes) = crate::import::artillery::load(path, &text, m, sets, budget)?;
+            for n in notes {
+                eprintln!("note: {n}");
+            }
+            Ok(loaded)
+        }
+        (true, None) => Err(Error::Usage(format!(
+            "{} is an Artillery script: give the model to run it against with --model MODEL",
+            path.display()
+        ))),
+        (false, Some(_)) => Err(Error::Usage(format!(
+            "--model is for Artillery scripts; {} is a surge scenario (its `model:` names the model)",
+            path.display()
+        ))),
+        (false, None) => config::load_text(path, &text, sets, budget),
+    }
+}
+
 fn dispatch(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Run {
@@ -369,8 +426,9 @@ fn dispatch(cli: Cli) -> Result<i32> {
             quiet,
             iterations_log,
             budget,
+            model,
         } => {
-            let loaded = config::load_with(&scenario, &sets, budget.budget()?)?;
+            let loaded = load_run(&scenario, model.as_deref(), &sets, budget.budget()?)?;
             let seed = seed.unwrap_or(loaded.scenario.seed);
             let out = out.unwrap_or_else(|| Path::new("results").join(loaded.name()));
             let mut pb: Option<ProgressBar> = None;
@@ -420,6 +478,48 @@ fn dispatch(cli: Cli) -> Result<i32> {
                 );
             } else {
                 print!("{}", plan.to_text());
+            }
+            Ok(0)
+        }
+        Command::Import {
+            command: ImportCommand::Artillery { file, model, out },
+        } => {
+            use crate::import::artillery;
+            let text = config::read_text(&file)?;
+            let model_ref = match (&model, &out) {
+                (Some(m), Some(o)) => {
+                    artillery::relative_path(m, o.parent().unwrap_or_else(|| Path::new(".")))
+                }
+                (Some(m), None) => m.display().to_string(),
+                (None, _) => "MODEL.yaml".to_string(),
+            };
+            let imported = artillery::import(&file, &text, &model_ref)?;
+            if let Some(dir) = out
+                .as_ref()
+                .and_then(|o| o.parent())
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+            }
+            if model.is_some() {
+                let at = out
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("imported.yaml"));
+                artillery::check(&file, &imported, &at, &[], Default::default())?;
+            }
+            for n in &imported.notes {
+                eprintln!("note: {n}");
+            }
+            let yaml = imported.to_yaml(&file)?;
+            match out {
+                Some(o) => {
+                    report::write_atomic(&o, yaml.as_bytes())?;
+                    println!("wrote {}", o.display());
+                    if model.is_none() {
+                        println!("set its `model:` to your model file (or import with --model)");
+                    }
+                }
+                None => print!("{yaml}"),
             }
             Ok(0)
         }

@@ -146,6 +146,12 @@ fn try_run_with(
     let labels: Vec<String> = m.endpoints.iter().map(|e| e.label.clone()).collect();
     m.subs =
         crate::metrics::submetric::Submetrics::build(&s.thresholds, &labels, &wl.scenario_names());
+    if s.scenarios
+        .values()
+        .any(|e| matches!(e, crate::config::scenario::ExecutorCfg::Artillery(_)))
+    {
+        m.vusers = Some(Default::default());
+    }
     m.ts.columns = Metrics::BASE_COLUMNS
         .iter()
         .map(|c| c.to_string())

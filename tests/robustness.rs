@@ -216,11 +216,12 @@ fn artillery_null_duration_is_refused() {
 #[test]
 fn artillery_ramp_to_without_arrival_rate_ramps_from_zero() {
     // Artillery's divideWork sets arrivalRate ||= 0; createRamp over 4 one-second periods
-    // then gives floor(0 + 4p/3) = 0, 1, 2, 4 arrivals: 7 VUs, one iteration each.
+    // then gives raw 0 + 4p/3 = 0, 1.33, 2.67, 4, which adjustArrivalsByWorker rounds half
+    // up: 0, 1, 3, 4 arrivals, 8 VUs with one iteration each.
     let s =
         with_executor("    executor: artillery\n    phases:\n      - {duration: 4, rampTo: 4}\n");
     let v = runs("art-rampto", &s, MODEL);
-    assert_eq!(v["metrics"]["iterations"]["values"]["count"], 7, "{v}");
+    assert_eq!(v["metrics"]["iterations"]["values"]["count"], 8, "{v}");
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Loading scenario and model files: YAML parsing with line numbers, `--set path=value`
 //! overrides, and semantic validation that names the field at fault.
 
+pub mod artillery;
 pub mod budget;
 pub mod contention;
 pub mod cost;
@@ -274,6 +275,13 @@ pub fn load(path: &Path, sets: &[String]) -> Result<Loaded> {
 /// [`load`] under an explicit budget (`--max-memory`, `--max-events`).
 pub fn load_with(path: &Path, sets: &[String], b: budget::Budget) -> Result<Loaded> {
     let text = read_text(path)?;
+    load_text(path, &text, sets, b)
+}
+
+/// [`load_with`] on a scenario's text (e.g. one imported in memory); `path` names it in
+/// errors and anchors its relative `model` path.
+pub fn load_text(path: &Path, text: &str, sets: &[String], b: budget::Budget) -> Result<Loaded> {
+    let text = text.to_string();
     let mut scenario: ScenarioFile = parse_yaml(path, &text)?;
     let model_path = path
         .parent()
@@ -450,11 +458,18 @@ pub fn find_line(text: &str, field: &str) -> Option<usize> {
             .collect();
         if !key.is_empty() {
             let mut hit = None;
+            // Keys of this level share the indentation of the scope's first one: a same-named
+            // key nested deeper (an earlier sibling's child) is not this one.
+            let mut level = None;
             for (i, l) in lines.iter().enumerate().take(to).skip(from) {
                 let Some(t) = content(l) else { continue };
                 let ind = (l.len() - t.len()) as isize;
                 if ind <= parent && i > from {
                     break;
+                }
+                let level = *level.get_or_insert(ind);
+                if ind > level && !inline_has(t, key) {
+                    continue;
                 }
                 if (key_of(t) == key && t.contains(':')) || inline_has(t, key) {
                     hit = Some((i, ind));
@@ -522,6 +537,14 @@ mod tests {
         assert_eq!(find_line(b, "flows.f.steps[1].loop.count"), Some(6));
         assert_eq!(find_line(b, "flows.f.steps[1].loop.steps[0]"), Some(8));
         assert_eq!(find_line(b, "flows.f.steps[0]"), Some(4));
+    }
+
+    #[test]
+    fn a_deeper_key_of_the_same_name_is_not_this_level() {
+        let y = "config:\n  plugins:\n    apdex: {}\n  apdex:\n    threshold: 1\n";
+        assert_eq!(find_line(y, "config.apdex"), Some(4));
+        assert_eq!(find_line(y, "config.plugins.apdex"), Some(3));
+        assert_eq!(find_line(y, "config.apdex.threshold"), Some(5));
     }
 
     #[test]

@@ -276,53 +276,234 @@ executor_struct!(ArtilleryCfg {
     pub phases: Vec<ArtilleryPhaseCfg>,
 });
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+/// One Artillery phase, normalised as Artillery's local runner reads it (see
+/// `config::artillery`): quoted numbers and `ms` duration strings converted, the phase type
+/// decided (divideWork's routing, then the phaser's precedence), and exactly the fields of
+/// that type kept, so that serialising and reading back gives the same phase:
+/// - pause: `pause`;
+/// - arrivalCount: `arrivalCount` (>= 1) and `duration`;
+/// - ramp: `arrivalRate` (0 when absent) and `rampTo`, `duration` optional (1 s period);
+/// - constant: `arrivalRate` (>= 1) and `duration`;
+/// - skipped by the runner (no truthy rate, count or pause): `arrivalCount: 0` alone.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(try_from = "RawArtilleryPhase")]
 pub struct ArtilleryPhaseCfg {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// Seconds as a number, or a duration string.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<ArtilleryDuration>,
-    #[serde(default, rename = "arrivalRate")]
+    #[serde(
+        default,
+        rename = "arrivalRate",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub arrival_rate: Option<f64>,
-    #[serde(default, rename = "rampTo")]
+    #[serde(default, rename = "rampTo", skip_serializing_if = "Option::is_none")]
     pub ramp_to: Option<f64>,
-    #[serde(default, rename = "arrivalCount")]
+    #[serde(
+        default,
+        rename = "arrivalCount",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub arrival_count: Option<u64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pause: Option<ArtilleryDuration>,
-    #[serde(default, rename = "maxVusers")]
+    #[serde(default, rename = "maxVusers", skip_serializing_if = "Option::is_none")]
     pub max_vusers: Option<u32>,
 }
 
-/// Artillery durations: a bare number is seconds (unlike k6, where it is milliseconds).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct ArtilleryDuration(pub u64);
+impl ArtilleryPhaseCfg {
+    /// Artillery's local runner drops this phase (divideWork: "Unknown phase spec definition,
+    /// skipping"): it takes no time.
+    pub fn skipped(&self) -> bool {
+        self.arrival_count == Some(0) && self.pause.is_none() && self.arrival_rate.is_none()
+    }
+}
 
-impl<'de> Deserialize<'de> for ArtilleryDuration {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            N(f64),
-            S(String),
+/// A phase as written: every numeric field a number or a string, as Artillery takes it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawArtilleryPhase {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub duration: Option<serde_json::Value>,
+    #[serde(default, rename = "arrivalRate")]
+    pub arrival_rate: Option<serde_json::Value>,
+    #[serde(default, rename = "rampTo")]
+    pub ramp_to: Option<serde_json::Value>,
+    #[serde(default, rename = "arrivalCount")]
+    pub arrival_count: Option<serde_json::Value>,
+    #[serde(default)]
+    pub pause: Option<serde_json::Value>,
+    #[serde(default, rename = "maxVusers")]
+    pub max_vusers: Option<serde_json::Value>,
+    /// `uniform` (the default) or `poisson` (not modelled).
+    #[serde(default)]
+    pub mode: Option<String>,
+}
+
+impl TryFrom<RawArtilleryPhase> for ArtilleryPhaseCfg {
+    type Error = String;
+
+    fn try_from(r: RawArtilleryPhase) -> Result<Self, String> {
+        use super::artillery::{phase_seconds, route, to_number, Route};
+        let secs = |key: &str,
+                    v: &Option<serde_json::Value>|
+         -> Result<Option<ArtilleryDuration>, String> {
+            let Some(v) = v else { return Ok(None) };
+            let s = phase_seconds(key, v)?;
+            if !(s > 0.0 && s.is_finite()) {
+                return Err(format!(
+                    "{key}: expected a positive duration, got {} ({s} s)",
+                    super::artillery::js_display(v)
+                ));
+            }
+            Ok(Some(ArtilleryDuration(crate::engine::secs_to_ns(s).max(1))))
+        };
+        let num = |key: &str, v: &Option<serde_json::Value>| -> Result<Option<f64>, String> {
+            let Some(v) = v else { return Ok(None) };
+            let n = to_number(v);
+            if !(n.is_finite() && n >= 0.0) {
+                return Err(format!(
+                    "{key}: expected a number >= 0 (or a string holding one), got {}",
+                    super::artillery::js_display(v)
+                ));
+            }
+            Ok(Some(n))
+        };
+        let whole =
+            |key: &str, v: &Option<serde_json::Value>, why: &str| -> Result<Option<u64>, String> {
+                match num(key, v)? {
+                    Some(n) if n.fract() != 0.0 || n > 1e15 => {
+                        Err(format!("{key}: expected a whole number, got {n} ({why})"))
+                    }
+                    n => Ok(n.map(|n| n as u64)),
+                }
+            };
+        if let Some(m) = r.mode.as_deref() {
+            if m != "uniform" {
+                return Err(format!(
+                    "mode: {m:?} is not modelled; surge runs Artillery's default `uniform` mode"
+                ));
+            }
         }
-        match Raw::deserialize(d)? {
-            Raw::N(v) if v >= 0.0 => Ok(ArtilleryDuration(crate::engine::secs_to_ns(v))),
-            Raw::N(v) => Err(serde::de::Error::custom(format!(
-                "expected a non-negative number of seconds, got {v}"
+        // The phaser converts every field present, so a bad one is an error even when unused.
+        let duration = secs("duration", &r.duration)?;
+        let pause = secs("pause", &r.pause)?;
+        let rate = num("arrivalRate", &r.arrival_rate)?;
+        let ramp_to = num("rampTo", &r.ramp_to)?;
+        let count = whole(
+            "arrivalCount",
+            &r.arrival_count,
+            "arrivals are spread one every duration/count",
+        )?;
+        let max_vusers = whole(
+            "maxVusers",
+            &r.max_vusers,
+            "Artillery's integer split of maxVusers over workers asserts on fractions",
+        )?
+        .map(|m| {
+            u32::try_from(m)
+                .map_err(|_| format!("maxVusers: expected at most {}, got {m}", u32::MAX))
+        })
+        .transpose()?;
+        let base = ArtilleryPhaseCfg {
+            name: r.name,
+            duration: None,
+            arrival_rate: None,
+            ramp_to: None,
+            arrival_count: None,
+            pause: None,
+            max_vusers,
+        };
+        let skipped = ArtilleryPhaseCfg {
+            arrival_count: Some(0),
+            max_vusers: None,
+            ..base.clone()
+        };
+        let as_pause = |p: Option<ArtilleryDuration>| ArtilleryPhaseCfg {
+            pause: p,
+            ..base.clone()
+        };
+        let route = route(
+            r.ramp_to.as_ref(),
+            r.arrival_rate.as_ref(),
+            r.arrival_count.as_ref(),
+            r.pause.as_ref(),
+        );
+        if route == Route::Skipped {
+            return Ok(skipped);
+        }
+        if route == Route::Rate {
+            if let Some(a) = rate.filter(|a| a.fract() != 0.0) {
+                return Err(format!(
+                    "arrivalRate: expected a whole number per second, got {a} (Artillery's local \
+                     runner splits arrivalRate over workers as integers and asserts on a \
+                     fraction; use rampTo or arrivalCount for a fractional rate)"
+                ));
+            }
+        }
+        // divideWork: a ramp gets `arrivalRate ||= 0`.
+        let rate = if route == Route::Ramp {
+            Some(rate.unwrap_or(0.0))
+        } else {
+            rate
+        };
+        // The phaser's precedence on the (whole) spec.
+        if pause.is_some() {
+            return Ok(as_pause(pause));
+        }
+        if let Some(n) = count {
+            if n == 0 {
+                return Ok(skipped);
+            }
+            return Ok(ArtilleryPhaseCfg {
+                arrival_count: Some(n),
+                duration,
+                ..base
+            });
+        }
+        let Some(a) = rate else {
+            return Err("expected one of pause, arrivalCount, arrivalRate or rampTo".into());
+        };
+        match ramp_to {
+            // A ramp from 0 to 0 has no arrivals and lasts its periods: a pause.
+            Some(t) if a == 0.0 && t == 0.0 => Ok(as_pause(Some(
+                duration.unwrap_or(ArtilleryDuration(crate::engine::SEC)),
             ))),
-            Raw::S(s) => crate::dist::parse_duration(&s)
-                .map(ArtilleryDuration)
-                .map_err(serde::de::Error::custom),
+            Some(t) => Ok(ArtilleryPhaseCfg {
+                arrival_rate: Some(a),
+                ramp_to: Some(t),
+                duration,
+                ..base
+            }),
+            None if a == 0.0 => match duration {
+                Some(d) => Ok(as_pause(Some(d))),
+                None => Err("arrivalRate 0 is a pause of `duration`: expected a duration".into()),
+            },
+            None => Ok(ArtilleryPhaseCfg {
+                arrival_rate: Some(a),
+                duration,
+                ..base
+            }),
         }
     }
 }
 
+/// A duration in ns, written back as whole seconds or an `ms` string (`"1500ms"`) so that
+/// Artillery's rules read it back unchanged.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ArtilleryDuration(pub u64);
+
 impl Serialize for ArtilleryDuration {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_f64(crate::engine::ns_to_secs(self.0))
+        let sec = crate::engine::SEC;
+        if self.0.is_multiple_of(sec) {
+            s.serialize_u64(self.0 / sec)
+        } else {
+            s.serialize_str(&format!("{}ms", self.0 as f64 / 1e6))
+        }
     }
 }
 

@@ -831,6 +831,14 @@ pub fn scenario(s: &ScenarioFile, m: &ModelFile) -> Check {
 pub fn artillery_phase(
     p: &super::scenario::ArtilleryPhaseCfg,
 ) -> Result<crate::workload::schedule::Phase, String> {
+    if p.skipped() {
+        // Dropped by Artillery's local runner: no arrivals and no time.
+        return Ok(crate::workload::schedule::Phase {
+            duration: 0,
+            kind: crate::workload::schedule::PhaseKind::Count(0),
+            max_vusers: None,
+        });
+    }
     crate::workload::schedule::artillery_phase(
         p.duration.map(|d| d.0),
         p.arrival_rate,

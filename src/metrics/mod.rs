@@ -85,6 +85,28 @@ pub struct Metrics {
     pub tx: TxStats,
     /// k6-tagged HTTP submetrics (`{expected_response:true}`, `{status:503}`, ...).
     pub subs: submetric::Submetrics,
+    /// Artillery's VU counters, when the run has an Artillery executor.
+    pub vusers: Option<Vusers>,
+}
+
+/// Artillery's VU counters (art `lib/core/runner.ts` run, runScenario): `vusers.created`
+/// (arrivals that started a VU), `vusers.skipped` (arrivals refused because `maxVusers` were
+/// already running; not k6 `dropped_iterations`), `vusers.completed` and `vusers.failed` (a VU
+/// ends at a transport error).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Vusers {
+    pub created: u64,
+    pub skipped: u64,
+    pub completed: u64,
+    pub failed: u64,
+}
+
+impl Vusers {
+    /// ensure's `maxErrorRate` quantity as a fraction: (created − completed) / created.
+    pub fn failed_rate(&self) -> Option<f64> {
+        (self.created > 0)
+            .then(|| self.created.saturating_sub(self.completed) as f64 / self.created as f64)
+    }
 }
 
 impl Metrics {
@@ -122,7 +144,26 @@ impl Metrics {
             ts: TimeSeries::default(),
             tx: TxStats::default(),
             subs: submetric::Submetrics::default(),
+            vusers: None,
         }
+    }
+
+    /// An Artillery arrival started a VU.
+    pub fn on_vuser_created(&mut self) {
+        self.vusers.get_or_insert_default().created += 1;
+    }
+
+    /// An Artillery arrival was skipped (`maxVusers` reached).
+    pub fn on_vuser_skipped(&mut self) {
+        self.vusers.get_or_insert_default().skipped += 1;
+    }
+
+    pub fn on_vuser_completed(&mut self) {
+        self.vusers.get_or_insert_default().completed += 1;
+    }
+
+    pub fn on_vuser_failed(&mut self) {
+        self.vusers.get_or_insert_default().failed += 1;
     }
 
     fn integrate(&mut self, now: Nanos) {
@@ -304,6 +345,9 @@ pub fn kind_of(name: &str) -> Option<MetricKind> {
         "http_req_duration" | "iteration_duration" | "queue_wait" => MetricKind::Trend,
         "http_req_failed" => MetricKind::Rate,
         "http_reqs" | "iterations" | "dropped_iterations" => MetricKind::Counter,
+        "vusers.created" | "vusers.skipped" | "vusers.completed" => MetricKind::Counter,
+        // ensure's maxErrorRate: (created − completed) / created, as a k6 rate.
+        "vusers.failed" => MetricKind::Rate,
         "vus" | "vus_max" => MetricKind::Gauge,
         "tx_success" => MetricKind::Rate,
         "tx_gas" | "tx_confirmation" => MetricKind::Trend,
@@ -377,6 +421,10 @@ impl Metrics {
             "http_reqs" => counter(ep.map(|e| e.duration.count()).unwrap_or(self.http.count())),
             "iterations" => counter(self.iterations),
             "dropped_iterations" => counter(self.dropped_iterations),
+            "vusers.created" => counter(self.vusers.unwrap_or_default().created),
+            "vusers.skipped" => counter(self.vusers.unwrap_or_default().skipped),
+            "vusers.completed" => counter(self.vusers.unwrap_or_default().completed),
+            "vusers.failed" => self.vusers?.failed_rate(),
             "vus" => Some(self.vus as f64),
             "tx_success" => self.tx.success_rate(),
             "tx_count" => counter(self.tx.attempts()),

@@ -104,6 +104,37 @@ pub fn console_summary(r: &Report) -> String {
         m.dropped_iterations,
         rate(m.dropped_iterations)
     );
+    if let Some(v) = m.vusers {
+        // Artillery's counters, each on its own line (skipped arrivals are not dropped ones).
+        let _ = writeln!(
+            o,
+            "     {} {}  {:.2}/s",
+            dots("vusers.created"),
+            v.created,
+            rate(v.created)
+        );
+        let _ = writeln!(
+            o,
+            "     {} {}  {:.2}/s",
+            dots("vusers.skipped"),
+            v.skipped,
+            rate(v.skipped)
+        );
+        let _ = writeln!(
+            o,
+            "     {} {}  {:.2}/s",
+            dots("vusers.completed"),
+            v.completed,
+            rate(v.completed)
+        );
+        let _ = writeln!(
+            o,
+            "     {} {}  {:.2}/s",
+            dots("vusers.failed"),
+            v.failed,
+            rate(v.failed)
+        );
+    }
     let _ = writeln!(o, "     {} max={}", dots("vus"), m.vus_max_seen);
     let _ = writeln!(o, "     {} {}", dots("vus_max"), m.vus_allocated);
     let causes: Vec<String> = m

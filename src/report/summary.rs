@@ -105,6 +105,16 @@ fn metric_entry(m: &Metrics, key: &str, secs: f64) -> Option<Value> {
         ),
         "iterations" => counter(m.iterations, secs),
         "dropped_iterations" => counter(m.dropped_iterations, secs),
+        "vusers.created" => counter(m.vusers?.created, secs),
+        "vusers.skipped" => counter(m.vusers?.skipped, secs),
+        "vusers.completed" => counter(m.vusers?.completed, secs),
+        "vusers.failed" => {
+            let v = m.vusers?;
+            let failed = v.created.saturating_sub(v.completed);
+            json!({"type": "rate", "contains": "default",
+                   "values": {"rate": v.failed_rate().unwrap_or(0.0), "passes": failed,
+                              "fails": v.created - failed}})
+        }
         "vus" => json!({"type": "gauge", "contains": "default",
                         "values": {"value": m.vus, "min": m.vus_min, "max": m.vus_max_seen}}),
         "vus_max" => json!({"type": "gauge", "contains": "default",
@@ -296,6 +306,12 @@ pub fn summary_json(loaded: &Loaded, r: &RunResult, verdicts: &[Verdict], seed: 
     .iter()
     .map(|s| s.to_string())
     .collect();
+    if m.vusers.is_some() {
+        keys.push("vusers.created".into());
+        keys.push("vusers.skipped".into());
+        keys.push("vusers.completed".into());
+        keys.push("vusers.failed".into());
+    }
     if m.tx.attempts() > 0 {
         for k in ["tx_success", "tx_count", "tx_gas", "tx_confirmation"] {
             keys.push(k.to_string());

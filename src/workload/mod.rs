@@ -431,6 +431,14 @@ impl Workload {
         }
     }
 
+    /// An Artillery arrival refused at `maxVusers` (`vusers.skipped`, not k6's dropped_iterations).
+    fn skipped(&mut self, sc: u16, now: Nanos, m: &mut Metrics) {
+        m.on_vuser_skipped();
+        if self.iteration_log.is_some() {
+            self.log(IterationRow::dropped(now, sc));
+        }
+    }
+
     /// Claim the next iteration for VU `v` (iteration executors count them; others always can).
     fn claim(&mut self, sc: u16, v: u32) -> bool {
         let s = &mut self.scs[sc as usize];
@@ -687,11 +695,12 @@ impl Workload {
                 *pending = arrivals.next();
                 // Artillery skips an arrival when maxVusers are already running (vusers.skipped).
                 if self.scs[sc as usize].active >= limit {
-                    self.dropped(sc, now, m);
+                    self.skipped(sc, now, m);
                 } else if let Some(v) = self.take_idle(sc, u32::MAX) {
+                    m.on_vuser_created();
                     self.begin(v, q, sys, m);
                 } else {
-                    self.dropped(sc, now, m);
+                    self.skipped(sc, now, m);
                 }
                 self.schedule_next_arrival(sc, q);
             }
@@ -848,6 +857,9 @@ impl Workload {
             let row = IterationRow::new(vu.iter_start, now, v, sc, vu.flow, Outcome::Completed);
             self.log(row);
         }
+        if matches!(self.scs[sc as usize].kind, Kind::Artillery { .. }) {
+            m.on_vuser_completed();
+        }
         let vu = &mut self.vus[v as usize];
         // Only a closed VU loops by itself: an open executor's arrivals are finite.
         let closed = self.scs[sc as usize].kind.closed();
@@ -944,9 +956,40 @@ impl Workload {
         vu.req = None;
         let now = q.now();
         m.on_response_in(now, vu.req_ep, vu.sc, now - vu.req_start, r.cause);
-        vu.pc += 1;
-        self.run(r.client, q, sys, m);
+        if self.ends_artillery_vu(r.client, r.cause) {
+            self.vuser_failed(r.client, q, sys, m);
+        } else {
+            self.vus[r.client as usize].pc += 1;
+            self.run(r.client, q, sys, m);
+        }
         m.set_vus(self.active, self.vus.len() as u32);
+    }
+
+    /// Artillery ends a VU at a transport error, a client timeout or a reset connection
+    /// (`vusers.failed`); an HTTP error status (every other cause here) does not
+    /// (art `lib/core/engine_http.ts` step, `lib/core/runner.ts` runScenario).
+    fn ends_artillery_vu(&self, v: u32, cause: Option<Cause>) -> bool {
+        let sc = self.vus[v as usize].sc as usize;
+        matches!(self.scs[sc].kind, Kind::Artillery { .. })
+            && matches!(cause, Some(Cause::Timeout | Cause::Terminated))
+    }
+
+    fn vuser_failed(
+        &mut self,
+        v: u32,
+        q: &mut EventQueue<Event>,
+        sys: &mut System,
+        m: &mut Metrics,
+    ) {
+        m.on_vuser_failed();
+        let sc = self.vus[v as usize].sc;
+        if self.iteration_log.is_some() {
+            let vu = &self.vus[v as usize];
+            let row = IterationRow::new(vu.iter_start, q.now(), v, sc, vu.flow, Outcome::Failed);
+            self.log(row);
+        }
+        self.go_idle(v, q, sys);
+        self.check_finished(sc, q.now());
     }
 
     fn timeouts(&mut self, sc: u16, q: &mut EventQueue<Event>, sys: &mut System, m: &mut Metrics) {
@@ -961,8 +1004,12 @@ impl Workload {
             if vu.req == Some(r) {
                 vu.req = None;
                 m.on_response_in(now, vu.req_ep, sc, now - vu.req_start, Some(Cause::Timeout));
-                vu.pc += 1;
-                self.run(v, q, sys, m);
+                if self.ends_artillery_vu(v, Some(Cause::Timeout)) {
+                    self.vuser_failed(v, q, sys, m);
+                } else {
+                    self.vus[v as usize].pc += 1;
+                    self.run(v, q, sys, m);
+                }
             }
         }
         let s = &mut self.scs[sc as usize];

@@ -337,9 +337,10 @@ fn uniform_tick_us(rate: f64) -> f64 {
 /// ignored, as Artillery does. Durations are in ns.
 ///
 /// Errors mirror what Artillery rejects or mishandles: a zero `pause`/`duration`
-/// (its `ms` conversion throws), a missing `duration` on a rate/count phase (required
-/// by its schema), negative or non-finite rates, no phase type at all, and constant rates whose µs tick is 0 (> 1e6/s) or longer
-/// than the phase (Artillery's uniform process would then never finish).
+/// (its `ms` conversion throws), a missing `duration` on a constant or count phase (a
+/// constant phase would never end; a ramp without one gets 1 period), negative or
+/// non-finite rates, no phase type at all, and constant rates whose µs tick is 0
+/// (> 1e6/s) or longer than the phase (Artillery's uniform process would then never finish).
 pub fn artillery_phase(
     duration: Option<u64>,
     arrival_rate: Option<f64>,
@@ -381,7 +382,11 @@ pub fn artillery_phase(
         if !to.is_finite() || to < 0.0 {
             return Err(format!("rampTo: expected a finite number >= 0, got {to}"));
         }
-        let d = need_duration("rampTo")?;
+        // createRamp: `duration || 1` periods, so a ramp without a duration lasts 1 s.
+        let d = match duration {
+            None => 0,
+            Some(_) => need_duration("rampTo")?,
+        };
         return Ok(phase(d, PhaseKind::Ramp { from: rate, to }));
     }
     let d = need_duration("arrivalRate")?;
@@ -432,8 +437,10 @@ struct PhaseSched {
     gen: Gen,
 }
 
-/// Arrivals in period `p` of a ramp: createRamp's `floor(raw)`, with JS's operation
-/// order. Single worker: no `+1` from adjustArrivalsByWorker.
+/// Arrivals in period `p` of a ramp: createRamp's raw count with JS's operation order, then
+/// adjustArrivalsByWorker: `floor(raw)`, plus 1 when `Math.round(frac(raw) * workers) >=
+/// worker`. Summed over a local run's workers that is round-half-up of `raw` (the reference
+/// emulates W = 1, 3, 7); with one worker it is exactly `floor(raw) + (frac >= 0.5)`.
 fn ramp_period_arrivals(from: f64, to: f64, secs: f64, p: u64) -> u64 {
     let raw = if secs == 1.0 {
         (to + from) / 2.0
@@ -441,11 +448,12 @@ fn ramp_period_arrivals(from: f64, to: f64, secs: f64, p: u64) -> u64 {
         ((to - from) / (secs - 1.0)) * p as f64 + from
     };
     // A fractional duration extrapolates past rampTo and may go negative: 0 arrivals.
-    if raw.is_finite() && raw >= 1.0 {
-        raw.floor() as u64
-    } else {
-        0
+    if !(raw.is_finite() && raw > 0.0) {
+        return 0;
     }
+    // JS Math.round is half-up; for a non-negative fraction Rust's round agrees.
+    let bump = u64::from((raw % 1.0).round() >= 1.0);
+    raw.floor() as u64 + bump
 }
 
 /// Artillery arrivals over sequential phases, as `(time_ns, phase_index)`.
@@ -584,15 +592,16 @@ impl Iterator for ArtilleryArrivals {
                     if a == 0 {
                         // Skip a run of empty periods at once (a long ramp below 1/s would
                         // otherwise cost a loop pass per second of it): raw = from + slope*p
-                        // first reaches 1 at p = (1 - from) / slope, stepped up to from the
-                        // period before, where the exact formula above decides again.
+                        // first reaches 0.5 (one arrival, rounded) at p = (0.5 - from) / slope,
+                        // stepped up to from the period before, where the exact formula above
+                        // decides again.
                         let slope = if secs == 1.0 {
                             0.0
                         } else {
                             (to - from) / (secs - 1.0)
                         };
                         let next = if slope > 0.0 && slope.is_finite() {
-                            let c = ((1.0 - from) / slope).ceil();
+                            let c = ((0.5 - from) / slope).ceil();
                             if c.is_finite() && c > 1.0 {
                                 ((c as u64).saturating_sub(1)).max(p + 1)
                             } else {
@@ -1074,14 +1083,16 @@ mod tests {
         let t0 = std::time::Instant::now();
         let years = 3600 * 24 * 365 * 100;
         let n =
-            ArtilleryArrivals::new(&[phase(years, PhaseKind::Ramp { from: 0.0, to: 0.9 })]).count();
+            ArtilleryArrivals::new(&[phase(years, PhaseKind::Ramp { from: 0.0, to: 0.4 })]).count();
         assert_eq!(n, 0);
         let first = ArtilleryArrivals::new(&[phase(years, PhaseKind::Ramp { from: 0.0, to: 2.0 })])
             .next()
             .unwrap();
+        // raw = 2p/(n-1) first rounds to 1 arrival at raw 0.5: a quarter of the way.
+        let quarter = years / 4;
         assert!(
-            first.0 > 1_000_000_000 * S,
-            "the first arrival is half-way: {first:?}"
+            first.0 > (quarter - 1) * S && first.0 <= (quarter + 2) * S,
+            "the first arrival is a quarter of the way: {first:?}"
         );
         assert!(t0.elapsed().as_secs() < 1);
     }
@@ -1097,7 +1108,7 @@ mod tests {
         )]);
         assert_eq!(it.total_duration(), 10 * S);
         let got: Vec<u64> = it.map(|(t, _)| t).collect();
-        // A[p] = floor(10p/9): 0,1,2,...,8,10 -> 46, close to n(a+b)/2 = 50.
+        // A[p] = round-half-up(10p/9): 0,1,2,3,4,6,7,8,9,10 -> 50 = n(a+b)/2.
         let per_second: Vec<usize> = (0..10)
             .map(|p| {
                 got.iter()
@@ -1105,15 +1116,15 @@ mod tests {
                     .count()
             })
             .collect();
-        assert_eq!(per_second, vec![0, 1, 2, 3, 4, 5, 6, 7, 8, 10]);
-        assert_eq!(got.len(), 46);
+        assert_eq!(per_second, vec![0, 1, 2, 3, 4, 6, 7, 8, 9, 10]);
+        assert_eq!(got.len(), 50);
         assert!(got.len().abs_diff(50) <= 10, "within n of n(a+b)/2");
         // Period 1: one arrival with a 1000 ms tick; period 3: ticks of 333 ms.
         assert_eq!(got[0], 2 * S);
         assert_eq!(&got[3..6], &[3333 * MS, 3666 * MS, 3999 * MS]);
         // Last second at rampTo: 10 arrivals every 100 ms up to 10 s.
         assert_eq!(
-            &got[36..],
+            &got[40..],
             &(1..=10).map(|j| 9 * S + j * 100 * MS).collect::<Vec<_>>()[..]
         );
 
@@ -1124,12 +1135,31 @@ mod tests {
                 .collect();
         assert_eq!(got.len(), 15);
         assert_eq!(&got[..5], &[200 * MS, 400 * MS, 600 * MS, 800 * MS, S]);
-        // One-period ramp: floor((a+b)/2) arrivals.
+        // One-period ramp: round-half-up((a+b)/2) = 4 arrivals.
         let got: Vec<u64> =
             ArtilleryArrivals::new(&[phase(1, PhaseKind::Ramp { from: 2.0, to: 5.0 })])
                 .map(|(t, _)| t)
                 .collect();
-        assert_eq!(got, vec![333 * MS, 666 * MS, 999 * MS]);
+        assert_eq!(got, vec![250 * MS, 500 * MS, 750 * MS, S]);
+        // 10 -> 0 over 5 s with one worker: raw 10, 7.5, 5, 2.5, 0 -> 10, 8, 5, 3, 0
+        // (importing-load-tests.md §2.3, rampTo: 0).
+        let got: Vec<u64> = ArtilleryArrivals::new(&[phase(
+            5,
+            PhaseKind::Ramp {
+                from: 10.0,
+                to: 0.0,
+            },
+        )])
+        .map(|(t, _)| t)
+        .collect();
+        let per_second: Vec<usize> = (0..5)
+            .map(|p| {
+                got.iter()
+                    .filter(|&&t| t > p * S && t <= (p + 1) * S)
+                    .count()
+            })
+            .collect();
+        assert_eq!(per_second, vec![10, 8, 5, 3, 0]);
     }
 
     #[test]
@@ -1238,9 +1268,14 @@ mod tests {
             artillery_phase(None, Some(1.0), None, None, None, None),
             "expected a duration",
         );
-        err(
-            artillery_phase(None, Some(1.0), Some(2.0), None, None, None),
-            "expected a duration",
+        // A ramp without a duration gets one 1-second period (createRamp's `duration || 1`).
+        assert_eq!(
+            artillery_phase(None, Some(1.0), Some(2.0), None, None, None).unwrap(),
+            Phase {
+                duration: 0,
+                kind: Ramp { from: 1.0, to: 2.0 },
+                max_vusers: None
+            }
         );
         err(
             artillery_phase(None, Some(0.0), None, None, None, None),
@@ -1259,9 +1294,9 @@ mod tests {
             ok(artillery_phase(d, None, Some(2.0), None, None, None)),
             Ramp { from: 0.0, to: 2.0 }
         );
-        err(
-            artillery_phase(None, None, Some(2.0), None, None, None),
-            "expected a duration",
+        assert_eq!(
+            ok(artillery_phase(None, None, Some(2.0), None, None, None)),
+            Ramp { from: 0.0, to: 2.0 }
         );
         err(
             artillery_phase(d, None, None, None, None, None),

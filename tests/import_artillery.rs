@@ -1,0 +1,544 @@
+//! Artillery scripts as Artillery reads them: its own phase tests ported, the local runner's
+//! phase routing and rounding, maxVusers and failed VUs in whole runs, and `surge import
+//! artillery` / `surge run FILE --model` on the seed and on real public scripts.
+
+mod common;
+
+use common::{root, stderr, surge};
+use serde_json::{json, Value};
+use std::path::Path;
+use surge::config::{self, scenario::ArtilleryPhaseCfg};
+use surge::engine::SEC;
+use surge::import::artillery;
+use surge::sim::{run, RunOptions};
+use surge::workload::schedule::ArtilleryArrivals;
+
+/// A phase as the `artillery` executor reads it.
+fn phase(v: Value) -> Result<ArtilleryPhaseCfg, String> {
+    let p: ArtilleryPhaseCfg = serde_json::from_value(v).map_err(|e| e.to_string())?;
+    config::artillery_phase(&p)?;
+    Ok(p)
+}
+
+/// Arrival times (ns) and the total phase time of a phase list, as the executor runs them.
+fn arrivals(phases: &[Value]) -> (Vec<u64>, u64) {
+    let ps: Vec<_> = phases
+        .iter()
+        .map(|v| config::artillery_phase(&phase(v.clone()).unwrap()).unwrap())
+        .collect();
+    let it = ArtilleryArrivals::new(&ps);
+    let total = it.total_duration();
+    (it.map(|(t, _)| t).collect(), total)
+}
+
+// ---- artillery packages/artillery/test/core/unit/phases.test.js
+
+/// phases.test.js 'GH #215 regression': {duration: 2, arrivalRate: 20} completes.
+#[test]
+fn upstream_gh_215_regression_completes() {
+    let (a, total) = arrivals(&[json!({"duration": 2, "arrivalRate": 20})]);
+    assert_eq!(a.len(), 40);
+    assert!(total <= 2 * SEC);
+}
+
+/// phases.test.js 'pause': {pause: 5} lasts at least 5 s, with no arrivals.
+#[test]
+fn upstream_pause() {
+    let (a, total) = arrivals(&[json!({"pause": 5})]);
+    assert!(a.is_empty());
+    assert!(total >= 5 * SEC);
+}
+
+/// phases.test.js 'arrivalRate set to 0 stays at 0': {rampTo: 5, arrivalRate: 0}; without a
+/// duration createRamp runs one period of round((0 + 5) / 2) = 3 arrivals.
+#[test]
+fn upstream_arrival_rate_zero_stays_zero() {
+    let p = phase(json!({"rampTo": 5, "arrivalRate": 0})).unwrap();
+    assert_eq!(p.arrival_rate, Some(0.0));
+    let (a, total) = arrivals(&[json!({"rampTo": 5, "arrivalRate": 0})]);
+    assert_eq!(a.len(), 3);
+    assert_eq!(total, SEC);
+}
+
+/// phases.test.js 'modifies duration in phase as expected' and 'modifies pause in phase as
+/// expected': "5s" is 5 s, "2s" is 2 s.
+#[test]
+fn upstream_duration_and_pause_strings() {
+    let p = phase(json!({"duration": "5s", "arrivalRate": 3})).unwrap();
+    assert_eq!(p.duration.unwrap().0, 5 * SEC);
+    let p = phase(json!({"pause": "2s"})).unwrap();
+    assert_eq!(p.pause.unwrap().0, 2 * SEC);
+}
+
+/// phases.test.js 'throws when duration is invalid': Artillery's own message.
+#[test]
+fn upstream_invalid_duration_throws() {
+    let e = phase(json!({"duration": "5 potatoes", "arrivalRate": 3})).unwrap_err();
+    assert!(e.contains("Invalid duration for phase: 5 potatoes"), "{e}");
+}
+
+/// phases.test.js 'arrivalCount': {duration: 10, arrivalCount: 5} gives 5 arrivals and runs
+/// at least 10 s.
+#[test]
+fn upstream_arrival_count() {
+    let (a, total) = arrivals(&[json!({"duration": 10, "arrivalCount": 5})]);
+    assert_eq!(a.len(), 5);
+    assert!(total >= 10 * SEC);
+    assert!(a.windows(2).all(|w| w[1] - w[0] == 2 * SEC));
+}
+
+/// phases.test.js testRamp's oracle: arrivals within 20 % of floor(Σ_{i=1..P} (d/P)·i) with
+/// P = |rampTo − arrivalRate| + 1, over at least `duration` seconds ('rampUp', 'rampDown',
+/// 'ramp with string inputs', whose numeric fields must come out as numbers).
+#[test]
+fn upstream_ramps() {
+    for spec in [
+        json!({"duration": 15, "arrivalRate": 1, "rampTo": 20}),
+        json!({"duration": 15, "arrivalRate": 20, "rampTo": 1}),
+        json!({"duration": "15", "arrivalRate": "20", "rampTo": "1.0", "maxVusers": "40"}),
+    ] {
+        let num = |k: &str| config::artillery::to_number(&spec[k]);
+        let (d, from, to) = (num("duration"), num("arrivalRate"), num("rampTo"));
+        let periods = (to - from).abs() + 1.0;
+        let len = d / periods;
+        let expected = (1..=periods as u64)
+            .map(|i| len * i as f64)
+            .sum::<f64>()
+            .floor();
+        let (a, total) = arrivals(std::slice::from_ref(&spec));
+        assert!(
+            (a.len() as f64 - expected).abs() <= expected * 0.2,
+            "{spec}: {} arrivals vs {expected}",
+            a.len()
+        );
+        assert!(total >= d as u64 * SEC);
+        let p = phase(spec.clone()).unwrap();
+        assert_eq!(p.duration.unwrap().0, 15 * SEC);
+        assert_eq!((p.arrival_rate, p.ramp_to), (Some(from), Some(to)));
+        if spec.get("maxVusers").is_some() {
+            assert_eq!(p.max_vusers, Some(40));
+        }
+    }
+}
+
+// ---- artillery packages/artillery/test/unit/dist.test.js (one local worker)
+
+/// dist.test.js 'arrivalRate defaults to zero if not present': {duration: 10, rampTo: 25}.
+#[test]
+fn upstream_dist_arrival_rate_defaults_to_zero() {
+    let p = phase(json!({"name": "rampto", "duration": 10, "rampTo": 25})).unwrap();
+    assert_eq!(p.arrival_rate, Some(0.0));
+}
+
+/// dist.test.js 'set max vusers': one worker keeps the whole maxVusers.
+#[test]
+fn upstream_dist_set_max_vusers() {
+    let p = phase(json!({"duration": 10, "maxVusers": 20, "arrivalRate": 100})).unwrap();
+    assert_eq!(p.max_vusers, Some(20));
+}
+
+/// test/core/scripts/arrival_phases_time_format.json: "10s", pause "0.5 min", "1" and
+/// "9 seconds" arrivalCount phases: 10 + 30 + 1 + 9 s and 10 + 1 + 50 arrivals.
+#[test]
+fn upstream_arrival_phases_time_format() {
+    let (a, total) = arrivals(&[
+        json!({"duration": "10s", "arrivalCount": 10}),
+        json!({"pause": "0.5 min"}),
+        json!({"duration": "1", "arrivalCount": 1}),
+        json!({"duration": "9 seconds", "arrivalCount": 50}),
+    ]);
+    assert_eq!(total, 50 * SEC);
+    assert_eq!(a.len(), 61);
+    assert!(a[10..].iter().all(|&t| t > 40 * SEC));
+}
+
+// ---- the local runner (art lib/dist.ts divideWork) and the phaser's conversions
+
+/// A phase without a truthy rate, ramp, count or pause is skipped: no time passes. A string
+/// "0" is truthy, so `arrivalRate: "0"` becomes a pause of its duration.
+#[test]
+fn falsy_phases_are_skipped_and_string_zero_pauses() {
+    let (a, total) = arrivals(&[
+        json!({"duration": 30, "arrivalRate": 0}),
+        json!({"duration": 30, "arrivalCount": 0}),
+        json!({"duration": 2, "arrivalRate": 1}),
+    ]);
+    assert_eq!(total, 2 * SEC);
+    assert_eq!(a, vec![SEC, 2 * SEC]);
+    let (a, total) = arrivals(&[
+        json!({"duration": 30, "arrivalRate": "0"}),
+        json!({"duration": 2, "arrivalRate": 1}),
+    ]);
+    assert_eq!(total, 32 * SEC);
+    assert_eq!(a, vec![31 * SEC, 32 * SEC]);
+}
+
+/// Ramp seconds carry round-half-up arrivals (adjustArrivalsByWorker with one worker):
+/// 10 -> 0 over 5 s is 10, 8, 5, 3, 0 (importing-load-tests.md §2.3).
+#[test]
+fn ramp_seconds_round_half_up() {
+    let (a, _) = arrivals(&[json!({"duration": 5, "arrivalRate": 10, "rampTo": 0})]);
+    let per: Vec<usize> = (0..5u64)
+        .map(|p| {
+            a.iter()
+                .filter(|&&t| t > p * SEC && t <= (p + 1) * SEC)
+                .count()
+        })
+        .collect();
+    assert_eq!(per, vec![10, 8, 5, 3, 0]);
+}
+
+/// Quoted numbers and ms strings as Node computes them; what Artillery rejects is refused.
+#[test]
+fn quoted_numbers_and_duration_strings() {
+    let d =
+        |v: Value| phase(json!({"duration": v, "arrivalRate": 1})).map(|p| p.duration.unwrap().0);
+    assert_eq!(d(json!("15")), Ok(15 * SEC));
+    assert_eq!(d(json!("0.5 min")), Ok(30 * SEC));
+    assert_eq!(d(json!("2m")), Ok(120 * SEC));
+    assert_eq!(d(json!("1.5m")), Ok(90 * SEC));
+    assert_eq!(d(json!("10S")), Ok(10 * SEC));
+    assert!(d(json!(0))
+        .unwrap_err()
+        .contains("Invalid duration for phase: 0"));
+    assert!(d(json!("1h30m")).is_err());
+    assert!(d(json!("-5s")).unwrap_err().contains("positive"));
+    let p = phase(json!({"duration": 60, "arrivalRate": "10", "maxVusers": "5"})).unwrap();
+    assert_eq!((p.arrival_rate, p.max_vusers), (Some(10.0), Some(5)));
+    // The local runner's integer split asserts on a fractional rate.
+    assert!(phase(json!({"duration": 60, "arrivalRate": 2.5}))
+        .unwrap_err()
+        .contains("whole number"));
+    assert!(
+        phase(json!({"duration": 60, "arrivalRate": 1, "mode": "poisson"}))
+            .unwrap_err()
+            .contains("poisson")
+    );
+    // A phase written back reads the same (sweeps re-read scenarios through JSON).
+    for v in [
+        json!({"duration": "1500ms", "arrivalRate": 1}),
+        json!({"duration": 30, "arrivalRate": "0"}),
+        json!({"duration": 4, "rampTo": "0", "arrivalRate": 3}),
+        json!({"duration": 30, "arrivalCount": 0}),
+    ] {
+        let p = phase(v.clone()).unwrap();
+        let back: ArtilleryPhaseCfg =
+            serde_json::from_value(serde_json::to_value(&p).unwrap()).unwrap();
+        assert_eq!(back, p, "{v}");
+    }
+}
+
+// ---- whole runs: maxVusers and failed VUs
+
+const MODEL: &str = "
+entry: web
+services:
+  web:
+    replicas: 4
+    pod: {cores: 64}
+    endpoints:
+      ping:
+        - cpu: const(450ms)
+";
+
+fn native(phases: &str, steps: &str, extra: &str) -> serde_json::Value {
+    let s = format!(
+        "model: x\nsample_interval: 1s\nflows:\n  f:\n    steps:\n{steps}scenarios:\n  s:\n    executor: artillery\n{extra}    phases:\n{phases}"
+    );
+    let l = config::from_strs(&s, MODEL).unwrap();
+    let r = run(
+        &l,
+        RunOptions {
+            seed: 1,
+            replication: 0,
+        },
+        &mut |_, _| {},
+    );
+    let rep = surge::report::Report::new(&l, r, 1);
+    rep.json
+}
+
+/// maxVusers 2, one arrival every 100 ms, each VU busy 450 ms: the VUs started at 0.1 and
+/// 0.2 s end at 0.55 and 0.65 s, so of every 5 arrivals 2 start and 3 are skipped.
+#[test]
+fn max_vusers_skips_arrivals_and_counts_them_apart() {
+    let v = native(
+        "      - {duration: 10, arrivalRate: 10, maxVusers: 2}\n",
+        "      - request: ping\n",
+        "",
+    );
+    let m = &v["metrics"];
+    assert_eq!(m["vusers.created"]["values"]["count"], 40, "{m}");
+    assert_eq!(m["vusers.skipped"]["values"]["count"], 60);
+    assert_eq!(m["vusers.completed"]["values"]["count"], 40);
+    assert_eq!(m["dropped_iterations"]["values"]["count"], 0);
+}
+
+/// A client timeout ends the VU (vusers.failed) before its second request; maxErrorRate's
+/// quantity (created − completed) / created is then 1.
+#[test]
+fn a_timeout_fails_the_vu() {
+    let v = native(
+        "      - {duration: 3, arrivalCount: 3}\n",
+        "      - request: ping\n      - request: ping\n",
+        "    request_timeout: 200ms\n",
+    );
+    let m = &v["metrics"];
+    assert_eq!(m["vusers.created"]["values"]["count"], 3, "{m}");
+    assert_eq!(m["vusers.completed"]["values"]["count"], 0);
+    assert_eq!(m["vusers.failed"]["values"]["rate"], 1.0);
+    assert_eq!(m["http_reqs"]["values"]["count"], 3);
+}
+
+// ---- importing: the seed, real public scripts, and every rejection
+
+/// Import an Artillery file against a model and run it, capped at `secs` simulated seconds
+/// and 1 ms (so that an arrival due exactly at `secs` is in).
+fn import_and_run(file: &Path, model: &Path, secs: u32) -> (config::Loaded, Value) {
+    let text = std::fs::read_to_string(file).unwrap();
+    let (l, _notes) = artillery::load(
+        file,
+        &text,
+        model,
+        &[format!("duration={}ms", secs * 1000 + 1)],
+        Default::default(),
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    let r = run(
+        &l,
+        RunOptions {
+            seed: 1,
+            replication: 0,
+        },
+        &mut |_, _| {},
+    );
+    let json = surge::report::Report::new(&l, r, 1).json;
+    (l, json)
+}
+
+/// Seed 000's Artillery config, verbatim: its three phases, its three weighted flows mapped
+/// through HamBaller's routes (the `{{ $randomWallet() }}` URL to `GET /api/badges/{wallet}`),
+/// and Artillery's default 10 s timeout.
+#[test]
+fn seed_000_imports_and_runs_on_hamballer() {
+    let file = root().join("scenarios/imported/hamballer-artillery.yml");
+    let (l, v) = import_and_run(&file, &root().join("models/hamballer.yaml"), 12);
+    let s = &l.scenario;
+    let flows: Vec<(&String, f64)> = s.flows.iter().map(|(k, f)| (k, f.weight)).collect();
+    assert_eq!(
+        flows,
+        vec![
+            (&"badge_minting_simulation".to_string(), 60.0),
+            (&"badge_viewing".to_string(), 30.0),
+            (&"leaderboard_access".to_string(), 10.0)
+        ]
+    );
+    let config::scenario::ExecutorCfg::Artillery(a) = &s.scenarios["artillery"] else {
+        panic!("artillery executor");
+    };
+    let phases: Vec<(u64, Option<f64>)> = a
+        .phases
+        .iter()
+        .map(|p| (p.duration.unwrap().0 / SEC, p.arrival_rate))
+        .collect();
+    assert_eq!(
+        phases,
+        vec![(60, Some(10.0)), (300, Some(350.0)), (120, Some(700.0))]
+    );
+    assert_eq!(a.request_timeout.unwrap().0, 10 * SEC);
+    // 10/s for the first 12 s: 120 arrivals, every one a created VU.
+    let m = &v["metrics"];
+    assert_eq!(m["vusers.created"]["values"]["count"], 120, "{m}");
+    assert_eq!(m["vusers.skipped"]["values"]["count"], 0);
+    let eps = &v["surge"]["endpoints"];
+    for ep in ["mint", "wallet", "leaderboard"] {
+        assert!(eps[ep]["requests"].as_u64().unwrap() > 0, "{ep}: {eps}");
+    }
+}
+
+/// The public scripts in tests/data/artillery (sources in its README) import and run.
+#[test]
+fn public_scripts_import_and_run() {
+    let dir = root().join("tests/data/artillery");
+    let model = dir.join("model.yaml");
+    let cases: [(&str, u64); 5] = [
+        // 1 -> 5/s ramp over 60 s: 10 s of it, round-half-up per second.
+        (
+            "load-test-with-automated-checks.yml",
+            (0..10u64)
+                .map(|p| {
+                    let raw = 1.0 + 4.0 * p as f64 / 59.0;
+                    raw.floor() as u64 + u64::from(raw.fract() >= 0.5)
+                })
+                .sum(),
+        ),
+        ("scenario-weights.yml", 25 * 10),
+        ("cookies.yml", 25 * 10),
+        // No phases outside its environments: Artillery's single arrival.
+        ("functional-load-tests.yml", 1),
+        ("endpoint-metrics.yml", 10),
+    ];
+    for (name, created) in cases {
+        let (_, v) = import_and_run(&dir.join(name), &model, 10);
+        let got = v["metrics"]["vusers.created"]["values"]["count"]
+            .as_u64()
+            .unwrap();
+        assert_eq!(got, created, "{name}");
+        assert!(
+            v["metrics"]["http_reqs"]["values"]["count"]
+                .as_u64()
+                .unwrap()
+                > 0
+        );
+    }
+    // The ensure thresholds of the automated-checks example, in k6 syntax.
+    let text = std::fs::read_to_string(dir.join("load-test-with-automated-checks.yml")).unwrap();
+    let imp = artillery::import(Path::new("x.yml"), &text, "m.yaml").unwrap();
+    assert_eq!(
+        imp.scenario["thresholds"],
+        json!({"http_req_duration": ["p(99)<100", "p(95)<75"]})
+    );
+    assert_eq!(
+        imp.scenario["flows"]["scenario_0"]["steps"][0]["loop"]["count"],
+        100
+    );
+}
+
+/// ensure's legacy keys, maxErrorRate, conditions; http.timeout; think strings and jitter.
+#[test]
+fn ensure_timeout_and_think_forms() {
+    let text = r#"
+config:
+  target: "https://api.example.com/v1"
+  http:
+    timeout: "2.5"
+  phases:
+    - {duration: 10, arrivalRate: 1}
+  ensure:
+    p95: 200
+    median: "150"
+    maxErrorRate: 1
+    conditions:
+      - expression: "http.response_time.p99 < 400 and http.request_rate >= 5"
+scenarios:
+  - flow:
+      - get: {url: "/users/{{ id }}?x=1"}
+      - think: "500ms"
+      - think: 2
+        jitter: "25%"
+      - get: {url: "https://other.example.com/health"}
+"#;
+    let imp = artillery::import(Path::new("t.yml"), text, "m.yaml").unwrap();
+    let s = &imp.scenario;
+    assert_eq!(
+        s["thresholds"],
+        json!({
+            // In the order of ensure's keys as read: conditions, median, p95.
+            "http_req_duration": ["p(99)<400", "med<150", "p(95)<200"],
+            "http_reqs": ["rate>=5"],
+            "vusers.failed": ["rate<=0.01"],
+        })
+    );
+    assert_eq!(s["scenarios"]["artillery"]["request_timeout"], "2500ms");
+    assert_eq!(
+        s["flows"]["scenario_0"]["steps"],
+        json!([
+            {"get": "/v1/users/{{ id }}"},
+            {"sleep": "const(500ms)"},
+            {"sleep": "uniform(1500ms,2500ms)"},
+            {"get": "/health"},
+        ])
+    );
+}
+
+/// Every rejection names the file, the line and what was expected, and exits 2.
+#[test]
+fn rejections_exit_2_with_file_and_line() {
+    let dir = common::tmpdir("import_artillery", "rejections");
+    let head = "config:\n  target: http://x\n  phases:\n    - {duration: 5, arrivalRate: 1}\n";
+    let flow = "scenarios:\n  - flow:\n      - get: {url: /dino}\n";
+    let cases: Vec<(&str, String, &str, &str)> = vec![
+        ("engine", format!("{head}scenarios:\n  - engine: playwright\n    flow: []\n"), "line 6", "playwright"),
+        ("function", format!("{head}scenarios:\n  - flow:\n      - function: setUp\n"), "line 7", "function"),
+        ("processor", format!("config:\n  target: http://x\n  processor: ./p.js\n{flow}"), "line 3", "processor"),
+        ("hook", format!("{head}scenarios:\n  - beforeRequest: sign\n    flow: []\n"), "line 6", "beforeRequest"),
+        ("req-hook", format!("{head}scenarios:\n  - flow:\n      - get:\n          url: /dino\n          afterResponse: check\n"), "line 9", "afterResponse"),
+        ("duration", "config:\n  target: http://x\n  phases:\n    - duration: 5 potatoes\n      arrivalRate: 1\n".to_string() + flow, "line 4", "Invalid duration for phase: 5 potatoes"),
+        ("loop-forever", format!("{head}scenarios:\n  - flow:\n      - loop:\n          - get: {{url: /dino}}\n"), "line 7", "forever"),
+        ("loop-range", format!("{head}scenarios:\n  - flow:\n      - loop:\n          - get: {{url: /dino}}\n        count: \"1-5\"\n"), "line 9", "random range"),
+        ("think", format!("{head}scenarios:\n  - flow:\n      - get: {{url: /dino}}\n      - think: soon\n"), "line 8", "Invalid think time"),
+        ("ws", format!("{head}scenarios:\n  - engine: socketio\n    flow:\n      - emit: x\n"), "line 6", "socketio"),
+        ("ensure", format!("config:\n  target: http://x\n  ensure:\n    p42: 5\n{flow}"), "line 4", "unknown ensure check"),
+        ("metric", format!("config:\n  target: http://x\n  ensure:\n    thresholds:\n      - http.codes.500: 1\n{flow}"), "line 5", "not simulated"),
+        ("route", format!("{head}scenarios:\n  - flow:\n      - get: {{url: /nowhere}}\n"), "", "GET /dino"),
+        ("yaml", "config: [\n".to_string(), "line", ""),
+    ];
+    let model = root().join("tests/data/artillery/model.yaml");
+    for (name, text, line, needle) in cases {
+        let f = dir.join(format!("{name}.yml"));
+        std::fs::write(&f, &text).unwrap();
+        for args in [
+            vec![
+                "import",
+                "artillery",
+                f.to_str().unwrap(),
+                "--model",
+                model.to_str().unwrap(),
+            ],
+            vec![
+                "run",
+                f.to_str().unwrap(),
+                "--model",
+                model.to_str().unwrap(),
+                "--out",
+                dir.join("out").to_str().unwrap(),
+            ],
+        ] {
+            let o = surge(&args, &root());
+            let e = stderr(&o);
+            assert_eq!(o.status.code(), Some(2), "{name}: {e}\n{text}");
+            assert!(
+                e.contains(f.to_str().unwrap()),
+                "{name}: names the file: {e}"
+            );
+            assert!(e.contains(line), "{name}: {line}: {e}");
+            assert!(e.contains(needle), "{name}: {needle}: {e}");
+        }
+    }
+    // An Artillery script without --model is a usage error; the written scenario is atomic.
+    let f = dir.join("route.yml");
+    let o = surge(&["run", f.to_str().unwrap()], &root());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--model"));
+}
+
+/// `surge import artillery --out` writes a scenario that `surge run` runs as it is, with the
+/// model path relative to the scenario.
+#[test]
+fn import_writes_a_runnable_scenario() {
+    let dir = common::tmpdir("import_artillery", "out");
+    let out = dir.join("sub/seed.yaml");
+    let o = surge(
+        &[
+            "import",
+            "artillery",
+            "scenarios/imported/hamballer-artillery.yml",
+            "--model",
+            "models/hamballer.yaml",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &root(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let l = config::load(&out, &["duration=2s".to_string()]).unwrap();
+    assert_eq!(
+        std::fs::canonicalize(&l.model_path).unwrap(),
+        std::fs::canonicalize(root().join("models/hamballer.yaml")).unwrap()
+    );
+    let names: Vec<_> = std::fs::read_dir(out.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, vec!["seed.yaml"], "no temp file left");
+}
