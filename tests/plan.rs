@@ -238,6 +238,26 @@ fn multi_fidelity_plan_gives_the_exhaustive_answer() {
         mf["search"],
         full["search"]
     );
+    // With --screen-verify the rejected points that could beat the answer run at full length
+    // too: the same answer, and surge says it is the exhaustive one.
+    let (v, _) = plan(
+        &dir,
+        "s.yaml",
+        "mfv",
+        &[
+            "--screen",
+            "0.2",
+            "--screen-verify",
+            "--monotone",
+            "services.station.pod.cores",
+        ],
+    );
+    assert_eq!(cores(&v), Some(optimum as f64), "{v:#}");
+    assert_eq!(v["screening"]["exact"], true, "{:#}", v["screening"]);
+    assert!(v["screening"]["rejected_cheaper"]
+        .as_array()
+        .unwrap()
+        .is_empty());
     // Every rejected point cheaper than the answer is listed with how far it missed.
     for r in sc["rejected_cheaper"].as_array().unwrap() {
         let c = r["params"]["services.station.pod.cores"].as_f64().unwrap();
