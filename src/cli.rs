@@ -111,6 +111,10 @@ pub enum Command {
         /// fraction of the target's limit.
         #[arg(long, value_name = "FRACTION", default_value_t = 0.25)]
         screen_margin: f64,
+        /// After --screen: also run at full length every rejected point that could beat the
+        /// answer, so the answer is the exhaustive one (given the --monotone parameters).
+        #[arg(long)]
+        screen_verify: bool,
     },
     /// Combine sweep shards (directories written with --shard) into one result set.
     Merge {
@@ -602,6 +606,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             no_early_stop,
             screen,
             screen_margin,
+            screen_verify,
         } => {
             let quiet = opts.quiet;
             let args = opts.args(scenario, "grid".into(), None)?;
@@ -612,6 +617,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
                 early_stop: !no_early_stop,
                 screen,
                 screen_margin,
+                screen_verify,
             };
             let (f, found) = crate::sweep::plan(&args, &pa)?;
             print_finished(&f, quiet);

@@ -112,8 +112,14 @@ fn early_stopping_never_changes_a_verdict() {
     std::fs::write(dir.join("m.yaml"), MMC_MODEL).unwrap();
     let thresholds = "  'queue_wait{service:station}': ['avg<30']\n  http_req_duration: ['max<3000']\n  http_reqs: ['count<100000']\n";
     std::fs::write(dir.join("s.yaml"), mmc_scenario(600, "10s", thresholds)).unwrap();
-    let (with, c1) = plan(&dir, "s.yaml", "with", &[]);
-    let (without, c2) = plan(&dir, "s.yaml", "without", &["--no-early-stop"]);
+    let obj = ["--objective", "infrastructure"];
+    let (with, c1) = plan(&dir, "s.yaml", "with", &obj);
+    let (without, c2) = plan(
+        &dir,
+        "s.yaml",
+        "without",
+        &[&obj[..], &["--no-early-stop"]].concat(),
+    );
     assert_eq!(c1, c2);
     assert_eq!(with["best"]["point"], without["best"]["point"]);
     assert_eq!(
@@ -122,6 +128,14 @@ fn early_stopping_never_changes_a_verdict() {
     );
     assert_eq!(with["search"]["runs"], without["search"]["runs"]);
     assert_eq!(with["search"]["early_stop"], true);
+    // The objective: capacity alone, here one vCPU-hour per core at $1.
+    assert_eq!(with["objective"], "cost.infrastructure_per_hour");
+    let best = &with["best"];
+    assert_eq!(
+        best["objective_value"].as_f64(),
+        best["params"]["services.station.pod.cores"].as_f64(),
+        "{best:#}"
+    );
     assert_eq!(without["search"]["stopped_early"], 0);
     let stopped = with["search"]["stopped_early"].as_u64().unwrap();
     assert!(stopped >= 1, "no run stopped early: {:#}", with["search"]);
@@ -238,6 +252,26 @@ fn multi_fidelity_plan_gives_the_exhaustive_answer() {
         mf["search"],
         full["search"]
     );
+    // With --screen-verify the rejected points that could beat the answer run at full length
+    // too: the same answer, and surge says it is the exhaustive one.
+    let (v, _) = plan(
+        &dir,
+        "s.yaml",
+        "mfv",
+        &[
+            "--screen",
+            "0.2",
+            "--screen-verify",
+            "--monotone",
+            "services.station.pod.cores",
+        ],
+    );
+    assert_eq!(cores(&v), Some(optimum as f64), "{v:#}");
+    assert_eq!(v["screening"]["exact"], true, "{:#}", v["screening"]);
+    assert!(v["screening"]["rejected_cheaper"]
+        .as_array()
+        .unwrap()
+        .is_empty());
     // Every rejected point cheaper than the answer is listed with how far it missed.
     for r in sc["rejected_cheaper"].as_array().unwrap() {
         let c = r["params"]["services.station.pod.cores"].as_f64().unwrap();

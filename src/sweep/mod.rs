@@ -180,6 +180,8 @@ pub struct PlanArgs {
     /// Multi-fidelity: screen at this fraction of the run length first.
     pub screen: Option<f64>,
     pub screen_margin: f64,
+    /// After confirming, run at full length the rejected points that could beat the answer.
+    pub screen_verify: bool,
 }
 
 impl Default for PlanArgs {
@@ -191,6 +193,7 @@ impl Default for PlanArgs {
             early_stop: true,
             screen: None,
             screen_margin: 0.25,
+            screen_verify: false,
         }
     }
 }
@@ -295,7 +298,7 @@ pub fn plan(a: &SweepArgs, pa: &PlanArgs) -> Result<(Finished, bool)> {
         early_stop: pa.early_stop,
         run_precision: spec.run_precision,
     };
-    let screening = match &screen {
+    let mut screening = match &screen {
         None => None,
         Some(sc) => {
             let dir = out.join("screen");
@@ -317,7 +320,18 @@ pub fn plan(a: &SweepArgs, pa: &PlanArgs) -> Result<(Finished, bool)> {
         .unwrap_or(all);
     let mut ctx = Context::new(&spec, &out, &base, &points, a.jobs, a.progress)?;
     ctx.control = control;
-    let search = plan::search(&ctx, &points, confidence)?;
+    let mut search = plan::search(&ctx, &points, confidence)?;
+    if let (true, Some(sc)) = (pa.screen_verify, screening.as_mut()) {
+        // Run at full length the rejected points that could still beat the answer.
+        let best = plan::best_value(&search, &objective, confidence);
+        let set = sc.could_beat(&objective, best);
+        if !set.is_empty() {
+            let mut vctx = Context::new(&spec, &out, &base, &set, a.jobs, a.progress)?;
+            vctx.control = control;
+            plan::merge_search(&mut search, plan::search(&vctx, &set, confidence)?);
+        }
+        sc.verified = set;
+    }
     let outcome = plan::decide(&spec, &search, confidence, screening.as_ref())?;
     let json = serde_json::to_string_pretty(&outcome.json).expect("plan json");
     write_atomic(&out.join("plan.json"), json.as_bytes())?;
@@ -489,13 +503,23 @@ fn plan_text(spec: &Spec, o: &plan::Outcome, s: &plan::Search, confidence: f64) 
             .as_array()
             .map(|a| a.len())
             .unwrap_or(0);
-        if cheaper > 0 || sc["rejected_inferred"].as_u64().unwrap_or(0) > 0 {
+        let inferred = sc["rejected_inferred_unverified"].as_u64().unwrap_or(0);
+        if sc["verified"].as_u64().unwrap_or(0) > 0 {
             let _ = writeln!(
                 t,
-                "  note: the answer is exact among the points confirmed at full length; {cheaper} \
-                 rejected point(s) looked cheaper at screening and were not run at full length \
-                 (plan.json screening.rejected_cheaper). Rerun without --screen, or with a larger \
-                 --screen-margin, to rule them out."
+                "  --screen-verify: {} rejected point(s) that could beat the answer were run at \
+                 full length",
+                sc["verified"]
+            );
+        }
+        if cheaper > 0 || inferred > 0 {
+            let _ = writeln!(
+                t,
+                "  note: the answer is exact among the points run at full length; {cheaper} \
+                 rejected point(s) looked better at screening and {inferred} were inferred to \
+                 fail from rejected ones, none run at full length (plan.json \
+                 screening.rejected_cheaper). Add --screen-verify, or rerun without --screen, to \
+                 rule them out."
             );
         }
     }

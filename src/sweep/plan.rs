@@ -245,6 +245,8 @@ pub struct Screening {
     pub rejected: Vec<(usize, f64)>,
     /// Points inferred to fail at screening (below a rejected point), never run.
     pub rejected_inferred: Vec<usize>,
+    /// Rejected points run at full length after all (`--screen-verify`).
+    pub verified: Vec<usize>,
 }
 
 impl Screening {
@@ -275,8 +277,50 @@ impl Screening {
             candidates,
             rejected,
             rejected_inferred,
+            verified: Vec::new(),
         }
     }
+
+    /// The rejected points that could beat `best` (the best full-length objective value so far,
+    /// if any): those whose screening value is lower, or unknown, and those never run.
+    pub fn could_beat(&self, objective: &str, best: Option<f64>) -> Vec<usize> {
+        let mut v: Vec<usize> = self
+            .rejected
+            .iter()
+            .filter(|(p, _)| {
+                let x = self
+                    .stats
+                    .iter()
+                    .find(|s| s.point == *p)
+                    .map(|s| s.mean(objective))
+                    .unwrap_or(f64::NAN);
+                best.is_none_or(|b| !x.is_finite() || x < b)
+            })
+            .map(|(p, _)| *p)
+            .chain(self.rejected_inferred.iter().copied())
+            .collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+/// The best objective value among points meeting the confidence in `search`.
+pub fn best_value(search: &Search, objective: &str, confidence: f64) -> Option<f64> {
+    aggregate(&search.rows)
+        .iter()
+        .filter(|s| s.p_all >= confidence)
+        .map(|s| s.mean(objective))
+        .filter(|v| v.is_finite())
+        .min_by(f64::total_cmp)
+}
+
+/// Fold a later search over other points into `a`.
+pub fn merge_search(a: &mut Search, b: Search) {
+    a.status.extend(b.status);
+    a.rows.extend(b.rows);
+    a.rows.sort_by_key(|r| (r.point, r.replication));
+    a.rounds += b.rounds;
+    a.raced_out += b.raced_out;
 }
 
 /// A point's largest miss over the targets that failed in some replication: 0 when every
@@ -438,6 +482,7 @@ pub fn decide(
         let cheaper: Vec<Value> = sc
             .rejected
             .iter()
+            .filter(|(p, _)| !sc.verified.contains(p))
             .filter_map(|&(p, worst)| {
                 let st = sfind(p)?;
                 let v = st.mean(&objective);
@@ -452,6 +497,11 @@ pub fn decide(
                 })
             })
             .collect();
+        let unverified_inferred = sc
+            .rejected_inferred
+            .iter()
+            .filter(|p| !sc.verified.contains(p))
+            .count();
         json!({
             "fraction": sc.screen.fraction,
             "margin": sc.screen.margin,
@@ -461,8 +511,10 @@ pub fn decide(
             "candidates": sc.candidates.len(),
             "rejected": sc.rejected.len(),
             "rejected_inferred": sc.rejected_inferred.len(),
+            "verified": sc.verified.len(),
             "rejected_cheaper": cheaper,
-            "exact": cheaper.is_empty() && sc.rejected_inferred.is_empty(),
+            "rejected_inferred_unverified": unverified_inferred,
+            "exact": cheaper.is_empty() && unverified_inferred == 0,
         })
     });
     let json = json!({
