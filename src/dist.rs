@@ -496,6 +496,20 @@ impl Dist {
     pub fn mean_ns(&self) -> f64 {
         self.mean
     }
+
+    /// The least value a draw can take, in ns: a proven lower bound (0 for the unbounded-below
+    /// forms), used to cap how many iterations a run can make.
+    pub fn min_ns(&self) -> u64 {
+        match &self.kind {
+            Kind::Const(v) => *v,
+            Kind::Uniform { min, .. } => *min,
+            Kind::EmpiricalList { values, .. } => values.iter().copied().min().unwrap_or(0),
+            Kind::EmpiricalPct { table, .. } => {
+                table.first().map_or(0, |&(_, v)| v.max(0.0).floor() as u64)
+            }
+            _ => 0,
+        }
+    }
 }
 
 fn exp_kind(mean: u64) -> Result<Kind, String> {
@@ -1146,7 +1160,7 @@ mod tests {
         assert!(e("normal(mean=1s,sd=1s,x=2)").contains("unknown parameter"));
         assert!(e("const(1s,2s)").contains("too many"));
         assert!(e("exp(mean=1s").contains("closing"));
-        assert!(e("5ms").contains("expected a distribution"));
+        assert!(e("5").contains("expected a distribution"));
     }
 
     #[test]

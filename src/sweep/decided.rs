@@ -24,8 +24,11 @@
 //! (latencies, cost) covers the part that ran; the runs table marks it (`stopped_at_s`,
 //! `stopped_by`).
 
+use crate::config::scenario::{ExecutorCfg, FlowStep, ScenarioFile};
 use crate::metrics::{kind_of, Metrics};
 use crate::threshold::{Aggregation, MetricKind, MetricSelector, Op, Thresholds};
+use crate::workload::inspect::ScenarioPlan;
+use crate::workload::requirements::Step;
 
 /// One threshold that can fail early: what to watch and the limit it must stay on the right
 /// side of.
@@ -37,12 +40,84 @@ struct Rule {
     agg: Aggregation,
     op: Op,
     limit: f64,
+    /// A ratio over all requests, bounded below through the run's request cap.
+    capped: bool,
 }
 
 /// The rules of a scenario's thresholds (those that can be decided early).
 #[derive(Clone, Debug, Default)]
 pub struct Decider {
     rules: Vec<Rule>,
+    /// An upper bound on the HTTP requests the whole run can send, when one is provable.
+    cap: Option<f64>,
+}
+
+/// Ratios over all requests that cannot fall below `so far / cap`: the numerator only grows
+/// (failures, durations are never negative) and the final denominator is at most the cap.
+fn capped_failure(sel: &MetricSelector, agg: &Aggregation, op: &Op) -> bool {
+    let upper = matches!(op, Op::Lt | Op::Le);
+    sel.tags.is_empty()
+        && upper
+        && matches!(
+            (sel.metric.as_str(), agg),
+            ("http_req_failed", Aggregation::Rate) | ("http_req_duration", Aggregation::Avg)
+        )
+}
+
+/// Requests one pass over `steps` sends, and the least simulated time its sleeps take.
+fn flow_bounds(steps: &[FlowStep]) -> (f64, f64) {
+    steps.iter().fold((0.0, 0.0), |(r, t), st| match st {
+        FlowStep::Request(_) => (r + 1.0, t),
+        FlowStep::Sleep(d) => (r, t + d.min_ns() as f64),
+        FlowStep::Loop(l) => {
+            let (lr, lt) = flow_bounds(&l.steps);
+            (r + lr * l.count as f64, t + lt * l.count as f64)
+        }
+    })
+}
+
+/// VU-time planned before `end` and VU activations, from k6's execution steps.
+fn vu_time_and_activations(steps: &[Step], end: u64) -> (f64, f64) {
+    let (mut area, mut acts, mut prev) = (0.0, 0.0, 0u64);
+    for (i, st) in steps.iter().enumerate() {
+        acts += st.planned.saturating_sub(prev) as f64;
+        prev = st.planned;
+        let next = steps.get(i + 1).map_or(end, |n| n.t).min(end);
+        area += st.planned as f64 * next.saturating_sub(st.t) as f64;
+    }
+    (area, acts)
+}
+
+/// An upper bound on the HTTP requests a run of `s` can send, or None when none is provable.
+/// Arrival-driven and iteration executors plan their iterations exactly; a looping VU starts at
+/// most `active time / least iteration time + 1` iterations per activation, where the least
+/// iteration time is the flow's minimum sleep (requests take no less than zero). Each iteration
+/// sends at most the largest flow's requests.
+pub fn request_cap(s: &ScenarioFile) -> Option<f64> {
+    let mut total = 0.0;
+    for (name, e) in &s.scenarios {
+        let (_, _, names, _) = e.common();
+        let flows: Vec<_> = match names {
+            Some(v) => v.iter().filter_map(|f| s.flows.get(f)).collect(),
+            None => s.flows.values().collect(),
+        };
+        let bounds: Vec<(f64, f64)> = flows.iter().map(|f| flow_bounds(&f.steps)).collect();
+        let per_iteration = bounds.iter().map(|b| b.0).fold(0.0, f64::max);
+        let least_time = bounds.iter().map(|b| b.1).fold(f64::INFINITY, f64::min);
+        let plan = ScenarioPlan::of(name, e);
+        let iterations = match (plan.planned_iterations, e) {
+            (Some(n), _) => n as f64,
+            (None, ExecutorCfg::ConstantVus(_) | ExecutorCfg::RampingVus(_))
+                if least_time > 0.0 && least_time.is_finite() =>
+            {
+                let (area, acts) = vu_time_and_activations(&plan.steps, plan.regular_end);
+                (area / least_time).floor() + acts
+            }
+            _ => return None,
+        };
+        total += iterations * per_iteration;
+    }
+    Some(total)
 }
 
 /// Whether `(metric, aggregation, op)` is a quantity that only moves in the direction that keeps
@@ -68,18 +143,30 @@ impl Decider {
         for set in &t.0 {
             for th in &set.thresholds {
                 let e = &th.expr;
-                if monotone_failure(&set.selector.metric, &e.agg, &e.op) {
+                let capped = capped_failure(&set.selector, &e.agg, &e.op);
+                if capped || monotone_failure(&set.selector.metric, &e.agg, &e.op) {
                     rules.push(Rule {
                         name: format!("{} {}", set.key, e.source),
                         selector: set.selector.clone(),
                         agg: e.agg.clone(),
                         op: e.op,
                         limit: e.value,
+                        capped,
                     });
                 }
             }
         }
-        Decider { rules }
+        Decider { rules, cap: None }
+    }
+
+    /// The rules of a scenario, with its request cap for the ratio rules.
+    pub fn for_scenario(s: &ScenarioFile) -> Self {
+        let mut d = Decider::new(&s.thresholds);
+        if d.rules.iter().any(|r| r.capped) {
+            d.cap = request_cap(s);
+        }
+        d.rules.retain(|r| !r.capped || d.cap.is_some());
+        d
     }
 
     /// Whether any threshold can be decided early.
@@ -91,8 +178,38 @@ impl Decider {
     pub fn failed(&self, m: &Metrics) -> Option<&str> {
         self.rules
             .iter()
-            .find(|r| now(m, &r.selector, &r.agg).is_some_and(|v| !r.op.holds(v, r.limit)))
+            .find(|r| {
+                let v = if r.capped {
+                    self.cap.and_then(|cap| lower_bound(m, &r.agg, cap))
+                } else {
+                    now(m, &r.selector, &r.agg)
+                };
+                v.is_some_and(|v| !r.op.holds(v, r.limit))
+            })
             .map(|r| r.name.as_str())
+    }
+}
+
+/// A lower bound on the final value of an untagged ratio rule: what has accumulated so far over
+/// the most requests the run can send. None while the cap is not above what was counted (then
+/// the cap was not an upper bound, and nothing is decided).
+fn lower_bound(m: &Metrics, agg: &Aggregation, cap: f64) -> Option<f64> {
+    let n: u64 = m.endpoints.iter().map(|e| e.duration.count()).sum();
+    if cap < (n + u64::from(m.inflight)) as f64 || cap <= 0.0 {
+        return None;
+    }
+    match agg {
+        Aggregation::Rate => Some(m.failed as f64 / cap),
+        Aggregation::Avg => {
+            let sum: f64 = m
+                .endpoints
+                .iter()
+                .filter(|e| e.duration.count() > 0)
+                .map(|e| e.duration.avg_ms() * e.duration.count() as f64)
+                .sum();
+            Some(sum / cap)
+        }
+        _ => None,
     }
 }
 
@@ -171,6 +288,70 @@ mod tests {
                 "vus_max value<=50"
             ]
         );
+    }
+
+    fn scenario(yaml: &str) -> ScenarioFile {
+        serde_saphyr::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn request_cap_counts_planned_iterations_and_vu_time() {
+        let flows = "flows:\n  a: {steps: [{request: x}, {sleep: const(1s)}, {loop: {count: 3, steps: [{request: y}]}}]}\n  b: {steps: [{request: x}, {sleep: uniform(2s,3s)}]}\n";
+        // 10/s for 10 s: k6 starts exactly 100 iterations; the larger flow sends 4 requests.
+        let open = scenario(&format!("model: m.yaml\n{flows}scenarios:\n  s: {{executor: constant-arrival-rate, rate: 10, duration: 10s, preAllocatedVUs: 5}}\n"));
+        assert_eq!(request_cap(&open), Some(400.0));
+        // 10 VUs for 10 s, each iteration at least 1 s: at most 10 + 10 iterations per VU-start.
+        let closed = scenario(&format!("model: m.yaml\n{flows}scenarios:\n  s: {{executor: constant-vus, vus: 10, duration: 10s}}\n"));
+        assert_eq!(request_cap(&closed), Some((100.0 + 10.0) * 4.0));
+        // An exponential sleep can be arbitrarily short: no cap for looping VUs.
+        let unbounded = scenario("model: m.yaml\nflows:\n  a: {steps: [{request: x}, {sleep: exp(mean=1s)}]}\nscenarios:\n  s: {executor: constant-vus, vus: 10, duration: 10s}\n");
+        assert_eq!(request_cap(&unbounded), None);
+    }
+
+    #[test]
+    fn failures_over_the_cap_decide_a_rate_target() {
+        let mut s = scenario("model: m.yaml\nflows:\n  a: {steps: [{request: x}]}\nscenarios:\n  s: {executor: constant-arrival-rate, rate: 10, duration: 10s, preAllocatedVUs: 5}\nthresholds:\n  http_req_failed: ['rate<0.01']\n  'http_req_failed{endpoint:x}': ['rate<0.01']\n");
+        let d = Decider::for_scenario(&s);
+        // Only the untagged rule is bounded by the cap (100 requests).
+        assert_eq!(d.rules.len(), 1);
+        let mut m = Metrics::new(vec!["x".into()]);
+        for _ in 0..10 {
+            m.endpoints[0].duration.record(1_000_000);
+        }
+        // One failure in at most 100 requests: the final rate is at least 0.01, so `< 0.01` fails.
+        m.failed = 1;
+        assert_eq!(d.failed(&m), Some("http_req_failed rate<0.01"));
+        m.failed = 0;
+        assert_eq!(d.failed(&m), None);
+        // A cap below what was already counted is not a cap: nothing is decided.
+        for _ in 0..100 {
+            m.endpoints[0].duration.record(1_000_000);
+        }
+        m.failed = 50;
+        assert_eq!(d.failed(&m), None);
+        // Without a provable cap the rule is dropped.
+        s.flows.get_mut("a").unwrap().steps.push(FlowStep::Sleep(
+            crate::dist::Dist::parse("exp(mean=1s)").unwrap(),
+        ));
+        s.scenarios = scenario("model: m.yaml\nflows: {}\nscenarios:\n  s: {executor: constant-vus, vus: 1, duration: 1s}\n").scenarios;
+        assert!(Decider::for_scenario(&s).is_empty());
+    }
+
+    #[test]
+    fn a_run_never_sends_more_than_its_cap() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let l = crate::config::load(&root.join("scenarios/quickstart.yaml"), &[]).unwrap();
+        let cap = request_cap(&l.scenario).expect("quickstart's flows sleep at least 1 s");
+        let r = crate::sim::run(
+            &l,
+            crate::sim::RunOptions {
+                seed: l.scenario.seed,
+                replication: 0,
+            },
+            &mut |_, _| {},
+        );
+        let sent = r.metrics.http.count() as f64;
+        assert!(sent > 0.0 && sent <= cap, "sent {sent}, cap {cap}");
     }
 
     #[test]

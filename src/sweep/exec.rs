@@ -157,7 +157,7 @@ impl<'a> Context<'a> {
         baseline: Option<(&Baseline, f64)>,
     ) -> Result<Row> {
         let decider = if self.control.early_stop {
-            Decider::new(&loaded.scenario.thresholds)
+            Decider::for_scenario(&loaded.scenario)
         } else {
             Decider::default()
         };
