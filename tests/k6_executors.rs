@@ -622,6 +622,40 @@ fn every_k6_rejection_names_the_field() {
         let e = load(json).unwrap_err();
         assert!(e.contains(field) && e.contains("<scenario>"), "{json}: {e}");
     }
+    // Negative and fractional counts fail while reading: the line and the field name.
+    let cases = [
+        (
+            r#"{"a": {"executor": "constant-vus", "vus": -1, "duration": "60s"}}"#,
+            "vus: expected a whole number",
+        ),
+        (
+            r#"{"a": {"executor": "constant-vus", "vus": 0.5, "duration": "60s"}}"#,
+            "vus: expected a whole number",
+        ),
+        (
+            r#"{"a": {"executor": "shared-iterations", "iterations": -1}}"#,
+            "iterations: expected a whole number",
+        ),
+        (
+            r#"{"a": {"executor": "ramping-vus", "startVUs": -1, "stages": [{"duration": "1s", "target": 1}]}}"#,
+            "startVUs: expected",
+        ),
+        (
+            r#"{"a": {"executor": "constant-arrival-rate", "rate": 1, "duration": "10s", "preAllocatedVUs": -2}}"#,
+            "preAllocatedVUs: expected",
+        ),
+        (
+            r#"{"a": {"executor": "ramping-arrival-rate", "preAllocatedVUs": 1, "maxVUs": -5, "stages": [{"duration": "1s", "target": 1}]}}"#,
+            "maxVUs: expected",
+        ),
+    ];
+    for (json, want) in cases {
+        let e = load(json).unwrap_err();
+        assert!(
+            e.contains(want) && e.contains("<scenario>: line"),
+            "{json}: {e}"
+        );
+    }
 }
 
 // ------------------------------------------------------------ ramping-vus execution steps

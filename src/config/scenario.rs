@@ -95,6 +95,44 @@ fn ten_minutes() -> Duration {
     Duration(600 * crate::engine::SEC)
 }
 
+/// A count field (VUs, iterations) read as k6 reads its integers: a whole number; a negative,
+/// fractional or too large value is refused naming the field (serde's own message would only
+/// say "expected u32").
+macro_rules! count_field {
+    ($fn:ident, $opt:ident, $t:ty, $field:literal) => {
+        fn $fn<'de, D: serde::Deserializer<'de>>(d: D) -> Result<$t, D::Error> {
+            let v = f64::deserialize(d)?;
+            if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= <$t>::MAX as f64 {
+                Ok(v as $t)
+            } else {
+                Err(serde::de::Error::custom(format!(
+                    "{}: expected a whole number from 0 to {}, got {v}",
+                    $field,
+                    <$t>::MAX
+                )))
+            }
+        }
+        /// The same for an optional field (`null` = unset, as k6 reads it).
+        #[allow(dead_code)]
+        fn $opt<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<$t>, D::Error> {
+            match Option::<serde_json::Value>::deserialize(d)? {
+                None | Some(serde_json::Value::Null) => Ok(None),
+                Some(v) => $fn(v).map(Some).map_err(serde::de::Error::custom),
+            }
+        }
+    };
+}
+count_field!(de_vus, de_vus_opt, u32, "vus");
+count_field!(de_iterations, de_iterations_opt, u64, "iterations");
+count_field!(de_start_vus, de_start_vus_opt, u32, "startVUs");
+count_field!(
+    de_pre_allocated,
+    de_pre_allocated_opt,
+    u32,
+    "preAllocatedVUs"
+);
+count_field!(de_max_vus, de_max_vus_opt, u32, "maxVUs");
+
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FlowCfg {
@@ -204,13 +242,13 @@ macro_rules! executor_struct {
 }
 
 executor_struct!(ConstantVusCfg {
-    #[serde(default = "one_u32")]
+    #[serde(default = "one_u32", deserialize_with = "de_vus")]
     pub vus: u32,
     pub duration: Duration,
 });
 
 executor_struct!(RampingVusCfg {
-    #[serde(default = "one_u32", rename = "startVUs")]
+    #[serde(default = "one_u32", rename = "startVUs", deserialize_with = "de_start_vus")]
     pub start_vus: u32,
     pub stages: Vec<StageCfg>,
     #[serde(default = "thirty_seconds", rename = "gracefulRampDown")]
@@ -222,9 +260,9 @@ executor_struct!(ConstantArrivalRateCfg {
     #[serde(default = "one_second", rename = "timeUnit")]
     pub time_unit: Duration,
     pub duration: Duration,
-    #[serde(rename = "preAllocatedVUs")]
+    #[serde(rename = "preAllocatedVUs", deserialize_with = "de_pre_allocated")]
     pub pre_allocated_vus: u32,
-    #[serde(default, rename = "maxVUs")]
+    #[serde(default, rename = "maxVUs", deserialize_with = "de_max_vus_opt")]
     pub max_vus: Option<u32>,
 });
 
@@ -234,9 +272,9 @@ executor_struct!(RampingArrivalRateCfg {
     #[serde(default = "one_second", rename = "timeUnit")]
     pub time_unit: Duration,
     pub stages: Vec<StageCfg>,
-    #[serde(rename = "preAllocatedVUs")]
+    #[serde(rename = "preAllocatedVUs", deserialize_with = "de_pre_allocated")]
     pub pre_allocated_vus: u32,
-    #[serde(default, rename = "maxVUs")]
+    #[serde(default, rename = "maxVUs", deserialize_with = "de_max_vus_opt")]
     pub max_vus: Option<u32>,
 });
 
@@ -246,16 +284,16 @@ executor_struct!(PoissonArrivalsCfg {
     pub time_unit: Duration,
     pub duration: Duration,
     /// Unbounded when absent: every arrival gets a VU (a pure open model).
-    #[serde(default, rename = "maxVUs")]
+    #[serde(default, rename = "maxVUs", deserialize_with = "de_max_vus_opt")]
     pub max_vus: Option<u32>,
 });
 
 // k6 shared-iterations (`lib/executor/shared_iterations.go`): `vus` VUs share `iterations`
 // iterations; nothing starts after `maxDuration`.
 executor_struct!(SharedIterationsCfg {
-    #[serde(default = "one_u32")]
+    #[serde(default = "one_u32", deserialize_with = "de_vus")]
     pub vus: u32,
-    #[serde(default = "one_u64")]
+    #[serde(default = "one_u64", deserialize_with = "de_iterations")]
     pub iterations: u64,
     #[serde(default = "ten_minutes", rename = "maxDuration")]
     pub max_duration: Duration,
@@ -264,9 +302,9 @@ executor_struct!(SharedIterationsCfg {
 // k6 per-vu-iterations (`lib/executor/per_vu_iterations.go`): each of `vus` VUs runs
 // `iterations` iterations; after `maxDuration` each VU drops its remainder.
 executor_struct!(PerVuIterationsCfg {
-    #[serde(default = "one_u32")]
+    #[serde(default = "one_u32", deserialize_with = "de_vus")]
     pub vus: u32,
-    #[serde(default = "one_u64")]
+    #[serde(default = "one_u64", deserialize_with = "de_iterations")]
     pub iterations: u64,
     #[serde(default = "ten_minutes", rename = "maxDuration")]
     pub max_duration: Duration,

@@ -295,6 +295,8 @@ pub fn summary_json(loaded: &Loaded, r: &RunResult, verdicts: &[Verdict], seed: 
     let mut metrics = Map::new();
     let mut keys: Vec<String> = [
         "http_req_duration",
+        // k6 always has this submetric: the latency of successful requests only.
+        "http_req_duration{expected_response:true}",
         "http_req_failed",
         "http_reqs",
         "iterations",
