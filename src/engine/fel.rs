@@ -171,13 +171,32 @@ impl RadixHeap {
 
     #[inline]
     pub fn push(&mut self, node: Node) {
-        debug_assert!(node.key() >= self.last, "radix heap keys must be monotone");
+        if node.key() < self.last {
+            self.rebase(node.key());
+        }
         let b = self.bucket_of(node.key());
         self.buckets[b].push(node);
         if b > 0 {
             self.occupied |= 1u128 << (b - 1);
         }
         self.len += 1;
+    }
+
+    /// A key below the last minimum: possible when the queue's clock did not reach that minimum
+    /// (it was a cancelled timer, discarded, and the queue ran empty). Every entry is at least
+    /// the last minimum, so at least `key`: re-bucket them all around `key`. Empty in practice.
+    #[cold]
+    fn rebase(&mut self, key: u128) {
+        let mut all = Vec::with_capacity(self.len);
+        for b in &mut self.buckets {
+            all.append(b);
+        }
+        self.occupied = 0;
+        self.len = 0;
+        self.last = key;
+        for n in all {
+            self.push(n);
+        }
     }
 
     /// Make bucket 0 hold the minimum: redistribute the lowest non-empty bucket around its
@@ -341,6 +360,24 @@ mod tests {
                 assert_eq!(r.len(), want.len());
             }
         }
+    }
+
+    /// The event queue's clock can stay below a discarded minimum (a cancelled timer popped as
+    /// the queue ran empty), so a later push may sit below it; also with entries still present.
+    #[test]
+    fn radix_heap_takes_a_key_below_the_last_minimum() {
+        let node = |time, seq| Node { time, seq, idx: 0 };
+        let mut r = RadixHeap::default();
+        r.push(node(100, 0));
+        assert_eq!(r.pop_min().map(|n| n.time), Some(100));
+        r.push(node(40, 1));
+        r.push(node(300, 2));
+        assert_eq!(r.pop_min().map(|n| n.time), Some(40));
+        r.push(node(20, 3)); // below the last minimum, with 300 still present
+        r.push(node(20, 4));
+        r.push(node(250, 5));
+        let order: Vec<_> = std::iter::from_fn(|| r.pop_min().map(|n| (n.time, n.seq))).collect();
+        assert_eq!(order, [(20, 3), (20, 4), (250, 5), (300, 2)]);
     }
 
     #[test]
