@@ -79,10 +79,10 @@ impl DaryHeap {
             let last = (first + ARITY).min(n);
             let mut best = first;
             let mut best_key = h[first].key();
-            for c in first + 1..last {
-                let k = h[c].key();
+            for (c, child) in h[first + 1..last].iter().enumerate() {
+                let k = child.key();
                 if k < best_key {
-                    best = c;
+                    best = first + 1 + c;
                     best_key = k;
                 }
             }
