@@ -1,6 +1,5 @@
+use super::fel::{Fel, Node};
 use super::time::Nanos;
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 
 /// Handle to a cancellable timer. Slots are recycled, so memory is bounded by live timers, not run length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -12,37 +11,20 @@ pub struct TimerId {
 const NOT_CANCELLABLE: u32 = u32::MAX;
 /// Below this many stale entries, compaction is not worth a pass over the heap.
 const COMPACT_MIN: usize = 1024;
-
-struct Entry<E> {
-    time: Nanos,
-    seq: u64,
+#[derive(Clone, Copy)]
+struct Payload<E> {
+    event: E,
     slot: u32,
     gen: u32,
-    event: E,
 }
 
-impl<E> PartialEq for Entry<E> {
-    fn eq(&self, o: &Self) -> bool {
-        self.time == o.time && self.seq == o.seq
-    }
-}
-impl<E> Eq for Entry<E> {}
-impl<E> PartialOrd for Entry<E> {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl<E> Ord for Entry<E> {
-    // Reversed for a min-heap; the insertion sequence breaks ties first in, first out.
-    fn cmp(&self, o: &Self) -> Ordering {
-        o.time.cmp(&self.time).then_with(|| o.seq.cmp(&self.seq))
-    }
-}
-
-/// Future-event list. Events are plain values (an enum, typically `Copy`), so scheduling never allocates
-/// once the heap has grown to the run's working size.
+/// Future-event list: (time, sequence) keys in a radix heap ([`Fel`]) over a slab of payloads.
+/// Events are plain `Copy` values, so scheduling never allocates once the buckets and the slab
+/// have grown to the run's working size.
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Entry<E>>,
+    heap: Fel,
+    slab: Vec<Payload<E>>,
+    free: Vec<u32>,
     now: Nanos,
     seq: u64,
     slot_gen: Vec<u32>,
@@ -53,16 +35,18 @@ pub struct EventQueue<E> {
     stale: usize,
 }
 
-impl<E> Default for EventQueue<E> {
+impl<E: Copy> Default for EventQueue<E> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<E> EventQueue<E> {
+impl<E: Copy> EventQueue<E> {
     pub fn new() -> Self {
         EventQueue {
-            heap: BinaryHeap::with_capacity(1024),
+            heap: Fel::with_capacity(1024),
+            slab: Vec::with_capacity(1024),
+            free: Vec::with_capacity(1024),
             now: 0,
             seq: 0,
             slot_gen: Vec::new(),
@@ -86,19 +70,29 @@ impl<E> EventQueue<E> {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.heap.len() == 0
     }
 
+    #[inline]
     fn push(&mut self, time: Nanos, slot: u32, gen: u32, event: E) {
         debug_assert!(time >= self.now, "event scheduled in the past");
         let seq = self.seq;
         self.seq += 1;
-        self.heap.push(Entry {
+        let p = Payload { event, slot, gen };
+        let idx = match self.free.pop() {
+            Some(i) => {
+                self.slab[i as usize] = p;
+                i
+            }
+            None => {
+                self.slab.push(p);
+                (self.slab.len() - 1) as u32
+            }
+        };
+        self.heap.push(Node {
             time: time.max(self.now),
             seq,
-            slot,
-            gen,
-            event,
+            idx,
         });
     }
 
@@ -143,34 +137,43 @@ impl<E> EventQueue<E> {
     /// Drop cancelled entries in one O(n) pass. Order is by (time, seq), a total order, so the
     /// sequence of delivered events is unchanged.
     fn compact(&mut self) {
-        let gens = &self.slot_gen;
-        self.heap
-            .retain(|e| e.slot == NOT_CANCELLABLE || gens[e.slot as usize] == e.gen);
+        let (gens, slab, free) = (&self.slot_gen, &self.slab, &mut self.free);
+        self.heap.retain(|n| {
+            let p = &slab[n.idx as usize];
+            let live = p.slot == NOT_CANCELLABLE || gens[p.slot as usize] == p.gen;
+            if !live {
+                free.push(n.idx);
+            }
+            live
+        });
         self.stale = 0;
     }
 
     /// Next live event, advancing the clock. Cancelled timers are dropped here, lazily.
+    #[inline]
     pub fn pop(&mut self) -> Option<(Nanos, E)> {
-        while let Some(e) = self.heap.pop() {
-            if e.slot != NOT_CANCELLABLE {
-                let g = &mut self.slot_gen[e.slot as usize];
-                if *g != e.gen {
+        while let Some(n) = self.heap.pop_min() {
+            let p = self.slab[n.idx as usize];
+            self.free.push(n.idx);
+            if p.slot != NOT_CANCELLABLE {
+                let g = &mut self.slot_gen[p.slot as usize];
+                if *g != p.gen {
                     self.stale -= 1;
                     continue;
                 }
                 *g = g.wrapping_add(1);
-                self.free_slots.push(e.slot);
+                self.free_slots.push(p.slot);
             }
-            self.now = e.time;
+            self.now = n.time;
             self.popped += 1;
-            return Some((e.time, e.event));
+            return Some((n.time, p.event));
         }
         None
     }
 
     /// Time of the next entry (possibly a cancelled one); used to stop a run at a horizon.
     pub fn peek_time(&self) -> Option<Nanos> {
-        self.heap.peek().map(|e| e.time)
+        self.heap.peek_time()
     }
 
     pub fn set_now(&mut self, t: Nanos) {
@@ -181,6 +184,7 @@ impl<E> EventQueue<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arbtest::arbitrary::{self, Unstructured};
 
     #[test]
     fn ties_are_first_in_first_out() {
@@ -235,6 +239,110 @@ mod tests {
         }
         assert_eq!(q.pop(), Some((1_099_999, u64::MAX - 100_000)));
         assert_eq!(q.pop(), None);
+    }
+
+    /// The obvious queue: a list of pending (time, sequence, id), popped by linear search for the
+    /// least (time, sequence); cancelling removes the timer's entry if it is still pending.
+    #[derive(Default)]
+    struct Reference {
+        pending: Vec<(Nanos, u64, u32)>,
+        seq: u64,
+        now: Nanos,
+    }
+
+    impl Reference {
+        fn push(&mut self, time: Nanos, id: u32) {
+            self.pending.push((time, self.seq, id));
+            self.seq += 1;
+        }
+        fn cancel(&mut self, id: u32) {
+            self.pending.retain(|e| e.2 != id);
+        }
+        fn pop(&mut self) -> Option<(Nanos, u32)> {
+            let i =
+                (0..self.pending.len()).min_by_key(|&i| (self.pending[i].0, self.pending[i].1))?;
+            let (t, _, id) = self.pending.remove(i);
+            self.now = t;
+            Some((t, id))
+        }
+    }
+
+    /// Random schedules, timers, cancellations (of pending, fired and already cancelled timers)
+    /// and pops, checked step by step against [`Reference`]. Delays are mostly tiny, so equal
+    /// times are common and FIFO order among them is exercised; `cancel_heavy` makes cancelled
+    /// entries pile up past `COMPACT_MIN`, so compaction runs mid-sequence.
+    fn matches_reference(u: &mut Unstructured<'_>, cancel_heavy: bool) -> arbitrary::Result<bool> {
+        let mut q = EventQueue::new();
+        let mut r = Reference::default();
+        let mut timers: Vec<(TimerId, u32)> = Vec::new();
+        let mut next = 0u32;
+        let mut compacted = false;
+        let delay = |u: &mut Unstructured<'_>| -> arbitrary::Result<Nanos> {
+            Ok(match u.int_in_range(0..=9u8)? {
+                0..=3 => 0,
+                4..=7 => u.int_in_range(1..=3)?,
+                _ => u.int_in_range(0..=1_000_000)?,
+            })
+        };
+        // Upper bounds of the schedule, timer and cancel ranges of a 0..=9 draw; the rest pop.
+        let (sched, timer, cancel) = if cancel_heavy { (0, 4, 8) } else { (2, 4, 6) };
+        while !u.is_empty() {
+            let op = u.int_in_range(0..=9u8)?;
+            if op <= sched {
+                let t = q.now() + delay(u)?;
+                q.schedule_at(t, next);
+                r.push(t, next);
+                next += 1;
+            } else if op <= timer {
+                let t = q.now() + delay(u)?;
+                timers.push((q.timer_at(t, next), next));
+                r.push(t, next);
+                next += 1;
+            } else if op <= cancel && !timers.is_empty() {
+                let i = u.choose_index(timers.len())?;
+                let (h, id) = timers[i];
+                let stale = q.stale;
+                q.cancel(h);
+                compacted |= q.stale < stale;
+                r.cancel(id);
+                if u.ratio(3, 4)? {
+                    timers.swap_remove(i);
+                }
+            } else {
+                assert_eq!(q.pop(), r.pop());
+                assert_eq!(q.now(), r.now);
+            }
+        }
+        loop {
+            let got = q.pop();
+            assert_eq!(got, r.pop());
+            if got.is_none() {
+                return Ok(compacted);
+            }
+        }
+    }
+
+    fn for_seeds(size: u32, mut prop: impl FnMut(&mut Unstructured<'_>) -> arbitrary::Result<()>) {
+        for i in 1..=64u64 {
+            let seed = (i.wrapping_mul(0x9E37_79B9_7F4A_7C15) << 32) | u64::from(size);
+            arbtest::arbtest(&mut prop).seed(seed).run();
+        }
+    }
+
+    #[test]
+    fn property_fifo_and_cancellation_match_a_reference_queue() {
+        for_seeds(4_000, |u| matches_reference(u, false).map(|_| ()));
+    }
+
+    #[test]
+    fn property_compaction_keeps_the_reference_order() {
+        // Many cancellations: more than COMPACT_MIN stale entries accumulate and are compacted.
+        let mut compactions = 0;
+        for_seeds(60_000, |u| {
+            compactions += usize::from(matches_reference(u, true)?);
+            Ok(())
+        });
+        assert!(compactions > 0, "no sequence compacted the heap");
     }
 
     #[test]

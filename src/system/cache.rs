@@ -6,7 +6,7 @@
 
 use crate::config::model::{CacheStrategy, KeyChoice, KeyspaceCfg};
 use crate::engine::{Nanos, Rng64, SEC};
-use rand_distr::{Distribution, Zipf};
+use rand::Rng;
 
 pub struct Keyspace {
     pub name: String,
@@ -14,7 +14,7 @@ pub struct Keyspace {
     pub strategy: CacheStrategy,
     keys: u32,
     choice: KeyChoice,
-    zipf: Zipf<f64>,
+    zipf: Alias,
     ttl: Nanos,
     /// Per key: when its entry expires (0: never set).
     expires: Vec<Nanos>,
@@ -33,8 +33,13 @@ pub struct Keyspace {
 
 impl Keyspace {
     pub fn new(name: String, cache: u32, k: &KeyspaceCfg, rng: Rng64) -> Result<Self, String> {
-        let zipf = Zipf::new(k.keys as u64, k.zipf_s)
-            .map_err(|e| format!("Zipf over {} keys with s = {}: {e}", k.keys, k.zipf_s))?;
+        if k.keys == 0 || !(k.zipf_s.is_finite() && k.zipf_s >= 0.0) {
+            return Err(format!(
+                "Zipf over {} keys with s = {}: expected keys >= 1 and s >= 0",
+                k.keys, k.zipf_s
+            ));
+        }
+        let zipf = Alias::zipf(k.keys, k.zipf_s);
         Ok(Keyspace {
             name,
             cache,
@@ -61,7 +66,7 @@ impl Keyspace {
     pub fn pick_key(&mut self, user: u32) -> u32 {
         match self.choice {
             KeyChoice::User if user != u32::MAX => user % self.keys,
-            _ => (self.zipf.sample(&mut self.rng) as u32 - 1).min(self.keys - 1),
+            _ => self.zipf.sample(&mut self.rng).min(self.keys - 1),
         }
     }
 
@@ -110,6 +115,63 @@ impl Keyspace {
     }
 }
 
+/// Walker's alias table (Vose's construction) for a discrete distribution: one uniform index and
+/// one comparison per draw, where rejection-inversion Zipf sampling needs `powf`, `exp` and `ln`.
+/// Built once per keyspace, the same size as its expiry table.
+struct Alias {
+    /// Per column: the probability of keeping the column's own outcome, as a 53-bit threshold.
+    keep: Vec<u64>,
+    alias: Vec<u32>,
+}
+
+impl Alias {
+    /// Zipf(s) over `n` outcomes: outcome k (0-based) has probability ∝ 1/(k+1)^s.
+    fn zipf(n: u32, s: f64) -> Alias {
+        let w: Vec<f64> = (1..=n).map(|k| (k as f64).powf(-s)).collect();
+        Alias::new(&w)
+    }
+
+    fn new(weights: &[f64]) -> Alias {
+        let n = weights.len();
+        let total: f64 = weights.iter().sum();
+        // Scaled so the mean column is exactly 1.
+        let mut p: Vec<f64> = weights.iter().map(|w| w * n as f64 / total).collect();
+        let mut alias: Vec<u32> = (0..n as u32).collect();
+        let (mut small, mut large): (Vec<u32>, Vec<u32>) =
+            (0..n as u32).partition(|&i| p[i as usize] < 1.0);
+        while let (Some(&l), Some(&g)) = (small.last(), large.last()) {
+            small.pop();
+            alias[l as usize] = g;
+            p[g as usize] -= 1.0 - p[l as usize];
+            if p[g as usize] < 1.0 {
+                large.pop();
+                small.push(g);
+            }
+        }
+        // What is left is 1 up to rounding: keep the column's own outcome.
+        for i in small.into_iter().chain(large) {
+            p[i as usize] = 1.0;
+        }
+        const ONE: f64 = (1u64 << 53) as f64;
+        let keep = p
+            .iter()
+            .map(|&x| (x.clamp(0.0, 1.0) * ONE) as u64)
+            .collect();
+        Alias { keep, alias }
+    }
+
+    #[inline]
+    fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> u32 {
+        let i = rng.gen_range(0..self.keep.len());
+        // 53 uniform bits against the threshold: P(keep) = keep / 2^53.
+        if rng.next_u64() >> 11 < self.keep[i] {
+            i as u32
+        } else {
+            self.alias[i]
+        }
+    }
+}
+
 /// Expected hit ratio of one key read as a Poisson stream of rate `lambda` (per second) when a
 /// miss sets the entry for `ttl_s` seconds: each cycle is one miss then λT hits on average.
 pub fn ttl_hit_ratio(lambda: f64, ttl_s: f64) -> f64 {
@@ -146,6 +208,31 @@ mod tests {
             flush_interval: None,
         };
         Keyspace::new("t".into(), 0, &cfg, stream(3, 0, "cache:test")).unwrap()
+    }
+
+    /// Each key's frequency over many draws is within 5 standard errors of its Zipf probability,
+    /// including a flat (s = 0) and a steep popularity.
+    #[test]
+    fn alias_draws_follow_the_zipf_probabilities() {
+        for (n, s) in [(20u32, 1.0), (7, 0.0), (1000, 0.8), (3, 2.5)] {
+            let a = Alias::zipf(n, s);
+            let h: f64 = (1..=n).map(|k| (k as f64).powf(-s)).sum();
+            let mut rng = stream(5, 0, "alias");
+            let draws = 400_000u32;
+            let mut count = vec![0u32; n as usize];
+            for _ in 0..draws {
+                count[a.sample(&mut rng) as usize] += 1;
+            }
+            for (k, &c) in count.iter().enumerate() {
+                let p = ((k + 1) as f64).powf(-s) / h;
+                let se = (p * (1.0 - p) / draws as f64).sqrt();
+                let f = c as f64 / draws as f64;
+                assert!(
+                    (f - p).abs() <= 5.0 * se + 1e-12,
+                    "n {n} s {s} key {k}: {f} vs {p}"
+                );
+            }
+        }
     }
 
     /// Poisson reads; a miss sets the entry at once. Per-key hit ratio is λT/(1+λT).

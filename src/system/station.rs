@@ -142,7 +142,8 @@ enum Kind {
     /// Virtual time over the jobs in service: processor sharing (`slots` unbounded) or FCFS on
     /// `slots` servers, at per-job speed c(n) / (jobs in service). A job's work w becomes the
     /// finish tag V + w when it enters service; V advances at the per-job speed, so only the
-    /// earliest tag needs a (cancellable) timer, re-armed whenever n changes. Exact: no stepping.
+    /// earliest tag needs a (cancellable) timer, re-armed when the earliest finish moves earlier
+    /// (a later one is left armed and re-armed when it fires). Exact: no stepping.
     Vt {
         slots: u32,
         speed: Speed,
@@ -150,7 +151,8 @@ enum Kind {
         heap: BinaryHeap<VJob>,
         waiting: VecDeque<Waiting>,
         seq: u64,
-        timer: Option<TimerId>,
+        /// The armed completion timer and when it fires.
+        timer: Option<(TimerId, Nanos)>,
     },
 }
 
@@ -442,7 +444,8 @@ impl Station {
         self.reschedule(id, q);
     }
 
-    /// Cancel and re-arm the one timer for the earliest finish tag at the current speed.
+    /// Arm the one timer for the earliest finish tag at the current speed (re-arming only when
+    /// the finish moved earlier than the armed time).
     fn reschedule(&mut self, id: u32, q: &mut EventQueue<Event>) {
         let n = self.jobs();
         let c = self.capacity;
@@ -454,16 +457,29 @@ impl Station {
             ..
         } = &mut self.kind
         {
-            if let Some(t) = timer.take() {
-                q.cancel(t);
-            }
-            if let Some(j) = heap.peek() {
-                let per_job = speed.capacity(c, n) / heap.len() as f64;
-                // A station slowed to a crawl still finishes, in at most ~146 years.
-                let dt = ((j.finish_tag - *vtime) / per_job)
-                    .clamp(0.0, 4.6e18)
-                    .ceil() as Nanos;
-                *timer = Some(q.timer_in(dt, Event::PsDone { station: id }));
+            let Some(j) = heap.peek() else {
+                if let Some((t, _)) = timer.take() {
+                    q.cancel(t);
+                }
+                return;
+            };
+            let per_job = speed.capacity(c, n) / heap.len() as f64;
+            // A station slowed to a crawl still finishes, in at most ~146 years.
+            let dt = ((j.finish_tag - *vtime) / per_job)
+                .clamp(0.0, 4.6e18)
+                .ceil() as Nanos;
+            let at = q.now().saturating_add(dt);
+            match *timer {
+                // The armed timer fires no later than the new earliest finish: keep it. If it
+                // fires early, `ps_done` finishes nobody and re-arms. An arrival at a busy
+                // station then costs no queue operation instead of a cancel and a push.
+                Some((_, armed)) if armed <= at => {}
+                _ => {
+                    if let Some((t, _)) = timer.take() {
+                        q.cancel(t);
+                    }
+                    *timer = Some((q.timer_at(at, Event::PsDone { station: id }), at));
+                }
             }
         }
     }

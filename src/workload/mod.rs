@@ -775,15 +775,21 @@ impl Workload {
     fn begin(&mut self, v: u32, q: &mut EventQueue<Event>, sys: &mut System, m: &mut Metrics) {
         let sc = self.vus[v as usize].sc as usize;
         let s = &mut self.scs[sc];
-        let total = s.flows.last().map(|f| f.1).unwrap_or(1.0);
-        let x = s.rng.gen::<f64>() * total;
-        let flow = s
-            .flows
-            .iter()
-            .find(|f| x < f.1)
-            .or(s.flows.last())
-            .map(|f| f.0)
-            .unwrap_or(0);
+        // One flow needs no draw.
+        let flow = match s.flows.as_slice() {
+            [] => 0,
+            [only] => only.0,
+            flows => {
+                let total = flows.last().map(|f| f.1).unwrap_or(1.0);
+                let x = s.rng.gen::<f64>() * total;
+                flows
+                    .iter()
+                    .find(|f| x < f.1)
+                    .or(flows.last())
+                    .map(|f| f.0)
+                    .unwrap_or(0)
+            }
+        };
         let vu = &mut self.vus[v as usize];
         if vu.state == VuState::Idle {
             s.active += 1;
@@ -825,7 +831,13 @@ impl Workload {
                     return;
                 }
                 Op::Sleep(d) => {
-                    let t = d.sample_ns(&mut self.scs[vu.sc as usize].rng);
+                    let rng = &mut self.scs[vu.sc as usize].rng;
+                    let mut t = d.sample_ns(rng);
+                    // Consecutive sleeps are one wait: one wake-up, at the sum of the draws.
+                    while let Some(Op::Sleep(d)) = ops.get(vu.pc as usize + 1) {
+                        t = t.saturating_add(d.sample_ns(rng));
+                        vu.pc += 1;
+                    }
                     vu.sleep = Some(q.timer_in(t, Event::VuWake(v)));
                     return;
                 }
@@ -956,6 +968,17 @@ impl Workload {
         vu.req = None;
         let now = q.now();
         m.on_response_in(now, vu.req_ep, vu.sc, now - vu.req_start, r.cause);
+        // Answered requests leave the front of the deadline FIFO now, not when the timer next
+        // fires: the FIFO holds about the requests in flight, not every request of the last
+        // `timeout` (all of them, with a long timeout).
+        let sc = vu.sc as usize;
+        let fifo = &mut self.scs[sc].timeouts;
+        while let Some(&(_, v, req)) = fifo.front() {
+            if self.vus[v as usize].req == Some(req) {
+                break;
+            }
+            fifo.pop_front();
+        }
         if self.ends_artillery_vu(r.client, r.cause) {
             self.vuser_failed(r.client, q, sys, m);
         } else {
