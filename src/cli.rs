@@ -102,6 +102,11 @@ pub enum Command {
         #[command(subcommand)]
         command: HpaCommand,
     },
+    /// Turn a load test written for another tool into a surge scenario.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
     /// Measure simulator speed: an M/M/c run and the quickstart scenario.
     Bench {
         /// Customers in the M/M/c benchmark.
@@ -110,6 +115,22 @@ pub enum Command {
         /// The quickstart scenario to time as well.
         #[arg(long, default_value = "scenarios/quickstart.yaml")]
         quickstart: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// A k6 script (static `export const options`, read without running it), the JSON
+    /// `k6 inspect` prints, or a `k6 archive` tar: scenarios, thresholds and flows
+    /// (docs/importing.md).
+    K6 {
+        file: PathBuf,
+        /// The model to run on: flows are resolved against its routes and the result validated.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Where to write the scenario (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 
@@ -534,6 +555,20 @@ fn dispatch(cli: Cli) -> Result<i32> {
                 );
             }
             println!("\n  wrote {}: {}", out.display(), files.join(", "));
+            Ok(0)
+        }
+        Command::Import {
+            command: ImportCommand::K6 { file, model, out },
+        } => {
+            let target = crate::import::Target { model, out };
+            let imported = crate::import::k6::import(&file, &target)?;
+            for n in &imported.notes {
+                eprintln!("note: {}: {n}", file.display());
+            }
+            target.emit(&imported.yaml)?;
+            if let Some(o) = &target.out {
+                eprintln!("wrote {}", o.display());
+            }
             Ok(0)
         }
         Command::Bench {

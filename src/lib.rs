@@ -16,6 +16,7 @@ pub mod dist;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod import;
 pub mod metrics;
 pub mod report;
 pub mod sim;

@@ -11,6 +11,8 @@ pub mod quantity;
 pub mod scenario;
 mod validate;
 pub use validate::{artillery_phase, resolve_endpoint};
+/// Semantic checks of a parsed scenario against its model: `(field, message)` on failure.
+pub use validate::scenario as validate_scenario;
 
 use crate::error::{Error, Result};
 pub use model::ModelFile;
