@@ -381,6 +381,13 @@ impl Dist {
     pub fn parse(s: &str) -> Result<Dist, String> {
         let t = s.trim();
         let Some((name, rest)) = t.split_once('(') else {
+            // A bare duration with its unit (`2s`, `1m30s`) is a constant. A unitless number
+            // is refused: k6 reads it as milliseconds, Artillery's `think` as seconds.
+            if t.contains(char::is_alphabetic) {
+                if let Ok(ns) = parse_duration(t) {
+                    return Ok(Dist::constant_ns(ns));
+                }
+            }
             return Err(format!(
                 "expected a distribution such as exp(mean=20ms); one of {FORMS}; got {s:?}"
             ));
@@ -809,6 +816,14 @@ mod tests {
     /// Empirical quantile of sorted data.
     fn quantile(sorted: &[u64], q: f64) -> f64 {
         sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)] as f64
+    }
+
+    #[test]
+    fn bare_duration_is_a_constant_but_a_unitless_number_is_refused() {
+        assert_eq!(Dist::parse("2s").unwrap().mean_ns(), 2e9);
+        assert_eq!(Dist::parse(" 1m30s ").unwrap().mean_ns(), 90e9);
+        assert!(Dist::parse("2").is_err());
+        assert!(Dist::parse("2parsecs").is_err());
     }
 
     #[test]

@@ -8,9 +8,10 @@ pub mod metric_source;
 pub mod model;
 pub mod overrides;
 pub mod quantity;
+pub mod routes;
 pub mod scenario;
 mod validate;
-pub use validate::{artillery_phase, resolve_endpoint};
+pub use validate::{artillery_phase, resolve_call, resolve_endpoint};
 /// Semantic checks of a parsed scenario against its model: `(field, message)` on failure.
 pub use validate::scenario as validate_scenario;
 

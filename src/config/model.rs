@@ -55,6 +55,9 @@ pub struct ServiceCfg {
     #[serde(default)]
     pub websocket: Option<WebSocketCfg>,
     pub endpoints: BTreeMap<String, Vec<StepCfg>>,
+    /// HTTP routes to the endpoints: `"GET /api/badges/{wallet}": wallet` (see `config/routes.rs`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub routes: BTreeMap<String, String>,
     /// How new pods start and old ones stop.
     #[serde(default)]
     pub lifecycle: LifecycleCfg,

@@ -1,6 +1,7 @@
 //! The scenario file (`scenarios/*.yaml`): the model it runs against, user flows, load
 //! executors with k6 / Artillery semantics, and targets in k6 threshold syntax.
 
+use super::routes::{Call, Method};
 use crate::dist::{Dist, Duration};
 use crate::threshold::Thresholds;
 use serde::{Deserialize, Serialize};
@@ -96,14 +97,68 @@ pub struct FlowCfg {
     pub steps: Vec<FlowStep>,
 }
 
-/// A flow step: `- request: claim`, `- sleep: uniform(1s,3s)`, `- loop: {count: 3, steps: [...]}`.
+/// A flow step: `- request: claim`, `- get: /api/leaderboard` (through the model's routes),
+/// `- sleep: uniform(1s,3s)`, `- loop: {count: 3, steps: [...]}`.
 #[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(from = "RawStep", into = "RawStep")]
 pub enum FlowStep {
-    /// An endpoint of the model's entry service (or `service.endpoint`).
-    Request(String),
+    /// An endpoint of the model's entry service (or `service.endpoint`), or an HTTP request.
+    Request(Call),
     Sleep(Dist),
     Loop(LoopCfg),
+}
+
+/// The YAML form of a step: one key naming what it does.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum RawStep {
+    Request(String),
+    Get(String),
+    Post(String),
+    Put(String),
+    Patch(String),
+    Delete(String),
+    Head(String),
+    Options(String),
+    Sleep(Dist),
+    Loop(LoopCfg),
+}
+
+impl From<RawStep> for FlowStep {
+    fn from(r: RawStep) -> Self {
+        let http = |m, u| FlowStep::Request(Call::http(m, u));
+        match r {
+            RawStep::Request(t) => FlowStep::Request(Call::endpoint(t)),
+            RawStep::Get(u) => http(Method::Get, u),
+            RawStep::Post(u) => http(Method::Post, u),
+            RawStep::Put(u) => http(Method::Put, u),
+            RawStep::Patch(u) => http(Method::Patch, u),
+            RawStep::Delete(u) => http(Method::Delete, u),
+            RawStep::Head(u) => http(Method::Head, u),
+            RawStep::Options(u) => http(Method::Options, u),
+            RawStep::Sleep(d) => FlowStep::Sleep(d),
+            RawStep::Loop(l) => FlowStep::Loop(l),
+        }
+    }
+}
+
+impl From<FlowStep> for RawStep {
+    fn from(s: FlowStep) -> Self {
+        match s {
+            FlowStep::Request(Call { method, target: t }) => match method {
+                None => RawStep::Request(t),
+                Some(Method::Get) => RawStep::Get(t),
+                Some(Method::Post) => RawStep::Post(t),
+                Some(Method::Put) => RawStep::Put(t),
+                Some(Method::Patch) => RawStep::Patch(t),
+                Some(Method::Delete) => RawStep::Delete(t),
+                Some(Method::Head) => RawStep::Head(t),
+                Some(Method::Options) => RawStep::Options(t),
+            },
+            FlowStep::Sleep(d) => RawStep::Sleep(d),
+            FlowStep::Loop(l) => RawStep::Loop(l),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

@@ -1,6 +1,7 @@
 //! Semantic checks after parsing. Each failure is (field path, what was expected).
 
 use super::model::{CacheStrategy, DbStepCfg, ModelFile, StepCfg};
+use super::routes::Call;
 use super::scenario::{ExecutorCfg, FlowStep, ScenarioFile, StageCfg};
 use std::collections::BTreeSet;
 
@@ -20,6 +21,7 @@ fn positive(field: String, v: f64, what: &str) -> Check {
 
 pub fn model(m: &ModelFile) -> Check {
     super::contention::check_model(m)?;
+    super::routes::check_model(m)?;
     crate::autoscale::signals::check_model(m)?;
     if !m.services.contains_key(&m.entry) {
         return fail(
@@ -441,31 +443,48 @@ fn endpoint_labels(m: &ModelFile) -> Vec<String> {
     out
 }
 
-/// Resolve a flow's request target to (service, endpoint): `claim` means the entry service's endpoint.
-pub fn resolve_endpoint<'a>(m: &'a ModelFile, target: &'a str) -> Option<(&'a str, &'a str)> {
+/// Resolve a flow's call to (service, endpoint): `claim` means the entry service's endpoint,
+/// `api.claim` names the service, and an HTTP call goes through the model's routes.
+pub fn resolve_call<'a>(m: &'a ModelFile, call: &Call) -> Result<(&'a str, &'a str), String> {
+    if let Some(method) = call.method {
+        return super::routes::resolve(m, method, &call.target);
+    }
+    let target = call.target.as_str();
     let (svc, ep) = match target.split_once('.') {
         Some((s, e)) if m.services.contains_key(s) => (s, e),
         _ => (m.entry.as_str(), target),
     };
-    m.services.get(svc)?.endpoints.get(ep).map(|_| (svc, ep))
+    match m
+        .services
+        .get(svc)
+        .and_then(|s| s.endpoints.get_key_value(ep))
+    {
+        Some((ep, _)) => {
+            let svc = m.services.get_key_value(svc).map(|(k, _)| k.as_str());
+            Ok((svc.unwrap_or_default(), ep.as_str()))
+        }
+        None => {
+            let eps: Vec<_> = m.services[&m.entry].endpoints.keys().cloned().collect();
+            Err(format!(
+                "unknown endpoint {target:?}; the entry service {:?} has: {}",
+                m.entry,
+                eps.join(", ")
+            ))
+        }
+    }
+}
+
+/// `resolve_call` without the message.
+pub fn resolve_endpoint<'a>(m: &'a ModelFile, call: &Call) -> Option<(&'a str, &'a str)> {
+    resolve_call(m, call).ok()
 }
 
 fn flow_steps(m: &ModelFile, steps: &[FlowStep], at: &str, depth: usize) -> Check {
     for (i, st) in steps.iter().enumerate() {
         let here = format!("{at}[{i}]");
         match st {
-            FlowStep::Request(t) => {
-                if resolve_endpoint(m, t).is_none() {
-                    let eps: Vec<_> = m.services[&m.entry].endpoints.keys().cloned().collect();
-                    return fail(
-                        here,
-                        format!(
-                            "unknown endpoint {t:?}; the entry service {:?} has: {}",
-                            m.entry,
-                            eps.join(", ")
-                        ),
-                    );
-                }
+            FlowStep::Request(c) => {
+                resolve_call(m, c).map_err(|e| (here, e))?;
             }
             FlowStep::Sleep(_) => {}
             FlowStep::Loop(_) if depth >= crate::workload::flow::MAX_LOOP_DEPTH => {

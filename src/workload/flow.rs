@@ -1,6 +1,7 @@
 //! Flows compiled to flat programs: loops become jump ops with per-VU counters, so running a
 //! flow needs no allocation and no recursion.
 
+use crate::config::routes::Call;
 use crate::config::scenario::FlowStep;
 use crate::dist::Dist;
 
@@ -28,9 +29,9 @@ pub struct Program {
     pub ops: Vec<Op>,
 }
 
-/// `resolve` maps a flow's request target to a system endpoint index (validated beforehand).
-pub fn compile(steps: &[FlowStep], resolve: &dyn Fn(&str) -> u32) -> Vec<Op> {
-    fn go(steps: &[FlowStep], depth: u8, resolve: &dyn Fn(&str) -> u32, ops: &mut Vec<Op>) {
+/// `resolve` maps a flow's call to a system endpoint index (validated beforehand).
+pub fn compile(steps: &[FlowStep], resolve: &dyn Fn(&Call) -> u32) -> Vec<Op> {
+    fn go(steps: &[FlowStep], depth: u8, resolve: &dyn Fn(&Call) -> u32, ops: &mut Vec<Op>) {
         for s in steps {
             match s {
                 FlowStep::Request(t) => ops.push(Op::Request(resolve(t))),

@@ -6,6 +6,7 @@ pub mod flow;
 pub mod schedule;
 
 use crate::config::resolve_endpoint;
+use crate::config::routes::Call;
 use crate::config::scenario::{ExecutorCfg, ScenarioFile};
 use crate::config::ModelFile;
 use crate::engine::{stream, EventQueue, Nanos, Rng64, TimerId, SEC};
@@ -141,7 +142,7 @@ impl Workload {
         let mut programs: Vec<Program> = Vec::with_capacity(s.flows.len());
         for (name, f) in &s.flows {
             let missing = std::cell::RefCell::new(None);
-            let resolve = |t: &str| match resolve_endpoint(m, t)
+            let resolve = |t: &Call| match resolve_endpoint(m, t)
                 .and_then(|(svc, ep)| sys.endpoint_index(svc, ep))
             {
                 Some(i) => i,
