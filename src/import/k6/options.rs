@@ -578,3 +578,203 @@ fn scenario(r: &Reader, name: &str, n: &Node, notes: &mut Vec<String>) -> Result
     }
     Ok(sc)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    const S: i128 = 1_000_000_000;
+
+    /// k6 `lib/types/types_test.go` TestParseExtendedDuration and Go's `time.ParseDuration`.
+    #[test]
+    fn durations_decode_as_k6() {
+        for (s, ns) in [
+            ("1s", S),
+            ("1m30s", 90 * S),
+            ("1.5h", 5400 * S),
+            ("2d", 2 * 86_400 * S),
+            ("1d2h", 86_400 * S + 7200 * S),
+            ("10000", 10 * S),   // a bare number is milliseconds
+            ("1000.5", S + 500_000),
+            ("0", 0),
+            ("-1s", -S),
+            ("1µs", 1000),
+            ("500ms", S / 2),
+        ] {
+            assert_eq!(k6_duration(s), Ok(ns), "{s}");
+        }
+        for s in ["", "1", "s", "1x", "1d-1h", "abc", "1.2.3s"] {
+            if s == "1" {
+                continue; // "1" is 1 ms
+            }
+            assert!(k6_duration(s).is_err(), "{s:?} should be refused");
+        }
+    }
+
+    fn derive_json(j: &str) -> Result<Derived> {
+        let n = Node::from_json(&serde_json::from_str(j).unwrap());
+        let r = Reader {
+            here: Here {
+                file: Path::new("t.js"),
+            },
+        };
+        derive(&r, &n, false)
+    }
+
+    /// (executor, fields) of the single derived scenario, which must be named `default`.
+    fn one(j: &str) -> (String, Vec<(String, String)>) {
+        let d = derive_json(j).unwrap_or_else(|e| panic!("{j}: {e}"));
+        assert_eq!(d.scenarios.len(), 1, "{j}");
+        let s = &d.scenarios[0];
+        assert_eq!(s.name, "default");
+        (s.executor.clone(), s.fields.clone())
+    }
+
+    fn f(kv: &[(&str, &str)]) -> Vec<(String, String)> {
+        kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    /// k6 `internal/cmd/config_consolidation_test.go` getConfigConsolidationTestCases, the
+    /// cases of one configuration layer, given as the JSON options they amount to.
+    #[test]
+    fn shortcuts_derive_as_k6() {
+        // {opts{}, exp{}, verifyOneIterPerOneVU}
+        assert_eq!(one("{}"), ("per-vu-iterations".into(), vec![]));
+        // --vus 1 --iterations 5 / -u 2 -i 6: verifySharedIters
+        assert_eq!(
+            one(r#"{"vus": 1, "iterations": 5}"#),
+            ("shared-iterations".into(), f(&[("vus", "1"), ("iterations", "5")]))
+        );
+        // -d 123s: verifyConstLoopingVUs(null.NewInt(1, false), 123s): the default VU is unset
+        assert_eq!(
+            one(r#"{"duration": "123s"}"#),
+            ("constant-vus".into(), f(&[("duration", "2m3s")]))
+        );
+        assert_eq!(
+            one(r#"{"vus": 3, "duration": "30s"}"#),
+            ("constant-vus".into(), f(&[("vus", "3"), ("duration", "30s")]))
+        );
+        // --stage 20s:10 -s 3m:5: verifyRampingVUs(null.NewInt(1, false), ...)
+        let (e, fs) = one(r#"{"stages": [{"duration": "20s", "target": 10}, {"duration": "3m", "target": 5}]}"#);
+        assert_eq!(e, "ramping-vus");
+        assert_eq!(fs, f(&[("stages", "\n      - {duration: 20s, target: 10}\n      - {duration: 3m, target: 5}")]));
+        // -s 1m6s:5 --vus 10: startVUs 10
+        let (e, fs) = one(r#"{"stages": [{"duration": "1m6s", "target": 5}], "vus": 10}"#);
+        assert_eq!(e, "ramping-vus");
+        assert_eq!(fs[0], ("startVUs".to_string(), "10".to_string()));
+        // -u 1 -i 6 -d 10s: shared iterations with maxDuration 10s
+        assert_eq!(
+            one(r#"{"vus": 1, "iterations": 6, "duration": "10s"}"#),
+            (
+                "shared-iterations".into(),
+                f(&[("vus", "1"), ("iterations", "6"), ("maxDuration", "10s")])
+            )
+        );
+        // K6_VUS=10 K6_DURATION=10000: a bare number is milliseconds
+        assert_eq!(
+            one(r#"{"vus": 10, "duration": 10000}"#),
+            ("constant-vus".into(), f(&[("vus", "10"), ("duration", "10s")]))
+        );
+        // K6_STAGES=100s:100,0m30s:0 K6_VUS=0: startVUs 0
+        let (_, fs) = one(r#"{"stages": [{"duration": "100s", "target": 100}, {"duration": "0m30s", "target": 0}], "vus": 0}"#);
+        assert_eq!(fs[0], ("startVUs".to_string(), "0".to_string()));
+        // {"iterations": 77, "vus": 7}
+        assert_eq!(
+            one(r#"{"iterations": 77, "vus": 7}"#),
+            ("shared-iterations".into(), f(&[("vus", "7"), ("iterations", "77")]))
+        );
+        // --vus 10 alone: shared iterations 10 x 10
+        assert_eq!(
+            one(r#"{"vus": 10}"#),
+            ("shared-iterations".into(), f(&[("vus", "10"), ("iterations", "10")]))
+        );
+        // {"vus": 8, "duration": "2m"} and {"duration": 20000}
+        assert_eq!(
+            one(r#"{"vus": 8, "duration": "2m"}"#),
+            ("constant-vus".into(), f(&[("vus", "8"), ("duration", "2m")]))
+        );
+        assert_eq!(
+            one(r#"{"duration": 20000}"#),
+            ("constant-vus".into(), f(&[("duration", "20s")]))
+        );
+        // {"scenarios": {}}: logWarning, verifyOneIterPerOneVU
+        let d = derive_json(r#"{"scenarios": {}}"#).unwrap();
+        assert_eq!(d.scenarios[0].executor, "per-vu-iterations");
+        assert!(d.notes.iter().any(|n| n.contains("explicitly set to an empty value")));
+        // scenarios + vus (+ iterations in another layer): `vus` overrides with a warning
+        let d = derive_json(
+            r#"{"vus": 12, "scenarios": {"someKey": {"executor": "constant-vus", "vus": 10, "duration": "60s"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(d.scenarios.len(), 1);
+        assert_eq!(d.scenarios[0].executor, "shared-iterations");
+        assert!(d.notes.iter().any(|n| n.contains("overrides scenarios")));
+        // a stage without a duration is dropped by getRampingVUsScenario
+        let d = derive_json(r#"{"stages": [{"target": 3}, {"duration": "5s", "target": 5}]}"#).unwrap();
+        assert_eq!(d.scenarios[0].fields, f(&[("stages", "\n      - {duration: 5s, target: 5}")]));
+    }
+
+    /// The derivation errors of the same table (`derivationError: true`), with k6's messages.
+    #[test]
+    fn shortcut_conflicts_are_refused_as_k6_refuses_them() {
+        for (j, msg) in [
+            (r#"{"vus": 2, "duration": "10s", "stages": [{"duration": "10s", "target": 20}]}"#,
+             "using `duration` and `stages` options simultaneously is not allowed"),
+            (r#"{"vus": 3, "iterations": 5, "stages": [{"duration": "10s", "target": 20}]}"#,
+             "using `iterations` and `stages` options simultaneously is not allowed"),
+            (r#"{"vus": 3, "duration": "0"}"#, "`duration` option should be more than 0"),
+            (r#"{"iterations": 5, "scenarios": {}}"#,
+             "using `iterations` and `scenarios` options simultaneously is not allowed"),
+            (r#"{"duration": "5s", "scenarios": {"a": {"executor": "constant-vus", "duration": "5s"}}}"#,
+             "using `duration` and `scenarios` options simultaneously is not allowed"),
+            (r#"{"stages": [{"duration": "5s", "target": 1}], "scenarios": {}}"#,
+             "using `stages` and `scenarios` options simultaneously is not allowed"),
+            // {"stages": [{"duration": "20s"}], "vus": 10}: validationErrors
+            (r#"{"stages": [{"duration": "20s"}], "vus": 10}"#, "stage 1 doesn't have a target"),
+        ] {
+            let e = derive_json(j).err().unwrap_or_else(|| panic!("{j} should be refused")).to_string();
+            assert!(e.contains(msg), "{j}: {e}");
+            assert!(e.starts_with("t.js: options."), "{j}: {e}");
+        }
+    }
+
+    /// The scenario of the same table's last JSON case: "1d", a numeric-string gracefulStop
+    /// (ms) and a fractional-ms startTime.
+    #[test]
+    fn scenarios_keep_k6_fields() {
+        let d = derive_json(
+            r#"{"scenarios": {"foo": {"executor": "constant-vus", "vus": 2, "duration": "1d",
+                "gracefulStop": "10000", "startTime": 1000.5}}}"#,
+        )
+        .unwrap();
+        let s = &d.scenarios[0];
+        assert_eq!((s.name.as_str(), s.executor.as_str()), ("foo", "constant-vus"));
+        assert_eq!(s.field("vus"), Some("2"));
+        assert_eq!(s.field("duration"), Some("1d"));
+        assert_eq!(s.field("gracefulStop"), Some("10s"));
+        assert_eq!(s.field("startTime"), Some("1.0005s"));
+    }
+
+    #[test]
+    fn scenario_errors_name_the_field() {
+        for (j, path, msg) in [
+            (r#"{"scenarios": {"a": {"vus": 1}}}"#, "options.scenarios.a", "doesn't have a specified executor type"),
+            (r#"{"scenarios": {"a": {"executor": "externally-controlled"}}}"#, "options.scenarios.a.executor", "removed externally-controlled"),
+            (r#"{"scenarios": {"a": {"executor": "constant-vus", "vus": 1, "duration": "1m", "rate": 3}}}"#, "options.scenarios.a.rate", "unknown field"),
+            (r#"{"scenarios": {"a b": {"executor": "constant-vus"}}}"#, "options.scenarios.a b", "scenario name"),
+            (r#"{"scenarios": {"a": {"executor": "constant-vus", "vus": 1.5}}}"#, "options.scenarios.a.vus", "expected an integer"),
+            (r#"{"scenarios": {"a": {"executor": "constant-vus", "startTime": "-1s"}}}"#, "options.scenarios.a.startTime", "can't be negative"),
+            (r#"{"scenarios": {"a": {"executor": "ramping-vus", "stages": [{"duration": "1s", "target": -1}]}}}"#, "options.scenarios.a.stages[0].target", "can't be negative"),
+            (r#"{"scenarios": {"a": {"executor": "ramping-vus", "stages": [{"target": 1}]}}}"#, "options.scenarios.a.stages[0]", "doesn't have a duration"),
+            (r#"{"vus": "ten"}"#, "options.vus", "expected an integer"),
+            (r#"{"duration": "ten"}"#, "options.duration", "invalid duration"),
+        ] {
+            let e = derive_json(j).err().unwrap_or_else(|| panic!("{j} should be refused")).to_string();
+            assert!(e.starts_with(&format!("t.js: {path}: ")), "{j}: {e}");
+            assert!(e.contains(msg), "{j}: {e}");
+        }
+        // numeric strings are integers to k6 (guregu null.Int)
+        assert_eq!(one(r#"{"vus": "4", "duration": "1m"}"#).1[0], ("vus".to_string(), "4".to_string()));
+    }
+}
