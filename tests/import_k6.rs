@@ -155,13 +155,13 @@ fn seed_001_imports_onto_hamballer_and_runs() {
             "- sleep: uniform(1s,3s)",
         ]
     );
-    assert!(y.contains("TODO (line 52): calls `testAPIEndpoints(BASE_URL)`"));
-    assert!(y.contains("TODO (line 55): calls `testWebSocketConnections(BASE_URL)`"));
+    assert!(y.contains("TODO (line 70): calls `testAPIEndpoints(BASE_URL)`"));
+    assert!(y.contains("TODO (line 73): calls `testWebSocketConnections(BASE_URL)`"));
     // Built-in thresholds kept, the custom metrics left as comments with their mapping.
     assert!(y.contains("\n  \"http_req_duration\": ['p(95)<500']\n"));
     assert!(y.contains("\n  # \"errors\": ['rate<0.01']\n"));
     assert!(y.contains("\n  # \"response_time\": ['p(95)<400']\n"));
-    assert!(y.contains("errors is a custom rate (declared at line 8)"));
+    assert!(y.contains("errors is a custom rate (declared at line 7)"));
     runs(&out, &dir, "20s");
 }
 
@@ -179,7 +179,7 @@ fn seed_001_notes_say_what_is_left() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let e = stderr(&o);
-    assert!(e.contains("line 52, column 3: TODO in flow \"default\""), "{e}");
+    assert!(e.contains("line 70, column 3: TODO in flow \"default\""), "{e}");
     assert!(e.contains("threshold \"response_time\" left as a comment"), "{e}");
     assert!(stdout(&o).starts_with("# Imported by `surge import k6`"));
 }

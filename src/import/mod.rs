@@ -71,7 +71,8 @@ pub fn relative_path(path: &Path, dir: &Path) -> PathBuf {
     let pc: Vec<_> = p.components().collect();
     let dc: Vec<_> = d.components().collect();
     let common = pc.iter().zip(&dc).take_while(|(a, b)| a == b).count();
-    if common == 0 {
+    // Only the root in common: the absolute path reads better than a climb to it.
+    if common <= 1 {
         return p;
     }
     let mut out = PathBuf::new();

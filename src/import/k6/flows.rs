@@ -277,7 +277,14 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
                     }
                 }
             }
-            Statement::ExpressionStatement(e) => self.expr(&e.expression, f, out),
+            Statement::ExpressionStatement(e) => match e.expression.without_parentheses() {
+                Expression::CallExpression(c) => self.call_expr(c, f, out, true),
+                Expression::AwaitExpression(a) => match a.argument.without_parentheses() {
+                    Expression::CallExpression(c) => self.call_expr(c, f, out, true),
+                    x => self.expr(x, f, out),
+                },
+                x => self.expr(x, f, out),
+            },
             Statement::ReturnStatement(r) => {
                 if let Some(a) = &r.argument {
                     self.expr(a, f, out);
@@ -439,7 +446,7 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
 
     fn expr(&mut self, e: &'a Expression<'a>, f: usize, out: &mut Vec<Step>) {
         match e {
-            Expression::CallExpression(c) => self.call_expr(c, f, out),
+            Expression::CallExpression(c) => self.call_expr(c, f, out, false),
             Expression::ParenthesizedExpression(p) => self.expr(&p.expression, f, out),
             Expression::AwaitExpression(a) => self.expr(&a.argument, f, out),
             Expression::TSAsExpression(t) => self.expr(&t.expression, f, out),
@@ -501,7 +508,7 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
             Expression::ComputedMemberExpression(m) => self.expr(&m.object, f, out),
             Expression::ChainExpression(c) => {
                 if let ChainElement::CallExpression(call) = &c.expression {
-                    self.call_expr(call, f, out);
+                    self.call_expr(call, f, out, false);
                 }
             }
             Expression::NewExpression(n) => self.args(&n.arguments, f, out),
@@ -531,7 +538,15 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
         }
     }
 
-    fn call_expr(&mut self, c: &'a CallExpression<'a>, f: usize, out: &mut Vec<Step>) {
+    /// A call; `stmt` when it stands as a statement, where an unknown function is taken as an
+    /// action that may send requests (in a value position it is taken as a data helper).
+    fn call_expr(
+        &mut self,
+        c: &'a CallExpression<'a>,
+        f: usize,
+        out: &mut Vec<Step>,
+        stmt: bool,
+    ) {
         let loc = self.at(c.span);
         match c.callee.without_parentheses() {
             Expression::StaticMemberExpression(m) => {
@@ -611,7 +626,10 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
                         self.args(&c.arguments, f, out);
                     }
                     (_, None) => {
-                        if !self.defined(name, f) && !GLOBALS.contains(&name) && name != "check"
+                        if stmt
+                            && !self.defined(name, f)
+                            && !GLOBALS.contains(&name)
+                            && name != "check"
                         {
                             out.push(Step::Todo {
                                 loc,
@@ -875,7 +893,14 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
                 v
             }
             Expression::Identifier(id) => match self.lookup_var(id.name.as_str(), f) {
-                Some((x, g)) => self.parts(x, g, depth + 1),
+                Some((x, g)) => {
+                    let v = self.parts(x, g, depth + 1);
+                    // A variable computed at run time: its name is the best placeholder.
+                    match v.as_slice() {
+                        [Part::Hole(_)] => vec![Part::Hole(id.name.to_string())],
+                        _ => v,
+                    }
+                }
                 None => vec![Part::Hole(id.name.to_string())],
             },
             Expression::StaticMemberExpression(m) => vec![Part::Hole(m.property.name.to_string())],

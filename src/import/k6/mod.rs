@@ -225,11 +225,31 @@ fn convert(file: &Path, stem: &str, input: Input, target: &Target) -> Result<Imp
     match check(&yaml, &scenario_path, model.as_ref()) {
         Ok(_) => {}
         Err(Check::Parse(e)) => {
+            // The scenario does not parse: an executor this surge lacks, most likely.
+            let msg = match &e {
+                Error::Input { message, .. } => message.clone(),
+                other => other.to_string(),
+            };
+            if let Some(sc) = d
+                .scenarios
+                .iter()
+                .find(|s| msg.contains(&format!("`{}`", s.executor)))
+            {
+                let path = sc.origins.first().map_or("options".into(), |o| o.1.clone());
+                return Err(here.at(
+                    sc.loc,
+                    &path,
+                    format!(
+                        "this surge has no {} executor ({msg})",
+                        sc.executor
+                    ),
+                ));
+            }
             return Err(Error::input(
                 file,
                 "",
-                format!("surge cannot read the scenario imported from this file: {e}"),
-            ))
+                format!("the scenario imported from this file is not one surge reads: {msg}"),
+            ));
         }
         Err(Check::Field(field, msg)) => {
             let (path, loc) = origin(&field, &d.scenarios, &flows, &entries);

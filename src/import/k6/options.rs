@@ -39,6 +39,7 @@ impl Scenario {
         self.origins.push((key.into(), path.into(), loc));
     }
 
+    #[cfg(test)]
     pub fn field(&self, key: &str) -> Option<&str> {
         self.fields
             .iter()
