@@ -108,10 +108,17 @@ fn seed_001_script_is_the_seed_verbatim() {
         .unwrap();
     assert!(js.starts_with("// load-testing-framework.js\n"));
     // The seeds travel beside the repository (shared/seeds); compare when they are there.
-    for seeds in [root().join("../shared/seeds"), root().join("../../shared/seeds")] {
+    for seeds in [
+        root().join("../shared/seeds"),
+        root().join("../../shared/seeds"),
+    ] {
         let seed = seeds.join("001_a26260aad4962b91.txt");
         if let Ok(text) = std::fs::read_to_string(&seed) {
-            assert!(text.contains(&js), "not a verbatim copy of {}", seed.display());
+            assert!(
+                text.contains(&js),
+                "not a verbatim copy of {}",
+                seed.display()
+            );
         }
     }
 }
@@ -179,8 +186,14 @@ fn seed_001_notes_say_what_is_left() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let e = stderr(&o);
-    assert!(e.contains("line 70, column 3: TODO in flow \"default\""), "{e}");
-    assert!(e.contains("threshold \"response_time\" left as a comment"), "{e}");
+    assert!(
+        e.contains("line 70, column 3: TODO in flow \"default\""),
+        "{e}"
+    );
+    assert!(
+        e.contains("threshold \"response_time\" left as a comment"),
+        "{e}"
+    );
     assert!(stdout(&o).starts_with("# Imported by `surge import k6`"));
 }
 
@@ -252,7 +265,11 @@ fn iteration_shortcuts_import_and_run() {
         (
             "custom_metrics.js",
             "executor: shared-iterations\n    vus: 4\n    iterations: 20\n",
-            &["- get: \"/get\"", "- get: \"/test.k6.io/\"", "- sleep: uniform(0s,10s)"],
+            &[
+                "- get: \"/get\"",
+                "- get: \"/test.k6.io/\"",
+                "- sleep: uniform(0s,10s)",
+            ],
         ),
         (
             "http_batch.js",
@@ -295,7 +312,10 @@ export default function () { http.get('https://example.com/'); }
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let y = stdout(&o);
-    assert!(y.contains("\n  \"http_req_duration\": ['p(95)<500', 'avg < 200']\n"), "{y}");
+    assert!(
+        y.contains("\n  \"http_req_duration\": ['p(95)<500', 'avg < 200']\n"),
+        "{y}"
+    );
     assert!(y.contains(
         "\n  \"http_req_failed\": [{threshold: 'rate<0.01', abortOnFail: true, delayAbortEval: '10s'}]\n"
     ));
@@ -327,7 +347,10 @@ fn inspect_json_and_archives_import() {
     let o = surge(&["import", "k6", p.to_str().unwrap()], &root());
     assert!(o.status.success(), "{}", stderr(&o));
     let y = stdout(&o);
-    assert!(y.contains("executor: constant-vus\n    vus: 5\n    duration: 1m\n"), "{y}");
+    assert!(
+        y.contains("executor: constant-vus\n    vus: 5\n    duration: 1m\n"),
+        "{y}"
+    );
     assert!(y.contains("steps: []  # TODO"));
     assert!(stderr(&o).contains("the input has no script"));
     // `--execution-requirements`: the shortcuts are already derived into scenarios.
@@ -341,7 +364,9 @@ fn inspect_json_and_archives_import() {
     .unwrap();
     let o = surge(&["import", "k6", p.to_str().unwrap()], &root());
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stdout(&o).contains("  default:\n    executor: constant-vus\n    vus: 5\n"));
+    let y = stdout(&o);
+    assert!(y.contains("  default:\n    executor: constant-vus\n"), "{y}");
+    assert!(y.contains("\n    vus: 5\n") && y.contains("\n    duration: 1m\n"), "{y}");
 
     // `k6 archive`: metadata.json's options, the script in `data`.
     let tarp = dir.join("test.tar");
@@ -467,7 +492,10 @@ fn rejections_exit_2_with_file_and_location() {
     );
     let e = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{e}");
-    assert!(e.contains("line 4, column 3, function default, step 1"), "{e}");
+    assert!(
+        e.contains("line 4, column 3, function default, step 1"),
+        "{e}"
+    );
     assert!(e.contains("GET /api/crocodiles/{id}"), "{e}");
     // A file that is not there.
     let o = surge(&["import", "k6", "no-such-script.js"], &root());

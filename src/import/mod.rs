@@ -36,7 +36,11 @@ impl Target {
             .and_then(|o| o.parent())
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or_else(|| Path::new("."));
-        Some(relative_path(model, dir).to_string_lossy().replace('\\', "/"))
+        Some(
+            relative_path(model, dir)
+                .to_string_lossy()
+                .replace('\\', "/"),
+        )
     }
 
     /// The path the scenario is (or would be) at, for resolving its `model:`.

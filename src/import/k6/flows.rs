@@ -540,13 +540,7 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
 
     /// A call; `stmt` when it stands as a statement, where an unknown function is taken as an
     /// action that may send requests (in a value position it is taken as a data helper).
-    fn call_expr(
-        &mut self,
-        c: &'a CallExpression<'a>,
-        f: usize,
-        out: &mut Vec<Step>,
-        stmt: bool,
-    ) {
+    fn call_expr(&mut self, c: &'a CallExpression<'a>, f: usize, out: &mut Vec<Step>, stmt: bool) {
         let loc = self.at(c.span);
         match c.callee.without_parentheses() {
             Expression::StaticMemberExpression(m) => {
@@ -578,8 +572,11 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
             Expression::Identifier(id) => {
                 let name = id.name.as_str();
                 if let Some(callable) = self.lookup_fn(name, f) {
-                    let args: Vec<&'a Expression<'a>> =
-                        c.arguments.iter().filter_map(|a| a.as_expression()).collect();
+                    let args: Vec<&'a Expression<'a>> = c
+                        .arguments
+                        .iter()
+                        .filter_map(|a| a.as_expression())
+                        .collect();
                     let steps = self.call(callable, &args, f, 0);
                     out.extend(steps);
                     return;
@@ -722,9 +719,11 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
         out: &mut Vec<Step>,
     ) {
         let items: Vec<&'a Expression<'a>> = match arg.map(|a| self.resolve(a, f)) {
-            Some((Expression::ArrayExpression(a), _)) => {
-                a.elements.iter().filter_map(|e| e.as_expression()).collect()
-            }
+            Some((Expression::ArrayExpression(a), _)) => a
+                .elements
+                .iter()
+                .filter_map(|e| e.as_expression())
+                .collect(),
             Some((Expression::ObjectExpression(o), _)) => o
                 .properties
                 .iter()
@@ -1012,9 +1011,8 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
                     if lo == hi {
                         return Some(Some(format!("const({})", secs(lo))));
                     }
-                    let pts: Vec<String> = (lo as u64..=hi as u64)
-                        .map(|v| secs(v as f64))
-                        .collect();
+                    let pts: Vec<String> =
+                        (lo as u64..=hi as u64).map(|v| secs(v as f64)).collect();
                     return Some(Some(format!("empirical({})", pts.join(","))));
                 }
             }
@@ -1052,7 +1050,9 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
             }
             Expression::CallExpression(c)
                 if c.arguments.is_empty()
-                    && c.callee.without_parentheses().is_specific_member_access("Math", "random") =>
+                    && c.callee
+                        .without_parentheses()
+                        .is_specific_member_access("Math", "random") =>
             {
                 Some(Lin { a: 0.0, b: 1.0 })
             }

@@ -197,8 +197,7 @@ impl<'a> Module<'a> {
                                 (s.local.name.as_str(), None)
                             }
                         };
-                        m.imports
-                            .insert(local, (d.source.value.as_str(), imported));
+                        m.imports.insert(local, (d.source.value.as_str(), imported));
                     }
                 }
                 Statement::ExportDeclaration(d) => {
@@ -259,7 +258,8 @@ impl<'a> Module<'a> {
         match d {
             Declaration::FunctionDeclaration(f) => {
                 if let Some(id) = &f.id {
-                    self.functions.insert(id.name.as_str(), Callable::Function(f));
+                    self.functions
+                        .insert(id.name.as_str(), Callable::Function(f));
                     if exported {
                         self.exports
                             .insert(id.name.to_string(), Callable::Function(f));
@@ -361,13 +361,15 @@ impl<'a> Module<'a> {
 /// [`V::Dyn`] with the reason.
 pub fn static_value(e: &Expression, lines: &Lines, m: &Module) -> Node {
     let loc = Some(lines.at(e.span()));
-    let dyn_ = |why: &str| Node::new(
-        V::Dyn {
-            source: lines.source(e.span()),
-            why: why.to_string(),
-        },
-        loc,
-    );
+    let dyn_ = |why: &str| {
+        Node::new(
+            V::Dyn {
+                source: lines.source(e.span()),
+                why: why.to_string(),
+            },
+            loc,
+        )
+    };
     let v = match e {
         Expression::ParenthesizedExpression(p) => return static_value(&p.expression, lines, m),
         Expression::TSAsExpression(t) => return static_value(&t.expression, lines, m),

@@ -29,7 +29,10 @@ enum Input {
     Script(js::Script),
     /// `k6 inspect` output; `derived` when it has the execution requirements
     /// (`--execution-requirements`: scenarios already derived from the shortcuts).
-    Inspect { options: Node, derived: bool },
+    Inspect {
+        options: Node,
+        derived: bool,
+    },
     /// `k6 archive`: metadata options, and the script in it (for flows).
     Archive {
         options: Node,
@@ -66,8 +69,8 @@ fn read_input(file: &Path, bytes: &[u8]) -> Result<Input> {
             "not valid UTF-8; expected a k6 script, `k6 inspect` JSON or a `k6 archive` tar",
         )
     })?;
-    let is_json = file.extension().is_some_and(|e| e == "json")
-        || text.trim_start().starts_with('{');
+    let is_json =
+        file.extension().is_some_and(|e| e == "json") || text.trim_start().starts_with('{');
     if is_json {
         let j: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
             Error::input(
@@ -153,7 +156,8 @@ fn convert(file: &Path, stem: &str, input: Input, target: &Target) -> Result<Imp
     let no_metrics = BTreeMap::new();
     let metrics = script.map_or(&no_metrics, |s| &s.metrics);
     let none = Node::new(value::V::Undef, opts.loc);
-    let (entries, tnotes) = thresholds::read(&here, opts.get("thresholds").unwrap_or(&none), metrics)?;
+    let (entries, tnotes) =
+        thresholds::read(&here, opts.get("thresholds").unwrap_or(&none), metrics)?;
     notes.extend(tnotes);
 
     // The flows the scenarios run (k6 `exec`, default `default`), in first-use order.
@@ -166,24 +170,30 @@ fn convert(file: &Path, stem: &str, input: Input, target: &Target) -> Result<Imp
     let mut flows: Vec<(String, Option<Flow>)> = Vec::new();
     for name in &flow_names {
         match script {
-            Some(s) => match s.flows.get(name) {
-                Some(f) => flows.push((name.clone(), Some(f.clone()))),
-                None => {
-                    let sc = d.scenarios.iter().find(|s| &s.exec == name).expect("a user");
-                    let (path, loc) = sc
-                        .origins
-                        .iter()
-                        .find(|(f, _, _)| f == "flows")
-                        .map(|(_, p, l)| (p.clone(), *l))
-                        .unwrap_or_else(|| ("options".into(), None));
-                    let what = if name == "default" {
-                        "the script has no `export default function`".to_string()
-                    } else {
-                        format!("the script exports no function {name:?}")
-                    };
-                    return Err(here.at(loc, &path, format!("{what}; k6 requires the function a scenario executes to be exported")));
+            Some(s) => {
+                match s.flows.get(name) {
+                    Some(f) => flows.push((name.clone(), Some(f.clone()))),
+                    None => {
+                        let sc = d
+                            .scenarios
+                            .iter()
+                            .find(|s| &s.exec == name)
+                            .expect("a user");
+                        let (path, loc) = sc
+                            .origins
+                            .iter()
+                            .find(|(f, _, _)| f == "flows")
+                            .map(|(_, p, l)| (p.clone(), *l))
+                            .unwrap_or_else(|| ("options".into(), None));
+                        let what = if name == "default" {
+                            "the script has no `export default function`".to_string()
+                        } else {
+                            format!("the script exports no function {name:?}")
+                        };
+                        return Err(here.at(loc, &path, format!("{what}; k6 requires the function a scenario executes to be exported")));
+                    }
                 }
-            },
+            }
             None => flows.push((name.clone(), None)),
         }
     }
@@ -196,9 +206,16 @@ fn convert(file: &Path, stem: &str, input: Input, target: &Target) -> Result<Imp
                 let mut todos = Vec::new();
                 collect_todos(&f.steps, &mut todos);
                 for (loc, msg) in todos {
-                    notes.push(format!("line {}, column {}: TODO in flow {name:?}: {msg}", loc.line, loc.col));
+                    notes.push(format!(
+                        "line {}, column {}: TODO in flow {name:?}: {msg}",
+                        loc.line, loc.col
+                    ));
                 }
-                if !f.steps.iter().any(|s| !matches!(s, Step::Note { .. } | Step::Todo { .. })) {
+                if !f
+                    .steps
+                    .iter()
+                    .any(|s| !matches!(s, Step::Note { .. } | Step::Todo { .. }))
+                {
                     notes.push(format!(
                         "flow {name:?} (line {}): no static request or sleep was found; its steps are left for you to write",
                         f.loc.line
@@ -208,8 +225,11 @@ fn convert(file: &Path, stem: &str, input: Input, target: &Target) -> Result<Imp
         }
     }
     let complete = flows.iter().all(|(_, f)| {
-        f.as_ref()
-            .is_some_and(|f| f.steps.iter().any(|s| !matches!(s, Step::Note { .. } | Step::Todo { .. })))
+        f.as_ref().is_some_and(|f| {
+            f.steps
+                .iter()
+                .any(|s| !matches!(s, Step::Note { .. } | Step::Todo { .. }))
+        })
     });
 
     let yaml = emit(file, stem, target, &d.scenarios, &flows, &entries, opts.loc);
@@ -239,10 +259,7 @@ fn convert(file: &Path, stem: &str, input: Input, target: &Target) -> Result<Imp
                 return Err(here.at(
                     sc.loc,
                     &path,
-                    format!(
-                        "this surge has no {} executor ({msg})",
-                        sc.executor
-                    ),
+                    format!("this surge has no {} executor ({msg})", sc.executor),
                 ));
             }
             return Err(Error::input(
@@ -293,7 +310,10 @@ fn origin(
                 .origins
                 .iter()
                 .filter(|(f, _, _)| {
-                    f.is_empty() || sub == f || sub.starts_with(&format!("{f}.")) || sub.starts_with(&format!("{f}["))
+                    f.is_empty()
+                        || sub == f
+                        || sub.starts_with(&format!("{f}."))
+                        || sub.starts_with(&format!("{f}["))
                 })
                 .max_by_key(|(f, _, _)| f.len());
             if let Some((_, p, l)) = best {
@@ -354,11 +374,22 @@ fn emit(
     options_loc: Option<Loc>,
 ) -> String {
     let mut y = String::new();
-    let fname = file.file_name().map_or_else(|| file.display().to_string(), |f| f.to_string_lossy().into_owned());
-    let _ = writeln!(y, "# Imported by `surge import k6` from {}.", comment(&fname));
+    let fname = file.file_name().map_or_else(
+        || file.display().to_string(),
+        |f| f.to_string_lossy().into_owned(),
+    );
+    let _ = writeln!(
+        y,
+        "# Imported by `surge import k6` from {}.",
+        comment(&fname)
+    );
     match options_loc {
         Some(l) => {
-            let _ = writeln!(y, "# The k6 options are at line {}; re-run the import after changing them.", l.line);
+            let _ = writeln!(
+                y,
+                "# The k6 options are at line {}; re-run the import after changing them.",
+                l.line
+            );
         }
         None => {
             let _ = writeln!(y, "# Re-run the import after changing the k6 options.");
@@ -376,7 +407,17 @@ fn emit(
     y.push_str("flows:\n");
     for (name, f) in flows {
         let _ = match f {
-            Some(f) => writeln!(y, "  {}:  # {}, line {}", yaml_key(name), if name == "default" { "export default function".to_string() } else { format!("export function {name}") }, f.loc.line),
+            Some(f) => writeln!(
+                y,
+                "  {}:  # {}, line {}",
+                yaml_key(name),
+                if name == "default" {
+                    "export default function".to_string()
+                } else {
+                    format!("export function {name}")
+                },
+                f.loc.line
+            ),
             None => writeln!(y, "  {}:", yaml_key(name)),
         };
         let steps = f.as_ref().map(|f| f.steps.as_slice()).unwrap_or(&[]);
@@ -430,8 +471,18 @@ fn emit_steps(y: &mut String, steps: &[Step], indent: usize) {
     let pad = " ".repeat(indent);
     for s in steps {
         match s {
-            Step::Http { method, path, loc, call } => {
-                let _ = writeln!(y, "{pad}- {method}: {}  # {call}, line {}", super::yaml_str(path), loc.line);
+            Step::Http {
+                method,
+                path,
+                loc,
+                call,
+            } => {
+                let _ = writeln!(
+                    y,
+                    "{pad}- {method}: {}  # {call}, line {}",
+                    super::yaml_str(path),
+                    loc.line
+                );
             }
             Step::Sleep { dist, loc } => {
                 let _ = writeln!(y, "{pad}- sleep: {dist}  # line {}", loc.line);

@@ -59,16 +59,22 @@ pub struct Derived {
 /// negative allowed (validation refuses it where k6 does).
 pub fn k6_duration(s: &str) -> std::result::Result<i128, String> {
     if let Ok(ms) = s.trim().parse::<f64>() {
-        if s.trim().chars().all(|c| c.is_ascii_digit() || "+-.eE".contains(c)) {
+        if s.trim()
+            .chars()
+            .all(|c| c.is_ascii_digit() || "+-.eE".contains(c))
+        {
             return Ok((ms * 1e6) as i128);
         }
     }
     match s.find('d') {
         None => go_duration(s),
         Some(p) => {
-            let days: i64 = s[..p]
-                .parse()
-                .map_err(|_| format!("invalid duration {s:?}: {:?} is not a number of days", &s[..p]))?;
+            let days: i64 = s[..p].parse().map_err(|_| {
+                format!(
+                    "invalid duration {s:?}: {:?} is not a number of days",
+                    &s[..p]
+                )
+            })?;
             let mut rest: i128 = 0;
             if p + 1 < s.len() {
                 rest = go_duration(&s[p + 1..])?;
@@ -128,7 +134,11 @@ pub fn go_duration(s: &str) -> std::result::Result<i128, String> {
     if total > i64::MAX as f64 {
         return Err(format!("invalid duration {s:?}: too large"));
     }
-    Ok(if neg { -(total.round() as i128) } else { total.round() as i128 })
+    Ok(if neg {
+        -(total.round() as i128)
+    } else {
+        total.round() as i128
+    })
 }
 
 pub struct Reader<'p> {
@@ -148,7 +158,10 @@ impl Reader<'_> {
             _ => Err(self.here.err(
                 n,
                 path,
-                format!("expected a duration such as \"30s\" (or milliseconds), got {}", n.kind()),
+                format!(
+                    "expected a duration such as \"30s\" (or milliseconds), got {}",
+                    n.kind()
+                ),
             )),
         }
     }
@@ -158,13 +171,18 @@ impl Reader<'_> {
         match &n.v {
             V::Null | V::Undef => Ok(None),
             V::Num(x) if x.fract() == 0.0 && x.abs() < 9.2e18 => Ok(Some(*x as i64)),
-            V::Num(x) => Err(self
-                .here
-                .err(n, path, format!("expected an integer, got {x} (k6 refuses fractions here)"))),
+            V::Num(x) => Err(self.here.err(
+                n,
+                path,
+                format!("expected an integer, got {x} (k6 refuses fractions here)"),
+            )),
             V::Str(s) if s.is_empty() => Ok(None),
             V::Str(s) => s.parse::<i64>().map(Some).map_err(|_| {
-                self.here
-                    .err(n, path, format!("expected an integer, got the string {s:?}"))
+                self.here.err(
+                    n,
+                    path,
+                    format!("expected an integer, got the string {s:?}"),
+                )
             }),
             V::Dyn { .. } => Err(self.here.dynamic(n, path)),
             _ => Err(self
@@ -195,7 +213,9 @@ impl Reader<'_> {
     /// Non-negative ns as a surge duration string; negative refused with k6's wording.
     fn dur_yaml(&self, ns: i128, n: &Node, path: &str, what: &str) -> Result<String> {
         if ns < 0 {
-            return Err(self.here.err(n, path, format!("the {what} can't be negative")));
+            return Err(self
+                .here
+                .err(n, path, format!("the {what} can't be negative")));
         }
         u64::try_from(ns)
             .map(format_duration)
@@ -230,9 +250,11 @@ impl Reader<'_> {
     ) -> Result<()> {
         let n = self.static_node(n, path)?;
         let V::Arr(items) = &n.v else {
-            return Err(self
-                .here
-                .err(n, path, format!("expected an array of stages, got {}", n.kind())));
+            return Err(self.here.err(
+                n,
+                path,
+                format!("expected an array of stages, got {}", n.kind()),
+            ));
         };
         let mut out = Vec::new();
         for (i, st) in items.iter().enumerate() {
@@ -267,14 +289,18 @@ impl Reader<'_> {
                     ));
                     continue;
                 }
-                return Err(self
-                    .here
-                    .err(st, &sp, format!("stage {} doesn't have a duration", i + 1)));
+                return Err(self.here.err(
+                    st,
+                    &sp,
+                    format!("stage {} doesn't have a duration", i + 1),
+                ));
             };
             let Some(target) = target else {
-                return Err(self
-                    .here
-                    .err(st, &sp, format!("stage {} doesn't have a target", i + 1)));
+                return Err(self.here.err(
+                    st,
+                    &sp,
+                    format!("stage {} doesn't have a target", i + 1),
+                ));
             };
             if dur < 0 {
                 return Err(self.here.err(
@@ -313,7 +339,13 @@ fn executor_fields(executor: &str) -> Option<&'static [&'static str]> {
         "constant-vus" => &["vus", "duration"],
         "ramping-vus" => &["startVUs", "stages", "gracefulRampDown"],
         "constant-arrival-rate" => &["rate", "timeUnit", "duration", "preAllocatedVUs", "maxVUs"],
-        "ramping-arrival-rate" => &["startRate", "timeUnit", "stages", "preAllocatedVUs", "maxVUs"],
+        "ramping-arrival-rate" => &[
+            "startRate",
+            "timeUnit",
+            "stages",
+            "preAllocatedVUs",
+            "maxVUs",
+        ],
         "shared-iterations" | "per-vu-iterations" => &["vus", "iterations", "maxDuration"],
         _ => return None,
     })
@@ -334,14 +366,18 @@ pub fn derive(r: &Reader, opts: &Node, derived_already: bool) -> Result<Derived>
     let mut notes = Vec::new();
     let opts = r.static_node(opts, "options")?;
     if !matches!(opts.v, V::Obj(_)) {
-        return Err(r
-            .here
-            .err(opts, "options", format!("expected an object, got {}", opts.kind())));
+        return Err(r.here.err(
+            opts,
+            "options",
+            format!("expected an object, got {}", opts.kind()),
+        ));
     }
     let none = Node::new(V::Undef, opts.loc);
     let get = |k: &str| opts.get(k).unwrap_or(&none);
     let scenarios_node = get("scenarios");
-    let scenarios_set = !r.static_node(scenarios_node, "options.scenarios")?.is_unset();
+    let scenarios_set = !r
+        .static_node(scenarios_node, "options.scenarios")?
+        .is_unset();
     let scenarios_len = match &scenarios_node.v {
         V::Obj(kv) => kv.len(),
         V::Null | V::Undef => 0,
@@ -349,7 +385,10 @@ pub fn derive(r: &Reader, opts: &Node, derived_already: bool) -> Result<Derived>
             return Err(r.here.err(
                 scenarios_node,
                 "options.scenarios",
-                format!("expected an object of scenarios, got {}", scenarios_node.kind()),
+                format!(
+                    "expected an object of scenarios, got {}",
+                    scenarios_node.kind()
+                ),
             ))
         }
     };
@@ -370,7 +409,12 @@ pub fn derive(r: &Reader, opts: &Node, derived_already: bool) -> Result<Derived>
             notes,
         });
     }
-    let (vus_n, dur_n, iter_n, stages_n) = (get("vus"), get("duration"), get("iterations"), get("stages"));
+    let (vus_n, dur_n, iter_n, stages_n) = (
+        get("vus"),
+        get("duration"),
+        get("iterations"),
+        get("stages"),
+    );
     let vus = r.int(vus_n, "options.vus")?;
     let duration = r.duration(dur_n, "options.duration")?;
     let iterations = r.int(iter_n, "options.iterations")?;
@@ -402,12 +446,25 @@ pub fn derive(r: &Reader, opts: &Node, derived_already: bool) -> Result<Derived>
     };
     let scenarios = if let Some(it) = iterations {
         if stages_len > 0 {
-            return conflict(iter_n, "options.iterations", "using `iterations` and `stages` options simultaneously is not allowed");
+            return conflict(
+                iter_n,
+                "options.iterations",
+                "using `iterations` and `stages` options simultaneously is not allowed",
+            );
         }
         if scenarios_set {
-            return conflict(iter_n, "options.iterations", "using `iterations` and `scenarios` options simultaneously is not allowed");
+            return conflict(
+                iter_n,
+                "options.iterations",
+                "using `iterations` and `scenarios` options simultaneously is not allowed",
+            );
         }
-        let mut sc = Scenario::new("default", "shared-iterations", iter_n.loc, "options.iterations");
+        let mut sc = Scenario::new(
+            "default",
+            "shared-iterations",
+            iter_n.loc,
+            "options.iterations",
+        );
         vus_field(&mut sc, "vus")?;
         let y = r.count_yaml(it, iter_n, "options.iterations", "iterations")?;
         sc.set("iterations", y, "options.iterations", iter_n.loc);
@@ -418,10 +475,18 @@ pub fn derive(r: &Reader, opts: &Node, derived_already: bool) -> Result<Derived>
         vec![sc]
     } else if let Some(d) = duration {
         if stages_len > 0 {
-            return conflict(dur_n, "options.duration", "using `duration` and `stages` options simultaneously is not allowed");
+            return conflict(
+                dur_n,
+                "options.duration",
+                "using `duration` and `stages` options simultaneously is not allowed",
+            );
         }
         if scenarios_set {
-            return conflict(dur_n, "options.duration", "using `duration` and `scenarios` options simultaneously is not allowed");
+            return conflict(
+                dur_n,
+                "options.duration",
+                "using `duration` and `scenarios` options simultaneously is not allowed",
+            );
         }
         if d <= 0 {
             return Err(r.here.err(dur_n, "options.duration", "`duration` option should be more than 0, for infinite duration use the externally-controlled executor (k6 v2 removed it: give a finite duration)"));
@@ -433,7 +498,11 @@ pub fn derive(r: &Reader, opts: &Node, derived_already: bool) -> Result<Derived>
         vec![sc]
     } else if stages_len > 0 {
         if scenarios_set {
-            return conflict(stages_n, "options.stages", "using `stages` and `scenarios` options simultaneously is not allowed");
+            return conflict(
+                stages_n,
+                "options.stages",
+                "using `stages` and `scenarios` options simultaneously is not allowed",
+            );
         }
         let mut sc = Scenario::new("default", "ramping-vus", stages_n.loc, "options.stages");
         vus_field(&mut sc, "startVUs")?;
@@ -461,7 +530,12 @@ pub fn derive(r: &Reader, opts: &Node, derived_already: bool) -> Result<Derived>
         if scenarios_set {
             notes.push("`scenarios` was explicitly set to an empty value, running the script with 1 iteration in 1 VU".into());
         }
-        vec![Scenario::new("default", "per-vu-iterations", opts.loc, "options")]
+        vec![Scenario::new(
+            "default",
+            "per-vu-iterations",
+            opts.loc,
+            "options",
+        )]
     };
     // Options that change timing but that surge does not simulate.
     for (k, why) in [
@@ -482,9 +556,11 @@ fn scenario(r: &Reader, name: &str, n: &Node, notes: &mut Vec<String>) -> Result
     let path = format!("options.scenarios.{name}");
     let n = r.static_node(n, &path)?;
     let V::Obj(kv) = &n.v else {
-        return Err(r
-            .here
-            .err(n, &path, format!("expected a scenario object, got {}", n.kind())));
+        return Err(r.here.err(
+            n,
+            &path,
+            format!("expected a scenario object, got {}", n.kind()),
+        ));
     };
     if name.is_empty()
         || !name
@@ -596,7 +672,7 @@ mod tests {
             ("1.5h", 5400 * S),
             ("2d", 2 * 86_400 * S),
             ("1d2h", 86_400 * S + 7200 * S),
-            ("10000", 10 * S),   // a bare number is milliseconds
+            ("10000", 10 * S), // a bare number is milliseconds
             ("1000.5", S + 500_000),
             ("0", 0),
             ("-1s", -S),
@@ -633,7 +709,9 @@ mod tests {
     }
 
     fn f(kv: &[(&str, &str)]) -> Vec<(String, String)> {
-        kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     /// k6 `internal/cmd/config_consolidation_test.go` getConfigConsolidationTestCases, the
@@ -645,7 +723,10 @@ mod tests {
         // --vus 1 --iterations 5 / -u 2 -i 6: verifySharedIters
         assert_eq!(
             one(r#"{"vus": 1, "iterations": 5}"#),
-            ("shared-iterations".into(), f(&[("vus", "1"), ("iterations", "5")]))
+            (
+                "shared-iterations".into(),
+                f(&[("vus", "1"), ("iterations", "5")])
+            )
         );
         // -d 123s: verifyConstLoopingVUs(null.NewInt(1, false), 123s): the default VU is unset
         assert_eq!(
@@ -654,12 +735,23 @@ mod tests {
         );
         assert_eq!(
             one(r#"{"vus": 3, "duration": "30s"}"#),
-            ("constant-vus".into(), f(&[("vus", "3"), ("duration", "30s")]))
+            (
+                "constant-vus".into(),
+                f(&[("vus", "3"), ("duration", "30s")])
+            )
         );
         // --stage 20s:10 -s 3m:5: verifyRampingVUs(null.NewInt(1, false), ...)
-        let (e, fs) = one(r#"{"stages": [{"duration": "20s", "target": 10}, {"duration": "3m", "target": 5}]}"#);
+        let (e, fs) = one(
+            r#"{"stages": [{"duration": "20s", "target": 10}, {"duration": "3m", "target": 5}]}"#,
+        );
         assert_eq!(e, "ramping-vus");
-        assert_eq!(fs, f(&[("stages", "\n      - {duration: 20s, target: 10}\n      - {duration: 3m, target: 5}")]));
+        assert_eq!(
+            fs,
+            f(&[(
+                "stages",
+                "\n      - {duration: 20s, target: 10}\n      - {duration: 3m, target: 5}"
+            )])
+        );
         // -s 1m6s:5 --vus 10: startVUs 10
         let (e, fs) = one(r#"{"stages": [{"duration": "1m6s", "target": 5}], "vus": 10}"#);
         assert_eq!(e, "ramping-vus");
@@ -675,25 +767,39 @@ mod tests {
         // K6_VUS=10 K6_DURATION=10000: a bare number is milliseconds
         assert_eq!(
             one(r#"{"vus": 10, "duration": 10000}"#),
-            ("constant-vus".into(), f(&[("vus", "10"), ("duration", "10s")]))
+            (
+                "constant-vus".into(),
+                f(&[("vus", "10"), ("duration", "10s")])
+            )
         );
         // K6_STAGES=100s:100,0m30s:0 K6_VUS=0: startVUs 0
-        let (_, fs) = one(r#"{"stages": [{"duration": "100s", "target": 100}, {"duration": "0m30s", "target": 0}], "vus": 0}"#);
+        let (_, fs) = one(
+            r#"{"stages": [{"duration": "100s", "target": 100}, {"duration": "0m30s", "target": 0}], "vus": 0}"#,
+        );
         assert_eq!(fs[0], ("startVUs".to_string(), "0".to_string()));
         // {"iterations": 77, "vus": 7}
         assert_eq!(
             one(r#"{"iterations": 77, "vus": 7}"#),
-            ("shared-iterations".into(), f(&[("vus", "7"), ("iterations", "77")]))
+            (
+                "shared-iterations".into(),
+                f(&[("vus", "7"), ("iterations", "77")])
+            )
         );
         // --vus 10 alone: shared iterations 10 x 10
         assert_eq!(
             one(r#"{"vus": 10}"#),
-            ("shared-iterations".into(), f(&[("vus", "10"), ("iterations", "10")]))
+            (
+                "shared-iterations".into(),
+                f(&[("vus", "10"), ("iterations", "10")])
+            )
         );
         // {"vus": 8, "duration": "2m"} and {"duration": 20000}
         assert_eq!(
             one(r#"{"vus": 8, "duration": "2m"}"#),
-            ("constant-vus".into(), f(&[("vus", "8"), ("duration", "2m")]))
+            (
+                "constant-vus".into(),
+                f(&[("vus", "8"), ("duration", "2m")])
+            )
         );
         assert_eq!(
             one(r#"{"duration": 20000}"#),
@@ -702,7 +808,10 @@ mod tests {
         // {"scenarios": {}}: logWarning, verifyOneIterPerOneVU
         let d = derive_json(r#"{"scenarios": {}}"#).unwrap();
         assert_eq!(d.scenarios[0].executor, "per-vu-iterations");
-        assert!(d.notes.iter().any(|n| n.contains("explicitly set to an empty value")));
+        assert!(d
+            .notes
+            .iter()
+            .any(|n| n.contains("explicitly set to an empty value")));
         // scenarios + vus (+ iterations in another layer): `vus` overrides with a warning
         let d = derive_json(
             r#"{"vus": 12, "scenarios": {"someKey": {"executor": "constant-vus", "vus": 10, "duration": "60s"}}}"#,
@@ -712,29 +821,52 @@ mod tests {
         assert_eq!(d.scenarios[0].executor, "shared-iterations");
         assert!(d.notes.iter().any(|n| n.contains("overrides scenarios")));
         // a stage without a duration is dropped by getRampingVUsScenario
-        let d = derive_json(r#"{"stages": [{"target": 3}, {"duration": "5s", "target": 5}]}"#).unwrap();
-        assert_eq!(d.scenarios[0].fields, f(&[("stages", "\n      - {duration: 5s, target: 5}")]));
+        let d =
+            derive_json(r#"{"stages": [{"target": 3}, {"duration": "5s", "target": 5}]}"#).unwrap();
+        assert_eq!(
+            d.scenarios[0].fields,
+            f(&[("stages", "\n      - {duration: 5s, target: 5}")])
+        );
     }
 
     /// The derivation errors of the same table (`derivationError: true`), with k6's messages.
     #[test]
     fn shortcut_conflicts_are_refused_as_k6_refuses_them() {
         for (j, msg) in [
-            (r#"{"vus": 2, "duration": "10s", "stages": [{"duration": "10s", "target": 20}]}"#,
-             "using `duration` and `stages` options simultaneously is not allowed"),
-            (r#"{"vus": 3, "iterations": 5, "stages": [{"duration": "10s", "target": 20}]}"#,
-             "using `iterations` and `stages` options simultaneously is not allowed"),
-            (r#"{"vus": 3, "duration": "0"}"#, "`duration` option should be more than 0"),
-            (r#"{"iterations": 5, "scenarios": {}}"#,
-             "using `iterations` and `scenarios` options simultaneously is not allowed"),
-            (r#"{"duration": "5s", "scenarios": {"a": {"executor": "constant-vus", "duration": "5s"}}}"#,
-             "using `duration` and `scenarios` options simultaneously is not allowed"),
-            (r#"{"stages": [{"duration": "5s", "target": 1}], "scenarios": {}}"#,
-             "using `stages` and `scenarios` options simultaneously is not allowed"),
+            (
+                r#"{"vus": 2, "duration": "10s", "stages": [{"duration": "10s", "target": 20}]}"#,
+                "using `duration` and `stages` options simultaneously is not allowed",
+            ),
+            (
+                r#"{"vus": 3, "iterations": 5, "stages": [{"duration": "10s", "target": 20}]}"#,
+                "using `iterations` and `stages` options simultaneously is not allowed",
+            ),
+            (
+                r#"{"vus": 3, "duration": "0"}"#,
+                "`duration` option should be more than 0",
+            ),
+            (
+                r#"{"iterations": 5, "scenarios": {}}"#,
+                "using `iterations` and `scenarios` options simultaneously is not allowed",
+            ),
+            (
+                r#"{"duration": "5s", "scenarios": {"a": {"executor": "constant-vus", "duration": "5s"}}}"#,
+                "using `duration` and `scenarios` options simultaneously is not allowed",
+            ),
+            (
+                r#"{"stages": [{"duration": "5s", "target": 1}], "scenarios": {}}"#,
+                "using `stages` and `scenarios` options simultaneously is not allowed",
+            ),
             // {"stages": [{"duration": "20s"}], "vus": 10}: validationErrors
-            (r#"{"stages": [{"duration": "20s"}], "vus": 10}"#, "stage 1 doesn't have a target"),
+            (
+                r#"{"stages": [{"duration": "20s"}], "vus": 10}"#,
+                "stage 1 doesn't have a target",
+            ),
         ] {
-            let e = derive_json(j).err().unwrap_or_else(|| panic!("{j} should be refused")).to_string();
+            let e = derive_json(j)
+                .err()
+                .unwrap_or_else(|| panic!("{j} should be refused"))
+                .to_string();
             assert!(e.contains(msg), "{j}: {e}");
             assert!(e.starts_with("t.js: options."), "{j}: {e}");
         }
@@ -750,7 +882,10 @@ mod tests {
         )
         .unwrap();
         let s = &d.scenarios[0];
-        assert_eq!((s.name.as_str(), s.executor.as_str()), ("foo", "constant-vus"));
+        assert_eq!(
+            (s.name.as_str(), s.executor.as_str()),
+            ("foo", "constant-vus")
+        );
         assert_eq!(s.field("vus"), Some("2"));
         assert_eq!(s.field("duration"), Some("1d"));
         assert_eq!(s.field("gracefulStop"), Some("10s"));
@@ -760,22 +895,64 @@ mod tests {
     #[test]
     fn scenario_errors_name_the_field() {
         for (j, path, msg) in [
-            (r#"{"scenarios": {"a": {"vus": 1}}}"#, "options.scenarios.a", "doesn't have a specified executor type"),
-            (r#"{"scenarios": {"a": {"executor": "externally-controlled"}}}"#, "options.scenarios.a.executor", "removed externally-controlled"),
-            (r#"{"scenarios": {"a": {"executor": "constant-vus", "vus": 1, "duration": "1m", "rate": 3}}}"#, "options.scenarios.a.rate", "unknown field"),
-            (r#"{"scenarios": {"a b": {"executor": "constant-vus"}}}"#, "options.scenarios.a b", "scenario name"),
-            (r#"{"scenarios": {"a": {"executor": "constant-vus", "vus": 1.5}}}"#, "options.scenarios.a.vus", "expected an integer"),
-            (r#"{"scenarios": {"a": {"executor": "constant-vus", "startTime": "-1s"}}}"#, "options.scenarios.a.startTime", "can't be negative"),
-            (r#"{"scenarios": {"a": {"executor": "ramping-vus", "stages": [{"duration": "1s", "target": -1}]}}}"#, "options.scenarios.a.stages[0].target", "can't be negative"),
-            (r#"{"scenarios": {"a": {"executor": "ramping-vus", "stages": [{"target": 1}]}}}"#, "options.scenarios.a.stages[0]", "doesn't have a duration"),
+            (
+                r#"{"scenarios": {"a": {"vus": 1}}}"#,
+                "options.scenarios.a",
+                "doesn't have a specified executor type",
+            ),
+            (
+                r#"{"scenarios": {"a": {"executor": "externally-controlled"}}}"#,
+                "options.scenarios.a.executor",
+                "removed externally-controlled",
+            ),
+            (
+                r#"{"scenarios": {"a": {"executor": "constant-vus", "vus": 1, "duration": "1m", "rate": 3}}}"#,
+                "options.scenarios.a.rate",
+                "unknown field",
+            ),
+            (
+                r#"{"scenarios": {"a b": {"executor": "constant-vus"}}}"#,
+                "options.scenarios.a b",
+                "scenario name",
+            ),
+            (
+                r#"{"scenarios": {"a": {"executor": "constant-vus", "vus": 1.5}}}"#,
+                "options.scenarios.a.vus",
+                "expected an integer",
+            ),
+            (
+                r#"{"scenarios": {"a": {"executor": "constant-vus", "startTime": "-1s"}}}"#,
+                "options.scenarios.a.startTime",
+                "can't be negative",
+            ),
+            (
+                r#"{"scenarios": {"a": {"executor": "ramping-vus", "stages": [{"duration": "1s", "target": -1}]}}}"#,
+                "options.scenarios.a.stages[0].target",
+                "can't be negative",
+            ),
+            (
+                r#"{"scenarios": {"a": {"executor": "ramping-vus", "stages": [{"target": 1}]}}}"#,
+                "options.scenarios.a.stages[0]",
+                "doesn't have a duration",
+            ),
             (r#"{"vus": "ten"}"#, "options.vus", "expected an integer"),
-            (r#"{"duration": "ten"}"#, "options.duration", "invalid duration"),
+            (
+                r#"{"duration": "ten"}"#,
+                "options.duration",
+                "invalid duration",
+            ),
         ] {
-            let e = derive_json(j).err().unwrap_or_else(|| panic!("{j} should be refused")).to_string();
+            let e = derive_json(j)
+                .err()
+                .unwrap_or_else(|| panic!("{j} should be refused"))
+                .to_string();
             assert!(e.starts_with(&format!("t.js: {path}: ")), "{j}: {e}");
             assert!(e.contains(msg), "{j}: {e}");
         }
         // numeric strings are integers to k6 (guregu null.Int)
-        assert_eq!(one(r#"{"vus": "4", "duration": "1m"}"#).1[0], ("vus".to_string(), "4".to_string()));
+        assert_eq!(
+            one(r#"{"vus": "4", "duration": "1m"}"#).1[0],
+            ("vus".to_string(), "4".to_string())
+        );
     }
 }

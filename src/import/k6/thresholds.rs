@@ -27,14 +27,31 @@ fn k6_builtin(name: &str) -> Option<MetricKind> {
     use MetricKind::*;
     Some(match name {
         "vus" | "vus_max" => Gauge,
-        "iterations" | "dropped_iterations" | "http_reqs" | "data_sent" | "data_received"
-        | "ws_msgs_sent" | "ws_msgs_received" | "ws_sessions" | "grpc_streams"
-        | "grpc_streams_msgs_sent" | "grpc_streams_msgs_received" => Counter,
+        "iterations"
+        | "dropped_iterations"
+        | "http_reqs"
+        | "data_sent"
+        | "data_received"
+        | "ws_msgs_sent"
+        | "ws_msgs_received"
+        | "ws_sessions"
+        | "grpc_streams"
+        | "grpc_streams_msgs_sent"
+        | "grpc_streams_msgs_received" => Counter,
         "checks" | "http_req_failed" => Rate,
-        "iteration_duration" | "group_duration" | "http_req_duration" | "http_req_blocked"
-        | "http_req_connecting" | "http_req_tls_handshaking" | "http_req_sending"
-        | "http_req_waiting" | "http_req_receiving" | "ws_connecting" | "ws_session_duration"
-        | "ws_ping" | "grpc_req_duration" => Trend,
+        "iteration_duration"
+        | "group_duration"
+        | "http_req_duration"
+        | "http_req_blocked"
+        | "http_req_connecting"
+        | "http_req_tls_handshaking"
+        | "http_req_sending"
+        | "http_req_waiting"
+        | "http_req_receiving"
+        | "ws_connecting"
+        | "ws_session_duration"
+        | "ws_ping"
+        | "grpc_req_duration" => Trend,
         _ => return None,
     })
 }
@@ -79,7 +96,10 @@ pub fn read(
             return Err(here.err(
                 n,
                 path,
-                format!("expected an object of metric -> thresholds, got {}", n.kind()),
+                format!(
+                    "expected an object of metric -> thresholds, got {}",
+                    n.kind()
+                ),
             ))
         }
     };
@@ -108,19 +128,18 @@ pub fn read(
                 V::Str(s) => (s.clone(), false, None),
                 V::Obj(o) => {
                     let get = |k: &str| o.iter().rev().find(|(x, _)| x == k).map(|(_, v)| v);
-                    let src = match get("threshold").map(|v| &v.v) {
-                        Some(V::Str(s)) => s.clone(),
-                        Some(V::Dyn { .. }) => {
-                            return Err(here.dynamic(get("threshold").unwrap(), &ip))
-                        }
-                        _ => {
-                            return Err(here.err(
+                    let src =
+                        match get("threshold").map(|v| &v.v) {
+                            Some(V::Str(s)) => s.clone(),
+                            Some(V::Dyn { .. }) => {
+                                return Err(here.dynamic(get("threshold").unwrap(), &ip))
+                            }
+                            _ => return Err(here.err(
                                 it,
                                 &ip,
                                 "expected {threshold: 'p(95)<500', abortOnFail, delayAbortEval}",
-                            ))
-                        }
-                    };
+                            )),
+                        };
                     let abort = match get("abortOnFail").map(|v| &v.v) {
                         None | Some(V::Null | V::Undef) => false,
                         Some(V::Bool(b)) => *b,
@@ -203,7 +222,16 @@ pub fn read(
                 }
             }
         }
+        let url_name = sel
+            .tags
+            .iter()
+            .find(|(t, v)| t == "name" && (v.contains("://") || v.starts_with('/')));
         let skipped = match crate::metrics::kind_of(metric) {
+            Some(_) if url_name.is_some() => Some(format!(
+                "k6's name tag is the request's URL ({:?}); surge names requests by endpoint: \
+                 write {metric}{{name:ENDPOINT}}",
+                url_name.map(|(_, v)| v.as_str()).unwrap_or("")
+            )),
             Some(_) => {
                 let allowed = crate::metrics::allowed_tags(metric);
                 sel.tags

@@ -31,7 +31,10 @@ pub enum V {
     /// Keys in the order written.
     Obj(Vec<(String, Node)>),
     /// Computed at run time: the source text and why it is not static.
-    Dyn { source: String, why: String },
+    Dyn {
+        source: String,
+        why: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
