@@ -84,7 +84,7 @@ pub fn read(path: &Path, text: &str) -> Result<Script> {
             let loc = d
                 .labels
                 .first()
-                .map(|l| lines.loc(l.offset() as u32))
+                .map(|l| lines.loc(l.offset()))
                 .map(|l| format!("line {}, column {}", l.line, l.col))
                 .unwrap_or_default();
             return Err(Error::input(
@@ -96,10 +96,7 @@ pub fn read(path: &Path, text: &str) -> Result<Script> {
     }
     let program = &ret.program;
     let module = Module::index(program, &lines);
-    let options = match module.options {
-        Some(e) => Some(static_value(e, &lines, &module)),
-        None => None,
-    };
+    let options = module.options.map(|e| static_value(e, &lines, &module));
     if let (Some(_), Some((span, what))) = (&options, module.options_changed) {
         let l = lines.at(span);
         return Err(Error::input(
