@@ -154,6 +154,33 @@ pub enum Command {
     },
 }
 
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// A k6 script (static `export const options`, read without running it), the JSON
+    /// `k6 inspect` prints, or a `k6 archive` tar: scenarios, thresholds and flows
+    /// (docs/importing.md).
+    K6 {
+        file: PathBuf,
+        /// The model to run on: flows are resolved against its routes and the result validated.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Where to write the scenario (default: stdout).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// An Artillery script (YAML or JSON): phases, weighted scenarios and their flows, ensure
+    /// checks and the HTTP timeout (docs/importing.md).
+    Artillery {
+        file: PathBuf,
+        /// Check the requests against this model's routes and reference it.
+        #[arg(long, value_name = "MODEL")]
+        model: Option<PathBuf>,
+        /// Write the scenario here (default: print it).
+        #[arg(long, value_name = "SCENARIO.yaml")]
+        out: Option<PathBuf>,
+    },
+}
+
 /// The resources a run may use: validation refuses a configuration estimated to need more,
 /// and the engine stops a run that grows past them (exit 2, nothing written).
 #[derive(clap::Args, Debug)]
@@ -174,20 +201,6 @@ impl BudgetOpts {
     }
 }
 
-#[derive(Subcommand, Debug)]
-pub enum ImportCommand {
-    /// An Artillery script (YAML or JSON): phases, weighted scenarios and their flows, ensure
-    /// checks and the HTTP timeout (docs/importing.md).
-    Artillery {
-        file: PathBuf,
-        /// Check the requests against this model's routes and reference it.
-        #[arg(long, value_name = "MODEL")]
-        model: Option<PathBuf>,
-        /// Write the scenario here (default: print it).
-        #[arg(long, value_name = "SCENARIO.yaml")]
-        out: Option<PathBuf>,
-    },
-}
 
 #[derive(Subcommand, Debug)]
 pub enum HpaCommand {
@@ -708,6 +721,20 @@ fn dispatch(cli: Cli) -> Result<i32> {
                 );
             }
             println!("\n  wrote {}: {}", out.display(), files.join(", "));
+            Ok(0)
+        }
+        Command::Import {
+            command: ImportCommand::K6 { file, model, out },
+        } => {
+            let target = crate::import::Target { model, out };
+            let imported = crate::import::k6::import(&file, &target)?;
+            for n in &imported.notes {
+                eprintln!("note: {}: {n}", file.display());
+            }
+            target.emit(&imported.yaml)?;
+            if let Some(o) = &target.out {
+                eprintln!("wrote {}", o.display());
+            }
             Ok(0)
         }
         Command::Bench {

@@ -12,6 +12,8 @@ pub mod quantity;
 pub mod routes;
 pub mod scenario;
 mod validate;
+/// Semantic checks of a parsed scenario against its model: `(field, message)` on failure.
+pub use validate::scenario as validate_scenario;
 pub use validate::{artillery_phase, resolve_call, resolve_endpoint};
 
 use crate::error::{Error, Result};

@@ -1,0 +1,518 @@
+//! `surge import k6` (docs/importing.md): seed 001's script as it is, scripts in the shapes of
+//! public k6 examples (tests/data/k6/README.md) imported and run, inspect JSON and archives,
+//! and every refusal an exit 2 naming the file, line, column and options path.
+
+mod common;
+
+use common::{root, stderr, surge, tmpdir};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn data(name: &str) -> PathBuf {
+    root().join("tests/data/k6").join(name)
+}
+
+/// Import `file` with the test model into `dir`; the scenario's path and text.
+fn import_into(file: &Path, dir: &Path, model: &Path) -> (PathBuf, String) {
+    let out = dir.join(format!(
+        "{}.yaml",
+        file.file_stem().unwrap().to_string_lossy()
+    ));
+    let o = surge(
+        &[
+            "import",
+            "k6",
+            file.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &root(),
+    );
+    assert!(
+        o.status.success(),
+        "{}: {}\n{}",
+        file.display(),
+        stderr(&o),
+        stdout(&o)
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    (out, text)
+}
+
+/// Run a scenario briefly (`duration` caps simulated time): it must run and write a summary.
+fn runs(scenario: &Path, dir: &Path, cap: &str) {
+    let out = dir.join(format!(
+        "run-{}",
+        scenario.file_stem().unwrap().to_string_lossy()
+    ));
+    let o = surge(
+        &[
+            "run",
+            scenario.to_str().unwrap(),
+            "-q",
+            "--set",
+            &format!("duration={cap}"),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &root(),
+    );
+    // 0: every threshold held; 99: one failed. Both are runs.
+    assert!(
+        matches!(o.status.code(), Some(0 | 99)),
+        "{}: {}\n{}",
+        scenario.display(),
+        stderr(&o),
+        stdout(&o)
+    );
+    assert!(out.join("summary.json").exists());
+}
+
+/// Write `script` to `dir/name` and import it (no model): the output.
+fn import_text(dir: &Path, name: &str, script: &str, model: Option<&Path>) -> Output {
+    let p = dir.join(name);
+    std::fs::write(&p, script).unwrap();
+    let mut args = vec!["import", "k6", p.to_str().unwrap()];
+    if let Some(m) = model {
+        args.extend(["--model", m.to_str().unwrap()]);
+    }
+    surge(&args, &root())
+}
+
+/// The flow steps written (request and sleep lines, without comments).
+fn steps(yaml: &str) -> Vec<String> {
+    yaml.lines()
+        .map(|l| l.split("  #").next().unwrap().trim())
+        .filter(|l| {
+            l.starts_with("- get:")
+                || l.starts_with("- post:")
+                || l.starts_with("- put:")
+                || l.starts_with("- patch:")
+                || l.starts_with("- delete:")
+                || l.starts_with("- sleep:")
+                || l.starts_with("- loop:")
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn seed_001_script_is_the_seed_verbatim() {
+    let js = std::fs::read_to_string(root().join("scenarios/imported/load-testing-framework.js"))
+        .unwrap();
+    assert!(js.starts_with("// load-testing-framework.js\n"));
+    // The seeds travel beside the repository (shared/seeds); compare when they are there.
+    for seeds in [
+        root().join("../shared/seeds"),
+        root().join("../../shared/seeds"),
+    ] {
+        let seed = seeds.join("001_a26260aad4962b91.txt");
+        if let Ok(text) = std::fs::read_to_string(&seed) {
+            assert!(
+                text.contains(&js),
+                "not a verbatim copy of {}",
+                seed.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn seed_001_imports_onto_hamballer_and_runs() {
+    let dir = tmpdir("import_k6", "seed");
+    let (out, y) = import_into(
+        &root().join("scenarios/imported/load-testing-framework.js"),
+        &dir,
+        &root().join("models/hamballer.yaml"),
+    );
+    // The committed scenario is what the import writes today (its model path is relative to
+    // the output's folder, so compare with it normalised).
+    let committed =
+        std::fs::read_to_string(root().join("scenarios/imported/load-testing-framework.yaml"))
+            .unwrap();
+    let norm = |s: &str| {
+        s.lines()
+            .filter(|l| !l.starts_with("model:"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(norm(&committed), norm(&y), "re-run the import of seed 001");
+    assert!(committed.contains("model: \"../../models/hamballer.yaml\""));
+    // The three ramping-vus scenarios as the script writes them.
+    for s in ["gradual_ramp:", "spike_test:", "stress_test:"] {
+        assert!(y.contains(&format!("\n  {s}")), "{s}");
+    }
+    assert!(y.contains("    startTime: 1h\n    startVUs: 500\n"));
+    assert!(y.contains("    startTime: 1h10m\n    startVUs: 1000\n"));
+    assert!(y.contains("      - {duration: 30m, target: 5000}\n"));
+    // testBadgeClaimFlow's requests through k6.http with the ${baseUrl} prefix, its think time
+    // Math.random() * 3000 + 1000 ms, and the final Math.random() * 2 + 1 s.
+    assert_eq!(
+        steps(&y),
+        [
+            "- get: \"/api/badges/status\"",
+            "- sleep: uniform(1s,4s)",
+            "- post: \"/api/badges/claim\"",
+            "- sleep: uniform(1s,3s)",
+        ]
+    );
+    assert!(y.contains("TODO (line 70): calls `testAPIEndpoints(BASE_URL)`"));
+    assert!(y.contains("TODO (line 73): calls `testWebSocketConnections(BASE_URL)`"));
+    // Built-in thresholds kept, the custom metrics left as comments with their mapping.
+    assert!(y.contains("\n  \"http_req_duration\": ['p(95)<500']\n"));
+    assert!(y.contains("\n  # \"errors\": ['rate<0.01']\n"));
+    assert!(y.contains("\n  # \"response_time\": ['p(95)<400']\n"));
+    assert!(y.contains("errors is a custom rate (declared at line 7)"));
+    runs(&out, &dir, "20s");
+}
+
+#[test]
+fn seed_001_notes_say_what_is_left() {
+    let o = surge(
+        &[
+            "import",
+            "k6",
+            "scenarios/imported/load-testing-framework.js",
+            "--model",
+            "models/hamballer.yaml",
+        ],
+        &root(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("line 70, column 3: TODO in flow \"default\""),
+        "{e}"
+    );
+    assert!(
+        e.contains("threshold \"response_time\" left as a comment"),
+        "{e}"
+    );
+    assert!(stdout(&o).starts_with("# Imported by `surge import k6`"));
+}
+
+/// Each script's expected executor lines and flow steps.
+#[test]
+fn public_script_shapes_import_and_run() {
+    let dir = tmpdir("import_k6", "public");
+    let model = data("model.yaml");
+    let cases: &[(&str, &[&str], &[&str])] = &[
+        (
+            "quickstart.js",
+            &["executor: constant-vus\n    vus: 10\n    duration: 30s\n"],
+            &["- get: \"/\"", "- sleep: const(1s)"],
+        ),
+        (
+            "stages.js",
+            &["executor: ramping-vus\n    stages:\n      - {duration: 10s, target: 5}\n"],
+            &["- get: \"/\""],
+        ),
+        (
+            "thresholds.js",
+            &["executor: constant-vus\n    vus: 2\n    duration: 15s\n"],
+            &["- get: \"/\"", "- post: \"/post\""],
+        ),
+        (
+            "scenarios.js",
+            &[
+                "executor: constant-arrival-rate\n    rate: 20\n    timeUnit: 1s\n    duration: 30s\n    preAllocatedVUs: 10\n    maxVUs: 50\n    flows: [browse]\n",
+                "executor: ramping-vus\n    startTime: 5s\n    startVUs: 0\n",
+            ],
+            &[
+                "- get: \"/api/crocodiles/\"",
+                "- get: \"/api/crocodiles/{id}/\"",
+                "- post: \"/auth/token/login/\"",
+                "- loop:",
+                "- post: \"/api/crocodiles/\"",
+                "- sleep: empirical(1s,2s,3s)",
+            ],
+        ),
+    ];
+    for (file, executors, want) in cases {
+        let (out, y) = import_into(&data(file), &dir, &model);
+        for e in *executors {
+            assert!(y.contains(e), "{file}: {e:?} not in\n{y}");
+        }
+        assert_eq!(steps(&y), *want, "{file}:\n{y}");
+        runs(&out, &dir, "40s");
+    }
+}
+
+/// Scripts whose shortcuts derive the iteration executors (shared-iterations,
+/// per-vu-iterations).
+#[test]
+fn iteration_shortcuts_import_and_run() {
+    let dir = tmpdir("import_k6", "iters");
+    let model = data("model.yaml");
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "http_verbs.js",
+            "executor: per-vu-iterations\n",
+            &[
+                "- get: \"/get\"",
+                "- post: \"/post\"",
+                "- put: \"/put\"",
+                "- patch: \"/patch\"",
+                "- delete: \"/delete\"",
+            ],
+        ),
+        (
+            "custom_metrics.js",
+            "executor: shared-iterations\n    vus: 4\n    iterations: 20\n",
+            &[
+                "- get: \"/get\"",
+                "- get: \"/test.k6.io/\"",
+                "- sleep: uniform(0s,10s)",
+            ],
+        ),
+        (
+            "http_batch.js",
+            "executor: shared-iterations\n    iterations: 10\n",
+            &["- get: \"/test.k6.io\"", "- get: \"/pi.php\""],
+        ),
+    ];
+    for (file, executor, want) in cases {
+        let (out, y) = import_into(&data(file), &dir, &model);
+        assert!(y.contains(executor), "{file}: {executor:?} not in\n{y}");
+        assert_eq!(steps(&y), *want, "{file}:\n{y}");
+        runs(&out, &dir, "60s");
+    }
+}
+
+#[test]
+fn every_threshold_form_is_read() {
+    let dir = tmpdir("import_k6", "thresholds");
+    let o = import_text(
+        &dir,
+        "t.js",
+        r#"import http from 'k6/http';
+import { Trend } from 'k6/metrics';
+const waiting = new Trend('waiting_time');
+export const options = {
+  vus: 1, duration: '10s',
+  thresholds: {
+    http_req_duration: ['p(95)<500', 'avg < 200'],
+    http_req_failed: [{ threshold: 'rate<0.01', abortOnFail: true, delayAbortEval: '10s' }],
+    'http_reqs': [{ threshold: 'count>=10' }],
+    iterations: ['rate>1'],
+    checks: ['rate>0.9'],
+    waiting_time: ['p(99)<300'],
+    'http_req_duration{my_tag:x}': ['max<1000'],
+  },
+};
+export default function () { http.get('https://example.com/'); }
+"#,
+        None,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let y = stdout(&o);
+    assert!(
+        y.contains("\n  \"http_req_duration\": ['p(95)<500', 'avg < 200']\n"),
+        "{y}"
+    );
+    assert!(y.contains(
+        "\n  \"http_req_failed\": [{threshold: 'rate<0.01', abortOnFail: true, delayAbortEval: '10s'}]\n"
+    ));
+    assert!(y.contains("\n  \"http_reqs\": ['count>=10']\n"));
+    assert!(y.contains("\n  \"iterations\": ['rate>1']\n"));
+    // What surge cannot evaluate is a comment, with the reason and the mapping.
+    assert!(y.contains("\n  # \"checks\": ['rate>0.9']\n"));
+    assert!(y.contains("k6's built-in checks is not simulated"));
+    assert!(y.contains("\n  # \"waiting_time\": ['p(99)<300']\n"));
+    assert!(y.contains("waiting_time is a custom trend (declared at line 3)"));
+    assert!(y.contains("map it to http_req_duration"));
+    assert!(y.contains("\n  # \"http_req_duration{my_tag:x}\": ['max<1000']\n"));
+    assert!(y.contains("cannot filter http_req_duration by the tag \"my_tag\""));
+    let e = stderr(&o);
+    assert_eq!(e.matches("left as a comment").count(), 3, "{e}");
+}
+
+#[test]
+fn inspect_json_and_archives_import() {
+    let dir = tmpdir("import_k6", "inspect");
+    // `k6 inspect`: the script's options, unset fields null.
+    let p = dir.join("inspect.json");
+    std::fs::write(
+        &p,
+        r#"{"paused": null, "vus": 5, "duration": "1m0s", "iterations": null, "stages": null,
+            "scenarios": null, "thresholds": {"http_req_duration": ["p(95)<300"]}}"#,
+    )
+    .unwrap();
+    let o = surge(&["import", "k6", p.to_str().unwrap()], &root());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let y = stdout(&o);
+    assert!(
+        y.contains("executor: constant-vus\n    vus: 5\n    duration: 1m\n"),
+        "{y}"
+    );
+    assert!(y.contains("steps: []  # TODO"));
+    assert!(stderr(&o).contains("the input has no script"));
+    // `--execution-requirements`: the shortcuts are already derived into scenarios.
+    std::fs::write(
+        &p,
+        r#"{"vus": 5, "duration": "1m0s", "totalDuration": "1m30s", "maxVUs": 5,
+            "scenarios": {"default": {"executor": "constant-vus", "startTime": null,
+              "gracefulStop": null, "env": null, "exec": null, "tags": null,
+              "vus": 5, "duration": "1m0s"}}}"#,
+    )
+    .unwrap();
+    let o = surge(&["import", "k6", p.to_str().unwrap()], &root());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let y = stdout(&o);
+    assert!(y.contains("  default:\n    executor: constant-vus\n"), "{y}");
+    assert!(y.contains("\n    vus: 5\n") && y.contains("\n    duration: 1m\n"), "{y}");
+
+    // `k6 archive`: metadata.json's options, the script in `data`.
+    let tarp = dir.join("test.tar");
+    let mut b = tar::Builder::new(std::fs::File::create(&tarp).unwrap());
+    for (name, body) in [
+        (
+            "metadata.json",
+            r#"{"type": "js", "filename": "file:///home/u/test.js", "options":
+               {"stages": [{"duration": "10s", "target": 3}, {"duration": "5s", "target": 0}]}}"#,
+        ),
+        (
+            "data",
+            "import http from 'k6/http';\nexport default function () {\n  http.get('https://x.test/get');\n}\n",
+        ),
+    ] {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(body.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, name, body.as_bytes()).unwrap();
+    }
+    b.finish().unwrap();
+    drop(b);
+    let (out, y) = import_into(&tarp, &dir, &data("model.yaml"));
+    assert!(y.contains("executor: ramping-vus\n    stages:\n      - {duration: 10s, target: 3}\n"));
+    assert_eq!(steps(&y), ["- get: \"/get\""]);
+    runs(&out, &dir, "20s");
+}
+
+/// Every refusal: exit 2, the file, line and column, the options path, what was expected.
+#[test]
+fn rejections_exit_2_with_file_and_location() {
+    let dir = tmpdir("import_k6", "reject");
+    let model = data("model.yaml");
+    let head = "import http from 'k6/http';\n";
+    let tail = "\nexport default function () { http.get('https://x.test/'); }\n";
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "export const options = {\n  vus: Number(__ENV.VUS) || 10,\n  duration: '1m',\n};",
+            "line 3, column 8, options.vus: options.vus is computed at run time",
+            "`Number(__ENV.VUS) || 10`",
+        ),
+        (
+            "export const options = {\n  duration: __ENV.DURATION,\n};",
+            "line 3, column 13, options.duration",
+            "an environment variable",
+        ),
+        (
+            "const base = [{ duration: '1m', target: 5 }];\nexport const options = {\n  stages: [...base],\n};",
+            "line 4, column 12, options.stages",
+            "a spread",
+        ),
+        (
+            "export const options = {\n  stages: [{duration: '1m', target: 1}, {duration: '1m', target: 2}, {duration: '1m', target: Math.max(1, 3)}],\n};",
+            "options.stages[2].target",
+            "a function call",
+        ),
+        (
+            "const k = 'a';\nexport const options = {\n  scenarios: { [k]: { executor: 'constant-vus', duration: '1m' } },\n};",
+            "line 4, column 17, options.scenarios",
+            "a computed key",
+        ),
+        (
+            "export const options = {\n  vus: 5,\n  duration: '1m',\n  stages: [{ duration: '1m', target: 5 }],\n};",
+            "line 4, column 13, options.duration",
+            "using `duration` and `stages` options simultaneously is not allowed",
+        ),
+        (
+            "export const options = {\n  scenarios: {\n    s: { executor: 'externally-controlled', vus: 1 },\n  },\n};",
+            "line 4, column 20, options.scenarios.s.executor",
+            "unknown executor type",
+        ),
+        (
+            "export const options = {\n  vus: 1, duration: '1m',\n  thresholds: { http_req_duration: ['p(95)<<500'] },\n};",
+            "line 4, column 37, options.thresholds[\"http_req_duration\"][0]",
+            "expected <aggregation> <op> <number>",
+        ),
+        (
+            "export const options = {\n  vus: 1, duration: '1m',\n  thresholds: { http_req_duration: ['rate<0.1'] },\n};",
+            "options.thresholds[\"http_req_duration\"][0]",
+            "not valid for http_req_duration, a trend",
+        ),
+        (
+            "export const options = {\n  scenarios: { s: { executor: 'constant-vus', vus: 0, duration: '1m' } },\n};",
+            "line 3, column 52, options.scenarios.s.vus",
+            "(field scenarios.s.vus of the imported scenario)",
+        ),
+        (
+            "export const options = {\n  scenarios: { s: { executor: 'constant-vus', duration: '1m', exec: 'nope' } },\n};",
+            "options.scenarios.s.exec",
+            "the script exports no function \"nope\"",
+        ),
+        (
+            "export const options = { vus: 1, duration: '1m' };\noptions.vus = 10;",
+            "line 3, column 1",
+            "options is changed after it is declared",
+        ),
+        (
+            "export const options = { vus: 1, duration: '1m' ;",
+            "line 2, column",
+            "not valid JavaScript",
+        ),
+    ];
+    for (i, (opts, location, msg)) in cases.iter().enumerate() {
+        let name = format!("case{i}.js");
+        let o = import_text(&dir, &name, &format!("{head}{opts}{tail}"), Some(&model));
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{opts}\n{e}");
+        let file = dir.join(&name);
+        assert!(
+            e.starts_with(&format!("error: {}: ", file.display())),
+            "{opts}\n{e}"
+        );
+        assert!(e.contains(location), "{opts}: want {location:?}\n{e}");
+        assert!(e.contains(msg), "{opts}: want {msg:?}\n{e}");
+    }
+    // A URL no route matches: the script's line, and the routes.
+    let o = import_text(
+        &dir,
+        "route.js",
+        "import http from 'k6/http';\nexport const options = { vus: 1, duration: '1m' };\nexport default function () {\n  http.get('https://x.test/nowhere');\n}\n",
+        Some(&model),
+    );
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("line 4, column 3, function default, step 1"),
+        "{e}"
+    );
+    assert!(e.contains("GET /api/crocodiles/{id}"), "{e}");
+    // A file that is not there.
+    let o = surge(&["import", "k6", "no-such-script.js"], &root());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no-such-script.js: file not found"));
+}
+
+#[test]
+fn dynamic_values_outside_what_surge_reads_are_fine() {
+    // k6 reads `ext`, `tags` etc. at run time too; they do not matter to the simulation.
+    let dir = tmpdir("import_k6", "dynamic-ok");
+    let o = import_text(
+        &dir,
+        "ok.js",
+        "import http from 'k6/http';\nexport const options = {\n  vus: 2, duration: '30s',\n  ext: { loadimpact: { projectID: __ENV.PROJECT } },\n  tags: { env: `${__ENV.ENV}` },\n};\nexport default function () { http.get(`${__ENV.BASE}/get`); }\n",
+        Some(&data("model.yaml")),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(steps(&stdout(&o)), ["- get: \"/get\""]);
+}
