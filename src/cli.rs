@@ -40,6 +40,9 @@ pub enum Command {
         /// Do not print the summary.
         #[arg(long, short)]
         quiet: bool,
+        /// Write one CSV row per iteration (start_ns, end_ns, vu, scenario, flow, outcome).
+        #[arg(long, value_name = "FILE")]
+        iterations_log: Option<PathBuf>,
         #[command(flatten)]
         budget: BudgetOpts,
         /// The model to run an Artillery script against (when SCENARIO is one).
@@ -50,6 +53,17 @@ pub enum Command {
     Import {
         #[command(subcommand)]
         command: ImportCommand,
+    },
+    /// Print a scenario's planned execution without running it, like `k6 inspect
+    /// --execution-requirements`: VU steps, max VUs, arrival schedules, total duration.
+    Inspect {
+        scenario: PathBuf,
+        /// Override a field: --set services.api.replicas=8 (repeatable).
+        #[arg(long = "set", value_name = "PATH=VALUE")]
+        sets: Vec<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Check scenario or model files and report what is wrong, with its location.
     Validate {
@@ -390,6 +404,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             out,
             sets,
             quiet,
+            iterations_log,
             budget,
             model,
         } => {
@@ -397,9 +412,10 @@ fn dispatch(cli: Cli) -> Result<i32> {
             let seed = seed.unwrap_or(loaded.scenario.seed);
             let out = out.unwrap_or_else(|| Path::new("results").join(loaded.name()));
             let mut pb: Option<ProgressBar> = None;
-            let result = sim::try_run(
+            let result = sim::try_run_logged(
                 &loaded,
                 RunOptions { seed, replication },
+                iterations_log.is_some(),
                 &mut |t, planned| {
                     let bar = pb.get_or_insert_with(|| progress_bar(planned));
                     bar.set_position(t / 1_000_000_000);
@@ -408,7 +424,10 @@ fn dispatch(cli: Cli) -> Result<i32> {
             if let Some(bar) = pb {
                 bar.finish_and_clear();
             }
-            let result = result?;
+            let mut result = result?;
+            if let (Some(path), Some(csv)) = (&iterations_log, result.iterations_csv.take()) {
+                report::write_atomic(path, csv.as_bytes())?;
+            }
             let mut rep = Report::new(&loaded, result, seed);
             if let Some(b) = crate::cost::Baseline::load(&loaded)? {
                 let base = b.value(RunOptions { seed, replication })?;
@@ -464,6 +483,23 @@ fn dispatch(cli: Cli) -> Result<i32> {
                     }
                 }
                 None => print!("{yaml}"),
+            }
+            Ok(0)
+        }
+        Command::Inspect {
+            scenario,
+            sets,
+            json,
+        } => {
+            let loaded = config::load(&scenario, &sets)?;
+            let plan = crate::workload::inspect::Plan::of(&loaded.scenario);
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&plan.to_json()).unwrap_or_default()
+                );
+            } else {
+                print!("{}", plan.to_text());
             }
             Ok(0)
         }

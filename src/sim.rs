@@ -28,6 +28,8 @@ pub struct RunResult {
     pub utilization: Vec<(String, f64)>,
     pub mean_inflight: f64,
     pub scale_events: Vec<ScaleEvent>,
+    /// The iterations log as CSV (`--iterations-log`), when asked for.
+    pub iterations_csv: Option<String>,
 }
 
 impl RunResult {
@@ -67,6 +69,17 @@ pub fn try_run(
     opts: RunOptions,
     progress: &mut dyn FnMut(Nanos, Nanos),
 ) -> Result<RunResult> {
+    try_run_logged(loaded, opts, false, progress)
+}
+
+/// [`try_run`], also keeping one row per iteration when `iterations_log` is set
+/// (`RunResult::iterations_csv`).
+pub fn try_run_logged(
+    loaded: &Loaded,
+    opts: RunOptions,
+    iterations_log: bool,
+    progress: &mut dyn FnMut(Nanos, Nanos),
+) -> Result<RunResult> {
     let s = &loaded.scenario;
     let at = |(field, msg): (String, String)| {
         Error::input(&loaded.scenario_path, format!("field {field}"), msg)
@@ -88,6 +101,9 @@ pub fn try_run(
     let mut sys = System::build(&loaded.model, opts.seed, opts.replication).map_err(in_model)?;
     let mut wl =
         Workload::build(s, &loaded.model, &sys, opts.seed, opts.replication).map_err(at)?;
+    if iterations_log {
+        wl.log_iterations();
+    }
     let labels = sys
         .endpoints
         .iter()
@@ -100,6 +116,9 @@ pub fn try_run(
         })
         .collect();
     let mut m = Metrics::new(labels);
+    let labels: Vec<String> = m.endpoints.iter().map(|e| e.label.clone()).collect();
+    m.subs =
+        crate::metrics::submetric::Submetrics::build(&s.thresholds, &labels, &wl.scenario_names());
     if s.scenarios
         .values()
         .any(|e| matches!(e, crate::config::scenario::ExecutorCfg::Artillery(_)))
@@ -185,6 +204,9 @@ pub fn try_run(
     }
     progress(end, planned);
     m.finish();
+    // k6's vus_max: VUs initialised over the run (planned up front + added mid-run).
+    m.vus_allocated = wl.vus_max();
+    let iterations_csv = wl.iterations_csv();
     let utilization = sys.resource_utilization(end);
     m.tx = sys.tx_stats();
     let mean_inflight = m.mean_inflight(end);
@@ -197,5 +219,6 @@ pub fn try_run(
         utilization,
         mean_inflight,
         scale_events: auto.events,
+        iterations_csv,
     })
 }

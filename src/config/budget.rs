@@ -518,6 +518,26 @@ pub fn estimate(s: &ScenarioFile, m: &ModelFile) -> Estimate {
                 );
                 d
             }
+            ExecutorCfg::SharedIterations(c) => {
+                let d = c.max_duration.0 as f64;
+                closed(
+                    f64::from(c.vus),
+                    d.min(window),
+                    format!("{at}.vus"),
+                    &mut parts,
+                );
+                d
+            }
+            ExecutorCfg::PerVuIterations(c) => {
+                let d = c.max_duration.0 as f64;
+                closed(
+                    f64::from(c.vus),
+                    d.min(window),
+                    format!("{at}.vus"),
+                    &mut parts,
+                );
+                d
+            }
             ExecutorCfg::RampingVus(c) => {
                 let d: f64 = c.stages.iter().map(|x| x.duration.0 as f64).sum();
                 let (mut at_peak, mut top) = (format!("{at}.startVUs"), f64::from(c.start_vus));

@@ -88,6 +88,12 @@ fn one() -> f64 {
 fn one_u32() -> u32 {
     1
 }
+fn one_u64() -> u64 {
+    1
+}
+fn ten_minutes() -> Duration {
+    Duration(600 * crate::engine::SEC)
+}
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -242,6 +248,28 @@ executor_struct!(PoissonArrivalsCfg {
     /// Unbounded when absent: every arrival gets a VU (a pure open model).
     #[serde(default, rename = "maxVUs")]
     pub max_vus: Option<u32>,
+});
+
+// k6 shared-iterations (`lib/executor/shared_iterations.go`): `vus` VUs share `iterations`
+// iterations; nothing starts after `maxDuration`.
+executor_struct!(SharedIterationsCfg {
+    #[serde(default = "one_u32")]
+    pub vus: u32,
+    #[serde(default = "one_u64")]
+    pub iterations: u64,
+    #[serde(default = "ten_minutes", rename = "maxDuration")]
+    pub max_duration: Duration,
+});
+
+// k6 per-vu-iterations (`lib/executor/per_vu_iterations.go`): each of `vus` VUs runs
+// `iterations` iterations; after `maxDuration` each VU drops its remainder.
+executor_struct!(PerVuIterationsCfg {
+    #[serde(default = "one_u32")]
+    pub vus: u32,
+    #[serde(default = "one_u64")]
+    pub iterations: u64,
+    #[serde(default = "ten_minutes", rename = "maxDuration")]
+    pub max_duration: Duration,
 });
 
 executor_struct!(ArtilleryCfg {
@@ -486,6 +514,8 @@ pub enum ExecutorCfg {
     RampingVus(RampingVusCfg),
     ConstantArrivalRate(ConstantArrivalRateCfg),
     RampingArrivalRate(RampingArrivalRateCfg),
+    SharedIterations(SharedIterationsCfg),
+    PerVuIterations(PerVuIterationsCfg),
     /// surge extension: Poisson arrivals (M/M/c-style open load).
     PoissonArrivals(PoissonArrivalsCfg),
     /// Artillery `config.phases` semantics: each arrival is a new VU that runs one flow and exits.
@@ -509,6 +539,8 @@ impl ExecutorCfg {
             ExecutorCfg::RampingVus(x) => c!(x),
             ExecutorCfg::ConstantArrivalRate(x) => c!(x),
             ExecutorCfg::RampingArrivalRate(x) => c!(x),
+            ExecutorCfg::SharedIterations(x) => c!(x),
+            ExecutorCfg::PerVuIterations(x) => c!(x),
             ExecutorCfg::PoissonArrivals(x) => c!(x),
             ExecutorCfg::Artillery(x) => c!(x),
         }

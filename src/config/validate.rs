@@ -572,6 +572,52 @@ fn time_unit(at: &str, tu: u64) -> Check {
     Ok(())
 }
 
+/// k6's shortest executor duration (`lib/executor/constant_vus.go` minDuration).
+const K6_MIN_DURATION: u64 = crate::engine::SEC;
+
+/// A k6 `duration` / `maxDuration`: at least 1 s (constant_vus.go, constant_arrival_rate.go,
+/// shared_iterations.go, per_vu_iterations.go Validate).
+fn k6_duration(field: String, d: u64) -> Check {
+    if d < K6_MIN_DURATION {
+        return fail(
+            field,
+            format!(
+                "expected at least 1s (k6's minimum), got {}",
+                crate::dist::format_duration(d)
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// A k6 scenario name (`lib/executor/base_config.go` scenarioNameWhitelist `^[0-9a-zA-Z_-]+$`).
+fn scenario_name(n: &str) -> Check {
+    if n.is_empty()
+        || !n
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return fail(
+            format!("scenarios.{n}"),
+            format!(
+                "scenario name {n:?} must be non-empty and contain only ASCII letters, digits, \
+                 `_` and `-` (as in k6)"
+            ),
+        );
+    }
+    Ok(())
+}
+
+fn at_least_one_vu(field: String, n: u64) -> Check {
+    if n == 0 {
+        return fail(
+            field,
+            "expected at least 1 VU (k6: the number of VUs must be more than 0)",
+        );
+    }
+    vu_count(field, n)
+}
+
 fn positive_duration(field: String, d: u64) -> Check {
     if d == 0 {
         return fail(field, "expected a positive duration");
@@ -619,6 +665,7 @@ pub fn scenario(s: &ScenarioFile, m: &ModelFile) -> Check {
     }
     for (n, e) in &s.scenarios {
         let at = format!("scenarios.{n}");
+        scenario_name(n)?;
         if let (_, _, Some(fl), _) = e.common() {
             for f in fl {
                 if !s.flows.contains_key(f) {
@@ -634,6 +681,8 @@ pub fn scenario(s: &ScenarioFile, m: &ModelFile) -> Check {
             ExecutorCfg::ConstantVus(c) => c.duration.0,
             ExecutorCfg::ConstantArrivalRate(c) => c.duration.0,
             ExecutorCfg::PoissonArrivals(c) => c.duration.0,
+            ExecutorCfg::SharedIterations(c) => c.max_duration.0,
+            ExecutorCfg::PerVuIterations(c) => c.max_duration.0,
             ExecutorCfg::RampingVus(c) => c
                 .stages
                 .iter()
@@ -661,22 +710,49 @@ pub fn scenario(s: &ScenarioFile, m: &ModelFile) -> Check {
         }
         match e {
             ExecutorCfg::ConstantVus(c) => {
-                if c.duration.0 == 0 {
-                    return fail(format!("{at}.duration"), "expected a positive duration");
-                }
-                if c.vus == 0 {
-                    return fail(format!("{at}.vus"), "expected at least 1 VU");
-                }
-                vu_count(format!("{at}.vus"), u64::from(c.vus))?;
+                at_least_one_vu(format!("{at}.vus"), u64::from(c.vus))?;
+                k6_duration(format!("{at}.duration"), c.duration.0)?;
             }
             ExecutorCfg::RampingVus(c) => {
                 vu_count(format!("{at}.startVUs"), u64::from(c.start_vus))?;
                 stages(&at, &c.stages, true)?;
+                // ramping_vus.go Validate: some VUs must run at some point.
+                if c.start_vus == 0 && c.stages.iter().all(|s| s.target == 0.0) {
+                    return fail(
+                        format!("{at}.startVUs"),
+                        "either startVUs or one of the stages' targets must be greater than 0 \
+                         (as in k6)",
+                    );
+                }
+            }
+            ExecutorCfg::SharedIterations(c) => {
+                at_least_one_vu(format!("{at}.vus"), u64::from(c.vus))?;
+                if c.iterations < u64::from(c.vus) {
+                    return fail(
+                        format!("{at}.iterations"),
+                        format!(
+                            "the number of iterations ({}) can't be less than the number of \
+                             VUs ({}) (as in k6)",
+                            c.iterations, c.vus
+                        ),
+                    );
+                }
+                k6_duration(format!("{at}.maxDuration"), c.max_duration.0)?;
+            }
+            ExecutorCfg::PerVuIterations(c) => {
+                at_least_one_vu(format!("{at}.vus"), u64::from(c.vus))?;
+                if c.iterations == 0 {
+                    return fail(
+                        format!("{at}.iterations"),
+                        "expected at least 1 iteration per VU (as in k6)",
+                    );
+                }
+                k6_duration(format!("{at}.maxDuration"), c.max_duration.0)?;
             }
             ExecutorCfg::ConstantArrivalRate(c) => {
                 positive(format!("{at}.rate"), c.rate, "rate")?;
                 time_unit(&at, c.time_unit.0)?;
-                positive_duration(format!("{at}.duration"), c.duration.0)?;
+                k6_duration(format!("{at}.duration"), c.duration.0)?;
                 vu_count(
                     format!("{at}.preAllocatedVUs"),
                     u64::from(c.pre_allocated_vus),
@@ -829,6 +905,42 @@ fn thresholds(s: &ScenarioFile, m: &ModelFile) -> Check {
                         ),
                     );
                 }
+            }
+            if k == "name" && allowed.contains(&"name") && !endpoint_labels(m).contains(v) {
+                return fail(
+                    at,
+                    format!(
+                        "{:?}: no request name {v:?}; names are the endpoints: {}",
+                        set.key,
+                        endpoint_labels(m).join(", ")
+                    ),
+                );
+            }
+            if k == "scenario" && allowed.contains(&"scenario") && !s.scenarios.contains_key(v) {
+                let names: Vec<&str> = s.scenarios.keys().map(|k| k.as_str()).collect();
+                return fail(
+                    at,
+                    format!(
+                        "{:?}: no scenario {v:?}; the scenarios are: {}",
+                        set.key,
+                        names.join(", ")
+                    ),
+                );
+            }
+            if k == "status" && allowed.contains(&"status") && v.parse::<u16>().is_err() {
+                return fail(
+                    at,
+                    format!("{:?}: expected an HTTP status code, got {v:?}", set.key),
+                );
+            }
+            if k == "expected_response" && v != "true" && v != "false" {
+                return fail(
+                    at,
+                    format!(
+                        "{:?}: expected_response is true or false, got {v:?}",
+                        set.key
+                    ),
+                );
             }
             if k == "cause" && allowed.contains(&"cause") {
                 let causes: Vec<&str> =

@@ -1,6 +1,7 @@
 //! What a run measures: k6's built-in metrics (trends, counters, rates, gauges) overall and per
 //! endpoint, errors by cause, and a time series per interval.
 
+pub mod submetric;
 mod trend;
 mod tx;
 
@@ -82,6 +83,8 @@ pub struct Metrics {
     pub ts: TimeSeries,
     /// On-chain outcome of the transactions the system submitted (filled in at the end of a run).
     pub tx: TxStats,
+    /// k6-tagged HTTP submetrics (`{expected_response:true}`, `{status:503}`, ...).
+    pub subs: submetric::Submetrics,
     /// Artillery's VU counters, when the run has an Artillery executor.
     pub vusers: Option<Vusers>,
 }
@@ -141,6 +144,7 @@ impl Metrics {
             ts: TimeSeries::default(),
             tx: TxStats::default(),
             vusers: None,
+            subs: submetric::Submetrics::default(),
         }
     }
 
@@ -210,6 +214,12 @@ impl Metrics {
     pub fn on_dropped(&mut self) {
         self.dropped_iterations += 1;
         self.iv_dropped += 1;
+    }
+
+    /// `n` iterations dropped at once (an iteration executor's remainder at its end).
+    pub fn on_dropped_many(&mut self, n: u64) {
+        self.dropped_iterations += n;
+        self.iv_dropped += n;
     }
 
     pub fn set_vus(&mut self, active: u32, allocated: u32) {
@@ -349,8 +359,21 @@ pub fn kind_of(name: &str) -> Option<MetricKind> {
 /// Tags each metric can be filtered by.
 pub fn allowed_tags(name: &str) -> &'static [&'static str] {
     match name {
-        "http_req_duration" | "http_reqs" => &["endpoint"],
-        "http_req_failed" => &["endpoint", "cause"],
+        "http_req_duration" | "http_reqs" => &[
+            "endpoint",
+            "name",
+            "scenario",
+            "status",
+            "expected_response",
+        ],
+        "http_req_failed" => &[
+            "endpoint",
+            "cause",
+            "name",
+            "scenario",
+            "status",
+            "expected_response",
+        ],
         "queue_wait" => &["service", "database", "cache"],
         _ => &[],
     }
@@ -373,6 +396,9 @@ fn trend_value(t: &Trend, agg: &Aggregation) -> Option<f64> {
 impl Metrics {
     /// The value a threshold compares: (selector, aggregation) over a run of `secs` seconds.
     pub fn measure(&self, sel: &MetricSelector, agg: &Aggregation, secs: f64) -> Option<f64> {
+        if let Some(v) = self.measure_submetric(sel, agg, secs) {
+            return v;
+        }
         let tag = |k: &str| {
             sel.tags
                 .iter()

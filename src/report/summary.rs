@@ -74,6 +74,23 @@ fn counter(n: u64, secs: f64) -> Value {
 
 fn metric_entry(m: &Metrics, key: &str, secs: f64) -> Option<Value> {
     let sel = crate::threshold::parse_selector(key).ok()?;
+    if crate::metrics::submetric::is_submetric(&sel) {
+        let s = m.subs.find(&sel.tags)?;
+        return Some(match sel.metric.as_str() {
+            "http_req_duration" => trend(&s.duration),
+            "http_reqs" => counter(s.count(), secs),
+            _ => {
+                let rate = if s.count() > 0 {
+                    s.failed as f64 / s.count() as f64
+                } else {
+                    0.0
+                };
+                json!({"type": "rate", "contains": "default",
+                       "values": {"rate": rate, "passes": s.failed,
+                                  "fails": s.count() - s.failed}})
+            }
+        });
+    }
     let ep = sel
         .tags
         .iter()

@@ -3,6 +3,9 @@
 //! See `../shared/reference/load-generators.md` for the semantics followed.
 
 pub mod flow;
+pub mod inspect;
+pub mod iterations;
+pub mod requirements;
 pub mod schedule;
 
 use crate::config::resolve_endpoint;
@@ -14,6 +17,7 @@ use crate::event::{Event, ReqRef};
 use crate::metrics::Metrics;
 use crate::system::{Cause, Response, System};
 use flow::{Op, Program, MAX_LOOP_DEPTH};
+use iterations::{IterationRow, Outcome};
 use rand::Rng;
 use rand_distr::{Distribution, Exp};
 use schedule::{ArtilleryArrivals, ConstantArrivals, Phase, RampingArrivals, Stage};
@@ -86,6 +90,29 @@ enum Kind {
         phases: Vec<Phase>,
         pending: Option<(Nanos, usize)>,
     },
+    /// k6 shared-iterations: `left` iterations not yet claimed from the shared counter.
+    SharedIterations {
+        vus: u32,
+        left: u64,
+    },
+    /// k6 per-vu-iterations: `left[i]` iterations the scenario's i-th VU has not started.
+    PerVuIterations {
+        vus: u32,
+        left: Vec<u64>,
+    },
+}
+
+impl Kind {
+    /// VUs that loop iterations by themselves (closed executors).
+    fn closed(&self) -> bool {
+        matches!(
+            self,
+            Kind::ConstantVus { .. }
+                | Kind::RampingVus { .. }
+                | Kind::SharedIterations { .. }
+                | Kind::PerVuIterations { .. }
+        )
+    }
 }
 
 struct Sc {
@@ -106,6 +133,8 @@ struct Sc {
     timeouts_armed: bool,
     started: bool,
     finished: bool,
+    /// VUs k6 initialises for this scenario before the test (its planned VUs).
+    planned_vus: u32,
 }
 
 pub struct Workload {
@@ -118,6 +147,10 @@ pub struct Workload {
     pub done_at: Option<Nanos>,
     /// Set when a VU stops making progress in simulated time; the run ends with it.
     pub error: Option<(String, String)>,
+    /// Most VUs k6 plans for the whole test (`GetMaxPlannedVUs` of the full requirements).
+    planned_vus_max: u32,
+    /// One row per iteration, when `--iterations-log` asked for them.
+    pub iteration_log: Option<Vec<IterationRow>>,
 }
 
 fn stages(st: &[crate::config::scenario::StageCfg]) -> Vec<Stage> {
@@ -238,6 +271,28 @@ impl Workload {
                         Some(end + gs),
                     )
                 }
+                ExecutorCfg::SharedIterations(c) => {
+                    let end = start + c.max_duration.0;
+                    (
+                        Kind::SharedIterations {
+                            vus: c.vus,
+                            left: c.iterations,
+                        },
+                        end,
+                        Some(end + gs),
+                    )
+                }
+                ExecutorCfg::PerVuIterations(c) => {
+                    let end = start + c.max_duration.0;
+                    (
+                        Kind::PerVuIterations {
+                            vus: c.vus,
+                            left: vec![c.iterations; c.vus as usize],
+                        },
+                        end,
+                        Some(end + gs),
+                    )
+                }
                 ExecutorCfg::PoissonArrivals(c) => {
                     let end = start + c.duration.0;
                     let per_ns = c.rate / c.time_unit.0 as f64;
@@ -303,6 +358,7 @@ impl Workload {
                 timeouts_armed: false,
                 started: false,
                 finished: false,
+                planned_vus: requirements::max_planned(&requirements::executor(e)) as u32,
             });
         }
         Ok(Workload {
@@ -313,7 +369,101 @@ impl Workload {
             finished: 0,
             done_at: None,
             error: None,
+            planned_vus_max: requirements::max_planned(&requirements::full(&s.scenarios)) as u32,
+            iteration_log: None,
         })
+    }
+
+    /// k6's `vus_max`: the VUs initialised over the run, i.e. the most VUs planned at once
+    /// across all scenarios (initialised before the start and shared between scenarios that
+    /// do not overlap) plus those initialised mid-run beyond a scenario's plan (arrival-rate
+    /// VUs above `preAllocatedVUs`, every Poisson and Artillery VU).
+    pub fn vus_max(&self) -> u32 {
+        let unplanned: u64 = self
+            .scs
+            .iter()
+            .map(|s| (s.vus.len() as u64).saturating_sub(u64::from(s.planned_vus)))
+            .sum();
+        (u64::from(self.planned_vus_max) + unplanned).min(u64::from(u32::MAX)) as u32
+    }
+
+    /// The iterations log as CSV, when it was kept.
+    pub fn iterations_csv(&self) -> Option<String> {
+        let rows = self.iteration_log.as_ref()?;
+        let flows: Vec<String> = self.programs.iter().map(|p| p.name.clone()).collect();
+        Some(iterations::to_csv(rows, &self.scenario_names(), &flows))
+    }
+
+    /// Record one row per iteration (completed, interrupted, dropped) from now on.
+    pub fn log_iterations(&mut self) {
+        self.iteration_log.get_or_insert_with(Vec::new);
+    }
+
+    fn log(&mut self, row: IterationRow) {
+        if let Some(l) = &mut self.iteration_log {
+            l.push(row);
+        }
+    }
+
+    /// Iterations that can no longer start at the regular end of an iteration executor are
+    /// dropped (k6 shared_iterations.go / per_vu_iterations.go Run: `dropped_iterations`).
+    fn drop_unclaimed(&mut self, sc: u16, now: Nanos, m: &mut Metrics) {
+        let n = match &mut self.scs[sc as usize].kind {
+            Kind::SharedIterations { left, .. } => std::mem::take(left),
+            Kind::PerVuIterations { left, .. } => left.iter_mut().map(std::mem::take).sum(),
+            _ => 0,
+        };
+        if n == 0 {
+            return;
+        }
+        m.on_dropped_many(n);
+        if self.iteration_log.is_some() {
+            for _ in 0..n {
+                self.log(IterationRow::dropped(now, sc));
+            }
+        }
+    }
+
+    /// An Artillery arrival skipped at maxVusers: `vusers.skipped`, not `dropped_iterations`;
+    /// the iterations log shows it as a dropped arrival.
+    fn skipped(&mut self, sc: u16, now: Nanos, m: &mut Metrics) {
+        m.on_vuser_skipped();
+        if self.iteration_log.is_some() {
+            self.log(IterationRow::dropped(now, sc));
+        }
+    }
+
+    fn dropped(&mut self, sc: u16, now: Nanos, m: &mut Metrics) {
+        m.on_dropped();
+        if self.iteration_log.is_some() {
+            self.log(IterationRow::dropped(now, sc));
+        }
+    }
+
+    /// Claim the next iteration for VU `v` (iteration executors count them; others always can).
+    fn claim(&mut self, sc: u16, v: u32) -> bool {
+        let s = &mut self.scs[sc as usize];
+        match &mut s.kind {
+            Kind::SharedIterations { left, .. } => {
+                if *left == 0 {
+                    return false;
+                }
+                *left -= 1;
+                true
+            }
+            Kind::PerVuIterations { left, .. } => {
+                // Its VUs were created together, so their ids are consecutive.
+                let i = (v - s.vus.first().copied().unwrap_or(v)) as usize;
+                match left.get_mut(i) {
+                    Some(n) if *n > 0 => {
+                        *n -= 1;
+                        true
+                    }
+                    _ => false,
+                }
+            }
+            _ => true,
+        }
     }
 
     pub fn scenario_names(&self) -> Vec<String> {
@@ -391,6 +541,7 @@ impl Workload {
                         self.vus[v as usize].state = VuState::Stopping;
                     }
                 }
+                self.drop_unclaimed(sc, q.now(), m);
                 self.check_finished(sc, q.now());
             }
             Event::ScenarioHardEnd(sc) => {
@@ -443,6 +594,19 @@ impl Workload {
                 }
             }
             Kind::RampingVus { .. } => self.plan_step(sc, 0, q, sys, m),
+            Kind::SharedIterations { vus, .. } | Kind::PerVuIterations { vus, .. } => {
+                // k6 starts every VU at once; each claims its first iteration.
+                let n = *vus;
+                let first = self.vus.len() as u32;
+                for _ in 0..n {
+                    self.new_vu(sc);
+                }
+                for v in first..first + n {
+                    if self.claim(sc, v) {
+                        self.begin(v, q, sys, m);
+                    }
+                }
+            }
             Kind::ArrivalRate {
                 arrivals,
                 pending,
@@ -502,7 +666,7 @@ impl Workload {
                     None => {
                         // k6 never queues: the iteration is dropped, and one more VU is
                         // initialised (in the background) for later arrivals.
-                        m.on_dropped();
+                        self.dropped(sc, now, m);
                         if (self.scs[sc as usize].vus.len() as u32) < max {
                             let v = self.new_vu(sc);
                             self.scs[sc as usize].idle.push(v);
@@ -519,7 +683,7 @@ impl Workload {
                 }
                 match self.take_idle(sc, max) {
                     Some(v) => self.begin(v, q, sys, m),
-                    None => m.on_dropped(),
+                    None => self.dropped(sc, now, m),
                 }
             }
             Kind::Artillery {
@@ -532,12 +696,12 @@ impl Workload {
                 *pending = arrivals.next();
                 // Artillery skips an arrival when maxVusers are already running (vusers.skipped).
                 if self.scs[sc as usize].active >= limit {
-                    m.on_vuser_skipped();
+                    self.skipped(sc, now, m);
                 } else if let Some(v) = self.take_idle(sc, u32::MAX) {
                     m.on_vuser_created();
                     self.begin(v, q, sys, m);
                 } else {
-                    m.on_vuser_skipped();
+                    self.skipped(sc, now, m);
                 }
                 self.schedule_next_arrival(sc, q);
             }
@@ -693,11 +857,13 @@ impl Workload {
         if matches!(self.scs[sc as usize].kind, Kind::Artillery { .. }) {
             m.on_vuser_completed();
         }
+        if self.iteration_log.is_some() {
+            let row = IterationRow::new(vu.iter_start, now, v, sc, vu.flow, Outcome::Completed);
+            self.log(row);
+        }
+        let vu = &mut self.vus[v as usize];
         // Only a closed VU loops by itself: an open executor's arrivals are finite.
-        let closed = matches!(
-            self.scs[sc as usize].kind,
-            Kind::ConstantVus { .. } | Kind::RampingVus { .. }
-        );
+        let closed = self.scs[sc as usize].kind.closed();
         if closed && now == vu.iter_start {
             vu.still += 1;
             if vu.still >= MAX_STILL_ITERATIONS && self.error.is_none() {
@@ -722,7 +888,11 @@ impl Workload {
         } else {
             vu.still = 0;
         }
-        if closed && vu.state == VuState::Running && now < self.scs[sc as usize].end {
+        if closed
+            && vu.state == VuState::Running
+            && now < self.scs[sc as usize].end
+            && self.claim(sc, v)
+        {
             return self.begin(v, q, sys, m);
         }
         self.go_idle(v, q, sys);
@@ -742,7 +912,7 @@ impl Workload {
         let s = &mut self.scs[vu.sc as usize];
         s.active -= 1;
         self.active -= 1;
-        if !matches!(s.kind, Kind::ConstantVus { .. } | Kind::RampingVus { .. }) {
+        if !s.kind.closed() {
             s.idle.push(v);
         }
     }
@@ -758,6 +928,17 @@ impl Workload {
         }
         if vu.state != VuState::Idle {
             m.interrupted_iterations += 1;
+            if self.iteration_log.is_some() {
+                let row = IterationRow::new(
+                    vu.iter_start,
+                    q.now(),
+                    v,
+                    vu.sc,
+                    vu.flow,
+                    Outcome::Interrupted,
+                );
+                self.log(row);
+            }
         }
         self.go_idle(v, q, sys);
     }
@@ -775,7 +956,7 @@ impl Workload {
         }
         vu.req = None;
         let now = q.now();
-        m.on_response(now, vu.req_ep, now - vu.req_start, r.cause);
+        m.on_response_in(now, vu.req_ep, vu.sc, now - vu.req_start, r.cause);
         if self.ends_artillery_vu(r.client, r.cause) {
             self.vuser_failed(r.client, q, sys, m);
         } else {
@@ -802,7 +983,14 @@ impl Workload {
         m: &mut Metrics,
     ) {
         m.on_vuser_failed();
-        let sc = self.vus[v as usize].sc;
+        let vu = &self.vus[v as usize];
+        let sc = vu.sc;
+        if self.iteration_log.is_some() {
+            // The VU's flow ended early at a transport error.
+            let row =
+                IterationRow::new(vu.iter_start, q.now(), v, sc, vu.flow, Outcome::Interrupted);
+            self.log(row);
+        }
         self.go_idle(v, q, sys);
         self.check_finished(sc, q.now());
     }
@@ -818,7 +1006,7 @@ impl Workload {
             let vu = &mut self.vus[v as usize];
             if vu.req == Some(r) {
                 vu.req = None;
-                m.on_response(now, vu.req_ep, now - vu.req_start, Some(Cause::Timeout));
+                m.on_response_in(now, vu.req_ep, sc, now - vu.req_start, Some(Cause::Timeout));
                 if self.ends_artillery_vu(v, Some(Cause::Timeout)) {
                     self.vuser_failed(v, q, sys, m);
                 } else {
@@ -841,7 +1029,13 @@ impl Workload {
 
     fn check_finished(&mut self, sc: u16, now: Nanos) {
         let s = &mut self.scs[sc as usize];
-        if s.finished || !s.started || s.active > 0 || now < s.end {
+        // An iteration executor is done once its VUs have run out of iterations (k6 returns
+        // from Run when every VU has), which can be well before maxDuration.
+        let early = matches!(
+            s.kind,
+            Kind::SharedIterations { .. } | Kind::PerVuIterations { .. }
+        );
+        if s.finished || !s.started || s.active > 0 || (now < s.end && !early) {
             return;
         }
         let more = match &s.kind {
