@@ -505,11 +505,23 @@ fn rejections_exit_2_with_file_and_line() {
             assert!(e.contains(needle), "{name}: {needle}: {e}");
         }
     }
-    // An Artillery script without --model is a usage error; the written scenario is atomic.
+    // An Artillery script without --model is a usage error.
     let f = dir.join("route.yml");
     let o = surge(&["run", f.to_str().unwrap()], &root());
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("--model"));
+    // `surge validate` reads a script as the importer does.
+    let o = surge(
+        &["validate", dir.join("function.yml").to_str().unwrap()],
+        &root(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("line 7"), "{}", stderr(&o));
+    let o = surge(
+        &["validate", "scenarios/imported/hamballer-artillery.yml"],
+        &root(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
 /// `surge import artillery --out` writes a scenario that `surge run` runs as it is, with the
