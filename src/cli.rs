@@ -96,6 +96,25 @@ pub enum Command {
         /// lets the search skip points it can infer.
         #[arg(long, value_name = "PATH")]
         monotone: Vec<String>,
+        /// What to minimise: total ($/hour, gas included), infrastructure ($/hour of capacity),
+        /// or a summary.json path / runs.csv column (e.g. metrics.http_req_duration.values.p(95)).
+        #[arg(long, default_value = "total")]
+        objective: String,
+        /// Run every run to its end, even when a target has already provably failed.
+        #[arg(long)]
+        no_early_stop: bool,
+        /// Multi-fidelity: screen every point at this fraction of the run length, then confirm
+        /// the survivors at full length.
+        #[arg(long, value_name = "FRACTION")]
+        screen: Option<f64>,
+        /// Confirm a point that failed screening when it missed each target by less than this
+        /// fraction of the target's limit.
+        #[arg(long, value_name = "FRACTION", default_value_t = 0.25)]
+        screen_margin: f64,
+        /// After --screen: also run at full length every rejected point that could beat the
+        /// answer, so the answer is the exhaustive one (given the --monotone parameters).
+        #[arg(long)]
+        screen_verify: bool,
     },
     /// Combine sweep shards (directories written with --shard) into one result set.
     Merge {
@@ -293,6 +312,10 @@ pub struct SweepOpts {
     /// Cap on replications per point with --precision.
     #[arg(long, default_value_t = 50)]
     max_replications: u64,
+    /// Run length by precision (stationary scenarios): end each run once every target's 95 %
+    /// interval (MSER-5 warm-up deletion, batch means) is within this fraction of its mean.
+    #[arg(long, value_name = "REL")]
+    run_precision: Option<f64>,
     /// The metric the charts and console table show.
     #[arg(long, default_value = "http_req_duration.p(95)")]
     metric: String,
@@ -322,6 +345,7 @@ impl SweepOpts {
             shard,
             precision: self.precision,
             max_replications: self.max_replications,
+            run_precision: self.run_precision,
             metric: self.metric,
             progress: !self.quiet,
         })
@@ -444,6 +468,26 @@ fn dispatch(cli: Cli) -> Result<i32> {
             }
             Ok(if rep.passed() { 0 } else { EXIT_TARGETS_FAILED })
         }
+<<<<<<< HEAD
+=======
+        Command::Inspect {
+            scenario,
+            sets,
+            json,
+        } => {
+            let loaded = config::load(&scenario, &sets)?;
+            let plan = crate::workload::inspect::Plan::of(&loaded.scenario);
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&plan.to_json()).unwrap_or_default()
+                );
+            } else {
+                print!("{}", plan.to_text());
+            }
+            Ok(0)
+        }
+>>>>>>> main
         Command::Import {
             command: ImportCommand::Artillery { file, model, out },
         } => {
@@ -483,6 +527,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
                     }
                 }
                 None => print!("{yaml}"),
+<<<<<<< HEAD
             }
             Ok(0)
         }
@@ -500,6 +545,8 @@ fn dispatch(cli: Cli) -> Result<i32> {
                 );
             } else {
                 print!("{}", plan.to_text());
+=======
+>>>>>>> main
             }
             Ok(0)
         }
@@ -595,10 +642,24 @@ fn dispatch(cli: Cli) -> Result<i32> {
             opts,
             confidence,
             monotone,
+            objective,
+            no_early_stop,
+            screen,
+            screen_margin,
+            screen_verify,
         } => {
             let quiet = opts.quiet;
             let args = opts.args(scenario, "grid".into(), None)?;
-            let (f, found) = crate::sweep::plan(&args, confidence, &monotone)?;
+            let pa = crate::sweep::PlanArgs {
+                confidence,
+                monotone,
+                objective,
+                early_stop: !no_early_stop,
+                screen,
+                screen_margin,
+                screen_verify,
+            };
+            let (f, found) = crate::sweep::plan(&args, &pa)?;
             print_finished(&f, quiet);
             if quiet && !found {
                 println!(

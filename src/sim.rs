@@ -30,7 +30,14 @@ pub struct RunResult {
     pub scale_events: Vec<ScaleEvent>,
     /// The iterations log as CSV (`--iterations-log`), when asked for.
     pub iterations_csv: Option<String>,
+    /// When a [`Watch`] stopped the run before its planned end (the sample time it stopped at).
+    pub stopped_at: Option<Nanos>,
 }
+
+/// Asked after every `Sample` event (the interval just closed) whether the run may stop now:
+/// `(now, planned end, metrics so far, system)`. Used by `surge plan` to end runs whose verdict is
+/// already decided, or whose estimates are precise enough (`sweep::decided`, `sweep::precision`).
+pub type Watch<'a> = dyn FnMut(Nanos, Nanos, &Metrics, &System) -> bool + 'a;
 
 impl RunResult {
     pub fn timeseries(&self) -> &TimeSeries {
@@ -69,7 +76,7 @@ pub fn try_run(
     opts: RunOptions,
     progress: &mut dyn FnMut(Nanos, Nanos),
 ) -> Result<RunResult> {
-    try_run_logged(loaded, opts, false, progress)
+    try_run_with(loaded, opts, false, progress, &mut |_, _, _, _| false)
 }
 
 /// [`try_run`], also keeping one row per iteration when `iterations_log` is set
@@ -79,6 +86,26 @@ pub fn try_run_logged(
     opts: RunOptions,
     iterations_log: bool,
     progress: &mut dyn FnMut(Nanos, Nanos),
+) -> Result<RunResult> {
+    try_run_with(loaded, opts, iterations_log, progress, &mut |_, _, _, _| false)
+}
+
+/// [`try_run`], stopping at the first sample at which `watch` says so.
+pub fn try_run_watched(
+    loaded: &Loaded,
+    opts: RunOptions,
+    progress: &mut dyn FnMut(Nanos, Nanos),
+    watch: &mut Watch,
+) -> Result<RunResult> {
+    try_run_with(loaded, opts, false, progress, watch)
+}
+
+fn try_run_with(
+    loaded: &Loaded,
+    opts: RunOptions,
+    iterations_log: bool,
+    progress: &mut dyn FnMut(Nanos, Nanos),
+    watch: &mut Watch,
 ) -> Result<RunResult> {
     let s = &loaded.scenario;
     let at = |(field, msg): (String, String)| {
@@ -148,6 +175,7 @@ pub fn try_run_logged(
     let mut row = Vec::new();
     let mut responses: Vec<Response> = Vec::new();
     let mut end = 0;
+    let mut stopped_at = None;
     while let Some((t, ev)) = q.pop() {
         if t > horizon {
             end = horizon;
@@ -162,6 +190,10 @@ pub fn try_run_logged(
                 m.close_interval(t, t - last_sample, &row);
                 last_sample = t;
                 progress(t, planned);
+                if watch(t, planned, &m, &sys) {
+                    stopped_at = Some(t);
+                    break;
+                }
                 q.schedule_in(interval, Event::Sample);
             }
             Event::MetricsScrape
@@ -220,5 +252,6 @@ pub fn try_run_logged(
         mean_inflight,
         scale_events: auto.events,
         iterations_csv,
+        stopped_at,
     })
 }

@@ -2,6 +2,8 @@
 //! rayon pool of `--jobs` threads; each finished task is saved at once (atomically), so the
 //! results depend only on (point, seed, replication) and never on scheduling.
 
+use super::decided::Decider;
+use super::precision::RunPrecision;
 use super::row::{self, Row};
 use super::spec::Spec;
 use super::stats::{interval, LEVEL};
@@ -15,6 +17,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+/// How each run may end before its planned end (both off for a plain sweep).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Control {
+    /// Stop a run once a target has provably failed (`super::decided`).
+    pub early_stop: bool,
+    /// Stop a run once every target's steady-state interval is within this fraction of its
+    /// mean (`super::precision`).
+    pub run_precision: Option<f64>,
+}
 
 /// What the tasks share.
 pub struct Context<'a> {
@@ -25,6 +38,9 @@ pub struct Context<'a> {
     pub baseline: Option<Baseline>,
     pub pool: rayon::ThreadPool,
     pub progress: bool,
+    pub control: Control,
+    /// The baseline's value per replication, computed once.
+    baseline_values: Mutex<BTreeMap<u64, f64>>,
 }
 
 impl<'a> Context<'a> {
@@ -67,6 +83,8 @@ impl<'a> Context<'a> {
             baseline: Baseline::load(base)?,
             pool,
             progress,
+            control: Control::default(),
+            baseline_values: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -80,14 +98,24 @@ impl<'a> Context<'a> {
     /// Run `tasks` (point, replication) in parallel, saving each row as it finishes.
     fn run_tasks(&self, tasks: &[(usize, u64)], bar: &ProgressBar) -> Result<()> {
         // The baseline's cost per replication (common random numbers with the points).
-        let reps: BTreeSet<u64> = tasks.iter().map(|t| t.1).collect();
-        let base: BTreeMap<u64, f64> = match &self.baseline {
+        let known = self.baseline_values.lock().expect("baseline cache").clone();
+        let reps: BTreeSet<u64> = tasks
+            .iter()
+            .map(|t| t.1)
+            .filter(|r| !known.contains_key(r))
+            .collect();
+        let fresh: BTreeMap<u64, f64> = match &self.baseline {
             Some(b) => self.pool.install(|| {
                 reps.par_iter()
                     .map(|&r| b.value(self.opts(r)).map(|v| (r, v)))
                     .collect::<Result<_>>()
             })?,
             None => BTreeMap::new(),
+        };
+        let base = {
+            let mut cache = self.baseline_values.lock().expect("baseline cache");
+            cache.extend(fresh);
+            cache.clone()
         };
         let mut left: BTreeMap<usize, AtomicUsize> = BTreeMap::new();
         for t in tasks {
@@ -105,9 +133,8 @@ impl<'a> Context<'a> {
                     let loaded = self.loads[p].as_ref().ok_or_else(|| {
                         Error::Usage(format!("internal: sweep point {p} was not loaded"))
                     })?;
-                    let r = sim::try_run(loaded, self.opts(rep), &mut |_, _| {})?;
                     let b = self.baseline.as_ref().map(|b| (b, base[&rep]));
-                    let row = row::measure(loaded, &r, p, rep, b);
+                    let row = self.run_one(loaded, p, rep, b)?;
                     row::save(self.out, &row)?;
                     bar.inc(1);
                     if left[&p].fetch_sub(1, Ordering::AcqRel) == 1 {
@@ -119,6 +146,71 @@ impl<'a> Context<'a> {
                 .collect()
         });
         results.into_iter().collect()
+    }
+
+    /// One run under this context's [`Control`], measured as a row.
+    fn run_one(
+        &self,
+        loaded: &Loaded,
+        point: usize,
+        rep: u64,
+        baseline: Option<(&Baseline, f64)>,
+    ) -> Result<Row> {
+        let decider = if self.control.early_stop {
+            Decider::new(&loaded.scenario.thresholds)
+        } else {
+            Decider::default()
+        };
+        let mut prec = self
+            .control
+            .run_precision
+            .map(|rel| RunPrecision::new(&loaded.scenario, rel));
+        let mut why: Option<String> = None;
+        let r = sim::try_run_watched(
+            loaded,
+            self.opts(rep),
+            &mut |_, _| {},
+            &mut |t, planned, m, sys| {
+                if t >= planned {
+                    return false;
+                }
+                if let Some(name) = decider.failed(m) {
+                    why = Some(format!("decided: {name}"));
+                    return true;
+                }
+                if prec.as_mut().is_some_and(|p| p.sample(t, m, sys)) {
+                    why = Some("precision".into());
+                    return true;
+                }
+                false
+            },
+        )?;
+        let mut row = row::measure(loaded, &r, point, rep, baseline);
+        if let (Some(at), Some(by)) = (r.stopped_at, why) {
+            row.stop = Some(row::Stop {
+                at_s: crate::engine::ns_to_secs(at),
+                by,
+            });
+        }
+        if let Some(p) = &prec {
+            for (name, e) in p.estimates() {
+                let (mean, hw, warm) = match e {
+                    Some(e) => (
+                        Some(e.ci.mean),
+                        Some(e.ci.half_width),
+                        Some(
+                            e.truncated_intervals as f64 * loaded.scenario.sample_interval.0 as f64
+                                / 1e9,
+                        ),
+                    ),
+                    None => (None, None, None),
+                };
+                row.metrics.push((format!("run_mean:{name}"), mean));
+                row.metrics.push((format!("run_half_width:{name}"), hw));
+                row.metrics.push((format!("run_warmup_s:{name}"), warm));
+            }
+        }
+        Ok(row)
     }
 
     fn bar(&self, len: u64) -> ProgressBar {

@@ -8,12 +8,14 @@
 //! killed sweep resumes where it stopped and the output never depends on thread count,
 //! sharding or interruptions.
 
+pub mod decided;
 pub mod design;
 pub mod exec;
 pub mod params;
 pub mod plan;
 pub mod plots;
 pub mod points;
+pub mod precision;
 pub mod row;
 pub mod shard;
 pub mod spec;
@@ -47,6 +49,8 @@ pub struct SweepArgs {
     /// Relative half-width to replicate until (e.g. 0.05), with a cap on replications.
     pub precision: Option<f64>,
     pub max_replications: u64,
+    /// Run length by precision (relative half-width within each run, e.g. 0.05).
+    pub run_precision: Option<f64>,
     /// The metric the charts show.
     pub metric: String,
     pub progress: bool,
@@ -97,6 +101,15 @@ fn build_spec(a: &SweepArgs, base: &Loaded, plan: Option<PlanSpec>) -> Result<Sp
             )))
         }
     };
+    if let Some(r) = a.run_precision {
+        if !(r > 0.0 && r < 1.0) {
+            return Err(Error::Usage(format!(
+                "--run-precision {r}: expected a fraction in (0, 1), e.g. 0.05 for ±5 %"
+            )));
+        }
+        precision::check_stationary(&base.scenario)
+            .map_err(|m| Error::input(&base.scenario_path, "field scenarios", m))?;
+    }
     let seed = a.seed.unwrap_or(base.scenario.seed);
     let idx = design::points(design, &params, seed);
     let points = idx
@@ -118,6 +131,7 @@ fn build_spec(a: &SweepArgs, base: &Loaded, plan: Option<PlanSpec>) -> Result<Sp
         seed,
         replications: a.replications,
         precision,
+        run_precision: a.run_precision,
         plan,
         points,
         shard,
@@ -147,13 +161,47 @@ pub fn sweep(a: &SweepArgs) -> Result<Finished> {
     crate::stale::remove_stale_temp_files(&out);
     crate::stale::remove_stale_temp_files(&out.join("rows"));
     let mine = spec.my_points();
-    let ctx = Context::new(&spec, &out, &base, &mine, a.jobs, a.progress)?;
+    let mut ctx = Context::new(&spec, &out, &base, &mine, a.jobs, a.progress)?;
+    ctx.control.run_precision = spec.run_precision;
     let rows = ctx.run_points(&mine)?;
     finish(&out, &spec, &rows, &a.metric, stats::LEVEL, None)
 }
 
+/// `surge plan`'s own options.
+#[derive(Clone, Debug)]
+pub struct PlanArgs {
+    /// Probability, across replications, of meeting every target.
+    pub confidence: f64,
+    pub monotone: Vec<String>,
+    /// `total`, `infrastructure`, or a summary.json path / runs-table column to minimise.
+    pub objective: String,
+    /// Stop runs whose verdict is decided.
+    pub early_stop: bool,
+    /// Multi-fidelity: screen at this fraction of the run length first.
+    pub screen: Option<f64>,
+    pub screen_margin: f64,
+    /// After confirming, run at full length the rejected points that could beat the answer.
+    pub screen_verify: bool,
+}
+
+impl Default for PlanArgs {
+    fn default() -> Self {
+        PlanArgs {
+            confidence: 0.95,
+            monotone: Vec::new(),
+            objective: "total".into(),
+            early_stop: true,
+            screen: None,
+            screen_margin: 0.25,
+            screen_verify: false,
+        }
+    }
+}
+
 /// `surge plan`. Returns the finished output and whether a configuration met the confidence.
-pub fn plan(a: &SweepArgs, confidence: f64, monotone: &[String]) -> Result<(Finished, bool)> {
+pub fn plan(a: &SweepArgs, pa: &PlanArgs) -> Result<(Finished, bool)> {
+    let confidence = pa.confidence;
+    let monotone = &pa.monotone;
     if !(confidence > 0.0 && confidence <= 1.0) {
         return Err(Error::Usage(format!(
             "--confidence {confidence}: expected a probability in (0, 1]"
@@ -166,8 +214,49 @@ pub fn plan(a: &SweepArgs, confidence: f64, monotone: &[String]) -> Result<(Fini
                 .into(),
         ));
     }
+    let screen = match pa.screen {
+        None => None,
+        Some(f) if f > 0.0 && f < 1.0 => {
+            if !(pa.screen_margin >= 0.0 && pa.screen_margin.is_finite()) {
+                return Err(Error::Usage(format!(
+                    "--screen-margin {}: expected a non-negative fraction, e.g. 0.25",
+                    pa.screen_margin
+                )));
+            }
+            Some(spec::Screen {
+                fraction: f,
+                margin: pa.screen_margin,
+            })
+        }
+        Some(f) => {
+            return Err(Error::Usage(format!(
+                "--screen {f}: expected a fraction of the run length in (0, 1), e.g. 0.25"
+            )))
+        }
+    };
+    let objective = plan::objective_metric(&pa.objective)?;
     let base = load_base(a)?;
-    if base.model.cost.is_none() {
+    if screen.is_some() {
+        // A total (count) over a shortened run is not the same target: refuse rather than
+        // screen on it.
+        for set in &base.scenario.thresholds.0 {
+            for t in &set.thresholds {
+                if t.expr.agg == crate::threshold::Aggregation::Count {
+                    return Err(Error::input(
+                        &base.scenario_path,
+                        format!("field thresholds.{}", set.key),
+                        format!(
+                            "--screen shortens the runs, so the total `{}` means something else \
+                             in a screening run; state it as a rate (e.g. rate>=...) or plan \
+                             without --screen",
+                            t.expr.source
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    if base.model.cost.is_none() && objective.starts_with("cost.") {
         return Err(Error::input(
             &base.model_path,
             "",
@@ -195,6 +284,9 @@ pub fn plan(a: &SweepArgs, confidence: f64, monotone: &[String]) -> Result<(Fini
     let plan = PlanSpec {
         confidence,
         monotone: monotone.to_vec(),
+        early_stop: pa.early_stop,
+        objective: objective.clone(),
+        screen: screen.clone(),
     };
     let spec = build_spec(a, &base, Some(plan))?;
     let out = a.out.clone().unwrap_or_else(|| default_out(&base, "plan"));
@@ -202,9 +294,45 @@ pub fn plan(a: &SweepArgs, confidence: f64, monotone: &[String]) -> Result<(Fini
     crate::stale::remove_stale_temp_files(&out);
     crate::stale::remove_stale_temp_files(&out.join("rows"));
     let all: Vec<usize> = (0..spec.points.len()).collect();
-    let ctx = Context::new(&spec, &out, &base, &all, a.jobs, a.progress)?;
-    let search = plan::search(&ctx, &all, confidence)?;
-    let outcome = plan::decide(&spec, &search, confidence);
+    let control = exec::Control {
+        early_stop: pa.early_stop,
+        run_precision: spec.run_precision,
+    };
+    let mut screening = match &screen {
+        None => None,
+        Some(sc) => {
+            let dir = out.join("screen");
+            let rows_dir = row::rows_dir(&dir);
+            std::fs::create_dir_all(&rows_dir).map_err(|e| Error::io(&rows_dir, e))?;
+            crate::stale::remove_stale_temp_files(&rows_dir);
+            let mut sctx = Context::new(&spec, &dir, &base, &all, a.jobs, a.progress)?;
+            sctx.control = control;
+            for l in sctx.loads.iter_mut().flatten() {
+                plan::shorten(l, sc.fraction);
+            }
+            let s = plan::search(&sctx, &all, confidence)?;
+            Some(plan::Screening::new(&spec, s, sc))
+        }
+    };
+    let points = screening
+        .as_ref()
+        .map(|s| s.candidates.clone())
+        .unwrap_or(all);
+    let mut ctx = Context::new(&spec, &out, &base, &points, a.jobs, a.progress)?;
+    ctx.control = control;
+    let mut search = plan::search(&ctx, &points, confidence)?;
+    if let (true, Some(sc)) = (pa.screen_verify, screening.as_mut()) {
+        // Run at full length the rejected points that could still beat the answer.
+        let best = plan::best_value(&search, &objective, confidence);
+        let set = sc.could_beat(&objective, best);
+        if !set.is_empty() {
+            let mut vctx = Context::new(&spec, &out, &base, &set, a.jobs, a.progress)?;
+            vctx.control = control;
+            plan::merge_search(&mut search, plan::search(&vctx, &set, confidence)?);
+        }
+        sc.verified = set;
+    }
+    let outcome = plan::decide(&spec, &search, confidence, screening.as_ref())?;
     let json = serde_json::to_string_pretty(&outcome.json).expect("plan json");
     write_atomic(&out.join("plan.json"), json.as_bytes())?;
     let mut done = finish(
@@ -336,10 +464,16 @@ fn plan_text(spec: &Spec, o: &plan::Outcome, s: &plan::Search, confidence: f64) 
         .values()
         .filter(|x| matches!(x, plan::Status::Pass | plan::Status::Fail))
         .count();
+    let objective = o.json["objective"]
+        .as_str()
+        .unwrap_or(plots::COST)
+        .to_string();
+    let stopped = o.json["search"]["stopped_early"].as_u64().unwrap_or(0);
     let _ = writeln!(
         t,
         "\n  plan for {}: {} grid point(s), {} evaluated in {} round(s), confidence {}; \
-         {} run(s) of a full grid's {} ({} point(s) left the race early)",
+         {} run(s) of a full grid's {} ({} point(s) left the race early, {} run(s) stopped \
+         early); minimising {objective}",
         spec.scenario,
         spec.points.len(),
         evaluated,
@@ -347,20 +481,61 @@ fn plan_text(spec: &Spec, o: &plan::Outcome, s: &plan::Search, confidence: f64) 
         confidence,
         s.rows.len(),
         spec.points.len() as u64 * spec.replications,
-        s.raced_out
+        s.raced_out,
+        stopped,
     );
-    let find = |p: usize| o.stats.iter().find(|x| x.point == p).expect("evaluated");
-    let line = |t: &mut String, tag: &str, p: usize| {
-        let st = find(p);
+    let sc = &o.json["screening"];
+    if sc.is_object() {
         let _ = writeln!(
             t,
-            "  {tag:<10} point {p:>4}  {:<40} cost {} $/h  p95 {} ms  P(all targets) {:.2}",
-            spec.label(p),
-            fmt_ci(st, plots::COST),
+            "  screening at {:.0} % of the run length: {} point(s) evaluated in {} run(s); {} \
+             confirmed at full length, {} rejected (missed a target by more than {:.0} %), {} \
+             inferred to fail",
+            sc["fraction"].as_f64().unwrap_or(0.0) * 100.0,
+            sc["evaluated"],
+            sc["runs"],
+            sc["candidates"],
+            sc["rejected"],
+            sc["margin"].as_f64().unwrap_or(0.0) * 100.0,
+            sc["rejected_inferred"],
+        );
+        let cheaper = sc["rejected_cheaper"]
+            .as_array()
+            .map(|a| a.len())
+            .unwrap_or(0);
+        let inferred = sc["rejected_inferred_unverified"].as_u64().unwrap_or(0);
+        if sc["verified"].as_u64().unwrap_or(0) > 0 {
+            let _ = writeln!(
+                t,
+                "  --screen-verify: {} rejected point(s) that could beat the answer were run at \
+                 full length",
+                sc["verified"]
+            );
+        }
+        if cheaper > 0 || inferred > 0 {
+            let _ = writeln!(
+                t,
+                "  note: the answer is exact among the points run at full length; {cheaper} \
+                 rejected point(s) looked better at screening and {inferred} were inferred to \
+                 fail from rejected ones, none run at full length (plan.json \
+                 screening.rejected_cheaper). Add --screen-verify, or rerun without --screen, to \
+                 rule them out."
+            );
+        }
+    }
+    let find = |p: usize| o.stats.iter().find(|x| x.point == p).expect("evaluated");
+    let line_of = |t: &mut String, tag: &str, st: &PointStats| {
+        let _ = writeln!(
+            t,
+            "  {tag:<10} point {:>4}  {:<40} {objective} {}  p95 {} ms  P(all targets) {:.2}",
+            st.point,
+            spec.label(st.point),
+            fmt_ci(st, &objective),
             fmt_ci(st, plots::P95),
             st.p_all
         );
     };
+    let line = |t: &mut String, tag: &str, p: usize| line_of(t, tag, find(p));
     match o.best {
         Some(b) => {
             line(&mut t, "cheapest", b);
@@ -399,6 +574,36 @@ fn plan_text(spec: &Spec, o: &plan::Outcome, s: &plan::Search, confidence: f64) 
                 t,
                 "  no configuration meets every target with probability >= {confidence}"
             );
+            if !o.closest.is_empty() {
+                let from = o.json["closest"][0]["from"].as_str().unwrap_or("");
+                let _ = writeln!(
+                    t,
+                    "\n  closest{}:",
+                    if from == "screening" {
+                        " (screening runs: nothing reached full length)"
+                    } else {
+                        ""
+                    }
+                );
+                for st in &o.closest {
+                    line_of(&mut t, "closest", st);
+                    for (name, p) in &st.p_pass {
+                        if *p >= 1.0 {
+                            continue;
+                        }
+                        let mean = st.mean(&format!("target:{name}"));
+                        let by = plan::miss(name, mean)
+                            .map(|m| format!("missed by {:.1} % of the limit", m * 100.0))
+                            .unwrap_or_else(|| "met on average".into());
+                        let _ = writeln!(
+                            t,
+                            "             {name}: measured {mean:.3}, {by}, passed in {:.0} % of \
+                             replications",
+                            p * 100.0
+                        );
+                    }
+                }
+            }
         }
     }
     let _ = writeln!(t, "\n  Pareto front (cost against p95):");

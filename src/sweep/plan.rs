@@ -177,11 +177,176 @@ pub fn margin(target: &str, mean: f64) -> Option<f64> {
     })
 }
 
+/// How far a measured mean lies beyond a target's limit: a fraction of the limit (an absolute
+/// amount when the limit is 0); `None` when the target is met on average or cannot be read.
+pub fn miss(target: &str, mean: f64) -> Option<f64> {
+    if let Some(m) = margin(target, mean) {
+        return (m < 0.0).then_some(-m);
+    }
+    // A limit of 0 (e.g. `count<=0`): the excess itself.
+    let expr = target.rsplit_once(' ').map(|(_, e)| e).unwrap_or(target);
+    let e = crate::threshold::parse_expr(expr).ok()?;
+    (mean.is_finite() && !e.op.holds(mean, e.value)).then(|| (mean - e.value).abs())
+}
+
+/// The runs-table metric `--objective` names: `total` (mean $/hour, everything including
+/// per-request charges and gas), `infrastructure` (mean $/hour of capacity alone), a
+/// summary.json path (`metrics.http_req_duration.values.p(95)`, `surge.cost.per_hour`) or a
+/// runs-table column (`http_req_duration.p(95)`, `cost.gas`).
+pub fn objective_metric(o: &str) -> Result<String> {
+    let o = o.trim();
+    let name = match o {
+        "total" => "cost.per_hour".to_string(),
+        "infrastructure" => "cost.infrastructure_per_hour".to_string(),
+        _ => {
+            if let Some(rest) = o.strip_prefix("metrics.") {
+                match rest.split_once(".values.") {
+                    Some((m, stat)) => format!("{m}.{stat}"),
+                    None => {
+                        return Err(crate::error::Error::Usage(format!(
+                            "--objective {o}: a summary.json metric path looks like \
+                             metrics.<name>.values.<stat>, e.g. metrics.http_req_duration.values.p(95)"
+                        )))
+                    }
+                }
+            } else if let Some(rest) = o.strip_prefix("surge.") {
+                rest.to_string()
+            } else {
+                o.to_string()
+            }
+        }
+    };
+    if name.is_empty() || name.contains(char::is_whitespace) {
+        return Err(crate::error::Error::Usage(format!(
+            "--objective {o:?}: expected total, infrastructure, or a summary.json path \
+             (e.g. surge.cost.per_hour) or runs.csv column (e.g. cost.infrastructure_per_hour)"
+        )));
+    }
+    Ok(name)
+}
+
+/// A screening run: the scenario cut at `fraction` of its planned end (the `duration` cap).
+pub fn shorten(l: &mut crate::config::Loaded, fraction: f64) {
+    let horizon = crate::config::budget::estimate(&l.scenario, &l.model).horizon;
+    let cut = ((horizon as f64) * fraction).max(1.0) as u64;
+    let cut = l.scenario.duration.map_or(cut, |d| d.0.min(cut));
+    l.scenario.duration = Some(crate::dist::Duration(cut));
+}
+
+/// The screening stage of a multi-fidelity plan and what it let through.
+pub struct Screening {
+    pub screen: super::spec::Screen,
+    pub search: Search,
+    pub stats: Vec<PointStats>,
+    /// Points confirmed at full length: passed screening (or inferred to), or failed it by less
+    /// than the margin on every target missed.
+    pub candidates: Vec<usize>,
+    /// Points that failed screening by more than the margin, with their worst miss.
+    pub rejected: Vec<(usize, f64)>,
+    /// Points inferred to fail at screening (below a rejected point), never run.
+    pub rejected_inferred: Vec<usize>,
+    /// Rejected points run at full length after all (`--screen-verify`).
+    pub verified: Vec<usize>,
+}
+
+impl Screening {
+    pub fn new(spec: &Spec, search: Search, screen: &super::spec::Screen) -> Screening {
+        let stats = aggregate(&search.rows);
+        let mut candidates = Vec::new();
+        let mut rejected = Vec::new();
+        let mut rejected_inferred = Vec::new();
+        for p in 0..spec.points.len() {
+            match search.status.get(&p) {
+                Some(Status::Pass | Status::InferredPass) => candidates.push(p),
+                Some(Status::Fail) => {
+                    let st = stats.iter().find(|s| s.point == p).expect("evaluated");
+                    let worst = worst_miss(st);
+                    if worst <= screen.margin {
+                        candidates.push(p);
+                    } else {
+                        rejected.push((p, worst));
+                    }
+                }
+                Some(Status::InferredFail) | None => rejected_inferred.push(p),
+            }
+        }
+        Screening {
+            screen: screen.clone(),
+            search,
+            stats,
+            candidates,
+            rejected,
+            rejected_inferred,
+            verified: Vec::new(),
+        }
+    }
+
+    /// The rejected points that could beat `best` (the best full-length objective value so far,
+    /// if any): those whose screening value is lower, or unknown, and those never run.
+    pub fn could_beat(&self, objective: &str, best: Option<f64>) -> Vec<usize> {
+        let mut v: Vec<usize> = self
+            .rejected
+            .iter()
+            .filter(|(p, _)| {
+                let x = self
+                    .stats
+                    .iter()
+                    .find(|s| s.point == *p)
+                    .map(|s| s.mean(objective))
+                    .unwrap_or(f64::NAN);
+                best.is_none_or(|b| !x.is_finite() || x < b)
+            })
+            .map(|(p, _)| *p)
+            .chain(self.rejected_inferred.iter().copied())
+            .collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+/// The best objective value among points meeting the confidence in `search`.
+pub fn best_value(search: &Search, objective: &str, confidence: f64) -> Option<f64> {
+    aggregate(&search.rows)
+        .iter()
+        .filter(|s| s.p_all >= confidence)
+        .map(|s| s.mean(objective))
+        .filter(|v| v.is_finite())
+        .min_by(f64::total_cmp)
+}
+
+/// Fold a later search over other points into `a`.
+pub fn merge_search(a: &mut Search, b: Search) {
+    a.status.extend(b.status);
+    a.rows.extend(b.rows);
+    a.rows.sort_by_key(|r| (r.point, r.replication));
+    a.rounds += b.rounds;
+    a.raced_out += b.raced_out;
+}
+
+/// A point's largest miss over the targets that failed in some replication: 0 when every
+/// target is met on average (it failed on the spread across replications), infinite when a
+/// missed target cannot be read.
+fn worst_miss(s: &PointStats) -> f64 {
+    s.p_pass
+        .iter()
+        .filter(|(_, p)| *p < 1.0)
+        .map(|(name, _)| {
+            let mean = s.mean(&format!("target:{name}"));
+            if !mean.is_finite() {
+                return f64::INFINITY;
+            }
+            miss(name, mean).unwrap_or(0.0)
+        })
+        .fold(0.0, f64::max)
+}
+
 pub struct Outcome {
     pub best: Option<usize>,
     pub runners_up: Vec<usize>,
     pub front: Vec<usize>,
     pub stats: Vec<PointStats>,
+    /// When nothing qualifies: the points that came closest (with their statistics).
+    pub closest: Vec<PointStats>,
     pub json: Value,
 }
 
@@ -192,6 +357,11 @@ fn point_json(spec: &Spec, s: &PointStats, confidence: f64) -> Value {
         .zip(&spec.points[s.point])
         .map(|(p, v)| (p.path.clone(), json!(v)))
         .collect();
+    let objective = spec
+        .plan
+        .as_ref()
+        .map(|p| p.objective.clone())
+        .unwrap_or_else(|| COST.to_string());
     let targets: Vec<Value> = s
         .p_pass
         .iter()
@@ -204,6 +374,7 @@ fn point_json(spec: &Spec, s: &PointStats, confidence: f64) -> Value {
                 "measured_mean": mean,
                 "ci": i.map(|i| [i.lo(), i.hi()]),
                 "margin": margin(name, mean),
+                "missed_by": miss(name, mean),
             })
         })
         .collect();
@@ -211,6 +382,9 @@ fn point_json(spec: &Spec, s: &PointStats, confidence: f64) -> Value {
         "point": s.point,
         "params": params,
         "replications": s.replications,
+        "objective": objective,
+        "objective_value": s.mean(&objective),
+        "objective_ci": s.get(&objective).map(|i| [i.lo(), i.hi()]),
         "cost_per_hour": s.mean(COST),
         "cost_per_hour_ci": s.get(COST).map(|i| [i.lo(), i.hi()]),
         "p95_ms": s.mean(P95),
@@ -220,20 +394,66 @@ fn point_json(spec: &Spec, s: &PointStats, confidence: f64) -> Value {
     })
 }
 
-/// Pick the cheapest passing point, the runners-up and the cost / p95 Pareto front.
-pub fn decide(spec: &Spec, search: &Search, confidence: f64) -> Outcome {
+/// Points that came closest to qualifying: smallest worst miss first, then the highest
+/// probability of meeting every target, then the objective.
+pub fn closest(stats: &[PointStats], objective: &str, n: usize) -> Vec<PointStats> {
+    let mut v: Vec<(f64, &PointStats)> = stats.iter().map(|s| (worst_miss(s), s)).collect();
+    v.sort_by(|a, b| {
+        a.0.total_cmp(&b.0)
+            .then(b.1.p_all.total_cmp(&a.1.p_all))
+            .then(a.1.mean(objective).total_cmp(&b.1.mean(objective)))
+            .then(a.1.point.cmp(&b.1.point))
+    });
+    v.into_iter().take(n).map(|(_, s)| s.clone()).collect()
+}
+
+/// How many points that came closest are reported when nothing qualifies.
+pub const CLOSEST: usize = 5;
+
+/// Pick the point minimising the objective among those meeting the confidence, the
+/// runners-up and the cost / p95 Pareto front; report the screening stage of a multi-fidelity
+/// plan, and when nothing qualifies, the points that came closest.
+pub fn decide(
+    spec: &Spec,
+    search: &Search,
+    confidence: f64,
+    screening: Option<&Screening>,
+) -> Result<Outcome> {
     let stats = aggregate(&search.rows);
-    let by_cost = |a: &&PointStats, b: &&PointStats| {
-        a.mean(COST)
-            .total_cmp(&b.mean(COST))
+    let objective = spec
+        .plan
+        .as_ref()
+        .map(|p| p.objective.clone())
+        .unwrap_or_else(|| COST.to_string());
+    let measured_anywhere = stats
+        .iter()
+        .chain(screening.iter().flat_map(|s| s.stats.iter()))
+        .any(|s| s.get(&objective).is_some_and(|i| i.n > 0));
+    let any_stats = !stats.is_empty() || screening.is_some_and(|s| !s.stats.is_empty());
+    if any_stats && !measured_anywhere {
+        let names = super::points::metric_columns(&search.rows);
+        let near: Vec<&String> = names
+            .iter()
+            .filter(|n| n.starts_with("cost.") || n.starts_with("http_req_duration."))
+            .take(12)
+            .collect();
+        return Err(crate::error::Error::Usage(format!(
+            "--objective: no run measured {objective:?}; expected total, infrastructure, or one of \
+             the runs table's columns, e.g. {}",
+            near.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let by_obj = |a: &&PointStats, b: &&PointStats| {
+        a.mean(&objective)
+            .total_cmp(&b.mean(&objective))
             .then(a.mean(P95).total_cmp(&b.mean(P95)))
             .then(a.point.cmp(&b.point))
     };
     let mut ok: Vec<&PointStats> = stats
         .iter()
-        .filter(|s| s.p_all >= confidence && s.mean(COST).is_finite())
+        .filter(|s| s.p_all >= confidence && s.mean(&objective).is_finite())
         .collect();
-    ok.sort_by(by_cost);
+    ok.sort_by(by_obj);
     let best = ok.first().map(|s| s.point);
     let runners_up: Vec<usize> = ok.iter().skip(1).take(4).map(|s| s.point).collect();
     let xy: Vec<(f64, f64)> = stats.iter().map(|s| (s.mean(COST), s.mean(P95))).collect();
@@ -243,11 +463,72 @@ pub fn decide(spec: &Spec, search: &Search, confidence: f64) -> Outcome {
         .collect();
     let find = |p: usize| stats.iter().find(|s| s.point == p).expect("evaluated");
     let count = |st: Status| search.status.values().filter(|s| **s == st).count();
+    // Nothing qualifies: the closest of the full-length points, or of the screening when none
+    // got that far.
+    let (closest, closest_from) = match best {
+        Some(_) => (Vec::new(), ""),
+        None if !stats.is_empty() => (closest(&stats, &objective, CLOSEST), "full"),
+        None => match screening {
+            Some(sc) => (closest(&sc.stats, &objective, CLOSEST), "screening"),
+            None => (Vec::new(), ""),
+        },
+    };
+    let stopped = search.rows.iter().filter(|r| r.stop.is_some()).count();
+    let screening_json = screening.map(|sc| {
+        let best_value = best.map(|b| find(b).mean(&objective));
+        let sfind = |p: usize| sc.stats.iter().find(|s| s.point == p);
+        // Rejected points that, at screening, looked cheaper than the answer: if one of them
+        // would pass at full length, the exhaustive answer would differ.
+        let cheaper: Vec<Value> = sc
+            .rejected
+            .iter()
+            .filter(|(p, _)| !sc.verified.contains(p))
+            .filter_map(|&(p, worst)| {
+                let st = sfind(p)?;
+                let v = st.mean(&objective);
+                let below = match best_value {
+                    Some(b) => v < b || !v.is_finite(),
+                    None => true,
+                };
+                below.then(|| {
+                    let mut j = point_json(spec, st, confidence);
+                    j["screening_worst_miss"] = json!(worst);
+                    j
+                })
+            })
+            .collect();
+        let unverified_inferred = sc
+            .rejected_inferred
+            .iter()
+            .filter(|p| !sc.verified.contains(p))
+            .count();
+        json!({
+            "fraction": sc.screen.fraction,
+            "margin": sc.screen.margin,
+            "evaluated": sc.stats.len(),
+            "runs": sc.search.rows.len(),
+            "rounds": sc.search.rounds,
+            "candidates": sc.candidates.len(),
+            "rejected": sc.rejected.len(),
+            "rejected_inferred": sc.rejected_inferred.len(),
+            "verified": sc.verified.len(),
+            "rejected_cheaper": cheaper,
+            "rejected_inferred_unverified": unverified_inferred,
+            "exact": cheaper.is_empty() && unverified_inferred == 0,
+        })
+    });
     let json = json!({
         "confidence": confidence,
+        "objective": objective,
         "best": best.map(|p| point_json(spec, find(p), confidence)),
         "runners_up": runners_up.iter().map(|&p| point_json(spec, find(p), confidence)).collect::<Vec<_>>(),
         "pareto_front": front.iter().map(|&p| point_json(spec, find(p), confidence)).collect::<Vec<_>>(),
+        "closest": closest.iter().map(|s| {
+            let mut j = point_json(spec, s, confidence);
+            j["from"] = json!(closest_from);
+            j
+        }).collect::<Vec<_>>(),
+        "screening": screening_json,
         "search": {
             "grid_points": spec.points.len(),
             "evaluated": count(Status::Pass) + count(Status::Fail),
@@ -257,16 +538,20 @@ pub fn decide(spec: &Spec, search: &Search, confidence: f64) -> Outcome {
             "runs": search.rows.len(),
             "runs_full_grid": spec.points.len() as u64 * spec.replications,
             "left_race_early": search.raced_out,
+            "stopped_early": stopped,
+            "early_stop": spec.plan.as_ref().is_some_and(|p| p.early_stop),
+            "run_precision": spec.run_precision,
             "monotone": spec.plan.as_ref().map(|p| p.monotone.clone()).unwrap_or_default(),
         },
     });
-    Outcome {
+    Ok(Outcome {
         best,
         runners_up,
         front,
         stats,
+        closest,
         json,
-    }
+    })
 }
 
 #[cfg(test)]

@@ -322,6 +322,7 @@ mod tests {
                     ("error_rate".into(), opt(err)),
                 ],
             },
+            stop: None,
         }
     }
 

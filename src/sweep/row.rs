@@ -33,6 +33,19 @@ pub struct Row {
     pub metrics: Vec<(String, Option<f64>)>,
     pub targets: Vec<Target>,
     pub series: Series,
+    /// Set when the run ended before its planned end (`surge plan`'s early stops).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop: Option<Stop>,
+}
+
+/// Why and when a run ended early.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stop {
+    /// Simulated seconds at which it stopped.
+    pub at_s: f64,
+    /// `decided: <target>` (that target had provably failed) or `precision` (every estimate
+    /// was within `--run-precision`).
+    pub by: String,
 }
 
 impl Row {
@@ -183,6 +196,7 @@ pub fn measure(
         metrics: out,
         targets,
         series,
+        stop: None,
     }
 }
 

@@ -24,6 +24,29 @@ pub struct PlanSpec {
     pub confidence: f64,
     /// Parameters where a larger value means more capacity and more cost.
     pub monotone: Vec<String>,
+    /// Stop runs whose verdict is decided (`sweep::decided`).
+    #[serde(default)]
+    pub early_stop: bool,
+    /// The runs-table metric minimised (`--objective`; `cost.per_hour` for `total`).
+    #[serde(default = "total_cost")]
+    pub objective: String,
+    /// Multi-fidelity: screen at a fraction of the run length first (`--screen`).
+    #[serde(default)]
+    pub screen: Option<Screen>,
+}
+
+fn total_cost() -> String {
+    "cost.per_hour".into()
+}
+
+/// The screening stage of a multi-fidelity plan.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Screen {
+    /// Screening runs last this fraction of the scenario's planned end.
+    pub fraction: f64,
+    /// A point failing screening is still confirmed at full length when every target it
+    /// missed was missed by less than this fraction of the target's limit.
+    pub margin: f64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -38,6 +61,10 @@ pub struct Spec {
     pub seed: u64,
     pub replications: u64,
     pub precision: Option<Precision>,
+    /// Run length by precision: stop each run when every target's steady-state interval is
+    /// within this fraction of its mean (`--run-precision`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_precision: Option<f64>,
     #[serde(default)]
     pub plan: Option<PlanSpec>,
     /// Every point of the design: one value per parameter.

@@ -73,6 +73,22 @@ pub fn runs_frame(params: &[Param], points: &[Vec<PValue>], rows: &[Row]) -> Res
         "pass_all".into(),
         rows.iter().map(|r| r.passed()).collect::<Vec<bool>>(),
     ));
+    // Runs that ended early (surge plan): when, and why. Absent when none did, so a sweep's
+    // tables keep their columns.
+    if rows.iter().any(|r| r.stop.is_some()) {
+        cols.push(col_f64(
+            "stopped_at_s",
+            rows.iter()
+                .map(|r| r.stop.as_ref().map(|s| s.at_s))
+                .collect(),
+        ));
+        cols.push(Column::new(
+            "stopped_by".into(),
+            rows.iter()
+                .map(|r| r.stop.as_ref().map(|s| s.by.clone()))
+                .collect::<Vec<Option<String>>>(),
+        ));
+    }
     frame(rows.len(), cols)
 }
 

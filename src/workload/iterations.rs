@@ -14,6 +14,8 @@ pub enum Outcome {
     Interrupted,
     /// Never started (k6 `dropped_iterations`, Artillery `vusers.skipped`).
     Dropped,
+    /// An Artillery VU ended by a transport error or timeout (`vusers.failed`).
+    Failed,
 }
 
 impl Outcome {
@@ -22,6 +24,7 @@ impl Outcome {
             Outcome::Completed => "completed",
             Outcome::Interrupted => "interrupted",
             Outcome::Dropped => "dropped",
+            Outcome::Failed => "failed",
         }
     }
 }

@@ -424,17 +424,16 @@ impl Workload {
         }
     }
 
-    /// An Artillery arrival skipped at maxVusers: `vusers.skipped`, not `dropped_iterations`;
-    /// the iterations log shows it as a dropped arrival.
-    fn skipped(&mut self, sc: u16, now: Nanos, m: &mut Metrics) {
-        m.on_vuser_skipped();
+    fn dropped(&mut self, sc: u16, now: Nanos, m: &mut Metrics) {
+        m.on_dropped();
         if self.iteration_log.is_some() {
             self.log(IterationRow::dropped(now, sc));
         }
     }
 
-    fn dropped(&mut self, sc: u16, now: Nanos, m: &mut Metrics) {
-        m.on_dropped();
+    /// An Artillery arrival refused at `maxVusers` (`vusers.skipped`, not k6's dropped_iterations).
+    fn skipped(&mut self, sc: u16, now: Nanos, m: &mut Metrics) {
+        m.on_vuser_skipped();
         if self.iteration_log.is_some() {
             self.log(IterationRow::dropped(now, sc));
         }
@@ -854,12 +853,12 @@ impl Workload {
         let vu = &mut self.vus[v as usize];
         m.on_iteration(now - vu.iter_start);
         let sc = vu.sc;
-        if matches!(self.scs[sc as usize].kind, Kind::Artillery { .. }) {
-            m.on_vuser_completed();
-        }
         if self.iteration_log.is_some() {
             let row = IterationRow::new(vu.iter_start, now, v, sc, vu.flow, Outcome::Completed);
             self.log(row);
+        }
+        if matches!(self.scs[sc as usize].kind, Kind::Artillery { .. }) {
+            m.on_vuser_completed();
         }
         let vu = &mut self.vus[v as usize];
         // Only a closed VU loops by itself: an open executor's arrivals are finite.
@@ -983,12 +982,10 @@ impl Workload {
         m: &mut Metrics,
     ) {
         m.on_vuser_failed();
-        let vu = &self.vus[v as usize];
-        let sc = vu.sc;
+        let sc = self.vus[v as usize].sc;
         if self.iteration_log.is_some() {
-            // The VU's flow ended early at a transport error.
-            let row =
-                IterationRow::new(vu.iter_start, q.now(), v, sc, vu.flow, Outcome::Interrupted);
+            let vu = &self.vus[v as usize];
+            let row = IterationRow::new(vu.iter_start, q.now(), v, sc, vu.flow, Outcome::Failed);
             self.log(row);
         }
         self.go_idle(v, q, sys);
