@@ -468,8 +468,6 @@ fn dispatch(cli: Cli) -> Result<i32> {
             }
             Ok(if rep.passed() { 0 } else { EXIT_TARGETS_FAILED })
         }
-<<<<<<< HEAD
-=======
         Command::Inspect {
             scenario,
             sets,
@@ -487,7 +485,6 @@ fn dispatch(cli: Cli) -> Result<i32> {
             }
             Ok(0)
         }
->>>>>>> main
         Command::Import {
             command: ImportCommand::Artillery { file, model, out },
         } => {
@@ -527,26 +524,6 @@ fn dispatch(cli: Cli) -> Result<i32> {
                     }
                 }
                 None => print!("{yaml}"),
-<<<<<<< HEAD
-            }
-            Ok(0)
-        }
-        Command::Inspect {
-            scenario,
-            sets,
-            json,
-        } => {
-            let loaded = config::load(&scenario, &sets)?;
-            let plan = crate::workload::inspect::Plan::of(&loaded.scenario);
-            if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&plan.to_json()).unwrap_or_default()
-                );
-            } else {
-                print!("{}", plan.to_text());
-=======
->>>>>>> main
             }
             Ok(0)
         }

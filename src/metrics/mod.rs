@@ -143,13 +143,8 @@ impl Metrics {
             iv_inflight_area_start: 0.0,
             ts: TimeSeries::default(),
             tx: TxStats::default(),
-<<<<<<< HEAD
-            vusers: None,
-            subs: submetric::Submetrics::default(),
-=======
             subs: submetric::Submetrics::default(),
             vusers: None,
->>>>>>> main
         }
     }
 
