@@ -544,6 +544,23 @@ fn dispatch(cli: Cli) -> Result<i32> {
             let budget = budget.budget()?;
             for f in &files {
                 let text = config::read_text(f)?;
+                let doc: Option<serde_json::Value> = serde_saphyr::from_str(&text).ok();
+                if doc
+                    .as_ref()
+                    .is_some_and(crate::import::artillery::looks_like)
+                {
+                    // Phases, steps and ensure as the importer reads them; routes need a model.
+                    let imp = crate::import::artillery::import(f, &text, "MODEL.yaml")?;
+                    for n in &imp.notes {
+                        eprintln!("note: {n}");
+                    }
+                    println!(
+                        "{}: ok (Artillery script, {} flow(s); run it with --model MODEL)",
+                        f.display(),
+                        imp.scenario["flows"].as_object().map_or(0, |m| m.len())
+                    );
+                    continue;
+                }
                 match config::sniff(f, &text)? {
                     config::FileKind::Scenario => {
                         let l = config::load_with(f, &[], budget)?;
