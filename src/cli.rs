@@ -201,7 +201,6 @@ impl BudgetOpts {
     }
 }
 
-
 #[derive(Subcommand, Debug)]
 pub enum HpaCommand {
     /// Replay a metric trace (CSV: t_s plus per-metric columns; a run's timeseries.csv works)

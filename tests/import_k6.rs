@@ -365,8 +365,14 @@ fn inspect_json_and_archives_import() {
     let o = surge(&["import", "k6", p.to_str().unwrap()], &root());
     assert!(o.status.success(), "{}", stderr(&o));
     let y = stdout(&o);
-    assert!(y.contains("  default:\n    executor: constant-vus\n"), "{y}");
-    assert!(y.contains("\n    vus: 5\n") && y.contains("\n    duration: 1m\n"), "{y}");
+    assert!(
+        y.contains("  default:\n    executor: constant-vus\n"),
+        "{y}"
+    );
+    assert!(
+        y.contains("\n    vus: 5\n") && y.contains("\n    duration: 1m\n"),
+        "{y}"
+    );
 
     // `k6 archive`: metadata.json's options, the script in `data`.
     let tarp = dir.join("test.tar");

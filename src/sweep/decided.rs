@@ -64,6 +64,31 @@ fn capped_failure(sel: &MetricSelector, agg: &Aggregation, op: &Op) -> bool {
         )
 }
 
+/// The thresholds `pick` accepts, as rules.
+fn rules_where(
+    t: &Thresholds,
+    capped: bool,
+    pick: impl Fn(&MetricSelector, &Aggregation, &Op) -> bool,
+) -> Vec<Rule> {
+    let mut rules = Vec::new();
+    for set in &t.0 {
+        for th in &set.thresholds {
+            let e = &th.expr;
+            if pick(&set.selector, &e.agg, &e.op) {
+                rules.push(Rule {
+                    name: format!("{} {}", set.key, e.source),
+                    selector: set.selector.clone(),
+                    agg: e.agg.clone(),
+                    op: e.op,
+                    limit: e.value,
+                    capped,
+                });
+            }
+        }
+    }
+    rules
+}
+
 /// Requests one pass over `steps` sends, and the least simulated time its sleeps take.
 fn flow_bounds(steps: &[FlowStep]) -> (f64, f64) {
     steps.iter().fold((0.0, 0.0), |(r, t), st| match st {
@@ -139,33 +164,24 @@ fn monotone_failure(metric: &str, agg: &Aggregation, op: &Op) -> bool {
 
 impl Decider {
     pub fn new(t: &Thresholds) -> Self {
-        let mut rules = Vec::new();
-        for set in &t.0 {
-            for th in &set.thresholds {
-                let e = &th.expr;
-                let capped = capped_failure(&set.selector, &e.agg, &e.op);
-                if capped || monotone_failure(&set.selector.metric, &e.agg, &e.op) {
-                    rules.push(Rule {
-                        name: format!("{} {}", set.key, e.source),
-                        selector: set.selector.clone(),
-                        agg: e.agg.clone(),
-                        op: e.op,
-                        limit: e.value,
-                        capped,
-                    });
-                }
-            }
+        Decider {
+            rules: rules_where(t, false, |sel, agg, op| {
+                monotone_failure(&sel.metric, agg, op)
+            }),
+            cap: None,
         }
-        Decider { rules, cap: None }
     }
 
-    /// The rules of a scenario, with its request cap for the ratio rules.
+    /// The rules of a scenario, with the ratio rules when its requests have a provable cap.
     pub fn for_scenario(s: &ScenarioFile) -> Self {
         let mut d = Decider::new(&s.thresholds);
-        if d.rules.iter().any(|r| r.capped) {
+        let ratios = rules_where(&s.thresholds, true, capped_failure);
+        if !ratios.is_empty() {
             d.cap = request_cap(s);
+            if d.cap.is_some() {
+                d.rules.extend(ratios);
+            }
         }
-        d.rules.retain(|r| !r.capped || d.cap.is_some());
         d
     }
 
@@ -296,7 +312,7 @@ mod tests {
 
     #[test]
     fn request_cap_counts_planned_iterations_and_vu_time() {
-        let flows = "flows:\n  a: {steps: [{request: x}, {sleep: const(1s)}, {loop: {count: 3, steps: [{request: y}]}}]}\n  b: {steps: [{request: x}, {sleep: uniform(2s,3s)}]}\n";
+        let flows = "flows:\n  a: {steps: [{request: x}, {sleep: const(1s)}, {loop: {count: 3, steps: [{request: y}]}}]}\n  b: {steps: [{request: x}, {sleep: 'uniform(2s,3s)'}]}\n";
         // 10/s for 10 s: k6 starts exactly 100 iterations; the larger flow sends 4 requests.
         let open = scenario(&format!("model: m.yaml\n{flows}scenarios:\n  s: {{executor: constant-arrival-rate, rate: 10, duration: 10s, preAllocatedVUs: 5}}\n"));
         assert_eq!(request_cap(&open), Some(400.0));

@@ -358,16 +358,7 @@ impl Plan {
                 let _ = writeln!(o, "  planned iterations {n}");
             }
             let _ = write!(o, "  VU steps (from scenario start):");
-            for s in p.steps.iter().take(TEXT_STEPS) {
-                let _ = write!(o, " {}={}", d(s.t), s.planned);
-                if s.unplanned > 0 {
-                    let _ = write!(o, "(+{})", s.unplanned);
-                }
-            }
-            if p.steps.len() > TEXT_STEPS {
-                let _ = write!(o, " … {} more", p.steps.len() - TEXT_STEPS);
-            }
-            o.push('\n');
+            write_steps(&mut o, &p.steps);
             if let Some(a) = &p.arrivals {
                 let _ = write!(o, "  arrivals per second:");
                 let runs = a.runs();
@@ -391,13 +382,27 @@ impl Plan {
             o,
             "\nexecution plan (all scenarios, k6 execution requirements):"
         );
-        for s in &self.full {
-            let _ = write!(o, " {}={}", d(s.t), s.planned);
-            if s.unplanned > 0 {
-                let _ = write!(o, "(+{})", s.unplanned);
-            }
-        }
-        o.push('\n');
+        write_steps(&mut o, &self.full);
         o
     }
+}
+
+/// VU steps on one line: the first `TEXT_STEPS` and the last one (`--json` has them all).
+fn write_steps(o: &mut String, steps: &[Step]) {
+    let one = |o: &mut String, s: &Step| {
+        let _ = write!(o, " {}={}", format_duration(s.t), s.planned);
+        if s.unplanned > 0 {
+            let _ = write!(o, "(+{})", s.unplanned);
+        }
+    };
+    for s in steps.iter().take(TEXT_STEPS) {
+        one(o, s);
+    }
+    if steps.len() > TEXT_STEPS + 1 {
+        let _ = write!(o, " … {} more …", steps.len() - TEXT_STEPS - 1);
+    }
+    if steps.len() > TEXT_STEPS {
+        one(o, &steps[steps.len() - 1]);
+    }
+    o.push('\n');
 }
