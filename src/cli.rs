@@ -504,7 +504,9 @@ fn dispatch(cli: Cli) -> Result<i32> {
             let text = config::read_text(&file)?;
             let model_ref = match (&model, &out) {
                 (Some(m), Some(o)) => {
-                    artillery::relative_path(m, o.parent().unwrap_or_else(|| Path::new(".")))
+                    crate::import::relative_path(m, o.parent().unwrap_or_else(|| Path::new(".")))
+                        .to_string_lossy()
+                        .replace('\\', "/")
                 }
                 (Some(m), None) => m.display().to_string(),
                 (None, _) => "MODEL.yaml".to_string(),

@@ -314,30 +314,6 @@ fn location_field(loc: &str) -> String {
     }
 }
 
-/// `target` relative to the directory `base` (both made absolute), for a scenario's `model:`.
-pub fn relative_path(target: &Path, base: &Path) -> String {
-    let (Ok(t), Ok(b)) = (std::path::absolute(target), std::path::absolute(base)) else {
-        return target.display().to_string();
-    };
-    let t: Vec<_> = t.components().collect();
-    let b: Vec<_> = b.components().collect();
-    let common = t.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    if common <= 1 {
-        // Nothing shared below the root: the absolute path reads better.
-        return std::path::absolute(target).map_or_else(
-            |_| target.display().to_string(),
-            |p| p.display().to_string(),
-        );
-    }
-    let mut parts: Vec<String> = vec!["..".into(); b.len() - common];
-    parts.extend(
-        t[common..]
-            .iter()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
-    );
-    parts.join("/")
-}
-
 /// `config`'s keys: the target, and what is refused or ignored. Returns the target's path
 /// prefix (`https://host/v1` → `/v1`).
 fn read_config(cx: &mut Ctx, config: &Map<String, Value>) -> Result<String> {
