@@ -508,30 +508,19 @@ pub fn estimate(s: &ScenarioFile, m: &ModelFile) -> Estimate {
             });
         };
         let end = match e {
-            ExecutorCfg::ConstantVus(c) => {
-                let d = c.duration.0 as f64;
+            // A fixed number of looping VUs for at most a duration.
+            ExecutorCfg::ConstantVus(_)
+            | ExecutorCfg::SharedIterations(_)
+            | ExecutorCfg::PerVuIterations(_) => {
+                let (vus, d) = match e {
+                    ExecutorCfg::ConstantVus(c) => (c.vus, c.duration.0),
+                    ExecutorCfg::SharedIterations(c) => (c.vus, c.max_duration.0),
+                    ExecutorCfg::PerVuIterations(c) => (c.vus, c.max_duration.0),
+                    _ => unreachable!("matched above"),
+                };
+                let d = d as f64;
                 closed(
-                    f64::from(c.vus),
-                    d.min(window),
-                    format!("{at}.vus"),
-                    &mut parts,
-                );
-                d
-            }
-            ExecutorCfg::SharedIterations(c) => {
-                let d = c.max_duration.0 as f64;
-                closed(
-                    f64::from(c.vus),
-                    d.min(window),
-                    format!("{at}.vus"),
-                    &mut parts,
-                );
-                d
-            }
-            ExecutorCfg::PerVuIterations(c) => {
-                let d = c.max_duration.0 as f64;
-                closed(
-                    f64::from(c.vus),
+                    f64::from(vus),
                     d.min(window),
                     format!("{at}.vus"),
                     &mut parts,
