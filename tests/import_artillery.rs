@@ -231,22 +231,16 @@ fn quoted_numbers_and_duration_strings() {
 
 // ---- whole runs: maxVusers and failed VUs
 
-const MODEL: &str = "
-entry: web
-services:
-  web:
-    replicas: 4
-    pod: {cores: 64}
-    endpoints:
-      ping:
-        - cpu: const(450ms)
-";
+/// The ping model with 450 ms requests.
+fn model() -> String {
+    common::PING_MODEL.replace("const(1ms)", "const(450ms)")
+}
 
 fn native(phases: &str, steps: &str, extra: &str) -> serde_json::Value {
     let s = format!(
         "model: x\nsample_interval: 1s\nflows:\n  f:\n    steps:\n{steps}scenarios:\n  s:\n    executor: artillery\n{extra}    phases:\n{phases}"
     );
-    let l = config::from_strs(&s, MODEL).unwrap();
+    let l = config::from_strs(&s, &model()).unwrap();
     let r = run(
         &l,
         RunOptions {

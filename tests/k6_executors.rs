@@ -13,16 +13,7 @@ use surge::workload::requirements::{
 };
 use surge::workload::schedule::{ramping_vus_plan, RampingArrivals, Stage};
 
-const MODEL: &str = "
-entry: web
-services:
-  web:
-    replicas: 4
-    pod: {cores: 64}
-    endpoints:
-      ping:
-        - cpu: const(1ms)
-";
+use common::PING_MODEL as MODEL;
 
 /// A scenario file around a `scenarios:` value, with flows `f` (one 1 ms request), `slow`
 /// (a 201 ms sleep) and `block` (a sleep far longer than any test: k6's `<-ctx.Done()`).

@@ -1,20 +1,13 @@
 //! Load generation follows k6's and Artillery's semantics, observed through a whole run.
 
+mod common;
+
 use surge::config;
 use surge::engine::{ns_to_secs, SEC};
 use surge::sim::{run, RunOptions};
 use surge::workload::schedule::{ramping_vus_plan, vus_at};
 
-const MODEL: &str = "
-entry: web
-services:
-  web:
-    replicas: 4
-    pod: {cores: 64}
-    endpoints:
-      ping:
-        - cpu: const(1ms)
-";
+use common::PING_MODEL as MODEL;
 
 fn scenario(executor: &str, extra: &str) -> String {
     format!(

@@ -48,3 +48,16 @@ pub fn short_quickstart(dir: &Path) -> PathBuf {
     std::fs::write(&p, s).unwrap();
     p
 }
+
+/// One service of 4 pods with 64 cores each and one endpoint, `ping`, taking 1 ms of CPU: a
+/// system that never queues, so a run shows the load generator alone.
+pub const PING_MODEL: &str = "
+entry: web
+services:
+  web:
+    replicas: 4
+    pod: {cores: 64}
+    endpoints:
+      ping:
+        - cpu: const(1ms)
+";
