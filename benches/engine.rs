@@ -4,10 +4,11 @@
 fn main() {
     if std::env::var("SURGE_BENCH_HOLD").as_deref() != Ok("0") {
         for size in [100usize, 10_000, 100_000] {
-            for (name, radix) in [("4-ary heap", false), ("radix heap", true)] {
+            for kind in surge::engine::FelKind::ALL {
+                let name = format!("{kind:?}");
                 let ops = 2_000_000;
                 let t0 = std::time::Instant::now();
-                let sum = surge::engine::hold(radix, size, ops);
+                let sum = surge::engine::hold(kind, size, ops);
                 let ns = t0.elapsed().as_nanos() as f64 / ops as f64;
                 println!("hold {name:<10} {size:>7} pending: {ns:6.1} ns per pop+push ({sum})");
             }

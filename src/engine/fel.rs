@@ -4,6 +4,7 @@
 //! heap while few events are pending, the radix heap once many are; both are checked against a
 //! reference queue in `queue.rs`'s property tests.
 
+use super::calendar::Calendar;
 use super::time::Nanos;
 
 /// One entry: the ordering key and where its payload lives (a slab index). Payloads stay put, so
@@ -33,7 +34,7 @@ const GROW: usize = 1024;
 /// back. Both order by the same (time, sequence) keys, so the switch changes no output.
 pub enum Fel {
     Small(DaryHeap),
-    Large(RadixHeap),
+    Large(Calendar),
 }
 
 impl Fel {
@@ -65,11 +66,9 @@ impl Fel {
     #[cold]
     fn grow(&mut self) {
         if let Fel::Small(h) = self {
-            let mut r = RadixHeap::with_capacity(h.len());
-            while let Some(n) = h.pop_min() {
-                r.push(n);
-            }
-            *self = Fel::Large(r);
+            let now = h.peek_time().unwrap_or(0);
+            let nodes = std::mem::take(&mut h.heap);
+            *self = Fel::Large(Calendar::from_nodes(nodes, now));
         }
     }
 
@@ -182,6 +181,15 @@ impl DaryHeap {
     /// Keep the entries `keep` accepts, then rebuild the heap bottom-up.
     pub fn retain(&mut self, keep: impl FnMut(&Node) -> bool) {
         self.heap.retain(keep);
+        self.heapify();
+    }
+
+    fn heapified(mut self) -> Self {
+        self.heapify();
+        self
+    }
+
+    fn heapify(&mut self) {
         let n = self.heap.len();
         if n > 1 {
             for i in (0..=(n - 2) / ARITY).rev() {
@@ -229,6 +237,7 @@ impl RadixHeap {
         }
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.len
     }
@@ -306,6 +315,7 @@ impl RadixHeap {
     }
 
     /// The least time present: bucket 0, else the minimum of the lowest non-empty bucket.
+    #[cfg(test)]
     pub fn peek_time(&self) -> Option<Nanos> {
         if let Some(n) = self.buckets[0].last() {
             return Some(n.time);
@@ -317,6 +327,7 @@ impl RadixHeap {
         self.buckets[b].iter().map(|n| n.time).min()
     }
 
+    #[cfg(test)]
     pub fn retain(&mut self, mut keep: impl FnMut(&Node) -> bool) {
         self.len = 0;
         for (b, bucket) in self.buckets.iter_mut().enumerate() {
@@ -333,46 +344,85 @@ impl RadixHeap {
 /// least and push one at its time plus an exponential increment (mean 1 ms, and one in ten at
 /// 1 s, like a think time among service times). Returns a checksum so the work is not optimised
 /// away. `radix` chooses the structure.
-pub fn hold(radix: bool, size: usize, ops: u64) -> u64 {
+pub fn hold(kind: FelKind, size: usize, ops: u64) -> u64 {
     use rand::Rng;
     let mut rng = super::stream(1, 0, "hold");
     let draw = |rng: &mut super::Rng64| -> Nanos {
         let mean = if rng.gen_range(0..10) == 0 { 1e9 } else { 1e6 };
         (-rng.gen::<f64>().max(1e-300).ln() * mean) as Nanos
     };
-    let mut d = DaryHeap::with_capacity(size);
-    let mut r = RadixHeap::with_capacity(size);
-    let mut seq = 0u64;
-    for _ in 0..size {
-        let n = Node {
+    let initial: Vec<Node> = (0..size as u64)
+        .map(|seq| Node {
             time: draw(&mut rng),
             seq,
             idx: 0,
-        };
-        seq += 1;
-        if radix {
-            r.push(n);
-        } else {
-            d.push(n);
+        })
+        .collect();
+    let mut q: Box<dyn HoldQueue> = match kind {
+        FelKind::Heap => Box::new(DaryHeap { heap: initial }.heapified()),
+        FelKind::Radix => {
+            let mut r = RadixHeap::with_capacity(size);
+            initial.into_iter().for_each(|n| r.push(n));
+            Box::new(r)
         }
-    }
+        FelKind::Calendar => Box::new(Calendar::from_nodes(initial, 0)),
+    };
     let mut sum = 0u64;
-    for _ in 0..ops {
-        let top = if radix { r.pop_min() } else { d.pop_min() }.expect("never empty");
+    for seq in size as u64..size as u64 + ops {
+        let top = q.pop().expect("never empty");
         sum = sum.wrapping_add(top.time);
-        let n = Node {
+        q.push(Node {
             time: top.time + draw(&mut rng),
             seq,
             idx: 0,
-        };
-        seq += 1;
-        if radix {
-            r.push(n);
-        } else {
-            d.push(n);
-        }
+        });
     }
     sum
+}
+
+/// The structures [`hold`] can measure.
+#[derive(Clone, Copy, Debug)]
+pub enum FelKind {
+    Heap,
+    Radix,
+    Calendar,
+}
+
+impl FelKind {
+    pub const ALL: [FelKind; 3] = [FelKind::Heap, FelKind::Radix, FelKind::Calendar];
+}
+
+/// What [`hold`] needs of a structure (a virtual call per operation costs all of them alike).
+trait HoldQueue {
+    fn push(&mut self, n: Node);
+    fn pop(&mut self) -> Option<Node>;
+}
+
+impl HoldQueue for DaryHeap {
+    fn push(&mut self, n: Node) {
+        DaryHeap::push(self, n)
+    }
+    fn pop(&mut self) -> Option<Node> {
+        self.pop_min()
+    }
+}
+
+impl HoldQueue for RadixHeap {
+    fn push(&mut self, n: Node) {
+        RadixHeap::push(self, n)
+    }
+    fn pop(&mut self) -> Option<Node> {
+        self.pop_min()
+    }
+}
+
+impl HoldQueue for Calendar {
+    fn push(&mut self, n: Node) {
+        Calendar::push(self, n)
+    }
+    fn pop(&mut self) -> Option<Node> {
+        self.pop_min()
+    }
 }
 
 #[cfg(test)]
@@ -460,6 +510,7 @@ mod tests {
 
     #[test]
     fn hold_model_agrees() {
-        assert_eq!(hold(true, 1000, 20_000), hold(false, 1000, 20_000));
+        let sums = FelKind::ALL.map(|k| hold(k, 1000, 20_000));
+        assert!(sums.iter().all(|&s| s == sums[0]), "{sums:?}");
     }
 }
