@@ -18,7 +18,7 @@ struct Payload<E> {
     gen: u32,
 }
 
-/// Future-event list: (time, sequence) keys in a heap or radix heap ([`Fel`]) over a slab of payloads.
+/// Future-event list: (time, sequence) keys in a heap or calendar queue ([`Fel`]) over a slab of payloads.
 /// Events are plain `Copy` values, so scheduling never allocates once the buckets and the slab
 /// have grown to the run's working size.
 pub struct EventQueue<E> {
