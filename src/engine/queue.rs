@@ -271,12 +271,23 @@ mod tests {
     /// and pops, checked step by step against [`Reference`]. Delays are mostly tiny, so equal
     /// times are common and FIFO order among them is exercised; `cancel_heavy` makes cancelled
     /// entries pile up past `COMPACT_MIN`, so compaction runs mid-sequence.
-    fn matches_reference(u: &mut Unstructured<'_>, cancel_heavy: bool) -> arbitrary::Result<bool> {
+    fn matches_reference(
+        u: &mut Unstructured<'_>,
+        cancel_heavy: bool,
+        prefill: u32,
+    ) -> arbitrary::Result<bool> {
         let mut q = EventQueue::new();
         let mut r = Reference::default();
         let mut timers: Vec<(TimerId, u32)> = Vec::new();
         let mut next = 0u32;
         let mut compacted = false;
+        // Enough pending events to move the list from the heap to the calendar.
+        for i in 0..prefill {
+            let t = u64::from(i.wrapping_mul(2_654_435_761) % 5_000_000);
+            timers.push((q.timer_at(t, next), next));
+            r.push(t, next);
+            next += 1;
+        }
         let delay = |u: &mut Unstructured<'_>| -> arbitrary::Result<Nanos> {
             Ok(match u.int_in_range(0..=9u8)? {
                 0..=3 => 0,
@@ -331,7 +342,7 @@ mod tests {
 
     #[test]
     fn property_fifo_and_cancellation_match_a_reference_queue() {
-        for_seeds(4_000, |u| matches_reference(u, false).map(|_| ()));
+        for_seeds(4_000, |u| matches_reference(u, false, 0).map(|_| ()));
     }
 
     #[test]
@@ -339,10 +350,21 @@ mod tests {
         // Many cancellations: more than COMPACT_MIN stale entries accumulate and are compacted.
         let mut compactions = 0;
         for_seeds(60_000, |u| {
-            compactions += usize::from(matches_reference(u, true)?);
+            compactions += usize::from(matches_reference(u, true, 0)?);
             Ok(())
         });
         assert!(compactions > 0, "no sequence compacted the heap");
+    }
+
+    #[test]
+    fn property_the_calendar_matches_the_reference_queue() {
+        // 2,000 pending from the start: the list is the calendar queue throughout.
+        let mut compactions = 0;
+        for_seeds(40_000, |u| {
+            compactions += usize::from(matches_reference(u, true, 2_000)?);
+            Ok(())
+        });
+        assert!(compactions > 0, "no sequence compacted the calendar");
     }
 
     #[test]
