@@ -75,7 +75,8 @@ if [[ $WHAT == all || $WHAT == check ]]; then
   timed sub-exhaustive "$SURGE" plan "$SCENARIO" "${SUB[@]}" --no-early-stop --jobs "$JOBS" --out "$OUT/sub-exhaustive" --quiet
   timed sub-fidelity "$SURGE" plan "$SCENARIO" "${SUB[@]}" \
     --monotone services.api.replicas --monotone services.backend.replicas \
-    --monotone database.read_replicas --screen "$SCREEN" --jobs "$JOBS" --out "$OUT/sub-fidelity" --quiet
+    --monotone database.read_replicas --screen "$SCREEN" --jobs "$JOBS" --out "$OUT/sub-fidelity" \
+    --quiet
   a=$(answer "$OUT/sub-exhaustive/plan.json"); b=$(answer "$OUT/sub-fidelity/plan.json")
   echo "exhaustive: $a"
   echo "multi-fidelity: $b"

@@ -262,7 +262,7 @@ fn tune(nodes: &[Node], now: Nanos) -> (u32, usize) {
     // n/2 entries within p50 ns: a day of PER_DAY entries is PER_DAY * p50 / (n/2) ns.
     let width = (PER_DAY as u128 * u128::from(p50.max(1)) * 2 / n as u128).max(1);
     let shift = (127 - width.leading_zeros()).min(48);
-    let span_days = ((2 * u128::from(p90)) >> shift) as usize + 1;
+    let span_days = (((2 * u128::from(p90)) >> shift) + 1).min(MAX_DAYS as u128) as usize;
     let n_days = span_days.next_power_of_two().clamp(MIN_DAYS, MAX_DAYS);
     (shift, n_days)
 }
@@ -337,6 +337,18 @@ mod tests {
             assert!(c.pop_min().is_none());
         }
         assert!(retuned > 0, "no case re-tuned its day width");
+    }
+
+    /// Times at the very end of the clock (a "never" timer) build, tune and pop without overflow.
+    #[test]
+    fn times_near_the_end_of_the_clock() {
+        let node = |time, seq| Node { time, seq, idx: 0 };
+        let mut nodes: Vec<Node> = (0..100).map(|i| node(i * 1000, i)).collect();
+        nodes.extend((0..100).map(|i| node(Nanos::MAX - 100 + i, 100 + i)));
+        let mut c = Calendar::from_nodes(nodes, 0);
+        c.push(node(Nanos::MAX, 200));
+        let got: Vec<_> = std::iter::from_fn(|| c.pop_min().map(|n| n.seq)).collect();
+        assert_eq!(got, (0..=200).collect::<Vec<_>>());
     }
 
     /// A push below the current day (the clock stayed behind a discarded cancelled timer) still

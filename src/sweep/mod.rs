@@ -310,7 +310,7 @@ pub fn plan(a: &SweepArgs, pa: &PlanArgs) -> Result<(Finished, bool)> {
             for l in sctx.loads.iter_mut().flatten() {
                 plan::shorten(l, sc.fraction);
             }
-            let s = plan::search(&sctx, &all, confidence)?;
+            let s = plan::search(&sctx, &all, confidence, plan::Order::Bisect)?;
             Some(plan::Screening::new(&spec, s, sc))
         }
     };
@@ -320,7 +320,12 @@ pub fn plan(a: &SweepArgs, pa: &PlanArgs) -> Result<(Finished, bool)> {
         .unwrap_or(all);
     let mut ctx = Context::new(&spec, &out, &base, &points, a.jobs, a.progress)?;
     ctx.control = control;
-    let mut search = plan::search(&ctx, &points, confidence)?;
+    // After screening, the candidates' lowest points lie near the frontier: climb from there.
+    let order = match screening {
+        Some(_) => plan::Order::BottomUp,
+        None => plan::Order::Bisect,
+    };
+    let mut search = plan::search(&ctx, &points, confidence, order)?;
     if let (true, Some(sc)) = (pa.screen_verify, screening.as_mut()) {
         // Run at full length the rejected points that could still beat the answer.
         let best = plan::best_value(&search, &objective, confidence);
@@ -328,7 +333,10 @@ pub fn plan(a: &SweepArgs, pa: &PlanArgs) -> Result<(Finished, bool)> {
         if !set.is_empty() {
             let mut vctx = Context::new(&spec, &out, &base, &set, a.jobs, a.progress)?;
             vctx.control = control;
-            plan::merge_search(&mut search, plan::search(&vctx, &set, confidence)?);
+            plan::merge_search(
+                &mut search,
+                plan::search(&vctx, &set, confidence, plan::Order::BottomUp)?,
+            );
         }
         sc.verified = set;
     }

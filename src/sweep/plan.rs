@@ -3,7 +3,9 @@
 //! (`--monotone PATH`: a larger value means more capacity and more cost) prune it: above a
 //! passing point everything passes but costs more, below a failing point everything fails.
 //! Each round evaluates the unresolved points at the middle capacity level, which bisects the
-//! lattice; with monotone parameters the cheapest passing point is always evaluated.
+//! lattice, or, confirming a screening's candidates, the lowest unresolved points ([`Order`]);
+//! either way, with monotone parameters, every minimal passing point (so the cheapest) is
+//! evaluated.
 //!
 //! Within a round, replications are raced: 1, then 2, 4, ... up to `--replications`, and a point
 //! leaves the race as soon as its failures exceed what the confidence allows
@@ -78,14 +80,30 @@ fn below(spec: &Spec, mono: &[bool], a: usize, b: usize) -> bool {
         })
 }
 
-pub fn search(ctx: &Context, points: &[usize], confidence: f64) -> Result<Search> {
-    let spec = ctx.spec;
+/// Per parameter: declared `--monotone` (and numeric).
+fn monotone_mask(spec: &Spec) -> Vec<bool> {
     let plan = spec.plan.as_ref();
-    let mono: Vec<bool> = spec
-        .params
+    spec.params
         .iter()
         .map(|p| plan.is_some_and(|pl| pl.monotone.contains(&p.path)) && p.numeric())
-        .collect();
+        .collect()
+}
+
+/// How a search picks its next batch among the open points (with monotone parameters).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    /// The middle capacity level: bisects the lattice, few rounds wherever the frontier lies.
+    Bisect,
+    /// The open points with no open point below them: climbs from the bottom, so the points
+    /// above the cheapest passing ones are inferred, never run. Every minimal passing point is
+    /// still run, so the answer is the same; it suits candidates that screening has already
+    /// placed near the frontier.
+    BottomUp,
+}
+
+pub fn search(ctx: &Context, points: &[usize], confidence: f64, order: Order) -> Result<Search> {
+    let spec = ctx.spec;
+    let mono = monotone_mask(spec);
     // A point's capacity level: the sum of its ranks along the monotone parameters.
     let rank = |p: usize| -> usize {
         spec.params
@@ -108,13 +126,18 @@ pub fn search(ctx: &Context, points: &[usize], confidence: f64) -> Result<Search
     let mut raced_out = 0;
     while !open.is_empty() {
         rounds += 1;
-        let batch: Vec<usize> = if mono.iter().any(|m| *m) {
+        let batch: Vec<usize> = if !mono.iter().any(|m| *m) {
+            open.clone()
+        } else if order == Order::BottomUp {
+            open.iter()
+                .copied()
+                .filter(|&p| !open.iter().any(|&q| q != p && below(spec, &mono, q, p)))
+                .collect()
+        } else {
             let mut levels: Vec<usize> = open.iter().map(|&p| rank(p)).collect();
             levels.sort_unstable();
             let mid = levels[levels.len() / 2];
             open.iter().copied().filter(|&p| rank(p) == mid).collect()
-        } else {
-            open.clone()
         };
         let (got, out) = race(ctx, &batch, confidence)?;
         raced_out += out;
@@ -238,12 +261,12 @@ pub struct Screening {
     pub screen: super::spec::Screen,
     pub search: Search,
     pub stats: Vec<PointStats>,
-    /// Points confirmed at full length: passed screening (or inferred to), or failed it by less
-    /// than the margin on every target missed.
+    /// Points confirmed at full length: passed screening (or inferred to), failed it by less
+    /// than the margin on every target missed, or inferred to fail only from such near misses.
     pub candidates: Vec<usize>,
     /// Points that failed screening by more than the margin, with their worst miss.
     pub rejected: Vec<(usize, f64)>,
-    /// Points inferred to fail at screening (below a rejected point), never run.
+    /// Points inferred to fail at screening below a rejected point, never run.
     pub rejected_inferred: Vec<usize>,
     /// Rejected points run at full length after all (`--screen-verify`).
     pub verified: Vec<usize>,
@@ -252,24 +275,18 @@ pub struct Screening {
 impl Screening {
     pub fn new(spec: &Spec, search: Search, screen: &super::spec::Screen) -> Screening {
         let stats = aggregate(&search.rows);
-        let mut candidates = Vec::new();
-        let mut rejected = Vec::new();
-        let mut rejected_inferred = Vec::new();
-        for p in 0..spec.points.len() {
-            match search.status.get(&p) {
-                Some(Status::Pass | Status::InferredPass) => candidates.push(p),
-                Some(Status::Fail) => {
-                    let st = stats.iter().find(|s| s.point == p).expect("evaluated");
-                    let worst = worst_miss(st);
-                    if worst <= screen.margin {
-                        candidates.push(p);
-                    } else {
-                        rejected.push((p, worst));
-                    }
-                }
-                Some(Status::InferredFail) | None => rejected_inferred.push(p),
-            }
-        }
+        let mono = monotone_mask(spec);
+        let worst = |p: usize| {
+            let st = stats.iter().find(|s| s.point == p).expect("evaluated");
+            worst_miss(st)
+        };
+        let (candidates, rejected, rejected_inferred) = classify(
+            spec.points.len(),
+            &search.status,
+            worst,
+            |a, b| below(spec, &mono, a, b),
+            screen.margin,
+        );
         Screening {
             screen: screen.clone(),
             search,
@@ -302,6 +319,48 @@ impl Screening {
         v.sort_unstable();
         v
     }
+}
+
+/// Sort the screened points into candidates, rejected (failed by more than `margin`, with the
+/// worst miss) and rejected by inference. An inferred failure is only as sure as the failure it
+/// came from: below a rejected point (no more capacity in any monotone parameter) a point is
+/// rejected too; below only near misses, which are confirmed at full length, it is a candidate,
+/// since it was never run and may be a near miss itself.
+fn classify(
+    n: usize,
+    status: &BTreeMap<usize, Status>,
+    worst: impl Fn(usize) -> f64,
+    below: impl Fn(usize, usize) -> bool,
+    margin: f64,
+) -> (Vec<usize>, Vec<(usize, f64)>, Vec<usize>) {
+    let mut candidates = Vec::new();
+    let mut rejected = Vec::new();
+    for p in 0..n {
+        match status.get(&p) {
+            Some(Status::Pass | Status::InferredPass) => candidates.push(p),
+            Some(Status::Fail) => {
+                let w = worst(p);
+                if w <= margin {
+                    candidates.push(p);
+                } else {
+                    rejected.push((p, w));
+                }
+            }
+            Some(Status::InferredFail) | None => {}
+        }
+    }
+    let mut rejected_inferred = Vec::new();
+    for p in 0..n {
+        if matches!(status.get(&p), Some(Status::InferredFail) | None) {
+            if rejected.iter().any(|&(a, _)| below(p, a)) {
+                rejected_inferred.push(p);
+            } else {
+                candidates.push(p);
+            }
+        }
+    }
+    candidates.sort_unstable();
+    (candidates, rejected, rejected_inferred)
 }
 
 /// The best objective value among points meeting the confidence in `search`.
@@ -556,7 +615,28 @@ pub fn decide(
 
 #[cfg(test)]
 mod tests {
-    use super::margin;
+    use super::{classify, margin, Status};
+    use std::collections::BTreeMap;
+
+    /// One monotone parameter, points 0 < 1 < 2 < 3 < 4 in capacity. Point 3 failed screening
+    /// by a near miss and 1 by far; 0 and 2 were inferred to fail, 4 passed.
+    #[test]
+    fn an_inference_from_a_near_miss_is_a_candidate_and_one_from_a_rejection_is_not() {
+        let status: BTreeMap<usize, Status> = [
+            (0, Status::InferredFail),
+            (1, Status::Fail),
+            (2, Status::InferredFail),
+            (3, Status::Fail),
+            (4, Status::Pass),
+        ]
+        .into();
+        let worst = |p: usize| if p == 1 { 0.9 } else { 0.1 };
+        let (cand, rej, inferred) = classify(5, &status, worst, |a, b| a <= b, 0.25);
+        // 2 lies below 3 (a near miss) only: a candidate; 0 lies below 1 (rejected).
+        assert_eq!(cand, [2, 3, 4]);
+        assert_eq!(rej, [(1, 0.9)]);
+        assert_eq!(inferred, [0]);
+    }
 
     #[test]
     fn margins_are_headroom_fractions() {
