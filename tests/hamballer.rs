@@ -2,6 +2,9 @@
 //! the baseline to the Phase-9 figures, and a verdict from every seed scenario. Seeds are fixed,
 //! so every test is deterministic; no expected number here was copied from a run.
 
+mod common;
+use common::erlang_c;
+
 use serde_json::Value;
 use std::path::Path;
 use surge::config::{self, Loaded};
@@ -271,18 +274,6 @@ fn queue_model(failure: f64) -> String {
          externals:\n  rpc:\n    latency: const(0s)\n    failure: {failure}\n\
          queues:\n  jobs:\n    service: worker\n    endpoint: run\n    concurrency: 2\n    retries: 2\n    backoff: const(1s)\n"
     )
-}
-
-/// Erlang C: probability an arrival waits in M/M/c with offered load a = λ/μ.
-fn erlang_c(c: u32, a: f64) -> f64 {
-    let mut term = 1.0;
-    let mut sum = 1.0;
-    for k in 1..c {
-        term *= a / k as f64;
-        sum += term;
-    }
-    let top = term * a / c as f64 / (1.0 - a / c as f64);
-    top / (sum + top)
 }
 
 /// 2 workers x concurrency 2 with exponential 100 ms jobs is M/M/4: Little's law holds on the

@@ -6,7 +6,7 @@
 use serde_json::Value;
 mod common;
 
-use common::{stderr, surge};
+use common::{erlang_c, stderr, surge};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use surge::analytic::{open_birth_death, Capacity};
@@ -62,18 +62,6 @@ fn mmc_scenario(secs: u32, sample: &str, thresholds: &str) -> String {
          scenarios:\n  open:\n    executor: poisson-arrivals\n    rate: 40\n    duration: {secs}s\n    gracefulStop: 1000h\n\
          thresholds:\n{thresholds}"
     )
-}
-
-/// Erlang C: the probability that an arrival waits at an M/M/c queue with offered load `a`.
-fn erlang_c(c: u32, a: f64) -> f64 {
-    let mut term = 1.0;
-    let mut below = 0.0;
-    for k in 0..c {
-        below += term;
-        term *= a / (k + 1) as f64;
-    }
-    let top = term * c as f64 / (c as f64 - a);
-    top / (below + top)
 }
 
 /// Mean queue wait (ms) of the M/M/c station above with `c` servers.

@@ -4,6 +4,9 @@
 //! (Little, utilization). Seeds are fixed, so every test is deterministic; run lengths and
 //! tolerances are sized so that a real modelling error of a few per cent makes a test fail.
 
+mod common;
+use common::erlang_c;
+
 use serde_json::Value;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 use surge::config::{self, Loaded};
@@ -152,21 +155,6 @@ fn assert_rel(what: &str, simulated: f64, oracle: f64, tol: f64) {
 // ---------------------------------------------------------------------------------------------
 // Analytic oracles
 // ---------------------------------------------------------------------------------------------
-
-/// Erlang C: probability that an arrival waits in an M/M/c queue with offered load a = λ/μ < c.
-fn erlang_c(c: u32, a: f64) -> f64 {
-    assert!(a < c as f64, "unstable queue");
-    // term_k = a^k / k!, accumulated iteratively to avoid overflow.
-    let mut term = 1.0;
-    let mut below = 0.0; // Σ_{k<c} a^k/k!
-    for k in 0..c {
-        below += term;
-        term *= a / (k + 1) as f64;
-    }
-    // term is now a^c / c!.
-    let top = term * c as f64 / (c as f64 - a);
-    top / (below + top)
-}
 
 /// Exact MVA for a closed network of one delay station (think time `z` > 0) and one
 /// load-dependent station of `c` identical FCFS exponential servers (service time `s`), by the

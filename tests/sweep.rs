@@ -6,7 +6,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 mod common;
 
-use common::{short_quickstart, stderr, surge};
+use common::{erlang_c, short_quickstart, stderr, surge};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -375,17 +375,6 @@ fn precision_adds_replications_until_intervals_are_tight() {
 // ---------------------------------------------------------------------------------------------
 // Plan: an M/M/c station whose cheapest adequate size follows from Erlang C
 // ---------------------------------------------------------------------------------------------
-
-fn erlang_c(c: u32, a: f64) -> f64 {
-    let mut term = 1.0;
-    let mut below = 0.0;
-    for k in 0..c {
-        below += term;
-        term *= a / (k + 1) as f64;
-    }
-    let top = term * c as f64 / (c as f64 - a);
-    top / (below + top)
-}
 
 #[test]
 fn plan_finds_the_erlang_c_optimum() {

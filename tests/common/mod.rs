@@ -61,3 +61,19 @@ services:
       ping:
         - cpu: const(1ms)
 ";
+
+/// Erlang C: the probability that an arrival waits at an M/M/c queue with offered load
+/// a = λ/μ < c (the oracle the queueing, job-queue and planning tests share).
+pub fn erlang_c(c: u32, a: f64) -> f64 {
+    assert!(a < c as f64, "unstable queue");
+    // term_k = a^k / k!, accumulated iteratively to avoid overflow.
+    let mut term = 1.0;
+    let mut below = 0.0; // Σ_{k<c} a^k/k!
+    for k in 0..c {
+        below += term;
+        term *= a / (k + 1) as f64;
+    }
+    // term is now a^c / c!.
+    let top = term * c as f64 / (c as f64 - a);
+    top / (below + top)
+}
