@@ -334,6 +334,10 @@ pub struct SweepOpts {
     /// Do not print the results table.
     #[arg(long, short)]
     quiet: bool,
+    /// Run every point itself, even when points that differ only in their HPAs could share a
+    /// run (they share it only when every HPA decided alike at every sync; results are the same).
+    #[arg(long)]
+    no_shared_runs: bool,
     #[command(flatten)]
     budget: BudgetOpts,
 }
@@ -360,6 +364,7 @@ impl SweepOpts {
             run_precision: self.run_precision,
             metric: self.metric,
             progress: !self.quiet,
+            share_runs: !self.no_shared_runs,
         })
     }
 }

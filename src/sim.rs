@@ -3,6 +3,7 @@
 
 use crate::autoscale::driver::{Autoscaling, ScaleEvent};
 use crate::config::budget::{Meter, Source};
+use crate::config::model::ModelFile;
 use crate::config::Loaded;
 use crate::engine::{EventQueue, Nanos};
 use crate::error::{Error, Result};
@@ -32,6 +33,9 @@ pub struct RunResult {
     pub iterations_csv: Option<String>,
     /// When a [`Watch`] stopped the run before its planned end (the sample time it stopped at).
     pub stopped_at: Option<Nanos>,
+    /// Per alternative model of [`try_run_shared`]: whether its HPAs decided exactly as this
+    /// run's at every sync, so that its own run would have been this one.
+    pub alternatives_same: Vec<bool>,
 }
 
 /// Asked after every `Sample` event (the interval just closed) whether the run may stop now:
@@ -76,7 +80,7 @@ pub fn try_run(
     opts: RunOptions,
     progress: &mut dyn FnMut(Nanos, Nanos),
 ) -> Result<RunResult> {
-    try_run_with(loaded, opts, false, progress, &mut |_, _, _, _| false)
+    try_run_with(loaded, opts, false, &[], progress, &mut |_, _, _, _| false)
 }
 
 /// [`try_run`], also keeping one row per iteration when `iterations_log` is set
@@ -87,7 +91,7 @@ pub fn try_run_logged(
     iterations_log: bool,
     progress: &mut dyn FnMut(Nanos, Nanos),
 ) -> Result<RunResult> {
-    try_run_with(loaded, opts, iterations_log, progress, &mut |_, _, _, _| {
+    try_run_with(loaded, opts, iterations_log, &[], progress, &mut |_, _, _, _| {
         false
     })
 }
@@ -99,13 +103,27 @@ pub fn try_run_watched(
     progress: &mut dyn FnMut(Nanos, Nanos),
     watch: &mut Watch,
 ) -> Result<RunResult> {
-    try_run_with(loaded, opts, false, progress, watch)
+    try_run_with(loaded, opts, false, &[], progress, watch)
+}
+
+/// [`try_run_watched`], also following `alternatives`: models that differ from
+/// `loaded.model` only in their HPA specs (the caller's promise; `sweep::shared` checks it).
+/// `RunResult::alternatives_same` says which of them would have run exactly this run.
+pub fn try_run_shared(
+    loaded: &Loaded,
+    opts: RunOptions,
+    alternatives: &[&ModelFile],
+    progress: &mut dyn FnMut(Nanos, Nanos),
+    watch: &mut Watch,
+) -> Result<RunResult> {
+    try_run_with(loaded, opts, false, alternatives, progress, watch)
 }
 
 fn try_run_with(
     loaded: &Loaded,
     opts: RunOptions,
     iterations_log: bool,
+    alternatives: &[&ModelFile],
     progress: &mut dyn FnMut(Nanos, Nanos),
     watch: &mut Watch,
 ) -> Result<RunResult> {
@@ -162,6 +180,9 @@ fn try_run_with(
     let mut auto =
         Autoscaling::build(&loaded.model, &sys, opts.seed, opts.replication).map_err(in_model)?;
     m.ts.columns.extend(auto.columns(&sys));
+    for alt in alternatives {
+        auto.follow(alt, &sys);
+    }
     meter.columns = m.ts.columns.len() as u64;
 
     let mut q: EventQueue<Event> = EventQueue::new();
@@ -244,6 +265,7 @@ fn try_run_with(
     let utilization = sys.resource_utilization(end);
     m.tx = sys.tx_stats();
     let mean_inflight = m.mean_inflight(end);
+    let alternatives_same = auto.followed_same();
     Ok(RunResult {
         events: q.delivered(),
         metrics: m,
@@ -255,5 +277,6 @@ fn try_run_with(
         scale_events: auto.events,
         iterations_csv,
         stopped_at,
+        alternatives_same,
     })
 }

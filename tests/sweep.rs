@@ -534,3 +534,58 @@ fn run_reports_cost_and_evaluates_a_cost_ratio_against_a_baseline() {
         stderr(&o)
     );
 }
+
+/// Points that differ only in their HPA share a run while the HPAs decide alike
+/// (`sweep::shared`): every row must be the one the point's own run gives, and both outcomes
+/// (shared, and diverged so run itself) must occur, or the check would prove nothing.
+#[test]
+fn shared_runs_give_every_point_the_rows_of_its_own_runs() {
+    let dir = tmpdir("shared");
+    let run = |out: &str, extra: &[&str]| {
+        let out = dir.join(out);
+        let mut args = vec![
+            "sweep",
+            "scenarios/shop-spike.yaml",
+            "--param",
+            "services.web.autoscaler.maxReplicas=6,8,12,30",
+            "--param",
+            "services.web.autoscaler.metrics[0].resource.target.averageUtilization=50,60,70",
+            "--replications",
+            "2",
+            "--jobs",
+            "2",
+            "-q",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = surge(&args, &common::root());
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        out.join("rows")
+    };
+    let shared = run("shared", &[]);
+    let own = run("own", &["--no-shared-runs"]);
+    let (mut reused, mut total) = (0, 0);
+    let mut runs_per_rep = [0; 2];
+    for e in std::fs::read_dir(&own).unwrap() {
+        let name = e.unwrap().file_name();
+        let mut a: Value = serde_json::from_slice(&read(shared.join(&name))).unwrap();
+        let b: Value = serde_json::from_slice(&read(own.join(&name))).unwrap();
+        assert!(b.get("shared_from").is_none());
+        total += 1;
+        match a.as_object_mut().unwrap().remove("shared_from") {
+            Some(p) => {
+                reused += 1;
+                assert_ne!(p, a["point"], "a point shares its own run");
+            }
+            None => runs_per_rep[a["replication"].as_u64().unwrap() as usize] += 1,
+        }
+        assert!(a == b, "{name:?}: the shared row differs from the point's own run");
+    }
+    assert_eq!(total, 4 * 3 * 2);
+    assert!(reused > 0, "no point shared a run");
+    assert!(
+        runs_per_rep.iter().all(|&n| n > 1),
+        "no HPA ever decided differently: {runs_per_rep:?} runs per replication"
+    );
+}

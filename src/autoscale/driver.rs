@@ -4,7 +4,9 @@
 
 use super::asg::{AsgController, AsgSimParams, ReplicaParams, ReplicaPolicy};
 use super::asg_config::{AsgGroupConfig, ServicePolicies};
-use super::hpa::{to_milli, ControllerOptions, CpuSample, HpaController, HpaInput, PodSample};
+use super::hpa::{
+    to_milli, ControllerOptions, CpuSample, Decision, HpaController, HpaInput, PodSample,
+};
 use super::hpa_config::MetricSpec;
 use super::signals::{self, Component, MetricRead, Term};
 use crate::config::metric_source::Signal;
@@ -205,6 +207,7 @@ pub struct Autoscaling {
     ca: Option<ClusterAutoscaler>,
     pub events: Vec<ScaleEvent>,
     service_names: Vec<String>,
+    shadows: Vec<Shadow>,
 }
 
 /// The metrics-server scrape offset for this replication: `cluster.metrics_phase` (modulo the
@@ -293,6 +296,59 @@ fn record(hpa: &mut Hpa, pods: &[PodSample], values: &[Option<f64>]) {
     }
 }
 
+/// One HPA per service with an inline `autoscaler`, in service order.
+fn build_hpas(m: &ModelFile, sys: &System) -> Result<Vec<Hpa>, (String, String)> {
+    let mut hpas = Vec::new();
+    for (si, (sname, s)) in m.services.iter().enumerate() {
+        let Some(AutoscalerRef::Inline(h)) = &s.autoscaler else {
+            continue;
+        };
+        let opts = ControllerOptions {
+            sync_period_s: ns_to_secs(m.cluster.hpa_sync_period.0),
+            ..ControllerOptions::default()
+        };
+        let ctl = HpaController::new(&h.spec, 0.0, opts);
+        let reads = signals::resolve(m, sname, h)
+            .map_err(|e| (format!("services.{sname}.autoscaler"), e))?;
+        let utilization = h
+            .spec
+            .effective_metrics()
+            .iter()
+            .map(|x| matches!(x, MetricSpec::Resource { resource } if resource.target.average_value.is_none() && resource.target.average_utilization.is_some()))
+            .collect();
+        hpas.push(Hpa {
+            service: si as u32,
+            desired: sys.replicas(si as u32),
+            seen: vec![f64::NAN; reads.len()],
+            counted: f64::NAN,
+            age_s: f64::NAN,
+            sync_s: f64::NAN,
+            ctl,
+            reads,
+            utilization,
+        });
+    }
+    Ok(hpas)
+}
+
+/// Another configuration of the same HPAs, followed beside the real ones: fed every sync's
+/// input, it stays `same` while it decides exactly as they do. Until then, the run it would
+/// have driven is this one, event for event (`sweep::shared` reuses runs on that ground).
+struct Shadow {
+    ctls: Vec<HpaController>,
+    same: bool,
+}
+
+/// Whether two syncs' decisions leave the run, and what it records, identical: the same
+/// replica count, and for a scale the same recorded reasons (`scale_events.csv`).
+fn same_decision(a: &Decision, b: &Decision) -> bool {
+    a.desired == b.desired
+        && (!a.scaled
+            || (a.proposals == b.proposals
+                && a.driving_metric == b.driving_metric
+                && a.limited_by == b.limited_by))
+}
+
 impl Autoscaling {
     /// The controllers of a validated model; an error (field, message) only if a model that
     /// skipped validation reaches here.
@@ -302,36 +358,7 @@ impl Autoscaling {
         seed: u64,
         replication: u64,
     ) -> Result<Self, (String, String)> {
-        let mut hpas = Vec::new();
-        for (si, (sname, s)) in m.services.iter().enumerate() {
-            let Some(AutoscalerRef::Inline(h)) = &s.autoscaler else {
-                continue;
-            };
-            let opts = ControllerOptions {
-                sync_period_s: ns_to_secs(m.cluster.hpa_sync_period.0),
-                ..ControllerOptions::default()
-            };
-            let ctl = HpaController::new(&h.spec, 0.0, opts);
-            let reads = signals::resolve(m, sname, h)
-                .map_err(|e| (format!("services.{sname}.autoscaler"), e))?;
-            let utilization = h
-                .spec
-                .effective_metrics()
-                .iter()
-                .map(|x| matches!(x, MetricSpec::Resource { resource } if resource.target.average_value.is_none() && resource.target.average_utilization.is_some()))
-                .collect();
-            hpas.push(Hpa {
-                service: si as u32,
-                desired: sys.replicas(si as u32),
-                seen: vec![f64::NAN; reads.len()],
-                counted: f64::NAN,
-                age_s: f64::NAN,
-                sync_s: f64::NAN,
-                ctl,
-                reads,
-                utilization,
-            });
-        }
+        let hpas = build_hpas(m, sys)?;
         let mut asgs = Vec::new();
         for (si, (sname, s)) in m.services.iter().enumerate() {
             let Some(aws) = &s.aws_autoscaling else {
@@ -376,7 +403,39 @@ impl Autoscaling {
             }),
             events: Vec::new(),
             service_names: sys.services.iter().map(|s| s.name.clone()).collect(),
+            shadows: Vec::new(),
         })
+    }
+
+    /// Follow `alt`, a model that differs from this run's only in its HPA specs (the caller
+    /// checks that). HPAs that read other metrics, or read them differently, cannot share the
+    /// scrapes this run feeds its own, so such an `alt` is never `same`.
+    pub fn follow(&mut self, alt: &ModelFile, sys: &System) {
+        let fits = |h: &[Hpa]| {
+            h.len() == self.hpas.len()
+                && h.iter().zip(&self.hpas).all(|(a, b)| {
+                    a.service == b.service
+                        && a.reads == b.reads
+                        && a.utilization == b.utilization
+                        && a.ctl.metric_labels() == b.ctl.metric_labels()
+                })
+        };
+        let shadow = match build_hpas(alt, sys) {
+            Ok(h) if fits(&h) => Shadow {
+                ctls: h.into_iter().map(|h| h.ctl).collect(),
+                same: true,
+            },
+            _ => Shadow {
+                ctls: Vec::new(),
+                same: false,
+            },
+        };
+        self.shadows.push(shadow);
+    }
+
+    /// Per [`Self::follow`]ed model: whether its HPAs decided as this run's at every sync.
+    pub fn followed_same(&self) -> Vec<bool> {
+        self.shadows.iter().map(|s| s.same).collect()
     }
 
     pub fn is_active(&self) -> bool {
@@ -596,14 +655,19 @@ impl Autoscaling {
         hpa.age_s = age_s;
         hpa.sync_s = ns_to_secs(now);
         let current = sys.replicas(service);
-        let decision = hpa.ctl.reconcile(&HpaInput {
+        let input = HpaInput {
             now_s: ns_to_secs(now),
             spec_replicas: current,
             // The scale subresource's status.replicas: pods that exist and are not being deleted.
             status_replicas: existing,
             pods: &samples,
             metric_values: &metric_values,
-        });
+        };
+        let decision = hpa.ctl.reconcile(&input);
+        for s in self.shadows.iter_mut().filter(|s| s.same) {
+            s.same = same_decision(&decision, &s.ctls[h].reconcile(&input));
+        }
+        let hpa = &mut self.hpas[h];
         hpa.desired = decision.desired;
         if decision.desired != current {
             sys.scale_to(service, decision.desired, q);

@@ -5,6 +5,7 @@
 use super::decided::Decider;
 use super::precision::RunPrecision;
 use super::row::{self, Row};
+use super::shared;
 use super::spec::Spec;
 use super::stats::{interval, LEVEL};
 use crate::config::Loaded;
@@ -39,6 +40,8 @@ pub struct Context<'a> {
     pub pool: rayon::ThreadPool,
     pub progress: bool,
     pub control: Control,
+    /// Share runs between points that differ only in their HPAs (`shared`).
+    pub share: bool,
     /// The baseline's value per replication, computed once.
     baseline_values: Mutex<BTreeMap<u64, f64>>,
 }
@@ -84,6 +87,7 @@ impl<'a> Context<'a> {
             pool,
             progress,
             control: Control::default(),
+            share: true,
             baseline_values: Mutex::new(BTreeMap::new()),
         })
     }
@@ -126,36 +130,77 @@ impl<'a> Context<'a> {
         let points_total = left.len();
         let points_done = AtomicUsize::new(0);
         bar.set_message(format!("points 0/{points_total}"));
+        let groups = if self.share {
+            shared::groups(tasks, &self.loads)
+        } else {
+            tasks.iter().map(|&t| vec![t]).collect()
+        };
         let results: Vec<Result<()>> = self.pool.install(|| {
-            tasks
+            groups
                 .par_iter()
-                .map(|&(p, rep)| {
-                    let loaded = self.loads[p].as_ref().ok_or_else(|| {
-                        Error::Usage(format!("internal: sweep point {p} was not loaded"))
-                    })?;
+                .map(|group| {
+                    let rep = group[0].1;
                     let b = self.baseline.as_ref().map(|b| (b, base[&rep]));
-                    let row = self.run_one(loaded, p, rep, b)?;
-                    row::save(self.out, &row)?;
-                    bar.inc(1);
-                    if left[&p].fetch_sub(1, Ordering::AcqRel) == 1 {
-                        let d = points_done.fetch_add(1, Ordering::AcqRel) + 1;
-                        bar.set_message(format!("points {d}/{points_total}"));
-                    }
-                    Ok(())
+                    let points: Vec<usize> = group.iter().map(|t| t.0).collect();
+                    self.run_group(&points, rep, b, &mut |row| {
+                        row::save(self.out, &row)?;
+                        bar.inc(1);
+                        if left[&row.point].fetch_sub(1, Ordering::AcqRel) == 1 {
+                            let d = points_done.fetch_add(1, Ordering::AcqRel) + 1;
+                            bar.set_message(format!("points {d}/{points_total}"));
+                        }
+                        Ok(())
+                    })
                 })
                 .collect()
         });
         results.into_iter().collect()
     }
 
-    /// One run under this context's [`Control`], measured as a row.
+    fn load(&self, p: usize) -> Result<&Loaded> {
+        self.loads[p]
+            .as_ref()
+            .ok_or_else(|| Error::Usage(format!("internal: sweep point {p} was not loaded")))
+    }
+
+    /// Replication `rep` of `points`, which differ only in their HPAs (or are one point): each
+    /// run follows the HPAs of the points still waiting, and gives its row to every one of them
+    /// whose HPAs decided as its own (`shared`). Each row goes to `save` as it is measured.
+    fn run_group(
+        &self,
+        points: &[usize],
+        rep: u64,
+        baseline: Option<(&Baseline, f64)>,
+        save: &mut dyn FnMut(Row) -> Result<()>,
+    ) -> Result<()> {
+        let mut waiting = points.to_vec();
+        while let Some((&p, rest)) = waiting.split_first() {
+            let alternatives = rest
+                .iter()
+                .map(|&q| Ok(&self.load(q)?.model))
+                .collect::<Result<Vec<_>>>()?;
+            let run = self.run_one(self.load(p)?, rep, &alternatives)?;
+            save(run.row(self.load(p)?, p, rep, baseline, None))?;
+            let mut next = Vec::new();
+            for (i, &q) in rest.iter().enumerate() {
+                if run.result.alternatives_same.get(i) == Some(&true) {
+                    save(run.row(self.load(q)?, q, rep, baseline, Some(p)))?;
+                } else {
+                    next.push(q);
+                }
+            }
+            waiting = next;
+        }
+        Ok(())
+    }
+
+    /// One run under this context's [`Control`], following `alternatives`' HPAs.
     fn run_one(
         &self,
         loaded: &Loaded,
-        point: usize,
         rep: u64,
-        baseline: Option<(&Baseline, f64)>,
-    ) -> Result<Row> {
+        alternatives: &[&crate::config::ModelFile],
+    ) -> Result<Finished> {
         let decider = if self.control.early_stop {
             Decider::for_scenario(&loaded.scenario)
         } else {
@@ -166,9 +211,10 @@ impl<'a> Context<'a> {
             .run_precision
             .map(|rel| RunPrecision::new(&loaded.scenario, rel));
         let mut why: Option<String> = None;
-        let r = sim::try_run_watched(
+        let r = sim::try_run_shared(
             loaded,
             self.opts(rep),
+            alternatives,
             &mut |_, _| {},
             &mut |t, planned, m, sys| {
                 if t >= planned {
@@ -185,32 +231,11 @@ impl<'a> Context<'a> {
                 false
             },
         )?;
-        let mut row = row::measure(loaded, &r, point, rep, baseline);
-        if let (Some(at), Some(by)) = (r.stopped_at, why) {
-            row.stop = Some(row::Stop {
-                at_s: crate::engine::ns_to_secs(at),
-                by,
-            });
-        }
-        if let Some(p) = &prec {
-            for (name, e) in p.estimates() {
-                let (mean, hw, warm) = match e {
-                    Some(e) => (
-                        Some(e.ci.mean),
-                        Some(e.ci.half_width),
-                        Some(
-                            e.truncated_intervals as f64 * loaded.scenario.sample_interval.0 as f64
-                                / 1e9,
-                        ),
-                    ),
-                    None => (None, None, None),
-                };
-                row.metrics.push((format!("run_mean:{name}"), mean));
-                row.metrics.push((format!("run_half_width:{name}"), hw));
-                row.metrics.push((format!("run_warmup_s:{name}"), warm));
-            }
-        }
-        Ok(row)
+        Ok(Finished {
+            result: r,
+            why,
+            prec,
+        })
     }
 
     fn bar(&self, len: u64) -> ProgressBar {
@@ -289,6 +314,56 @@ impl<'a> Context<'a> {
             .into_iter()
             .filter(|r| want.get(&r.point).is_some_and(|&n| r.replication < n))
             .collect())
+    }
+}
+
+/// A finished run and how its end was decided.
+struct Finished {
+    result: sim::RunResult,
+    /// Why a watch stopped it early.
+    why: Option<String>,
+    prec: Option<RunPrecision>,
+}
+
+impl Finished {
+    /// The run measured as `point`'s row (under that point's configuration), noting the point
+    /// whose run it was when it is shared.
+    fn row(
+        &self,
+        loaded: &Loaded,
+        point: usize,
+        rep: u64,
+        baseline: Option<(&Baseline, f64)>,
+        shared_from: Option<usize>,
+    ) -> Row {
+        let r = &self.result;
+        let mut row = row::measure(loaded, r, point, rep, baseline);
+        row.shared_from = shared_from;
+        if let (Some(at), Some(by)) = (r.stopped_at, &self.why) {
+            row.stop = Some(row::Stop {
+                at_s: crate::engine::ns_to_secs(at),
+                by: by.clone(),
+            });
+        }
+        if let Some(p) = &self.prec {
+            for (name, e) in p.estimates() {
+                let (mean, hw, warm) = match e {
+                    Some(e) => (
+                        Some(e.ci.mean),
+                        Some(e.ci.half_width),
+                        Some(
+                            e.truncated_intervals as f64 * loaded.scenario.sample_interval.0 as f64
+                                / 1e9,
+                        ),
+                    ),
+                    None => (None, None, None),
+                };
+                row.metrics.push((format!("run_mean:{name}"), mean));
+                row.metrics.push((format!("run_half_width:{name}"), hw));
+                row.metrics.push((format!("run_warmup_s:{name}"), warm));
+            }
+        }
+        row
     }
 }
 

@@ -18,6 +18,7 @@ pub mod points;
 pub mod precision;
 pub mod row;
 pub mod shard;
+pub mod shared;
 pub mod spec;
 pub mod stats;
 pub mod table;
@@ -54,6 +55,8 @@ pub struct SweepArgs {
     /// The metric the charts show.
     pub metric: String,
     pub progress: bool,
+    /// Share runs between points that differ only in their HPAs (`shared`).
+    pub share_runs: bool,
     /// What the runs may use together (each of the parallel runs gets its share).
     pub budget: crate::config::budget::Budget,
 }
@@ -162,6 +165,7 @@ pub fn sweep(a: &SweepArgs) -> Result<Finished> {
     crate::stale::remove_stale_temp_files(&out.join("rows"));
     let mine = spec.my_points();
     let mut ctx = Context::new(&spec, &out, &base, &mine, a.jobs, a.progress)?;
+    ctx.share = a.share_runs;
     ctx.control.run_precision = spec.run_precision;
     let rows = ctx.run_points(&mine)?;
     finish(&out, &spec, &rows, &a.metric, stats::LEVEL, None)
@@ -306,6 +310,7 @@ pub fn plan(a: &SweepArgs, pa: &PlanArgs) -> Result<(Finished, bool)> {
             std::fs::create_dir_all(&rows_dir).map_err(|e| Error::io(&rows_dir, e))?;
             crate::stale::remove_stale_temp_files(&rows_dir);
             let mut sctx = Context::new(&spec, &dir, &base, &all, a.jobs, a.progress)?;
+            sctx.share = a.share_runs;
             sctx.control = control;
             for l in sctx.loads.iter_mut().flatten() {
                 plan::shorten(l, sc.fraction);
@@ -319,6 +324,7 @@ pub fn plan(a: &SweepArgs, pa: &PlanArgs) -> Result<(Finished, bool)> {
         .map(|s| s.candidates.clone())
         .unwrap_or(all);
     let mut ctx = Context::new(&spec, &out, &base, &points, a.jobs, a.progress)?;
+    ctx.share = a.share_runs;
     ctx.control = control;
     // After screening, the candidates' lowest points lie near the frontier: climb from there.
     let order = match screening {
@@ -332,6 +338,7 @@ pub fn plan(a: &SweepArgs, pa: &PlanArgs) -> Result<(Finished, bool)> {
         let set = sc.could_beat(&objective, best);
         if !set.is_empty() {
             let mut vctx = Context::new(&spec, &out, &base, &set, a.jobs, a.progress)?;
+            vctx.share = a.share_runs;
             vctx.control = control;
             plan::merge_search(
                 &mut search,

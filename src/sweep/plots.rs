@@ -323,6 +323,7 @@ mod tests {
                 ],
             },
             stop: None,
+            shared_from: None,
         }
     }
 

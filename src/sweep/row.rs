@@ -36,6 +36,9 @@ pub struct Row {
     /// Set when the run ended before its planned end (`surge plan`'s early stops).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop: Option<Stop>,
+    /// Set when this run was another point's: the point whose run it is (`sweep::shared`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_from: Option<usize>,
 }
 
 /// Why and when a run ended early.
@@ -197,6 +200,7 @@ pub fn measure(
         targets,
         series,
         stop: None,
+        shared_from: None,
     }
 }
 

@@ -1,0 +1,115 @@
+//! Runs shared between sweep points that differ only in their HPAs.
+//!
+//! Such points build the same system and workload and, replication by replication, draw the
+//! same random numbers (common random numbers), so their runs are one and the same until some
+//! HPA decides differently. A run therefore follows the HPAs of its group's other points beside
+//! its own (`Autoscaling::follow`); each point whose HPAs decided exactly as the run's at every
+//! sync takes that run as its own, measured under its own configuration. The rows are the ones
+//! its own runs would give, so sharing changes no result, only how many runs it takes
+//! (`tests/sweep.rs` checks that against unshared runs). `--no-shared-runs` turns it off.
+
+use crate::config::Loaded;
+
+/// A point's scenario and model with the HPA specs left out, or `None` when the model has no
+/// HPA: points with equal keys differ only in their HPAs.
+fn key(l: &Loaded) -> Option<String> {
+    let mut model = serde_json::to_value(&l.model).ok()?;
+    let mut any = false;
+    for s in model.get_mut("services")?.as_object_mut()?.values_mut() {
+        if let Some(hpa) = s.as_object_mut().and_then(|o| o.remove("autoscaler")) {
+            any |= !hpa.is_null();
+        }
+    }
+    if !any {
+        return None;
+    }
+    let scenario = serde_json::to_value(&l.scenario).ok()?;
+    serde_json::to_string(&(scenario, model)).ok()
+}
+
+/// `tasks` (point, replication) in groups that may share runs: one replication, points that
+/// differ only in their HPAs. Groups keep the tasks' order, and so does each group.
+pub fn groups(tasks: &[(usize, u64)], loads: &[Option<Loaded>]) -> Vec<Vec<(usize, u64)>> {
+    let keys: Vec<Option<String>> = tasks
+        .iter()
+        .map(|&(p, _)| loads.get(p).and_then(|l| l.as_ref()).and_then(key))
+        .collect();
+    let mut groups: Vec<Vec<(usize, u64)>> = Vec::new();
+    let mut index: std::collections::HashMap<(&str, u64), usize> = Default::default();
+    for (t, k) in tasks.iter().zip(&keys) {
+        match k {
+            Some(k) => match index.get(&(k.as_str(), t.1)) {
+                Some(&g) => groups[g].push(*t),
+                None => {
+                    index.insert((k.as_str(), t.1), groups.len());
+                    groups.push(vec![*t]);
+                }
+            },
+            None => groups.push(vec![*t]),
+        }
+    }
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MODEL: &str = "
+entry: api
+services:
+  api:
+    replicas: 2
+    pod: {cores: 1, cpu_request: 500m}
+    autoscaler:
+      apiVersion: autoscaling/v2
+      kind: HorizontalPodAutoscaler
+      metadata: {name: api}
+      spec:
+        scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: api}
+        minReplicas: 1
+        maxReplicas: 6
+        metrics:
+          - type: Resource
+            resource: {name: cpu, target: {type: Utilization, averageUtilization: 60}}
+    endpoints:
+      get:
+        - cpu: exp(mean=10ms)
+";
+    const SCENARIO: &str = "
+model: m.yaml
+flows:
+  f:
+    steps:
+      - request: get
+scenarios:
+  s: {executor: constant-arrival-rate, rate: 50, duration: 1m, preAllocatedVUs: 20}
+";
+
+    fn point(sets: &[&str]) -> Option<Loaded> {
+        let base = crate::config::from_strs(SCENARIO, MODEL).expect("valid");
+        let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+        Some(base.with_sets(&sets).expect("valid point"))
+    }
+
+    #[test]
+    fn groups_points_that_differ_only_in_their_hpas() {
+        let loads = vec![
+            point(&["services.api.autoscaler.maxReplicas=4"]),
+            point(&["services.api.autoscaler.maxReplicas=6"]),
+            point(&["services.api.replicas=3"]),
+            point(&["services.api.autoscaler.metrics[0].resource.target.averageUtilization=80"]),
+        ];
+        let tasks = [(0, 0), (1, 0), (2, 0), (3, 0), (0, 1), (1, 1)];
+        let g = groups(&tasks, &loads);
+        // Point 2 changes the service itself; replications never share.
+        assert_eq!(
+            g,
+            vec![
+                vec![(0, 0), (1, 0), (3, 0)],
+                vec![(2, 0)],
+                vec![(0, 1), (1, 1)]
+            ]
+        );
+    }
+}
