@@ -484,11 +484,12 @@ fn plan_text(spec: &Spec, o: &plan::Outcome, s: &plan::Search, confidence: f64) 
         .unwrap_or(plots::COST)
         .to_string();
     let stopped = o.json["search"]["stopped_early"].as_u64().unwrap_or(0);
+    let shared = o.json["search"]["shared_runs"].as_u64().unwrap_or(0);
     let _ = writeln!(
         t,
         "\n  plan for {}: {} grid point(s), {} evaluated in {} round(s), confidence {}; \
          {} run(s) of a full grid's {} ({} point(s) left the race early, {} run(s) stopped \
-         early); minimising {objective}",
+         early, {} shared with a point whose HPAs decided alike); minimising {objective}",
         spec.scenario,
         spec.points.len(),
         evaluated,
@@ -498,6 +499,7 @@ fn plan_text(spec: &Spec, o: &plan::Outcome, s: &plan::Search, confidence: f64) 
         spec.points.len() as u64 * spec.replications,
         s.raced_out,
         stopped,
+        shared,
     );
     let sc = &o.json["screening"];
     if sc.is_object() {

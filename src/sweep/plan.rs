@@ -566,6 +566,7 @@ pub fn decide(
             "margin": sc.screen.margin,
             "evaluated": sc.stats.len(),
             "runs": sc.search.rows.len(),
+            "shared_runs": shared(&sc.search.rows),
             "rounds": sc.search.rounds,
             "candidates": sc.candidates.len(),
             "rejected": sc.rejected.len(),
@@ -595,6 +596,7 @@ pub fn decide(
             "inferred_fail": count(Status::InferredFail),
             "rounds": search.rounds,
             "runs": search.rows.len(),
+            "shared_runs": shared(&search.rows),
             "runs_full_grid": spec.points.len() as u64 * spec.replications,
             "left_race_early": search.raced_out,
             "stopped_early": stopped,
@@ -611,6 +613,11 @@ pub fn decide(
         closest,
         json,
     })
+}
+
+/// Rows whose run was another point's (`super::shared`): runs the search did not simulate.
+fn shared(rows: &[Row]) -> usize {
+    rows.iter().filter(|r| r.shared_from.is_some()).count()
 }
 
 #[cfg(test)]
