@@ -34,7 +34,8 @@ pub struct RunResult {
     /// When a [`Watch`] stopped the run before its planned end (the sample time it stopped at).
     pub stopped_at: Option<Nanos>,
     /// Per alternative model of [`try_run_shared`]: whether its HPAs decided exactly as this
-    /// run's at every sync, so that its own run would have been this one.
+    /// run's at every sync, so that its own run would have been this one, event for event
+    /// (only the reasons `scale_events` gives for a scale may differ).
     pub alternatives_same: Vec<bool>,
 }
 
