@@ -334,8 +334,9 @@ pub struct SweepOpts {
     /// Do not print the results table.
     #[arg(long, short)]
     quiet: bool,
-    /// Run every point itself, even when points that differ only in their HPAs could share a
-    /// run (they share it only when every HPA decided alike at every sync; results are the same).
+    /// Run every point itself, even when points that differ only in their HPAs and pool sizes
+    /// could share a run (they share it only when every HPA and pool decided alike throughout;
+    /// results are the same).
     #[arg(long)]
     no_shared_runs: bool,
     #[command(flatten)]

@@ -33,9 +33,10 @@ pub struct RunResult {
     pub iterations_csv: Option<String>,
     /// When a [`Watch`] stopped the run before its planned end (the sample time it stopped at).
     pub stopped_at: Option<Nanos>,
-    /// Per alternative model of [`try_run_shared`]: whether its HPAs decided exactly as this
-    /// run's at every sync, so that its own run would have been this one, event for event
-    /// (only the reasons `scale_events` gives for a scale may differ).
+    /// Per alternative model of [`try_run_shared`]: whether its HPAs and its pools decided
+    /// exactly as this run's at every step, so that its own run would have been this one, event
+    /// for event (only the reasons `scale_events` gives for a scale, and figures computed from
+    /// the pool size itself, such as `pool_max_total`, may differ).
     pub alternatives_same: Vec<bool>,
 }
 
@@ -108,7 +109,8 @@ pub fn try_run_watched(
 }
 
 /// [`try_run_watched`], also following `alternatives`: models that differ from
-/// `loaded.model` only in their HPA specs (the caller's promise; `sweep::shared` checks it).
+/// `loaded.model` only in their HPA specs and pool sizes (the caller's promise;
+/// `sweep::shared` checks it).
 /// `RunResult::alternatives_same` says which of them would have run exactly this run.
 pub fn try_run_shared(
     loaded: &Loaded,
@@ -266,7 +268,12 @@ fn try_run_with(
     let utilization = sys.resource_utilization(end);
     m.tx = sys.tx_stats();
     let mean_inflight = m.mean_inflight(end);
-    let alternatives_same = auto.followed_same();
+    let alternatives_same = auto
+        .followed_same()
+        .into_iter()
+        .zip(alternatives)
+        .map(|(hpas, alt)| hpas && sys.pools_admit(alt))
+        .collect();
     Ok(RunResult {
         events: q.delivered(),
         metrics: m,

@@ -535,9 +535,10 @@ fn run_reports_cost_and_evaluates_a_cost_ratio_against_a_baseline() {
     );
 }
 
-/// Points that differ only in their HPA share a run while the HPAs decide alike
-/// (`sweep::shared`): every row must be the one the point's own run gives, and both outcomes
-/// (shared, and diverged so run itself) must occur, or the check would prove nothing.
+/// Points that differ only in their HPAs and pool sizes share a run while those decide alike
+/// (`sweep::shared`): every row must be the one the point's own run gives, and each outcome
+/// (shared across an HPA setting, shared across a pool size, diverged and so run itself) must
+/// occur, or the check would prove nothing.
 #[test]
 fn shared_runs_give_every_point_the_rows_of_its_own_runs() {
     let dir = tmpdir("shared");
@@ -550,6 +551,8 @@ fn shared_runs_give_every_point_the_rows_of_its_own_runs() {
             "services.web.autoscaler.maxReplicas=6,8,12,30",
             "--param",
             "services.web.autoscaler.metrics[0].resource.target.averageUtilization=50,60,70",
+            "--param",
+            "databases.main.pool.max=2,20,40",
             "--replications",
             "2",
             "--jobs",
@@ -561,31 +564,41 @@ fn shared_runs_give_every_point_the_rows_of_its_own_runs() {
         args.extend_from_slice(extra);
         let o = surge(&args, &common::root());
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        out.join("rows")
+        out
     };
     let shared = run("shared", &[]);
     let own = run("own", &["--no-shared-runs"]);
-    let (mut reused, mut total) = (0, 0);
+    let spec: Value = serde_json::from_slice(&read(shared.join("sweep.json"))).unwrap();
+    let params = |p: &Value| spec["points"][p.as_u64().unwrap() as usize].clone();
+    let (mut across_hpa, mut across_pool, mut total) = (0, 0, 0);
     let mut runs_per_rep = [0; 2];
-    for e in std::fs::read_dir(&own).unwrap() {
+    for e in std::fs::read_dir(own.join("rows")).unwrap() {
         let name = e.unwrap().file_name();
-        let mut a: Value = serde_json::from_slice(&read(shared.join(&name))).unwrap();
-        let b: Value = serde_json::from_slice(&read(own.join(&name))).unwrap();
+        let mut a: Value =
+            serde_json::from_slice(&read(shared.join("rows").join(&name))).unwrap();
+        let b: Value = serde_json::from_slice(&read(own.join("rows").join(&name))).unwrap();
         assert!(b.get("shared_from").is_none());
         total += 1;
         match a.as_object_mut().unwrap().remove("shared_from") {
             Some(p) => {
-                reused += 1;
-                assert_ne!(p, a["point"], "a point shares its own run");
+                let (x, y) = (params(&p), params(&a["point"]));
+                assert_ne!(x, y, "a point shares its own run");
+                if x[0] != y[0] || x[1] != y[1] {
+                    across_hpa += 1;
+                }
+                if x[2] != y[2] {
+                    across_pool += 1;
+                }
             }
             None => runs_per_rep[a["replication"].as_u64().unwrap() as usize] += 1,
         }
         assert!(a == b, "{name:?}: the shared row differs from the point's own run");
     }
-    assert_eq!(total, 4 * 3 * 2);
-    assert!(reused > 0, "no point shared a run");
+    assert_eq!(total, 4 * 3 * 3 * 2);
+    assert!(across_hpa > 0, "no point shared a run across HPA settings");
+    assert!(across_pool > 0, "no point shared a run across pool sizes");
     assert!(
         runs_per_rep.iter().all(|&n| n > 1),
-        "no HPA ever decided differently: {runs_per_rep:?} runs per replication"
+        "nothing ever decided differently: {runs_per_rep:?} runs per replication"
     );
 }

@@ -40,7 +40,7 @@ pub struct Context<'a> {
     pub pool: rayon::ThreadPool,
     pub progress: bool,
     pub control: Control,
-    /// Share runs between points that differ only in their HPAs (`shared`).
+    /// Share runs between points that differ only in their HPAs and pool sizes (`shared`).
     pub share: bool,
     /// The baseline's value per replication, computed once.
     baseline_values: Mutex<BTreeMap<u64, f64>>,
@@ -163,9 +163,9 @@ impl<'a> Context<'a> {
             .ok_or_else(|| Error::Usage(format!("internal: sweep point {p} was not loaded")))
     }
 
-    /// Replication `rep` of `points`, which differ only in their HPAs (or are one point): each
-    /// run follows the HPAs of the points still waiting, and gives its row to every one of them
-    /// whose HPAs decided as its own (`shared`). Each row goes to `save` as it is measured.
+    /// Replication `rep` of `points`, which differ only in their HPAs and pool sizes (or are one
+    /// point): each run follows the points still waiting, and gives its row to every one of them
+    /// whose HPAs and pools decided as its own (`shared`). Each row goes to `save` when measured.
     fn run_group(
         &self,
         points: &[usize],

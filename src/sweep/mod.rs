@@ -55,7 +55,7 @@ pub struct SweepArgs {
     /// The metric the charts show.
     pub metric: String,
     pub progress: bool,
-    /// Share runs between points that differ only in their HPAs (`shared`).
+    /// Share runs between points that differ only in their HPAs and pool sizes (`shared`).
     pub share_runs: bool,
     /// What the runs may use together (each of the parallel runs gets its share).
     pub budget: crate::config::budget::Budget,

@@ -1,23 +1,32 @@
-//! Runs shared between sweep points that differ only in their HPAs.
+//! Runs shared between sweep points that differ only in their HPAs and pool sizes.
 //!
 //! Such points build the same system and workload and, replication by replication, draw the
 //! same random numbers (common random numbers), so their runs are one and the same until some
-//! HPA decides differently. A run therefore follows the HPAs of its group's other points beside
-//! its own (`Autoscaling::follow`); each point whose HPAs decided exactly as the run's at every
-//! sync takes that run as its own, measured under its own configuration. The rows are the ones
+//! HPA or pool decides differently. A run therefore follows the HPAs of its group's other points
+//! beside its own (`Autoscaling::follow`), and each pool records which sizes would have opened
+//! (or not) a connection exactly when it did (`Pool::admits`); each point whose HPAs and pools
+//! decided as the run's throughout takes that run as its own, measured under its own
+//! configuration. The rows are the ones
 //! its own runs would give, so sharing changes no result, only how many runs it takes
 //! (`tests/sweep.rs` checks that against unshared runs). `--no-shared-runs` turns it off.
 
 use crate::config::Loaded;
 
-/// A point's scenario and model with the HPA specs left out, or `None` when the model has no
-/// HPA: points with equal keys differ only in their HPAs.
+/// A point's scenario and model with the HPA specs and pool sizes left out, or `None` when the
+/// model has neither: points with equal keys differ only there.
 fn key(l: &Loaded) -> Option<String> {
     let mut model = serde_json::to_value(&l.model).ok()?;
     let mut any = false;
     for s in model.get_mut("services")?.as_object_mut()?.values_mut() {
         if let Some(hpa) = s.as_object_mut().and_then(|o| o.remove("autoscaler")) {
             any |= !hpa.is_null();
+        }
+    }
+    if let Some(dbs) = model.get_mut("databases").and_then(|d| d.as_object_mut()) {
+        for d in dbs.values_mut() {
+            if let Some(pool) = d.get_mut("pool").and_then(|p| p.as_object_mut()) {
+                any |= pool.remove("max").is_some();
+            }
         }
     }
     if !any {
@@ -28,7 +37,7 @@ fn key(l: &Loaded) -> Option<String> {
 }
 
 /// `tasks` (point, replication) in groups that may share runs: one replication, points that
-/// differ only in their HPAs. Groups keep the tasks' order, and so does each group.
+/// differ only in their HPAs and pool sizes. Groups keep the tasks' order, and so does each group.
 pub fn groups(tasks: &[(usize, u64)], loads: &[Option<Loaded>]) -> Vec<Vec<(usize, u64)>> {
     let keys: Vec<Option<String>> = tasks
         .iter()
@@ -75,6 +84,12 @@ services:
     endpoints:
       get:
         - cpu: exp(mean=10ms)
+        - db: {database: main, query: read, time: exp(mean=2ms)}
+databases:
+  main:
+    cores: 2
+    max_connections: 100
+    pool: {min: 1, max: 10, acquire_timeout: 2s}
 ";
     const SCENARIO: &str = "
 model: m.yaml
@@ -93,21 +108,24 @@ scenarios:
     }
 
     #[test]
-    fn groups_points_that_differ_only_in_their_hpas() {
+    fn groups_points_that_differ_only_in_their_hpas_and_pool_sizes() {
         let loads = vec![
             point(&["services.api.autoscaler.maxReplicas=4"]),
             point(&["services.api.autoscaler.maxReplicas=6"]),
             point(&["services.api.replicas=3"]),
             point(&["services.api.autoscaler.metrics[0].resource.target.averageUtilization=80"]),
+            point(&["databases.main.pool.max=30"]),
+            point(&["databases.main.pool.min=3"]),
         ];
-        let tasks = [(0, 0), (1, 0), (2, 0), (3, 0), (0, 1), (1, 1)];
+        let tasks = [(0, 0), (1, 0), (2, 0), (3, 0), (4, 0), (5, 0), (0, 1), (1, 1)];
         let g = groups(&tasks, &loads);
-        // Point 2 changes the service itself; replications never share.
+        // Point 2 changes the service itself, point 5 the pool's min; replications never share.
         assert_eq!(
             g,
             vec![
-                vec![(0, 0), (1, 0), (3, 0)],
+                vec![(0, 0), (1, 0), (3, 0), (4, 0)],
                 vec![(2, 0)],
+                vec![(5, 0)],
                 vec![(0, 1), (1, 1)]
             ]
         );

@@ -45,6 +45,10 @@ pub struct Pool {
     pub connects: u64,
     pub closes: u64,
     pub refused: u64,
+    /// Every `max` in [`max_needed`, `max_allowed`] would have taken the same decisions so far
+    /// (open one more connection, or not): the run is any such pool's run (`sweep::shared`).
+    pub max_needed: u32,
+    pub max_allowed: u32,
 }
 
 impl Pool {
@@ -64,6 +68,25 @@ impl Pool {
             connects: 0,
             closes: 0,
             refused: 0,
+            max_needed: 0,
+            max_allowed: u32::MAX,
+        }
+    }
+
+    /// Whether a pool with this `max` would have decided as this one did so far.
+    pub fn admits(&self, max: u32) -> bool {
+        (self.max_needed..=self.max_allowed).contains(&max)
+    }
+
+    /// `open() < max`, recording which other maxima would have answered the same.
+    fn below_max(&mut self) -> bool {
+        let open = self.open();
+        if open < self.max {
+            self.max_needed = self.max_needed.max(open + 1);
+            true
+        } else {
+            self.max_allowed = self.max_allowed.min(open);
+            false
         }
     }
 
@@ -88,7 +111,7 @@ impl Pool {
             self.in_use += 1;
             return Acquire::Granted;
         }
-        if self.open() < self.max {
+        if self.below_max() {
             if server.open >= server.max {
                 self.refused += 1;
                 return Acquire::Refused;
@@ -109,7 +132,7 @@ impl Pool {
 
     /// Pre-open `n` idle connections (pool `min`), as far as the database allows.
     pub fn warm(&mut self, n: u32, server: &mut ServerConns) {
-        while self.open() < n.min(self.max) && server.open < server.max {
+        while self.open() < n && self.below_max() && server.open < server.max {
             self.idle.push_back(0);
             server.open += 1;
         }
@@ -172,6 +195,22 @@ impl Pool {
     }
 }
 
+impl super::System {
+    /// Whether the pools would have taken every decision of this run with `alt`'s pool sizes
+    /// (a model that differs from this run's only there and in its HPAs).
+    pub fn pools_admit(&self, alt: &crate::config::ModelFile) -> bool {
+        self.databases.iter().enumerate().all(|(di, d)| {
+            let Some(cfg) = alt.databases.get(&d.name) else {
+                return false;
+            };
+            self.pools
+                .iter()
+                .filter(|p| p.db == di as u32)
+                .all(|p| p.admits(cfg.pool.max))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -190,6 +229,8 @@ mod tests {
         assert_eq!(p.acquire(0, r(1), &mut server, &mut q), Acquire::Connect);
         assert_eq!(p.acquire(0, r(2), &mut server, &mut q), Acquire::Queued);
         assert_eq!(server.open, 2);
+        // A max of 1 would have queued the second request, a max of 3 opened a third connection.
+        assert!(p.admits(2) && !p.admits(1) && !p.admits(3));
         let (t, ev) = q.pop().unwrap();
         assert_eq!(t, 2 * SEC);
         assert!(matches!(ev, Event::PoolTimeouts { pool: 0 }));
