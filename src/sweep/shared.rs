@@ -60,6 +60,26 @@ pub fn groups(tasks: &[(usize, u64)], loads: &[Option<Loaded>]) -> Vec<Vec<(usiz
     groups
 }
 
+/// Fewer groups than threads would leave threads idle while a group's runs follow one another
+/// (each waits to learn which points the last one covered): split the largest groups in halves
+/// of consecutive points (those differing in the last parameter stay together) until every
+/// thread has a group or every group is one point. A split costs at most a run that might have
+/// been shared, and gains a thread that would have waited.
+pub fn spread(mut groups: Vec<Vec<(usize, u64)>>, threads: usize) -> Vec<Vec<(usize, u64)>> {
+    while groups.len() < threads {
+        let Some(i) = (0..groups.len()).max_by_key(|&i| (groups[i].len(), usize::MAX - i)) else {
+            break;
+        };
+        if groups[i].len() < 2 {
+            break;
+        }
+        let half = groups[i].len().div_ceil(2);
+        let tail = groups[i].split_off(half);
+        groups.insert(i + 1, tail);
+    }
+    groups
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +139,13 @@ scenarios:
         ];
         let tasks = [(0, 0), (1, 0), (2, 0), (3, 0), (4, 0), (5, 0), (0, 1), (1, 1)];
         let g = groups(&tasks, &loads);
+        assert_eq!(spread(g.clone(), 4), g, "one group per thread already");
+        let one = spread(vec![g[0].clone()], 3);
+        assert_eq!(
+            one,
+            vec![vec![(0, 0)], vec![(1, 0)], vec![(3, 0), (4, 0)]],
+            "the largest is halved, keeping its order, until every thread has a group"
+        );
         // Point 2 changes the service itself, point 5 the pool's min; replications never share.
         assert_eq!(
             g,

@@ -89,15 +89,6 @@ pub fn runs_frame(params: &[Param], points: &[Vec<PValue>], rows: &[Row]) -> Res
                 .collect::<Vec<Option<String>>>(),
         ));
     }
-    // Runs another point's run stood for (`sweep::shared`): which point ran it.
-    if rows.iter().any(|r| r.shared_from.is_some()) {
-        cols.push(col_f64(
-            "shared_from_point",
-            rows.iter()
-                .map(|r| r.shared_from.map(|p| p as f64))
-                .collect(),
-        ));
-    }
     frame(rows.len(), cols)
 }
 
