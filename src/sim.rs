@@ -93,9 +93,14 @@ pub fn try_run_logged(
     iterations_log: bool,
     progress: &mut dyn FnMut(Nanos, Nanos),
 ) -> Result<RunResult> {
-    try_run_with(loaded, opts, iterations_log, &[], progress, &mut |_, _, _, _| {
-        false
-    })
+    try_run_with(
+        loaded,
+        opts,
+        iterations_log,
+        &[],
+        progress,
+        &mut |_, _, _, _| false,
+    )
 }
 
 /// [`try_run`], stopping at the first sample at which `watch` says so.

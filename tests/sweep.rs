@@ -574,8 +574,7 @@ fn shared_runs_give_every_point_the_rows_of_its_own_runs() {
     let mut runs_per_rep = [0; 2];
     for e in std::fs::read_dir(own.join("rows")).unwrap() {
         let name = e.unwrap().file_name();
-        let mut a: Value =
-            serde_json::from_slice(&read(shared.join("rows").join(&name))).unwrap();
+        let mut a: Value = serde_json::from_slice(&read(shared.join("rows").join(&name))).unwrap();
         let b: Value = serde_json::from_slice(&read(own.join("rows").join(&name))).unwrap();
         assert!(b.get("shared_from").is_none());
         total += 1;
@@ -592,7 +591,10 @@ fn shared_runs_give_every_point_the_rows_of_its_own_runs() {
             }
             None => runs_per_rep[a["replication"].as_u64().unwrap() as usize] += 1,
         }
-        assert!(a == b, "{name:?}: the shared row differs from the point's own run");
+        assert!(
+            a == b,
+            "{name:?}: the shared row differs from the point's own run"
+        );
     }
     assert_eq!(total, 4 * 3 * 3 * 2);
     assert!(across_hpa > 0, "no point shared a run across HPA settings");

@@ -131,7 +131,10 @@ impl<'a> Context<'a> {
         let points_done = AtomicUsize::new(0);
         bar.set_message(format!("points 0/{points_total}"));
         let groups = if self.share {
-            shared::spread(shared::groups(tasks, &self.loads), self.pool.current_num_threads())
+            shared::spread(
+                shared::groups(tasks, &self.loads),
+                self.pool.current_num_threads(),
+            )
         } else {
             tasks.iter().map(|&t| vec![t]).collect()
         };

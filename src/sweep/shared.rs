@@ -137,7 +137,16 @@ scenarios:
             point(&["databases.main.pool.max=30"]),
             point(&["databases.main.pool.min=3"]),
         ];
-        let tasks = [(0, 0), (1, 0), (2, 0), (3, 0), (4, 0), (5, 0), (0, 1), (1, 1)];
+        let tasks = [
+            (0, 0),
+            (1, 0),
+            (2, 0),
+            (3, 0),
+            (4, 0),
+            (5, 0),
+            (0, 1),
+            (1, 1),
+        ];
         let g = groups(&tasks, &loads);
         assert_eq!(spread(g.clone(), 4), g, "one group per thread already");
         let one = spread(vec![g[0].clone()], 3);
