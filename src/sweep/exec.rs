@@ -44,6 +44,9 @@ pub struct Context<'a> {
     pub share: bool,
     /// The baseline's value per replication, computed once.
     baseline_values: Mutex<BTreeMap<u64, f64>>,
+    /// Runs followed by points of another pool size, and how many of those shared the run.
+    pool_tries: AtomicUsize,
+    pool_shares: AtomicUsize,
 }
 
 impl<'a> Context<'a> {
@@ -89,6 +92,8 @@ impl<'a> Context<'a> {
             control: Control::default(),
             share: true,
             baseline_values: Mutex::new(BTreeMap::new()),
+            pool_tries: AtomicUsize::new(0),
+            pool_shares: AtomicUsize::new(0),
         })
     }
 
@@ -131,10 +136,15 @@ impl<'a> Context<'a> {
         let points_done = AtomicUsize::new(0);
         bar.set_message(format!("points 0/{points_total}"));
         let groups = if self.share {
-            shared::spread(
-                shared::groups(tasks, &self.loads),
-                self.pool.current_num_threads(),
-            )
+            // Grouping across pool sizes makes a group's runs follow one another; once pools
+            // have kept diverging (at least 16 tries, under 1 in 20 shared), stop paying for it.
+            let (tries, shares) = (
+                self.pool_tries.load(Ordering::Relaxed),
+                self.pool_shares.load(Ordering::Relaxed),
+            );
+            let pools = tries < 16 || shares * 20 >= tries;
+            let groups = shared::groups(tasks, &self.loads, pools);
+            shared::spread(groups, self.pool.current_num_threads())
         } else {
             tasks.iter().map(|&t| vec![t]).collect()
         };
@@ -186,7 +196,13 @@ impl<'a> Context<'a> {
             save(run.row(self.load(p)?, p, rep, baseline, None))?;
             let mut next = Vec::new();
             for (i, &q) in rest.iter().enumerate() {
-                if run.result.alternatives_same.get(i) == Some(&true) {
+                let same = run.result.alternatives_same.get(i) == Some(&true);
+                if shared::pools_differ(self.load(p)?, self.load(q)?) {
+                    self.pool_tries.fetch_add(1, Ordering::Relaxed);
+                    self.pool_shares
+                        .fetch_add(usize::from(same), Ordering::Relaxed);
+                }
+                if same {
                     save(run.row(self.load(q)?, q, rep, baseline, Some(p)))?;
                 } else {
                     next.push(q);

@@ -12,9 +12,18 @@
 
 use crate::config::Loaded;
 
-/// A point's scenario and model with the HPA specs and pool sizes left out, or `None` when the
-/// model has neither: points with equal keys differ only there.
-fn key(l: &Loaded) -> Option<String> {
+/// Whether two points' pools differ in size.
+pub fn pools_differ(a: &Loaded, b: &Loaded) -> bool {
+    a.model
+        .databases
+        .iter()
+        .zip(&b.model.databases)
+        .any(|((_, x), (_, y))| x.pool.max != y.pool.max)
+}
+
+/// A point's scenario and model with the HPA specs (and with `pools`, the pool sizes) left out,
+/// or `None` when the model has none: points with equal keys differ only there.
+fn key(l: &Loaded, pools: bool) -> Option<String> {
     let mut model = serde_json::to_value(&l.model).ok()?;
     let mut any = false;
     for s in model.get_mut("services")?.as_object_mut()?.values_mut() {
@@ -22,7 +31,11 @@ fn key(l: &Loaded) -> Option<String> {
             any |= !hpa.is_null();
         }
     }
-    if let Some(dbs) = model.get_mut("databases").and_then(|d| d.as_object_mut()) {
+    if let Some(dbs) = model
+        .get_mut("databases")
+        .and_then(|d| d.as_object_mut())
+        .filter(|_| pools)
+    {
         for d in dbs.values_mut() {
             if let Some(pool) = d.get_mut("pool").and_then(|p| p.as_object_mut()) {
                 any |= pool.remove("max").is_some();
@@ -37,11 +50,21 @@ fn key(l: &Loaded) -> Option<String> {
 }
 
 /// `tasks` (point, replication) in groups that may share runs: one replication, points that
-/// differ only in their HPAs and pool sizes. Groups keep the tasks' order, and so does each group.
-pub fn groups(tasks: &[(usize, u64)], loads: &[Option<Loaded>]) -> Vec<Vec<(usize, u64)>> {
+/// differ only in their HPAs and (with `pools`) pool sizes. Groups keep the tasks' order, and
+/// so does each group.
+pub fn groups(
+    tasks: &[(usize, u64)],
+    loads: &[Option<Loaded>],
+    pools: bool,
+) -> Vec<Vec<(usize, u64)>> {
     let keys: Vec<Option<String>> = tasks
         .iter()
-        .map(|&(p, _)| loads.get(p).and_then(|l| l.as_ref()).and_then(key))
+        .map(|&(p, _)| {
+            loads
+                .get(p)
+                .and_then(|l| l.as_ref())
+                .and_then(|l| key(l, pools))
+        })
         .collect();
     let mut groups: Vec<Vec<(usize, u64)>> = Vec::new();
     let mut index: std::collections::HashMap<(&str, u64), usize> = Default::default();
@@ -147,7 +170,26 @@ scenarios:
             (0, 1),
             (1, 1),
         ];
-        let g = groups(&tasks, &loads);
+        let g = groups(&tasks, &loads, true);
+        // Without pools, the pool size is part of the key.
+        assert_eq!(
+            groups(&tasks, &loads, false),
+            vec![
+                vec![(0, 0), (1, 0), (3, 0)],
+                vec![(2, 0)],
+                vec![(4, 0)],
+                vec![(5, 0)],
+                vec![(0, 1), (1, 1)]
+            ]
+        );
+        assert!(pools_differ(
+            loads[4].as_ref().unwrap(),
+            loads[0].as_ref().unwrap()
+        ));
+        assert!(!pools_differ(
+            loads[1].as_ref().unwrap(),
+            loads[0].as_ref().unwrap()
+        ));
         assert_eq!(spread(g.clone(), 4), g, "one group per thread already");
         let one = spread(vec![g[0].clone()], 3);
         assert_eq!(
