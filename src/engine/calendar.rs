@@ -1,19 +1,21 @@
-//! A calendar queue (Brown 1988) with a heap for the current day, for thousands of pending events.
+//! A calendar queue (Brown 1988) with a sorted run for the current day, for thousands of pending
+//! events.
 //!
-//! Time is cut into days of 2^`shift` ns. Entries of the current day (or earlier) sit in a small
-//! 4-ary heap ordered by the full (time, sequence) key; entries of the next `N - 1` days sit
-//! unsorted in a ring of day slots; later ones wait in an overflow heap. A push is one append; a
-//! day's entries move once, into the heap, when the clock reaches that day. Unlike the radix heap,
-//! an entry moves a constant number of times whatever its delay, so the cost per event does not
-//! grow with how far ahead events are scheduled. Day width and ring size are re-tuned from what
-//! the queue observes (entries per day, overflow share), which changes no order: every structure
+//! Time is cut into days of 2^`shift` ns. Entries of the current day (or earlier) sit in a
+//! [`SmallQueue`] (a sorted run, a heap if a day overflows it) ordered by the full (time,
+//! sequence) key; entries of the next `N - 1` days sit unsorted in a ring of day slots; later
+//! ones wait in an overflow heap. A push is one append; a day's entries move once, into the run
+//! (one sort), when the clock reaches that day. Unlike the radix heap, an entry moves a constant
+//! number of times whatever its delay, so the cost per event does not grow with how far ahead
+//! events are scheduled. Day width and ring size are re-tuned from what the queue observes
+//! (entries per day, overflow share), which changes no order: every structure
 //! orders by the same keys.
 
-use super::fel::{DaryHeap, Node};
+use super::fel::{DaryHeap, Node, SmallQueue};
 use super::time::Nanos;
 
 /// Entries a day should hold on average: enough to amortise finding the next day, few enough
-/// that the day's heap stays a level or two deep.
+/// that the day's run stays short.
 const PER_DAY: u64 = 16;
 /// Re-tune when a window's mean entries per day leaves [PER_DAY / 4, PER_DAY * 4].
 const RETUNE_EVERY: u32 = 1024;
@@ -22,7 +24,7 @@ const MAX_DAYS: usize = 1 << 16;
 
 pub struct Calendar {
     /// Entries with day ≤ `cur`, in key order.
-    near: DaryHeap,
+    near: SmallQueue,
     /// Day `d` with `cur < d < cur + days.len()` lives in slot `d & mask`, unsorted.
     days: Vec<Vec<Node>>,
     /// Bit `s` set: slot `s` is not empty.
@@ -49,7 +51,7 @@ impl Calendar {
 
     fn with_days(nodes: Vec<Node>, now: Nanos, shift: u32, n_days: usize) -> Self {
         let mut c = Calendar {
-            near: DaryHeap::with_capacity(4 * PER_DAY as usize),
+            near: SmallQueue::with_capacity(4 * PER_DAY as usize),
             days: (0..n_days).map(|_| Vec::new()).collect(),
             occupied: vec![0; n_days.div_ceil(64)],
             far: DaryHeap::default(),
@@ -143,9 +145,7 @@ impl Calendar {
             self.occupied[s / 64] &= !(1 << (s % 64));
             let mut day = std::mem::take(&mut self.days[s]);
             self.moved += day.len() as u64;
-            for n in day.drain(..) {
-                self.near.push(n);
-            }
+            self.near.append(&mut day);
             // Keep the slot's capacity for the next day that lands on it.
             self.days[s] = day;
         }

@@ -34,13 +34,13 @@ const GROW: usize = 1024;
 /// events), a calendar queue once it passes [`GROW`] (thousands of sleeping VUs), never switching
 /// back. Both order by the same (time, sequence) keys, so the switch changes no output.
 pub enum Fel {
-    Small(DaryHeap),
+    Small(SmallQueue),
     Large(Calendar),
 }
 
 impl Fel {
     pub fn with_capacity(n: usize) -> Self {
-        Fel::Small(DaryHeap::with_capacity(n))
+        Fel::Small(SmallQueue::with_capacity(n))
     }
 
     #[inline]
@@ -68,7 +68,7 @@ impl Fel {
     fn grow(&mut self) {
         if let Fel::Small(h) = self {
             let now = h.peek_time().unwrap_or(0);
-            let nodes = std::mem::take(&mut h.heap);
+            let nodes = h.take();
             *self = Fel::Large(Calendar::from_nodes(nodes, now));
         }
     }
@@ -94,6 +94,117 @@ impl Fel {
             Fel::Small(h) => h.retain(keep),
             Fel::Large(h) => h.retain(keep),
         }
+    }
+}
+
+/// Longest sorted run [`SmallQueue`] keeps before it becomes a heap, and the length at which it
+/// goes back. Below about this size an insertion's shift of a few hundred bytes costs less than a
+/// heap's sift-down through four children per level, and a pop is a plain `Vec::pop`.
+const RUN_MAX: usize = 32;
+const RUN_BACK: usize = 8;
+
+/// A short queue: entries sorted by key, descending (the least is last, so a pop is `Vec::pop`),
+/// while there are at most [`RUN_MAX`]; a 4-ary heap beyond that, until it shrinks to
+/// [`RUN_BACK`]. An M/M/c station's dozen events and a calendar day's few dozen live in the run;
+/// a burst (thousands of events at one instant) gets the heap's O(log n).
+#[derive(Default)]
+pub struct SmallQueue {
+    /// Sorted descending while `!heap`; in heap order while `heap`.
+    v: DaryHeap,
+    heap: bool,
+}
+
+impl SmallQueue {
+    pub fn with_capacity(n: usize) -> Self {
+        SmallQueue {
+            v: DaryHeap::with_capacity(n),
+            heap: false,
+        }
+    }
+
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.v.len()
+    }
+
+    #[inline]
+    pub fn push(&mut self, node: Node) {
+        if self.heap {
+            return self.v.push(node);
+        }
+        let run = &mut self.v.heap;
+        if run.len() >= RUN_MAX {
+            return self.to_heap(node);
+        }
+        let key = node.key();
+        let i = run.partition_point(|n| n.key() > key);
+        run.insert(i, node);
+    }
+
+    /// Take `nodes` (emptying it): one sort when they fit in the run.
+    pub fn append(&mut self, nodes: &mut Vec<Node>) {
+        if !self.heap && self.v.heap.len() + nodes.len() <= RUN_MAX {
+            self.v.heap.append(nodes);
+            self.v
+                .heap
+                .sort_unstable_by_key(|n| std::cmp::Reverse(n.key()));
+        } else {
+            for n in nodes.drain(..) {
+                self.push(n);
+            }
+        }
+    }
+
+    /// Ascending order is heap order, so the run becomes a heap by reversing it.
+    #[cold]
+    fn to_heap(&mut self, node: Node) {
+        self.v.heap.reverse();
+        self.heap = true;
+        self.v.push(node);
+    }
+
+    #[inline]
+    pub fn pop_min(&mut self) -> Option<Node> {
+        if !self.heap {
+            return self.v.heap.pop();
+        }
+        let n = self.v.pop_min();
+        if self.v.len() <= RUN_BACK {
+            self.to_run();
+        }
+        n
+    }
+
+    #[cold]
+    fn to_run(&mut self) {
+        self.v
+            .heap
+            .sort_unstable_by_key(|n| std::cmp::Reverse(n.key()));
+        self.heap = false;
+    }
+
+    #[inline]
+    pub fn peek_time(&self) -> Option<Nanos> {
+        if self.heap {
+            self.v.peek_time()
+        } else {
+            self.v.heap.last().map(|n| n.time)
+        }
+    }
+
+    pub fn retain(&mut self, keep: impl FnMut(&Node) -> bool) {
+        if self.heap {
+            self.v.retain(keep);
+        } else {
+            // Removing entries keeps a sorted run sorted.
+            self.v.heap.retain(keep);
+        }
+    }
+
+    /// The entries, in no particular order.
+    pub fn take(&mut self) -> Vec<Node> {
+        self.heap = false;
+        std::mem::take(&mut self.v.heap)
     }
 }
 
@@ -433,7 +544,8 @@ mod tests {
     use rand::Rng;
     use std::collections::BTreeSet;
 
-    /// Both structures, and [`Fel`] as it moves from one to the other, pop exactly what an
+    /// The structures, [`SmallQueue`] through its run and heap forms, and [`Fel`] as it moves
+    /// from one to the other, pop exactly what an
     /// ordered set pops, under random interleavings of pushes (monotone keys, many equal times)
     /// and pops, growing past [`GROW`] then shrinking, with a retain late on.
     #[test]
@@ -443,6 +555,7 @@ mod tests {
             let mut d = DaryHeap::default();
             let mut r = RadixHeap::default();
             let mut f = Fel::with_capacity(0);
+            let mut s = SmallQueue::default();
             let mut want: BTreeSet<(Nanos, u64)> = BTreeSet::new();
             let (mut now, mut seq) = (0u64, 0u64);
             for step in 0..3_000 {
@@ -462,12 +575,16 @@ mod tests {
                     d.push(n);
                     r.push(n);
                     f.push(n);
+                    s.push(n);
                     want.insert((n.time, n.seq));
                 } else {
                     let w = want.pop_first();
                     assert_eq!(d.peek_time(), w.map(|x| x.0));
                     assert_eq!(r.peek_time(), w.map(|x| x.0));
                     assert_eq!(f.peek_time(), w.map(|x| x.0));
+                    assert_eq!(s.peek_time(), w.map(|x| x.0));
+                    let e = s.pop_min();
+                    assert_eq!(e.map(|n| (n.time, n.seq)), w, "case {case} step {step}");
                     let (a, b) = (d.pop_min(), r.pop_min());
                     let c = f.pop_min();
                     assert_eq!(c.map(|n| (n.time, n.seq)), w, "case {case} step {step}");
@@ -482,11 +599,13 @@ mod tests {
                     d.retain(|n| n.seq % 3 != 0);
                     r.retain(|n| n.seq % 3 != 0);
                     f.retain(|n| n.seq % 3 != 0);
+                    s.retain(|n| n.seq % 3 != 0);
                     want.retain(|x| x.1 % 3 != 0);
                 }
                 assert_eq!(d.len(), want.len());
                 assert_eq!(r.len(), want.len());
                 assert_eq!(f.len(), want.len());
+                assert_eq!(s.len(), want.len());
             }
         }
     }
