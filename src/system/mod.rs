@@ -172,6 +172,9 @@ struct Req {
     origin: Origin,
     /// Queries left in a repeated db step.
     rep: u16,
+    /// The query being run (set by `start_query`), so each stage of it need not look it up
+    /// through the endpoint's step.
+    query: u32,
     pod: u32,
     parent: ReqRef,
     client: u32,
@@ -467,6 +470,7 @@ impl System {
             wait: Wait::Nothing,
             origin,
             rep: 0,
+            query: NONE,
             pod: NONE,
             parent,
             client,
@@ -665,6 +669,7 @@ impl System {
         let side_ix = if side == Side::Primary { 0 } else { 1 };
         let pool = self.pods[req.pod as usize].pool_base + self.pool_offset[db as usize] + side_ix;
         let rq = self.req(r);
+        rq.query = qi;
         rq.pool = pool;
         rq.side = side;
         rq.wait = Wait::Pool;
@@ -689,12 +694,7 @@ impl System {
     }
 
     fn query_of_step(&self, r: ReqRef) -> u32 {
-        let req = &self.reqs[r.idx as usize];
-        match &self.endpoints[req.ep as usize].steps[req.step as usize] {
-            Step::Db(qi) => *qi,
-            Step::CacheRead { q, .. } | Step::CacheWrite { q, .. } => *q,
-            _ => unreachable!("query outside a db step"),
-        }
+        self.reqs[r.idx as usize].query
     }
 
     /// The request holds a connection: run its query on an instance of its side.
