@@ -134,7 +134,7 @@ impl SmallQueue {
         }
         let run = &mut self.v.heap;
         if run.len() >= RUN_MAX {
-            return self.to_heap(node);
+            return self.become_heap(node);
         }
         let key = node.key();
         let i = run.partition_point(|n| n.key() > key);
@@ -157,7 +157,7 @@ impl SmallQueue {
 
     /// Ascending order is heap order, so the run becomes a heap by reversing it.
     #[cold]
-    fn to_heap(&mut self, node: Node) {
+    fn become_heap(&mut self, node: Node) {
         self.v.heap.reverse();
         self.heap = true;
         self.v.push(node);
@@ -170,13 +170,13 @@ impl SmallQueue {
         }
         let n = self.v.pop_min();
         if self.v.len() <= RUN_BACK {
-            self.to_run();
+            self.become_run();
         }
         n
     }
 
     #[cold]
-    fn to_run(&mut self) {
+    fn become_run(&mut self) {
         self.v
             .heap
             .sort_unstable_by_key(|n| std::cmp::Reverse(n.key()));
