@@ -449,8 +449,13 @@ pub fn calibrate(a: &Args) -> Result<Outcome> {
     }
     let base = config::load(&a.scenario, &a.sets)?;
     let mut points = Vec::new();
+    // The file each point came from, to locate a load the scenario cannot take.
+    let mut origins = Vec::new();
     for m in &a.measured {
-        points.extend(measured::load_file(m)?);
+        let pts = measured::load_file(m)?;
+        let (file, _) = measured::parse_spec(m)?;
+        origins.extend(std::iter::repeat_n(file, pts.len()));
+        points.extend(pts);
     }
     for p in points.iter_mut() {
         if a.holdout.iter().any(|h| (h - p.load).abs() < 1e-9) {
@@ -539,6 +544,23 @@ pub fn calibrate(a: &Args) -> Result<Outcome> {
         resources,
         sets: a.sets.clone(),
     };
+    // Each point's load must give a valid scenario within the budget before anything is
+    // simulated or solved there: the analytic surrogate allocates per VU, so a load of 1e308
+    // VUs aborted on a 32 GiB allocation instead of being refused.
+    let initial: Vec<f64> = problem.params.iter().map(|p| p.initial).collect();
+    for (p, file) in problem.points.iter().zip(&origins) {
+        if let Err(e) = problem.base.with_sets(&problem.sets_for(&initial, p)) {
+            return Err(Error::input(
+                file,
+                format!("{} load", p.source.trim_end_matches(':')),
+                format!(
+                    "load {} cannot be simulated with {}: {e}",
+                    fmt_num(p.load),
+                    a.scenario.display()
+                ),
+            ));
+        }
+    }
     if let Some(j) = a.jobs {
         // A pool of the asked size for this command's parallel work.
         let pool = rayon::ThreadPoolBuilder::new()
