@@ -562,3 +562,115 @@ fn a_resumed_sweep_removes_temp_files_of_dead_writers() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Found by mutation fuzzing of the binary: each once aborted the process.
+
+/// A k6 script nested thousands deep (brackets, statement chains, operator chains) overflowed
+/// the stack of the JavaScript parser or of the readers after it (SIGABRT, exit 134).
+#[test]
+fn a_k6_script_nested_too_deeply_is_refused_at_its_line() {
+    let d = common::tmpdir("robust", "k6-deep");
+    let scripts = [
+        (
+            "brackets.js",
+            format!(
+                "export default function () {{ const a = {}{}; }}\n",
+                "[".repeat(20_000),
+                "]".repeat(20_000)
+            ),
+        ),
+        (
+            "ifs.js",
+            format!(
+                "export default function () {{ {} http.get('http://x/a'); }}\n",
+                "if (a) ".repeat(5_000)
+            ),
+        ),
+        (
+            "sums.js",
+            format!(
+                "export const options = {{ vus: 1{} }};\nexport default function () {{}}\n",
+                "+1".repeat(50_000)
+            ),
+        ),
+    ];
+    for (name, text) in &scripts {
+        std::fs::write(d.join(name), text).unwrap();
+        let o = surge(&["import", "k6", name], &d);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {e}");
+        assert!(
+            e.contains(name) && e.contains("line 1, column") && e.contains("too deeply"),
+            "{name}: {e}"
+        );
+    }
+    // Ordinary nesting still reads.
+    let ok = "export const options = { scenarios: { a: { executor: 'constant-vus', vus: 2, \
+              duration: '10s' } } };\nexport default function () { if (a) { for (;;) { \
+              http.get(`http://x/${[1, [2, [3]]].length + 1 * 2}`); } } }\n";
+    std::fs::write(d.join("ok.js"), ok).unwrap();
+    let o = surge(&["import", "k6", "ok.js"], &d);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// `surge calibrate --measured summary.json@1e308`: the analytic first guess allocated a
+/// vector per VU (32 GiB) and aborted before any run refused the load.
+#[test]
+fn a_measured_load_the_scenario_cannot_take_is_refused_before_fitting() {
+    let d = common::tmpdir("robust", "calibrate-load");
+    common::short_quickstart(&d);
+    std::fs::write(
+        d.join("measured.csv"),
+        "kind,load,throughput,lat_mean_ms,role\nclosed,20,15,20,fit\nclosed,1e308,30,25,fit\n",
+    )
+    .unwrap();
+    let o = surge(
+        &[
+            "calibrate",
+            "scenario.yaml",
+            "--measured",
+            "measured.csv",
+            "--fit",
+            "services.web.endpoints.home[0].cpu",
+            "--load-path",
+            "scenarios.shoppers.stages[0].target",
+            "--max-evals",
+            "2",
+            "--replications",
+            "1",
+            "--out",
+            "out",
+            "-q",
+        ],
+        &d,
+    );
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("measured.csv: line 3 load") && e.contains("stages[0].target"),
+        "{e}"
+    );
+    assert!(!d.join("out").exists(), "nothing is written");
+}
+
+/// An Artillery value starting with a multi-byte character (`think: "😀"`, `arrivalRate:
+/// "+😀"`) was sliced at byte 2, inside the character: a panic in the `Number()` rules.
+#[test]
+fn artillery_values_starting_with_multibyte_characters_are_refused() {
+    let d = common::tmpdir("robust", "artillery-utf8");
+    for (name, phase, think) in [
+        ("think.yml", "{duration: 10, arrivalRate: 5}", "\"😀\""),
+        ("rate.yml", "{duration: 10, arrivalRate: \"+😀x\"}", "1"),
+    ] {
+        let script = format!(
+            "config:\n  target: http://x\n  phases:\n    - {phase}\nscenarios:\n  - flow:\n      \
+             - get: {{url: /}}\n      - think: {think}\n"
+        );
+        std::fs::write(d.join(name), script).unwrap();
+        let o = surge(&["import", "artillery", name], &d);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {e}");
+        assert!(e.contains(name) && !e.contains("panicked"), "{name}: {e}");
+    }
+}
