@@ -674,3 +674,56 @@ fn artillery_values_starting_with_multibyte_characters_are_refused() {
         assert!(e.contains(name) && !e.contains("panicked"), "{name}: {e}");
     }
 }
+
+/// `surge hpa replay`: `--sync 1ns` looped for 6e10 syncs (killed by the timeout), and
+/// `--initial 4294967295` (or a trace whose first `replicas` is 1e12) allocated one slot per
+/// pod, 32 GiB, and aborted.
+#[test]
+fn hpa_replay_refuses_sync_counts_and_pod_counts_it_cannot_follow() {
+    let d = common::tmpdir("robust", "replay-bounds");
+    let hpa = common::root().join("models/hpa/web-hpa.yaml");
+    let hpa = hpa.to_str().unwrap();
+    let trace =
+        "t_s,web_hpa_resource_cpu,web_hpa_pods,web_replicas\n0,50,2,2\n15,50,2,2\n30,50,2,2\n";
+    std::fs::write(d.join("trace.csv"), trace).unwrap();
+    std::fs::write(
+        d.join("big.csv"),
+        trace.replacen("0,50,2,2", "0,50,2,1e12", 1),
+    )
+    .unwrap();
+    let replay = |metrics: &str, extra: &[&str]| {
+        let mut a = vec![
+            "hpa",
+            "replay",
+            "--hpa",
+            hpa,
+            "--metrics",
+            metrics,
+            "--out",
+            "out",
+        ];
+        a.extend_from_slice(extra);
+        surge(&a, &d)
+    };
+    for (metrics, extra, needles) in [
+        (
+            "trace.csv",
+            &["--sync", "1ns"][..],
+            &["trace.csv", "t_s", "--sync"][..],
+        ),
+        (
+            "trace.csv",
+            &["--initial", "4294967295"][..],
+            &["--initial 4294967295"][..],
+        ),
+        ("big.csv", &[][..], &["big.csv", "web_replicas"][..]),
+    ] {
+        let o = replay(metrics, extra);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {e}");
+        assert!(needles.iter().all(|n| e.contains(n)), "{extra:?}: {e}");
+        assert!(!d.join("out").exists(), "{extra:?}: nothing is written");
+    }
+    let o = replay("trace.csv", &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
