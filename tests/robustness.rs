@@ -727,3 +727,67 @@ fn hpa_replay_refuses_sync_counts_and_pod_counts_it_cannot_follow() {
     let o = replay("trace.csv", &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+/// `surge sweep` / `plan`: a grid of three 10,000-value ranges (1e12 points), `--design
+/// lhs:100000000` or `--replications 18446744073709551615` aborted on allocation while the
+/// points and runs were built.
+#[test]
+fn sweeps_too_large_to_hold_are_refused_before_any_run() {
+    let d = common::tmpdir("robust", "sweep-size");
+    common::short_quickstart(&d);
+    let cases: [(&str, &[&str], &str); 4] = [
+        (
+            "sweep",
+            &[
+                "--param",
+                "services.web.replicas=1..10000",
+                "--param",
+                "databases.main.pool.max=3..10000",
+                "--param",
+                "services.catalog.replicas=1..10000",
+            ],
+            "the grid of the --param values",
+        ),
+        (
+            "plan",
+            &[
+                "--param",
+                "services.web.replicas=1..10000",
+                "--param",
+                "databases.main.pool.max=3..10000",
+                "--param",
+                "services.catalog.replicas=1..10000",
+            ],
+            "the grid of the --param values",
+        ),
+        (
+            "sweep",
+            &[
+                "--param",
+                "services.web.replicas=1..4",
+                "--design",
+                "lhs:100000000",
+            ],
+            "--design lhs:100000000",
+        ),
+        (
+            "sweep",
+            &[
+                "--param",
+                "services.web.replicas=1..4",
+                "--replications",
+                "18446744073709551615",
+            ],
+            "18446744073709551615 replications",
+        ),
+    ];
+    for (cmd, extra, needle) in cases {
+        let mut a = vec![cmd, "scenario.yaml", "--jobs", "1", "--out", "out"];
+        a.extend_from_slice(extra);
+        let o = surge(&a, &d);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {e}");
+        assert!(e.contains(needle) && e.contains("runs"), "{extra:?}: {e}");
+        assert!(!d.join("out").exists(), "{extra:?}: nothing is written");
+    }
+}
