@@ -791,3 +791,44 @@ fn sweeps_too_large_to_hold_are_refused_before_any_run() {
         assert!(!d.join("out").exists(), "{extra:?}: nothing is written");
     }
 }
+
+/// `surge calibrate --max-evals 18446744073709551615` overflowed the evaluation budget
+/// (panic: attempt to multiply with overflow) and `--replications 18446744073709551615` a
+/// vector's capacity (panic: capacity overflow).
+#[test]
+fn calibrate_counts_too_large_to_run_are_refused() {
+    let d = common::tmpdir("robust", "calibrate-counts");
+    common::short_quickstart(&d);
+    std::fs::write(
+        d.join("measured.csv"),
+        "kind,load,throughput,lat_mean_ms,role\nclosed,20,15,20,fit\n",
+    )
+    .unwrap();
+    for (flag, needle) in [
+        ("--max-evals", "--max-evals 18446744073709551615"),
+        ("--replications", "--replications 18446744073709551615"),
+    ] {
+        let o = surge(
+            &[
+                "calibrate",
+                "scenario.yaml",
+                "--measured",
+                "measured.csv",
+                "--fit",
+                "services.web.endpoints.home[0].cpu",
+                "--load-path",
+                "scenarios.shoppers.stages[0].target",
+                flag,
+                "18446744073709551615",
+                "--out",
+                "out",
+                "-q",
+            ],
+            &d,
+        );
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{flag}: {e}");
+        assert!(e.contains(needle) && e.contains("at most"), "{flag}: {e}");
+        assert!(!d.join("out").exists(), "{flag}: nothing is written");
+    }
+}
