@@ -379,7 +379,7 @@ pub fn replay(
     // One sync every sync_s up to the end: refuse a count that would not finish (`--sync 1ns`,
     // or a trace whose times run to 1e300 s).
     let syncs = (end.max(0.0) / o.sync_s).floor() + 1.0;
-    if !(syncs <= MAX_SYNCS as f64) {
+    if syncs.is_nan() || syncs > MAX_SYNCS as f64 {
         return Err(Error::input(
             Path::new(&trace.file),
             "column t_s",
