@@ -832,3 +832,55 @@ fn calibrate_counts_too_large_to_run_are_refused() {
         assert!(!d.join("out").exists(), "{flag}: nothing is written");
     }
 }
+
+/// `surge report` / `compare` on a sweep folder whose sweep.json lists no points (or whose
+/// row names a point sweep.json lacks): index out of bounds in `Spec::sets` (panic).
+#[test]
+fn a_sweep_folder_whose_rows_and_points_disagree_is_refused() {
+    let d = common::tmpdir("robust", "sweep-readback");
+    common::short_quickstart(&d);
+    let o = surge(
+        &[
+            "sweep",
+            "scenario.yaml",
+            "--param",
+            "services.web.replicas=1,2",
+            "--param",
+            "duration=2s",
+            "--replications",
+            "1",
+            "--jobs",
+            "1",
+            "--out",
+            "sw",
+        ],
+        &d,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let spec_path = d.join("sw/sweep.json");
+    let spec = std::fs::read_to_string(&spec_path).unwrap();
+    let mut v: Value = serde_json::from_str(&spec).unwrap();
+    v["points"] = Value::Array(vec![]);
+    std::fs::write(&spec_path, serde_json::to_string(&v).unwrap()).unwrap();
+    let o = surge(&["report", "sw"], &d);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("sweep.json: points"), "{e}");
+    // The points back, and a row naming a point past them.
+    std::fs::write(&spec_path, &spec).unwrap();
+    let row = std::fs::read_to_string(d.join("sw/rows/p000000-r0000.json")).unwrap();
+    let mut r: Value = serde_json::from_str(&row).unwrap();
+    r["point"] = Value::from(7);
+    std::fs::write(
+        d.join("sw/rows/p000007-r0000.json"),
+        serde_json::to_string(&r).unwrap(),
+    )
+    .unwrap();
+    let o = surge(&["report", "sw"], &d);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("p000007-r0000.json") && e.contains("point 7"),
+        "{e}"
+    );
+}
