@@ -562,3 +562,325 @@ fn a_resumed_sweep_removes_temp_files_of_dead_writers() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Found by mutation fuzzing of the binary: each once aborted the process.
+
+/// A k6 script nested thousands deep (brackets, statement chains, operator chains) overflowed
+/// the stack of the JavaScript parser or of the readers after it (SIGABRT, exit 134).
+#[test]
+fn a_k6_script_nested_too_deeply_is_refused_at_its_line() {
+    let d = common::tmpdir("robust", "k6-deep");
+    let scripts = [
+        (
+            "brackets.js",
+            format!(
+                "export default function () {{ const a = {}{}; }}\n",
+                "[".repeat(20_000),
+                "]".repeat(20_000)
+            ),
+        ),
+        (
+            "ifs.js",
+            format!(
+                "export default function () {{ {} http.get('http://x/a'); }}\n",
+                "if (a) ".repeat(5_000)
+            ),
+        ),
+        (
+            "sums.js",
+            format!(
+                "export const options = {{ vus: 1{} }};\nexport default function () {{}}\n",
+                "+1".repeat(50_000)
+            ),
+        ),
+    ];
+    for (name, text) in &scripts {
+        std::fs::write(d.join(name), text).unwrap();
+        let o = surge(&["import", "k6", name], &d);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {e}");
+        assert!(
+            e.contains(name) && e.contains("line 1, column") && e.contains("too deeply"),
+            "{name}: {e}"
+        );
+    }
+    // Ordinary nesting still reads.
+    let ok = "export const options = { scenarios: { a: { executor: 'constant-vus', vus: 2, \
+              duration: '10s' } } };\nexport default function () { if (a) { for (;;) { \
+              http.get(`http://x/${[1, [2, [3]]].length + 1 * 2}`); } } }\n";
+    std::fs::write(d.join("ok.js"), ok).unwrap();
+    let o = surge(&["import", "k6", "ok.js"], &d);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// `surge calibrate --measured summary.json@1e308`: the analytic first guess allocated a
+/// vector per VU (32 GiB) and aborted before any run refused the load.
+#[test]
+fn a_measured_load_the_scenario_cannot_take_is_refused_before_fitting() {
+    let d = common::tmpdir("robust", "calibrate-load");
+    common::short_quickstart(&d);
+    std::fs::write(
+        d.join("measured.csv"),
+        "kind,load,throughput,lat_mean_ms,role\nclosed,20,15,20,fit\nclosed,1e308,30,25,fit\n",
+    )
+    .unwrap();
+    let o = surge(
+        &[
+            "calibrate",
+            "scenario.yaml",
+            "--measured",
+            "measured.csv",
+            "--fit",
+            "services.web.endpoints.home[0].cpu",
+            "--load-path",
+            "scenarios.shoppers.stages[0].target",
+            "--max-evals",
+            "2",
+            "--replications",
+            "1",
+            "--out",
+            "out",
+            "-q",
+        ],
+        &d,
+    );
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("measured.csv: line 3 load") && e.contains("stages[0].target"),
+        "{e}"
+    );
+    assert!(!d.join("out").exists(), "nothing is written");
+}
+
+/// An Artillery value starting with a multi-byte character (`think: "😀"`, `arrivalRate:
+/// "+😀"`) was sliced at byte 2, inside the character: a panic in the `Number()` rules.
+#[test]
+fn artillery_values_starting_with_multibyte_characters_are_refused() {
+    let d = common::tmpdir("robust", "artillery-utf8");
+    for (name, phase, think) in [
+        ("think.yml", "{duration: 10, arrivalRate: 5}", "\"😀\""),
+        ("rate.yml", "{duration: 10, arrivalRate: \"+😀x\"}", "1"),
+    ] {
+        let script = format!(
+            "config:\n  target: http://x\n  phases:\n    - {phase}\nscenarios:\n  - flow:\n      \
+             - get: {{url: /}}\n      - think: {think}\n"
+        );
+        std::fs::write(d.join(name), script).unwrap();
+        let o = surge(&["import", "artillery", name], &d);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {e}");
+        assert!(e.contains(name) && !e.contains("panicked"), "{name}: {e}");
+    }
+}
+
+/// `surge hpa replay`: `--sync 1ns` looped for 6e10 syncs (killed by the timeout), and
+/// `--initial 4294967295` (or a trace whose first `replicas` is 1e12) allocated one slot per
+/// pod, 32 GiB, and aborted.
+#[test]
+fn hpa_replay_refuses_sync_counts_and_pod_counts_it_cannot_follow() {
+    let d = common::tmpdir("robust", "replay-bounds");
+    let hpa = common::root().join("models/hpa/web-hpa.yaml");
+    let hpa = hpa.to_str().unwrap();
+    let trace =
+        "t_s,web_hpa_resource_cpu,web_hpa_pods,web_replicas\n0,50,2,2\n15,50,2,2\n30,50,2,2\n";
+    std::fs::write(d.join("trace.csv"), trace).unwrap();
+    std::fs::write(
+        d.join("big.csv"),
+        trace.replacen("0,50,2,2", "0,50,2,1e12", 1),
+    )
+    .unwrap();
+    let replay = |metrics: &str, extra: &[&str]| {
+        let mut a = vec![
+            "hpa",
+            "replay",
+            "--hpa",
+            hpa,
+            "--metrics",
+            metrics,
+            "--out",
+            "out",
+        ];
+        a.extend_from_slice(extra);
+        surge(&a, &d)
+    };
+    for (metrics, extra, needles) in [
+        (
+            "trace.csv",
+            &["--sync", "1ns"][..],
+            &["trace.csv", "t_s", "--sync"][..],
+        ),
+        (
+            "trace.csv",
+            &["--initial", "4294967295"][..],
+            &["--initial 4294967295"][..],
+        ),
+        ("big.csv", &[][..], &["big.csv", "web_replicas"][..]),
+    ] {
+        let o = replay(metrics, extra);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {e}");
+        assert!(needles.iter().all(|n| e.contains(n)), "{extra:?}: {e}");
+        assert!(!d.join("out").exists(), "{extra:?}: nothing is written");
+    }
+    let o = replay("trace.csv", &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// `surge sweep` / `plan`: a grid of three 10,000-value ranges (1e12 points), `--design
+/// lhs:100000000` or `--replications 18446744073709551615` aborted on allocation while the
+/// points and runs were built.
+#[test]
+fn sweeps_too_large_to_hold_are_refused_before_any_run() {
+    let d = common::tmpdir("robust", "sweep-size");
+    common::short_quickstart(&d);
+    let cases: [(&str, &[&str], &str); 4] = [
+        (
+            "sweep",
+            &[
+                "--param",
+                "services.web.replicas=1..10000",
+                "--param",
+                "databases.main.pool.max=3..10000",
+                "--param",
+                "services.catalog.replicas=1..10000",
+            ],
+            "the grid of the --param values",
+        ),
+        (
+            "plan",
+            &[
+                "--param",
+                "services.web.replicas=1..10000",
+                "--param",
+                "databases.main.pool.max=3..10000",
+                "--param",
+                "services.catalog.replicas=1..10000",
+            ],
+            "the grid of the --param values",
+        ),
+        (
+            "sweep",
+            &[
+                "--param",
+                "services.web.replicas=1..4",
+                "--design",
+                "lhs:100000000",
+            ],
+            "--design lhs:100000000",
+        ),
+        (
+            "sweep",
+            &[
+                "--param",
+                "services.web.replicas=1..4",
+                "--replications",
+                "18446744073709551615",
+            ],
+            "18446744073709551615 replications",
+        ),
+    ];
+    for (cmd, extra, needle) in cases {
+        let mut a = vec![cmd, "scenario.yaml", "--jobs", "1", "--out", "out"];
+        a.extend_from_slice(extra);
+        let o = surge(&a, &d);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {e}");
+        assert!(e.contains(needle) && e.contains("runs"), "{extra:?}: {e}");
+        assert!(!d.join("out").exists(), "{extra:?}: nothing is written");
+    }
+}
+
+/// `surge calibrate --max-evals 18446744073709551615` overflowed the evaluation budget
+/// (panic: attempt to multiply with overflow) and `--replications 18446744073709551615` a
+/// vector's capacity (panic: capacity overflow).
+#[test]
+fn calibrate_counts_too_large_to_run_are_refused() {
+    let d = common::tmpdir("robust", "calibrate-counts");
+    common::short_quickstart(&d);
+    std::fs::write(
+        d.join("measured.csv"),
+        "kind,load,throughput,lat_mean_ms,role\nclosed,20,15,20,fit\n",
+    )
+    .unwrap();
+    for (flag, needle) in [
+        ("--max-evals", "--max-evals 18446744073709551615"),
+        ("--replications", "--replications 18446744073709551615"),
+    ] {
+        let o = surge(
+            &[
+                "calibrate",
+                "scenario.yaml",
+                "--measured",
+                "measured.csv",
+                "--fit",
+                "services.web.endpoints.home[0].cpu",
+                "--load-path",
+                "scenarios.shoppers.stages[0].target",
+                flag,
+                "18446744073709551615",
+                "--out",
+                "out",
+                "-q",
+            ],
+            &d,
+        );
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{flag}: {e}");
+        assert!(e.contains(needle) && e.contains("at most"), "{flag}: {e}");
+        assert!(!d.join("out").exists(), "{flag}: nothing is written");
+    }
+}
+
+/// `surge report` / `compare` on a sweep folder whose sweep.json lists no points (or whose
+/// row names a point sweep.json lacks): index out of bounds in `Spec::sets` (panic).
+#[test]
+fn a_sweep_folder_whose_rows_and_points_disagree_is_refused() {
+    let d = common::tmpdir("robust", "sweep-readback");
+    common::short_quickstart(&d);
+    let o = surge(
+        &[
+            "sweep",
+            "scenario.yaml",
+            "--param",
+            "services.web.replicas=1,2",
+            "--param",
+            "duration=2s",
+            "--replications",
+            "1",
+            "--jobs",
+            "1",
+            "--out",
+            "sw",
+        ],
+        &d,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let spec_path = d.join("sw/sweep.json");
+    let spec = std::fs::read_to_string(&spec_path).unwrap();
+    let mut v: Value = serde_json::from_str(&spec).unwrap();
+    v["points"] = Value::Array(vec![]);
+    std::fs::write(&spec_path, serde_json::to_string(&v).unwrap()).unwrap();
+    let o = surge(&["report", "sw"], &d);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("sweep.json: points"), "{e}");
+    // The points back, and a row naming a point past them.
+    std::fs::write(&spec_path, &spec).unwrap();
+    let row = std::fs::read_to_string(d.join("sw/rows/p000000-r0000.json")).unwrap();
+    let mut r: Value = serde_json::from_str(&row).unwrap();
+    r["point"] = Value::from(7);
+    std::fs::write(
+        d.join("sw/rows/p000007-r0000.json"),
+        serde_json::to_string(&r).unwrap(),
+    )
+    .unwrap();
+    let o = surge(&["report", "sw"], &d);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("p000007-r0000.json") && e.contains("point 7"),
+        "{e}"
+    );
+}

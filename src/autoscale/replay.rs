@@ -238,6 +238,13 @@ pub fn load_hpa(path: &Path) -> Result<HorizontalPodAutoscaler> {
     Ok(h)
 }
 
+/// The most pods a replay follows (it keeps one per replica and samples each at every sync):
+/// Kubernetes' own limit of pods per cluster. `--initial 4294967295` allocated 32 GiB.
+const MAX_PODS: u32 = 150_000;
+
+/// The most HPA syncs a replay runs.
+const MAX_SYNCS: u64 = 1_000_000;
+
 /// Memory requests are notional in a replay: utilization values are percent of this.
 const MEM_REQUEST: f64 = 100.0;
 
@@ -316,15 +323,31 @@ pub fn replay(
         .and_then(|s| trace.col(&format!("{s}_replicas")))
         .or_else(|| trace.col("replicas"));
     let ti = trace.col("t_s").expect("parsed");
+    let recorded = replicas_col
+        .map(|c| (c, trace.rows[0][c]))
+        .filter(|(_, v)| v.is_finite() && *v >= 0.0);
+    if let (None, Some((c, v))) = (o.initial, recorded) {
+        if v > MAX_PODS as f64 {
+            return Err(Error::input(
+                Path::new(&trace.file),
+                format!("first row, column {}", trace.columns[c]),
+                format!(
+                    "{v} replicas at the start: a replay follows at most {MAX_PODS} pods \
+                     (Kubernetes' limit of pods per cluster)"
+                ),
+            ));
+        }
+    }
     let initial = o
         .initial
-        .or_else(|| {
-            replicas_col
-                .map(|c| trace.rows[0][c])
-                .filter(|v| v.is_finite() && *v >= 0.0)
-                .map(|v| v as u32)
-        })
+        .or(recorded.map(|(_, v)| v as u32))
         .unwrap_or(hpa.spec.min_replicas().max(1) as u32);
+    if initial > MAX_PODS {
+        return Err(Error::Usage(format!(
+            "--initial {initial}: a replay follows at most {MAX_PODS} pods (Kubernetes' limit \
+             of pods per cluster)"
+        )));
+    }
 
     // Values as of each row: the sync that read them when recorded, else the row's time.
     let asof: Vec<f64> = trace
@@ -353,6 +376,20 @@ pub fn replay(
         events: Vec::new(),
     };
     let (start, with_metrics) = (o.pod_startup_s, o.pod_startup_s + o.metrics_delay_s);
+    // One sync every sync_s up to the end: refuse a count that would not finish (`--sync 1ns`,
+    // or a trace whose times run to 1e300 s).
+    let syncs = (end.max(0.0) / o.sync_s).floor() + 1.0;
+    if syncs.is_nan() || syncs > MAX_SYNCS as f64 {
+        return Err(Error::input(
+            Path::new(&trace.file),
+            "column t_s",
+            format!(
+                "the trace runs to {end} s: at --sync {}s that is {syncs:.3e} HPA syncs, more \
+                 than a replay runs ({MAX_SYNCS}); use a longer --sync or a shorter trace",
+                o.sync_s
+            ),
+        ));
+    }
     let mut k = 0u64;
     loop {
         let now = k as f64 * o.sync_s;
@@ -436,6 +473,17 @@ pub fn replay(
             pods: &samples,
             metric_values: &values,
         });
+        if d.desired > MAX_PODS {
+            return Err(Error::input(
+                Path::new(&trace.file),
+                format!("t_s {now}"),
+                format!(
+                    "HPA {name} scales to {} replicas here (spec.maxReplicas {}): a replay \
+                     follows at most {MAX_PODS} pods (Kubernetes' limit of pods per cluster)",
+                    d.desired, hpa.spec.max_replicas
+                ),
+            ));
+        }
         if d.desired != cur {
             if d.desired > cur {
                 pods.extend(std::iter::repeat_n(now, (d.desired - cur) as usize));

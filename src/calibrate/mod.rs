@@ -117,6 +117,10 @@ pub struct Pred {
     pub r_half: f64,
 }
 
+/// The most replications per point and loss evaluations a calibration runs.
+const MAX_REPLICATIONS: u64 = 1_000;
+const MAX_EVALS: usize = 1_000_000;
+
 /// The problem: a base scenario, its measured points and how to set their load.
 pub struct Problem {
     pub base: Loaded,
@@ -447,10 +451,30 @@ pub fn calibrate(a: &Args) -> Result<Outcome> {
     if a.replications == 0 {
         return Err(Error::Usage("--replications must be at least 1".into()));
     }
+    // Each evaluation simulates every point this many times, and the fit runs up to
+    // --max-evals evaluations: `--replications 18446744073709551615` overflowed a vector's
+    // capacity and `--max-evals 18446744073709551615` an evaluation count (panics).
+    if a.replications > MAX_REPLICATIONS {
+        return Err(Error::Usage(format!(
+            "--replications {}: expected at most {MAX_REPLICATIONS} per point",
+            a.replications
+        )));
+    }
+    if a.max_evals > MAX_EVALS {
+        return Err(Error::Usage(format!(
+            "--max-evals {}: expected at most {MAX_EVALS} evaluations",
+            a.max_evals
+        )));
+    }
     let base = config::load(&a.scenario, &a.sets)?;
     let mut points = Vec::new();
+    // The file each point came from, to locate a load the scenario cannot take.
+    let mut origins = Vec::new();
     for m in &a.measured {
-        points.extend(measured::load_file(m)?);
+        let pts = measured::load_file(m)?;
+        let (file, _) = measured::parse_spec(m)?;
+        origins.extend(std::iter::repeat_n(file, pts.len()));
+        points.extend(pts);
     }
     for p in points.iter_mut() {
         if a.holdout.iter().any(|h| (h - p.load).abs() < 1e-9) {
@@ -539,6 +563,25 @@ pub fn calibrate(a: &Args) -> Result<Outcome> {
         resources,
         sets: a.sets.clone(),
     };
+    // Each point's load must give a valid scenario within the budget before anything is
+    // simulated or solved there: the analytic surrogate allocates per VU, so a load of 1e308
+    // VUs aborted on a 32 GiB allocation instead of being refused.
+    let initial: Vec<f64> = problem.params.iter().map(|p| p.initial).collect();
+    // The fitted values alone first, so that their own errors are not blamed on a point.
+    problem.base.with_sets(&problem.param_sets(&initial))?;
+    for (p, file) in problem.points.iter().zip(&origins) {
+        if let Err(e) = problem.base.with_sets(&problem.sets_for(&initial, p)) {
+            return Err(Error::input(
+                file,
+                format!("{} load", p.source.trim_end_matches(':')),
+                format!(
+                    "load {} cannot be simulated with {}: {e}",
+                    fmt_num(p.load),
+                    a.scenario.display()
+                ),
+            ));
+        }
+    }
     if let Some(j) = a.jobs {
         // A pool of the asked size for this command's parallel work.
         let pool = rayon::ThreadPoolBuilder::new()

@@ -231,6 +231,9 @@ pub fn build(l: &Loaded) -> Option<Surrogate> {
     })
 }
 
+/// The most VUs the closed product-form first guess is solved for.
+const MAX_CLOSED_N: f64 = 1e6;
+
 impl Surrogate {
     /// The exact product-form prediction at one point; `resource` maps a measured column to a
     /// resource name. Terms it cannot predict copy the measurement (no residual).
@@ -238,6 +241,11 @@ impl Surrogate {
         let st: Vec<analytic::Station> = self.stations.iter().map(|s| s.1.clone()).collect();
         let (x, r) = match p.kind {
             LoadKind::Closed => {
+                // The exact solution keeps O(N) terms per station: past this many VUs the
+                // first guess is skipped (5e7 VUs allocated 3 GiB and aborted).
+                if p.load.is_nan() || p.load > MAX_CLOSED_N {
+                    return None;
+                }
                 let n = p.load.round().max(1.0) as u32;
                 let xs = analytic::closed_x(self.think + self.delay, &st, n).ok()?;
                 let x = *xs.last()?;

@@ -54,7 +54,7 @@ fn js_string_to_number(s: &str) -> f64 {
         return 0.0;
     }
     for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] {
-        if t.len() > 2 && t[..2].eq_ignore_ascii_case(prefix) {
+        if t.len() > 2 && t.get(..2).is_some_and(|p| p.eq_ignore_ascii_case(prefix)) {
             return u128::from_str_radix(&t[2..], radix).map_or(f64::NAN, |v| v as f64);
         }
     }
@@ -94,7 +94,7 @@ pub fn to_number(v: &Value) -> f64 {
         Value::String(s) => {
             let t = s.trim();
             let u = t.strip_prefix(['+', '-']).unwrap_or(t);
-            if u.len() != t.len() && u.len() > 2 && u[..2].eq_ignore_ascii_case("0x") {
+            if u.len() != t.len() && u.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("0x")) {
                 return f64::NAN;
             }
             js_string_to_number(t)

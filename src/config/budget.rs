@@ -83,12 +83,33 @@ impl Budget {
     }
 }
 
-/// Total RAM from /proc/meminfo (`MemTotal`, in kB), or 8 GiB when it cannot be read.
+/// Total RAM from /proc/meminfo (`MemTotal`, in kB), or 8 GiB when it cannot be read; lowered
+/// to the process's address-space limit (`ulimit -v`) and its cgroup's `memory.max` when those
+/// are smaller, so that the default budget refuses a run the process could not allocate
+/// (under `ulimit -v 4000000` on a 23 GiB machine, a 5e7-VU run passed the budget and
+/// aborted on a 3 GiB allocation).
 pub fn machine_ram() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
+    let total = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|t| meminfo_total(&t))
-        .unwrap_or(FALLBACK_RAM)
+        .unwrap_or(FALLBACK_RAM);
+    let rlimit = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|t| address_space_limit(&t));
+    let cgroup = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .ok()
+        .and_then(|t| t.trim().parse::<u64>().ok());
+    [rlimit, cgroup].into_iter().flatten().fold(total, u64::min)
+}
+
+/// The soft `Max address space` limit in /proc/self/limits, in bytes (`None`: unlimited).
+fn address_space_limit(text: &str) -> Option<u64> {
+    let line = text.lines().find(|l| l.starts_with("Max address space"))?;
+    line.trim_start_matches("Max address space")
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn meminfo_total(text: &str) -> Option<u64> {
@@ -195,7 +216,7 @@ impl Estimate {
                 top.field.clone(),
                 format!(
                     "this run would need about {} of memory, over the budget of {} \
-                     (--max-memory; default: {:.0}% of this machine's RAM); the simulator itself \
+                     (--max-memory; default: {:.0}% of this machine's RAM or memory limit); the simulator itself \
                      takes {}, and the largest part is {} for {}",
                     fmt_bytes(mem),
                     fmt_bytes(b.max_memory),
@@ -846,6 +867,14 @@ mod tests {
             Some(16314512 * 1024)
         );
         assert_eq!(meminfo_total("nothing"), None);
+        let limits =
+            "Max cpu time              unlimited            unlimited            seconds\n\
+                      Max address space         4096000000           unlimited            bytes\n";
+        assert_eq!(address_space_limit(limits), Some(4_096_000_000));
+        assert_eq!(
+            address_space_limit("Max address space  unlimited  unlimited  bytes\n"),
+            None
+        );
         assert_eq!(parse_bytes("4Gi").unwrap(), 4 << 30);
         assert_eq!(parse_bytes("512Mi").unwrap(), 512 << 20);
         assert_eq!(parse_bytes("2G").unwrap(), 2_000_000_000);

@@ -41,6 +41,15 @@ fn grid_size(params: &[Param]) -> usize {
         .fold(1usize, |a, n| a.saturating_mul(n))
 }
 
+/// How many points `design` materialises before dropping repeats (saturating).
+pub fn size(design: Design, params: &[Param]) -> usize {
+    match design {
+        Design::Grid => grid_size(params),
+        Design::Random { n } => n.min(grid_size(params)),
+        Design::Lhs { n } => n,
+    }
+}
+
 /// Every combination, the last parameter varying fastest.
 pub fn grid(params: &[Param]) -> Vec<Vec<usize>> {
     let mut out = vec![vec![]];

@@ -33,8 +33,12 @@ use points::{aggregate, PointStats};
 use row::Row;
 use shard::Shard;
 use spec::{PlanSpec, Precision, Spec};
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+
+/// The most runs (points × replications) one sweep or plan holds.
+pub const MAX_RUNS: u64 = 1_000_000;
 
 /// The options `surge sweep` and `surge plan` share.
 #[derive(Clone, Debug)]
@@ -112,6 +116,25 @@ fn build_spec(a: &SweepArgs, base: &Loaded, plan: Option<PlanSpec>) -> Result<Sp
         }
         precision::check_stationary(&base.scenario)
             .map_err(|m| Error::input(&base.scenario_path, "field scenarios", m))?;
+    }
+    // Points and runs are held in memory and each run writes a row file: bound them before
+    // building any (a grid of three 10,000-value ranges, `--design lhs:100000000` or
+    // `--replications 18446744073709551615` aborted on allocation).
+    let n_points = design::size(design, &params);
+    let reps = precision
+        .as_ref()
+        .map_or(a.replications, |p| p.max_replications.max(a.replications));
+    let runs = n_points as u128 * u128::from(reps);
+    if runs > MAX_RUNS as u128 {
+        let what = if design == Design::Grid {
+            "the grid of the --param values".to_string()
+        } else {
+            format!("--design {}", a.design)
+        };
+        return Err(Error::Usage(format!(
+            "{what} has {n_points} points; with up to {reps} replications each that is {runs} runs, \
+             more than a sweep runs ({MAX_RUNS}): use fewer values, points or replications"
+        )));
     }
     let seed = a.seed.unwrap_or(base.scenario.seed);
     let idx = design::points(design, &params, seed);

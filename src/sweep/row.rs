@@ -226,6 +226,9 @@ pub fn save(out: &Path, row: &Row) -> Result<()> {
 pub fn load_all(out: &Path) -> Result<Vec<Row>> {
     let dir = rows_dir(out);
     let mut rows = Vec::new();
+    // Rows index sweep.json's points: one naming a point it lacks (an edited or truncated
+    // sweep.json with `points: []`) panicked with an index out of bounds in report/compare.
+    let n_points = super::spec::Spec::read(out).ok().map(|s| s.points.len());
     let entries = match std::fs::read_dir(&dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(rows),
@@ -254,6 +257,21 @@ pub fn load_all(out: &Path) -> Result<Vec<Row>> {
                 "",
                 "the file's name does not match its point and replication",
             ));
+        }
+        if let Some(n) = n_points {
+            if let Some(p) = std::iter::once(row.point)
+                .chain(row.shared_from)
+                .find(|&p| p >= n)
+            {
+                return Err(Error::input(
+                    &path,
+                    "",
+                    format!(
+                        "point {p} is not in {}'s {n} points; is this the sweep's own folder?",
+                        out.join("sweep.json").display()
+                    ),
+                ));
+            }
         }
         rows.push(row);
     }

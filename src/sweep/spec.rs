@@ -154,7 +154,27 @@ impl Spec {
     pub fn read(dir: &Path) -> Result<Spec> {
         let path = dir.join("sweep.json");
         let text = config::read_text(&path)?;
-        serde_json::from_str(&text)
-            .map_err(|e| Error::input(&path, "", format!("not a sweep specification: {e}")))
+        let spec: Spec = serde_json::from_str(&text)
+            .map_err(|e| Error::input(&path, "", format!("not a sweep specification: {e}")))?;
+        // Points are indexed by the rows and zipped with the parameters: check their shape.
+        if spec.points.is_empty() {
+            return Err(Error::input(&path, "points", "expected at least one point"));
+        }
+        if let Some(i) = spec
+            .points
+            .iter()
+            .position(|p| p.len() != spec.params.len())
+        {
+            return Err(Error::input(
+                &path,
+                format!("points[{i}]"),
+                format!(
+                    "expected one value for each of the {} parameters, found {}",
+                    spec.params.len(),
+                    spec.points[i].len()
+                ),
+            ));
+        }
+        Ok(spec)
     }
 }

@@ -69,6 +69,134 @@ impl<'s> Lines<'s> {
     }
 }
 
+/// The deepest syntax tree a script may have: the parser and the readers below recurse once
+/// per level, so deeper scripts (`[[[[…` or `if (a) if (a) …` or `1+1+1…` thousands deep)
+/// overflowed the stack and aborted.
+const MAX_DEPTH: usize = 400;
+
+/// The byte offset where `text`'s syntax tree may grow deeper than [`MAX_DEPTH`], read
+/// lexically before parsing. The bound is an over-estimate: along the open brackets, it adds
+/// each bracket and every operator character or nesting keyword (`if`, `new`, …) seen since
+/// the last `,` or `;` at each level, which is at least the tree's depth there. Strings,
+/// templates and comments are skipped.
+fn too_deep(text: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    // One frame per open bracket (true for a template's `${`), with its operator count.
+    let mut frames: Vec<(bool, usize)> = vec![(false, 0)];
+    let mut depth = 0usize;
+    let mut i = 0;
+    // Template text from `i`: the index after its closing backtick, or after a `${` (which
+    // opens a frame).
+    fn template(
+        b: &[u8],
+        mut i: usize,
+        frames: &mut Vec<(bool, usize)>,
+        depth: &mut usize,
+    ) -> usize {
+        while i < b.len() {
+            match b[i] {
+                b'\\' => i += 2,
+                b'`' => return i + 1,
+                b'$' if b.get(i + 1) == Some(&b'{') => {
+                    frames.push((true, 0));
+                    *depth += 1;
+                    return i + 2;
+                }
+                _ => i += 1,
+            }
+        }
+        i
+    }
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i = text[i + 2..].find("*/").map_or(b.len(), |k| i + 2 + k + 2);
+            }
+            b'\'' | b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != c && b[i] != b'\n' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'`' => i = template(b, i + 1, &mut frames, &mut depth),
+            b'(' | b'[' | b'{' => {
+                frames.push((false, 0));
+                depth += 1;
+                i += 1;
+            }
+            b')' | b']' | b'}' => {
+                i += 1;
+                if frames.len() > 1 {
+                    let (in_template, ops) = frames.pop().unwrap_or_default();
+                    depth -= ops + 1;
+                    if in_template && c == b'}' {
+                        i = template(b, i, &mut frames, &mut depth);
+                    }
+                }
+            }
+            b',' | b';' => {
+                if let Some(f) = frames.last_mut() {
+                    depth -= f.1;
+                    f.1 = 0;
+                }
+                i += 1;
+            }
+            b'+' | b'-' | b'*' | b'%' | b'&' | b'|' | b'^' | b'!' | b'~' | b'?' | b':' | b'='
+            | b'<' | b'>' | b'.' | b'/' => {
+                if let Some(f) = frames.last_mut() {
+                    f.1 += 1;
+                }
+                depth += 1;
+                i += 1;
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' || c == b'$' => {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$')
+                {
+                    i += 1;
+                }
+                if matches!(
+                    &text[start..i],
+                    "if" | "else"
+                        | "for"
+                        | "while"
+                        | "do"
+                        | "with"
+                        | "new"
+                        | "typeof"
+                        | "void"
+                        | "delete"
+                        | "await"
+                        | "yield"
+                        | "return"
+                        | "throw"
+                        | "case"
+                        | "async"
+                        | "function"
+                        | "class"
+                ) {
+                    if let Some(f) = frames.last_mut() {
+                        f.1 += 1;
+                    }
+                    depth += 1;
+                }
+            }
+            _ => i += 1,
+        }
+        if depth > MAX_DEPTH {
+            return Some(i.saturating_sub(1).min(b.len().saturating_sub(1)));
+        }
+    }
+    None
+}
+
 /// Parse `text` (JavaScript, or TypeScript for `.ts`) and read what surge needs.
 pub fn read(path: &Path, text: &str) -> Result<Script> {
     let alloc = Allocator::default();
@@ -77,8 +205,20 @@ pub fn read(path: &Path, text: &str) -> Result<Script> {
     } else {
         SourceType::mjs()
     };
-    let ret = Parser::new(&alloc, text, ty).parse();
     let lines = Lines::new(text);
+    if let Some(at) = too_deep(text) {
+        let l = lines.loc(at as u32);
+        return Err(Error::input(
+            path,
+            format!("line {}, column {}", l.line, l.col),
+            format!(
+                "the script nests brackets, operators or statements too deeply to read \
+                 (more than {MAX_DEPTH} levels here); a k6 script's options and requests are \
+                 read from shallow literals"
+            ),
+        ));
+    }
+    let ret = Parser::new(&alloc, text, ty).parse();
     if let Some(d) = ret.diagnostics.iter().next() {
         if ret.panicked || !ret.diagnostics.is_empty() {
             let loc = d
