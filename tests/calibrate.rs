@@ -304,3 +304,61 @@ fn wildcard_fit_is_deterministic_whatever_the_job_count() {
         .unwrap()
         .contains("1 fields"));
 }
+
+/// A whole-number field is fitted at whole numbers: `--fit services.db.replicas` used to fail
+/// with "invalid type: floating point, expected u32". Points measured with 4 one-core replicas
+/// (10 ms per request, so throughput saturates at 400/s); the fit starts from 2 and must land
+/// on 4, and the calibrated overlay must hold the integer.
+#[test]
+fn integer_fields_are_fitted_at_whole_numbers() {
+    let d = tmpdir("calibrate", "integer");
+    let m = |replicas: u32| {
+        format!(
+            "entry: db\nservices:\n  db:\n    replicas: {replicas}\n    pod: {{cores: 1}}\n    endpoints:\n      tx:\n        - cpu: exp(mean=10ms)\n"
+        )
+    };
+    let truth = m(4);
+    let mut csv = String::from("kind,load,throughput,lat_mean_ms,think_s,role\n");
+    for n in [2u32, 8, 32] {
+        let s = SCENARIO.replace("vus: 1\n", &format!("vus: {n}\n"));
+        let l = config::from_strs(&s, &truth).unwrap();
+        let r = sim::run(
+            &l,
+            RunOptions {
+                seed: 7,
+                replication: 0,
+            },
+            &mut |_, _| {},
+        );
+        let x = r.metrics.http.count() as f64 / surge::engine::ns_to_secs(r.end);
+        csv.push_str(&format!(
+            "closed,{n},{x},{},0,fit\n",
+            r.metrics.http.avg_ms()
+        ));
+    }
+    write(&d, "m.yaml", &m(2));
+    write(&d, "s.yaml", SCENARIO);
+    write(&d, "points.csv", &csv);
+    calibrate(
+        &d,
+        &[
+            "--fit",
+            "services.db.replicas=1..12",
+            "--replications",
+            "1",
+            "--max-evals",
+            "40",
+            "--out",
+            "out",
+            "-q",
+        ],
+    );
+    let j = read_json(&d.join("out").join("calibration.json"));
+    let p = &j["parameters"][0];
+    assert_eq!(p["describe"], "4", "{p}");
+    assert_eq!(
+        p["set"]["services.db.replicas"],
+        serde_json::json!(4),
+        "{p}"
+    );
+}

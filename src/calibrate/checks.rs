@@ -168,7 +168,7 @@ pub fn operational_seed(problem: &Problem, fit: &[Point]) -> Option<Vec<f64>> {
                             None
                         }
                     }
-                    Form::Number => continue,
+                    Form::Number | Form::Count => continue,
                 };
                 let mut logs = Vec::new();
                 for (pt, pr) in fit.iter().zip(&preds) {

@@ -80,7 +80,17 @@ pub fn uncertainty(problem: &Problem, theta: &[f64], fit: &[Point]) -> Result<Un
     for k in 0..p {
         let fp = &problem.params[k];
         let h = 0.05 * theta[k].abs().max(0.05 * (fp.hi - fp.lo));
-        let (lo, hi) = ((theta[k] - h).max(fp.lo), (theta[k] + h).min(fp.hi));
+        let (lo, hi) = if matches!(fp.form, super::params::Form::Count) {
+            // A whole-number field moves in whole steps (at least one each way), and the
+            // difference is taken over the values actually simulated.
+            let c = theta[k].round();
+            (
+                (theta[k] - h).round().min(c - 1.0).max(fp.lo.ceil()),
+                (theta[k] + h).round().max(c + 1.0).min(fp.hi.floor()),
+            )
+        } else {
+            ((theta[k] - h).max(fp.lo), (theta[k] + h).min(fp.hi))
+        };
         let mut tl = theta.to_vec();
         let mut th = theta.to_vec();
         tl[k] = lo;

@@ -11,6 +11,9 @@ use serde_json::Value;
 #[derive(Clone, Debug)]
 pub enum Form {
     Number,
+    /// A whole-number field (a pool size, replicas, cores): tried at the nearest integer, since
+    /// the model cannot take `2.5` connections.
+    Count,
     /// A distribution string; the parameter is its mean in seconds.
     Dist(String),
     /// A wildcard path (`services.*.endpoints.*[*].db.time`): one factor scales every field it
@@ -174,6 +177,7 @@ pub fn parse(spec: &str, base: &Loaded) -> Result<FreeParam> {
     }
     let (full, cur) = overrides::get(&s_img, &m_img, path).map_err(|e| usage(spec, e))?;
     let (form, initial) = match &cur {
+        Value::Number(n) if n.is_u64() || n.is_i64() => (Form::Count, n.as_f64().unwrap_or(0.0)),
         Value::Number(n) => (Form::Number, n.as_f64().unwrap_or(0.0)),
         Value::String(s) => match Dist::parse(s) {
             Ok(d) => (Form::Dist(s.clone()), d.mean_ns() / 1e9),
@@ -220,12 +224,24 @@ pub fn parse(spec: &str, base: &Loaded) -> Result<FreeParam> {
     })
 }
 
+/// `v` rounded to a whole number for an integer field (nearest, ties away from zero; a
+/// negative value stays negative so the field's own validation names it).
+fn whole(v: f64) -> Value {
+    let r = v.round();
+    if r >= 0.0 {
+        serde_json::json!(r as u64)
+    } else {
+        serde_json::json!(r as i64)
+    }
+}
+
 impl FreeParam {
     /// The `--set` path/value pairs for `v`.
     pub fn render(&self, v: f64) -> Vec<(String, Value)> {
         let dist = |template: &str, f: f64| Value::String(scale_durations(template, f));
         match &self.form {
             Form::Number => vec![(self.path.clone(), serde_json::json!(v))],
+            Form::Count => vec![(self.path.clone(), whole(v))],
             Form::Dist(template) => {
                 let mean0 = Dist::parse(template)
                     .map(|d| d.mean_ns() / 1e9)
@@ -237,6 +253,9 @@ impl FreeParam {
                 .map(|(p, base)| {
                     let val = match base {
                         Value::String(t) => dist(t, v),
+                        Value::Number(n) if n.is_u64() || n.is_i64() => {
+                            whole(n.as_f64().unwrap_or(0.0) * v)
+                        }
                         other => serde_json::json!(other.as_f64().unwrap_or(0.0) * v),
                     };
                     (p.clone(), val)
@@ -249,6 +268,7 @@ impl FreeParam {
     pub fn describe(&self, v: f64) -> String {
         match &self.form {
             Form::Number => super::fmt_num(v),
+            Form::Count => super::value_text(&whole(v)),
             Form::Dist(_) => self
                 .render(v)
                 .first()
@@ -369,6 +389,43 @@ mod tests {
             "services.api.endpoints.status[0].delay"
         ));
         assert!(glob("a.*.x|b.**.y", "b.c.d.y") && !glob("a.*.x|b.**.y", "a.c.d.x"));
+    }
+
+    /// A whole-number field (replicas, a pool size) is tried at the nearest integer: the model
+    /// refuses `2.6` replicas, which made `--fit services.web.replicas` fail outright.
+    #[test]
+    fn integer_fields_are_fitted_at_whole_numbers() {
+        let qs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/quickstart.yaml");
+        let base = crate::config::load(&qs, &[]).unwrap();
+        let p = parse("services.web.replicas=1..6", &base).unwrap();
+        assert!(matches!(p.form, Form::Count));
+        let set = p.render(2.6);
+        assert_eq!(set, vec![(p.path.clone(), serde_json::json!(3))]);
+        assert_eq!(p.describe(2.4), "2");
+        let sets: Vec<String> = set
+            .iter()
+            .map(|(k, v)| format!("{k}={}", super::super::value_text(v)))
+            .collect();
+        assert_eq!(
+            base.with_sets(&sets).unwrap().model.services["web"].replicas,
+            3
+        );
+        // A tied scale over integer and fractional fields rounds only the integer ones.
+        let t = parse("services.*.replicas=0.5..4", &base).unwrap();
+        for (_, v) in t.render(1.7) {
+            assert!(v.is_u64(), "{v}");
+        }
+        assert!(base
+            .with_sets(
+                &t.render(1.7)
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+            )
+            .is_ok());
+        // A fractional field stays fractional.
+        let f = parse("services.web.endpoints.home[0].cpu=1ms..10ms", &base).unwrap();
+        assert!(matches!(f.form, Form::Dist(_)));
     }
 
     #[test]
