@@ -19,23 +19,28 @@ const SCENARIO: &str = "model: m.yaml\nseed: 5\nsample_interval: 10s\nrequest_ti
     flows:\n  loop:\n    steps:\n      - request: tx\n\
     scenarios:\n  clients:\n    executor: constant-vus\n    vus: 1\n    duration: 60s\n    gracefulStop: 1000h\n";
 
+/// Throughput (per s) and mean latency (ms) surge gives `model` under SCENARIO with `vus` VUs.
+fn measure(model: &str, vus: u32, seed: u64) -> (f64, f64) {
+    let s = SCENARIO.replace("vus: 1\n", &format!("vus: {vus}\n"));
+    let l = config::from_strs(&s, model).unwrap();
+    let r = sim::run(
+        &l,
+        RunOptions {
+            seed,
+            replication: 0,
+        },
+        &mut |_, _| {},
+    );
+    let x = r.metrics.http.count() as f64 / surge::engine::ns_to_secs(r.end);
+    (x, r.metrics.http.avg_ms())
+}
+
 /// Measured points from surge itself at the true parameters, with ±1 % multiplicative noise.
 fn synthetic_csv(loads: &[u32], holdout: &[u32]) -> String {
     let truth = model(10.0, 0.05, 0.002);
     let mut csv = String::from("kind,load,throughput,lat_mean_ms,think_s,role\n");
     for (i, &n) in loads.iter().enumerate() {
-        let s = SCENARIO.replace("vus: 1\n", &format!("vus: {n}\n"));
-        let l = config::from_strs(&s, &truth).unwrap();
-        let r = sim::run(
-            &l,
-            RunOptions {
-                seed: 99,
-                replication: 0,
-            },
-            &mut |_, _| {},
-        );
-        let x = r.metrics.http.count() as f64 / surge::engine::ns_to_secs(r.end);
-        let lat = r.metrics.http.avg_ms();
+        let (x, lat) = measure(&truth, n, 99);
         let noise = [1.01, 0.99, 1.0, 0.995, 1.007, 0.993, 1.004][i % 7];
         let role = if holdout.contains(&n) {
             "holdout"
@@ -320,21 +325,8 @@ fn integer_fields_are_fitted_at_whole_numbers() {
     let truth = m(4);
     let mut csv = String::from("kind,load,throughput,lat_mean_ms,think_s,role\n");
     for n in [2u32, 8, 32] {
-        let s = SCENARIO.replace("vus: 1\n", &format!("vus: {n}\n"));
-        let l = config::from_strs(&s, &truth).unwrap();
-        let r = sim::run(
-            &l,
-            RunOptions {
-                seed: 7,
-                replication: 0,
-            },
-            &mut |_, _| {},
-        );
-        let x = r.metrics.http.count() as f64 / surge::engine::ns_to_secs(r.end);
-        csv.push_str(&format!(
-            "closed,{n},{x},{},0,fit\n",
-            r.metrics.http.avg_ms()
-        ));
+        let (x, lat) = measure(&truth, n, 7);
+        csv.push_str(&format!("closed,{n},{x},{lat},0,fit\n"));
     }
     write(&d, "m.yaml", &m(2));
     write(&d, "s.yaml", SCENARIO);

@@ -619,39 +619,37 @@ fn a_k6_script_nested_too_deeply_is_refused_at_its_line() {
 #[test]
 fn a_measured_load_the_scenario_cannot_take_is_refused_before_fitting() {
     let d = common::tmpdir("robust", "calibrate-load");
-    common::short_quickstart(&d);
-    std::fs::write(
-        d.join("measured.csv"),
-        "kind,load,throughput,lat_mean_ms,role\nclosed,20,15,20,fit\nclosed,1e308,30,25,fit\n",
-    )
-    .unwrap();
-    let o = surge(
-        &[
-            "calibrate",
-            "scenario.yaml",
-            "--measured",
-            "measured.csv",
-            "--fit",
-            "services.web.endpoints.home[0].cpu",
-            "--load-path",
-            "scenarios.shoppers.stages[0].target",
-            "--max-evals",
-            "2",
-            "--replications",
-            "1",
-            "--out",
-            "out",
-            "-q",
-        ],
-        &d,
+    let csv =
+        "kind,load,throughput,lat_mean_ms,role\nclosed,20,15,20,fit\nclosed,1e308,30,25,fit\n";
+    let o = calibrate_quickstart(&d, csv, &["--max-evals", "2", "--replications", "1"]);
+    assert_refused_cleanly(
+        &o,
+        &["measured.csv: line 3 load", "stages[0].target"],
+        &d.join("out"),
+        "load 1e308",
     );
-    let e = stderr(&o);
-    assert_eq!(o.status.code(), Some(2), "{e}");
-    assert!(
-        e.contains("measured.csv: line 3 load") && e.contains("stages[0].target"),
-        "{e}"
-    );
-    assert!(!d.join("out").exists(), "nothing is written");
+}
+
+/// `surge calibrate` on the short quickstart in `d`, with `csv` as the measured points, fitting
+/// the home endpoint's CPU step, plus `extra` flags; output to `d/out`.
+fn calibrate_quickstart(d: &Path, csv: &str, extra: &[&str]) -> std::process::Output {
+    common::short_quickstart(d);
+    std::fs::write(d.join("measured.csv"), csv).unwrap();
+    let mut a = vec![
+        "calibrate",
+        "scenario.yaml",
+        "--measured",
+        "measured.csv",
+        "--fit",
+        "services.web.endpoints.home[0].cpu",
+        "--load-path",
+        "scenarios.shoppers.stages[0].target",
+        "--out",
+        "out",
+        "-q",
+    ];
+    a.extend_from_slice(extra);
+    surge(&a, d)
 }
 
 /// An Artillery value starting with a multi-byte character (`think: "😀"`, `arrivalRate:
@@ -735,31 +733,18 @@ fn hpa_replay_refuses_sync_counts_and_pod_counts_it_cannot_follow() {
 fn sweeps_too_large_to_hold_are_refused_before_any_run() {
     let d = common::tmpdir("robust", "sweep-size");
     common::short_quickstart(&d);
+    // Three 10,000-value ranges: 1e12 points.
+    let huge: &[&str] = &[
+        "--param",
+        "services.web.replicas=1..10000",
+        "--param",
+        "databases.main.pool.max=3..10000",
+        "--param",
+        "services.catalog.replicas=1..10000",
+    ];
     let cases: [(&str, &[&str], &str); 4] = [
-        (
-            "sweep",
-            &[
-                "--param",
-                "services.web.replicas=1..10000",
-                "--param",
-                "databases.main.pool.max=3..10000",
-                "--param",
-                "services.catalog.replicas=1..10000",
-            ],
-            "the grid of the --param values",
-        ),
-        (
-            "plan",
-            &[
-                "--param",
-                "services.web.replicas=1..10000",
-                "--param",
-                "databases.main.pool.max=3..10000",
-                "--param",
-                "services.catalog.replicas=1..10000",
-            ],
-            "the grid of the --param values",
-        ),
+        ("sweep", huge, "the grid of the --param values"),
+        ("plan", huge, "the grid of the --param values"),
         (
             "sweep",
             &[
@@ -785,11 +770,16 @@ fn sweeps_too_large_to_hold_are_refused_before_any_run() {
         let mut a = vec![cmd, "scenario.yaml", "--jobs", "1", "--out", "out"];
         a.extend_from_slice(extra);
         let o = surge(&a, &d);
-        let e = stderr(&o);
-        assert_eq!(o.status.code(), Some(2), "{extra:?}: {e}");
-        assert!(e.contains(needle) && e.contains("runs"), "{extra:?}: {e}");
-        assert!(!d.join("out").exists(), "{extra:?}: nothing is written");
+        assert_refused_cleanly(&o, &[needle, "runs"], &d.join("out"), &format!("{extra:?}"));
     }
+}
+
+/// Exit 2, an error holding every needle, and no output folder.
+fn assert_refused_cleanly(o: &std::process::Output, needles: &[&str], out: &Path, what: &str) {
+    let e = stderr(o);
+    assert_eq!(o.status.code(), Some(2), "{what}: {e}");
+    assert!(needles.iter().all(|n| e.contains(n)), "{what}: {e}");
+    assert!(!out.exists(), "{what}: nothing is written");
 }
 
 /// `surge calibrate --max-evals 18446744073709551615` overflowed the evaluation budget
@@ -798,38 +788,13 @@ fn sweeps_too_large_to_hold_are_refused_before_any_run() {
 #[test]
 fn calibrate_counts_too_large_to_run_are_refused() {
     let d = common::tmpdir("robust", "calibrate-counts");
-    common::short_quickstart(&d);
-    std::fs::write(
-        d.join("measured.csv"),
-        "kind,load,throughput,lat_mean_ms,role\nclosed,20,15,20,fit\n",
-    )
-    .unwrap();
+    let csv = "kind,load,throughput,lat_mean_ms,role\nclosed,20,15,20,fit\n";
     for (flag, needle) in [
         ("--max-evals", "--max-evals 18446744073709551615"),
         ("--replications", "--replications 18446744073709551615"),
     ] {
-        let o = surge(
-            &[
-                "calibrate",
-                "scenario.yaml",
-                "--measured",
-                "measured.csv",
-                "--fit",
-                "services.web.endpoints.home[0].cpu",
-                "--load-path",
-                "scenarios.shoppers.stages[0].target",
-                flag,
-                "18446744073709551615",
-                "--out",
-                "out",
-                "-q",
-            ],
-            &d,
-        );
-        let e = stderr(&o);
-        assert_eq!(o.status.code(), Some(2), "{flag}: {e}");
-        assert!(e.contains(needle) && e.contains("at most"), "{flag}: {e}");
-        assert!(!d.join("out").exists(), "{flag}: nothing is written");
+        let o = calibrate_quickstart(&d, csv, &[flag, "18446744073709551615"]);
+        assert_refused_cleanly(&o, &[needle, "at most"], &d.join("out"), flag);
     }
 }
 
