@@ -612,6 +612,42 @@ fn a_k6_script_nested_too_deeply_is_refused_at_its_line() {
     std::fs::write(d.join("ok.js"), ok).unwrap();
     let o = surge(&["import", "k6", "ok.js"], &d);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // A long script without semicolons (each line break ends a statement) is not deep: 300
+    // request lines once summed into one "depth" and were refused.
+    let mut asi = String::from(
+        "import http from 'k6/http'
+export const options = { vus: 2, duration: '10s' }
+         export default function () {
+",
+    );
+    for i in 0..300 {
+        asi.push_str(&format!(
+            "  const r{i} = http.get('http://x/p{i}')
+"
+        ));
+    }
+    asi.push_str(
+        "}
+",
+    );
+    std::fs::write(d.join("asi.js"), asi).unwrap();
+    let o = surge(&["import", "k6", "asi.js"], &d);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // An operator chain continued across lines is still one expression.
+    let chain = format!(
+        "export const options = {{ vus: 1{} }}
+export default function () {{}}
+",
+        "\n+1".repeat(20_000)
+    );
+    std::fs::write(d.join("chain.js"), chain).unwrap();
+    let o = surge(&["import", "k6", "chain.js"], &d);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("chain.js: line") && e.contains("too deeply"),
+        "{e}"
+    );
 }
 
 /// `surge calibrate --measured summary.json@1e308`: the analytic first guess allocated a

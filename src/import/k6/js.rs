@@ -77,14 +77,46 @@ const MAX_DEPTH: usize = 400;
 /// The byte offset where `text`'s syntax tree may grow deeper than [`MAX_DEPTH`], read
 /// lexically before parsing. The bound is an over-estimate: along the open brackets, it adds
 /// each bracket and every operator character or nesting keyword (`if`, `new`, …) seen since
-/// the last `,` or `;` at each level, which is at least the tree's depth there. Strings,
-/// templates and comments are skipped.
+/// the last statement or element boundary at each level (`,`, `;`, or a line break where a
+/// statement can end: the line ends in a name, literal or closing bracket and the next does not
+/// start with an operator or an opening bracket), which is at least the tree's depth there.
+/// Strings, templates and comments are skipped.
 fn too_deep(text: &str) -> Option<usize> {
     let b = text.as_bytes();
     // One frame per open bracket (true for a template's `${`), with its operator count.
     let mut frames: Vec<(bool, usize)> = vec![(false, 0)];
     let mut depth = 0usize;
     let mut i = 0;
+    // The last significant byte, and whether a line break after it may have ended a statement
+    // (automatic semicolon insertion): decided by the next significant byte.
+    let mut last = b';';
+    let mut line_break = false;
+    let ends_expression = |c: u8| {
+        c.is_ascii_alphanumeric()
+            || matches!(c, b'_' | b'$' | b')' | b']' | b'}' | b'\'' | b'"' | b'`')
+    };
+    let is_operator = |c: u8| {
+        matches!(
+            c,
+            b'+' | b'-'
+                | b'*'
+                | b'%'
+                | b'&'
+                | b'|'
+                | b'^'
+                | b'!'
+                | b'~'
+                | b'?'
+                | b':'
+                | b'='
+                | b'<'
+                | b'>'
+                | b'.'
+                | b'/'
+                | b'('
+                | b'['
+        )
+    };
     // Template text from `i`: the index after its closing backtick, or after a `${` (which
     // opens a frame).
     fn template(
@@ -109,6 +141,23 @@ fn too_deep(text: &str) -> Option<usize> {
     }
     while i < b.len() {
         let c = b[i];
+        let comment = c == b'/' && matches!(b.get(i + 1), Some(b'/' | b'*'));
+        if c == b'\n' {
+            line_break |= ends_expression(last);
+            i += 1;
+            continue;
+        }
+        if c.is_ascii_whitespace() || comment {
+            // Neither significant nor a boundary: the arms below skip comments.
+        } else {
+            if std::mem::take(&mut line_break) && !is_operator(c) {
+                if let Some(f) = frames.last_mut() {
+                    depth -= f.1;
+                    f.1 = 0;
+                }
+            }
+            last = c;
+        }
         match c {
             b'/' if b.get(i + 1) == Some(&b'/') => {
                 while i < b.len() && b[i] != b'\n' {
