@@ -177,7 +177,7 @@ pub fn parse(spec: &str, base: &Loaded) -> Result<FreeParam> {
     }
     let (full, cur) = overrides::get(&s_img, &m_img, path).map_err(|e| usage(spec, e))?;
     let (form, initial) = match &cur {
-        Value::Number(n) if n.is_u64() || n.is_i64() => (Form::Count, n.as_f64().unwrap_or(0.0)),
+        Value::Number(n) if is_whole(n) => (Form::Count, n.as_f64().unwrap_or(0.0)),
         Value::Number(n) => (Form::Number, n.as_f64().unwrap_or(0.0)),
         Value::String(s) => match Dist::parse(s) {
             Ok(d) => (Form::Dist(s.clone()), d.mean_ns() / 1e9),
@@ -224,6 +224,11 @@ pub fn parse(spec: &str, base: &Loaded) -> Result<FreeParam> {
     })
 }
 
+/// An integer in the scenario's image: the field is a count (serde writes integer types so).
+fn is_whole(n: &serde_json::Number) -> bool {
+    n.is_u64() || n.is_i64()
+}
+
 /// `v` rounded to a whole number for an integer field (nearest, ties away from zero; a
 /// negative value stays negative so the field's own validation names it).
 fn whole(v: f64) -> Value {
@@ -253,9 +258,7 @@ impl FreeParam {
                 .map(|(p, base)| {
                     let val = match base {
                         Value::String(t) => dist(t, v),
-                        Value::Number(n) if n.is_u64() || n.is_i64() => {
-                            whole(n.as_f64().unwrap_or(0.0) * v)
-                        }
+                        Value::Number(n) if is_whole(n) => whole(n.as_f64().unwrap_or(0.0) * v),
                         other => serde_json::json!(other.as_f64().unwrap_or(0.0) * v),
                     };
                     (p.clone(), val)

@@ -545,9 +545,9 @@ mod tests {
     use std::collections::BTreeSet;
 
     /// The structures, [`SmallQueue`] through its run and heap forms, and [`Fel`] as it moves
-    /// from one to the other, pop exactly what an
-    /// ordered set pops, under random interleavings of pushes (monotone keys, many equal times)
-    /// and pops, growing past [`GROW`] then shrinking, with a retain late on.
+    /// from one to the other, pop exactly what an ordered set pops, under random interleavings
+    /// of pushes (monotone keys, many equal times) and pops, growing past [`GROW`] then
+    /// shrinking, with a retain late on.
     #[test]
     fn both_structures_pop_in_key_order() {
         for case in 0..40u64 {
