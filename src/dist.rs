@@ -256,11 +256,16 @@ fn empirical_table_mean(table: &[(f64, f64)]) -> f64 {
     mean + (1.0 - p) * v
 }
 
-#[inline]
+#[inline(always)]
 fn to_ns(x: f64) -> u64 {
-    // `as` saturates (and maps NaN to 0), so this never panics.
+    // `as` saturates (and maps NaN to 0), so this never panics. Below 2^63 the conversion goes
+    // through i64, one instruction instead of the unsigned conversion's range fix-up.
     if x > 0.0 {
-        (x + 0.5) as u64
+        if x < 9.0e18 {
+            (x + 0.5) as i64 as u64
+        } else {
+            (x + 0.5) as u64
+        }
     } else {
         0
     }
@@ -459,9 +464,20 @@ impl Dist {
         Dist::new(exp_kind(mean_ns).unwrap_or(Kind::Const(0)))
     }
 
-    /// Sample in nanoseconds (never negative). Does not allocate.
-    #[inline]
+    /// Sample in nanoseconds (never negative). Does not allocate. The common forms (constant,
+    /// exponential, lognormal) are inlined at the call site; the rest take a call.
+    #[inline(always)]
     pub fn sample_ns<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
+        match &self.kind {
+            Kind::Const(v) => *v,
+            Kind::Exp { exp, .. } => to_ns(exp.sample(rng)),
+            Kind::LogNormalCv { ln, .. } | Kind::LogNormalPct { ln, .. } => to_ns(ln.sample(rng)),
+            _ => self.sample_other(rng),
+        }
+    }
+
+    #[inline(never)]
+    fn sample_other<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
         match &self.kind {
             Kind::Const(v) => *v,
             Kind::Exp { exp, .. } => to_ns(exp.sample(rng)),

@@ -136,9 +136,16 @@ impl SmallQueue {
         if run.len() >= RUN_MAX {
             return self.become_heap(node);
         }
+        // Shift from the least end one entry at a time (an insertion sort's last step): for a
+        // few dozen entries this beats a binary search and a `memmove` call.
         let key = node.key();
-        let i = run.partition_point(|n| n.key() > key);
-        run.insert(i, node);
+        run.push(node);
+        let mut i = run.len() - 1;
+        while i > 0 && run[i - 1].key() < key {
+            run[i] = run[i - 1];
+            i -= 1;
+        }
+        run[i] = node;
     }
 
     /// Take `nodes` (emptying it): one sort when they fit in the run.
