@@ -237,9 +237,10 @@ fn try_run_with(
         }
         while !sys.outbox.is_empty() {
             std::mem::swap(&mut responses, &mut sys.outbox);
-            for r in responses.drain(..) {
+            for r in &responses {
                 wl.on_response(r, &mut q, &mut sys, &mut m);
             }
+            responses.clear();
         }
         if let Some(e) = wl.error.take() {
             return Err(at(e));

@@ -81,7 +81,7 @@ impl Calendar {
         self.cur.saturating_add(self.mask + 1)
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, node: Node) {
         let day = node.time >> self.shift;
         self.len += 1;

@@ -51,7 +51,7 @@ impl Fel {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, node: Node) {
         match self {
             Fel::Small(h) => {
@@ -127,7 +127,7 @@ impl SmallQueue {
         self.v.len()
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, node: Node) {
         if self.heap {
             return self.v.push(node);

@@ -954,13 +954,20 @@ impl Workload {
         self.go_idle(v, q, sys);
     }
 
+    /// A response for client `r.client`. Taken by reference so its fields are read one by one:
+    /// a copy of the whole just-written `Response` stalled on store forwarding.
     pub fn on_response(
         &mut self,
-        r: Response,
+        r: &Response,
         q: &mut EventQueue<Event>,
         sys: &mut System,
         m: &mut Metrics,
     ) {
+        let r = Response {
+            client: r.client,
+            req: r.req,
+            cause: r.cause,
+        };
         let vu = &mut self.vus[r.client as usize];
         if vu.req != Some(r.req) {
             return; // the client already timed out or was stopped
