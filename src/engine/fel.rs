@@ -134,7 +134,8 @@ impl SmallQueue {
         }
         let run = &mut self.v.heap;
         if run.len() >= RUN_MAX {
-            return self.become_heap(node);
+            self.become_heap();
+            return self.v.push(node);
         }
         // Shift from the least end one entry at a time (an insertion sort's last step): for a
         // few dozen entries this beats a binary search and a `memmove` call.
@@ -163,11 +164,12 @@ impl SmallQueue {
     }
 
     /// Ascending order is heap order, so the run becomes a heap by reversing it.
+    /// (Takes no node: a node passed by reference anywhere on the push path kept the compiler
+    /// from holding it in registers, and its reload from the stack stalled on store forwarding.)
     #[cold]
-    fn become_heap(&mut self, node: Node) {
+    fn become_heap(&mut self) {
         self.v.heap.reverse();
         self.heap = true;
-        self.v.push(node);
     }
 
     #[inline]
@@ -236,7 +238,7 @@ impl DaryHeap {
         self.heap.len()
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, node: Node) {
         let key = node.key();
         let h = &mut self.heap;

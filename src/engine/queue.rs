@@ -73,11 +73,12 @@ impl<E: Copy> EventQueue<E> {
         self.heap.len() == 0
     }
 
-    #[inline]
+    /// Inlined into every caller, so the event goes from registers straight into its slab slot:
+    /// passed by pointer, it was written field by field and reloaded as one 16-byte word, which
+    /// stalled on store forwarding at every push. The key goes on as scalars.
+    #[inline(always)]
     fn push(&mut self, time: Nanos, slot: u32, gen: u32, event: E) {
         debug_assert!(time >= self.now, "event scheduled in the past");
-        let seq = self.seq;
-        self.seq += 1;
         let p = Payload { event, slot, gen };
         let idx = match self.free.pop() {
             Some(i) => {
@@ -89,6 +90,13 @@ impl<E: Copy> EventQueue<E> {
                 (self.slab.len() - 1) as u32
             }
         };
+        self.push_key(time, idx);
+    }
+
+    #[inline(never)]
+    fn push_key(&mut self, time: Nanos, idx: u32) {
+        let seq = self.seq;
+        self.seq += 1;
         self.heap.push(Node {
             time: time.max(self.now),
             seq,
