@@ -122,10 +122,13 @@ impl Service {
             }
             LbPolicy::LeastOutstanding => {
                 // Ties go round-robin, so equal pods share load evenly.
+                // From `rr` round the ring, as two slices: no division per pod.
                 let n = self.ready.len();
                 self.rr = (self.rr + 1) % n;
-                (0..n)
-                    .map(|k| self.ready[(self.rr + k) % n])
+                let (before, from) = self.ready.split_at(self.rr);
+                from.iter()
+                    .chain(before)
+                    .copied()
                     .min_by_key(|&p| pods[p as usize].inflight)
             }
         }
