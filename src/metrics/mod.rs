@@ -167,8 +167,7 @@ impl Metrics {
     }
 
     fn integrate(&mut self, now: Nanos) {
-        // Through i64: one instruction, the same value below 2^63.
-        self.inflight_area += self.inflight as f64 * (now - self.inflight_last) as i64 as f64;
+        self.inflight_area += self.inflight as f64 * (now - self.inflight_last) as f64;
         self.inflight_last = now;
     }
 

@@ -11,11 +11,14 @@ use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
 use std::mem;
 
-/// `x as f64` through i64: one instruction instead of the unsigned conversion's fix-up, and the
-/// same value for every count and duration in ns below 2^63.
+/// `x as f64`, through i64 below 2^63 (one instruction instead of the unsigned conversion's
+/// fix-up); the same value for every `x`.
 #[inline(always)]
 fn real(x: u64) -> f64 {
-    x as i64 as f64
+    match i64::try_from(x) {
+        Ok(i) => i as f64,
+        Err(_) => x as f64,
+    }
 }
 
 /// The contention multiplier m(n).
@@ -612,6 +615,22 @@ mod tests {
 
     /// `Serving` pops what a plain binary heap pops, through its run and heap forms (bursts past
     /// `RUN_MAX`, drains below `RUN_BACK`) and with equal finish tags (broken by sequence).
+    #[test]
+    fn real_is_the_plain_conversion() {
+        for x in [
+            0,
+            1,
+            3,
+            1 << 52,
+            (1 << 53) + 1,
+            i64::MAX as u64,
+            1 << 63,
+            u64::MAX,
+        ] {
+            assert_eq!(real(x).to_bits(), (x as f64).to_bits(), "{x}");
+        }
+    }
+
     #[test]
     fn serving_pops_as_a_binary_heap_does() {
         use crate::engine::stream;
