@@ -152,7 +152,12 @@ impl SmallQueue {
     /// Take `nodes` (emptying it): one sort when they fit in the run.
     pub fn append(&mut self, nodes: &mut Vec<Node>) {
         if !self.heap && self.v.heap.len() + nodes.len() <= RUN_MAX {
-            self.v.heap.append(nodes);
+            if self.v.heap.is_empty() {
+                // The calendar's usual case (a new day into an empty run): swap, not copy.
+                std::mem::swap(&mut self.v.heap, nodes);
+            } else {
+                self.v.heap.append(nodes);
+            }
             self.v
                 .heap
                 .sort_unstable_by_key(|n| std::cmp::Reverse(n.key()));

@@ -118,8 +118,8 @@ impl Ord for VJob {
 
 /// Longest sorted run [`Serving`] keeps before it becomes a heap, and the length at which it
 /// goes back (as the event list's `SmallQueue`).
-const RUN_MAX: usize = 32;
-const RUN_BACK: usize = 8;
+const RUN_MAX: usize = 64;
+const RUN_BACK: usize = 16;
 
 /// The jobs in service, earliest finish first out: a run sorted ascending by [`VJob`]'s order
 /// (the earliest finish last, so a pop is `Vec::pop`) while a pod holds a few jobs, a binary heap
