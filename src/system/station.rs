@@ -613,8 +613,6 @@ impl Station {
 mod tests {
     use super::*;
 
-    /// `Serving` pops what a plain binary heap pops, through its run and heap forms (bursts past
-    /// `RUN_MAX`, drains below `RUN_BACK`) and with equal finish tags (broken by sequence).
     #[test]
     fn real_is_the_plain_conversion() {
         for x in [
@@ -631,6 +629,8 @@ mod tests {
         }
     }
 
+    /// `Serving` pops what a plain binary heap pops, through its run and heap forms (bursts past
+    /// `RUN_MAX`, drains below `RUN_BACK`) and with equal finish tags (broken by sequence).
     #[test]
     fn serving_pops_as_a_binary_heap_does() {
         use crate::engine::stream;
