@@ -213,6 +213,9 @@ fn try_run_with(
             break;
         }
         end = t;
+        if let Some(next) = q.prefetch_next() {
+            sys.prefetch(next);
+        }
         match ev {
             Event::Sample => {
                 row.clear();

@@ -89,6 +89,15 @@ impl Fel {
         }
     }
 
+    /// The `k`-th entry to come (0: the next), when the list knows it without work.
+    #[inline(always)]
+    pub fn upcoming(&self, k: usize) -> Option<&Node> {
+        match self {
+            Fel::Small(h) => h.upcoming(k),
+            Fel::Large(h) => h.upcoming(k),
+        }
+    }
+
     pub fn retain(&mut self, keep: impl FnMut(&Node) -> bool) {
         match self {
             Fel::Small(h) => h.retain(keep),
@@ -203,6 +212,21 @@ impl SmallQueue {
             self.v.peek_time()
         } else {
             self.v.heap.last().map(|n| n.time)
+        }
+    }
+
+    /// The `k`-th entry to come (0: the next): a sorted run knows each; a heap only its root.
+    #[inline(always)]
+    pub fn upcoming(&self, k: usize) -> Option<&Node> {
+        let v = &self.v.heap;
+        if self.heap {
+            if k == 0 {
+                v.first()
+            } else {
+                None
+            }
+        } else {
+            v.len().checked_sub(k + 1).map(|i| &v[i])
         }
     }
 
@@ -592,6 +616,13 @@ mod tests {
                     s.push(n);
                     want.insert((n.time, n.seq));
                 } else {
+                    // What `upcoming` knows is what comes next, in order.
+                    for k in 0..3 {
+                        let nth = want.iter().nth(k).copied();
+                        for up in [f.upcoming(k), s.upcoming(k)].into_iter().flatten() {
+                            assert_eq!(Some((up.time, up.seq)), nth, "case {case} step {step}");
+                        }
+                    }
                     let w = want.pop_first();
                     assert_eq!(d.peek_time(), w.map(|x| x.0));
                     assert_eq!(r.peek_time(), w.map(|x| x.0));

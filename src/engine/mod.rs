@@ -8,6 +8,6 @@ mod rng;
 mod time;
 
 pub use fel::{hold, FelKind};
-pub use queue::{EventQueue, TimerId};
+pub use queue::{prefetch, EventQueue, TimerId};
 pub use rng::{stream, Rng64};
 pub use time::{ns_to_ms, ns_to_secs, secs_to_ns, Nanos, MS, SEC};

@@ -19,7 +19,7 @@ pub mod ws;
 
 use crate::config::model::{CacheStrategy, DbStepCfg, ModelFile, QueryKind, StepCfg};
 use crate::dist::Dist;
-use crate::engine::{stream, EventQueue, Nanos, Rng64};
+use crate::engine::{prefetch, stream, EventQueue, Nanos, Rng64};
 use crate::event::{Event, ReqRef};
 use crate::metrics::TxStats;
 use cache::Keyspace;
@@ -505,6 +505,22 @@ impl System {
 
     fn live(&self, r: ReqRef) -> bool {
         self.reqs[r.idx as usize].gen == r.gen
+    }
+
+    /// Ask for the cache lines the handler of `ev` (a coming event) will read first.
+    #[inline(always)]
+    pub fn prefetch(&self, ev: &Event) {
+        match *ev {
+            Event::FcfsDone { station, req } => {
+                prefetch(self.stations.as_ptr().wrapping_add(station as usize));
+                prefetch(self.reqs.as_ptr().wrapping_add(req.idx as usize));
+            }
+            Event::Resume { req } => prefetch(self.reqs.as_ptr().wrapping_add(req.idx as usize)),
+            Event::PsDone { station } => {
+                prefetch(self.stations.as_ptr().wrapping_add(station as usize))
+            }
+            _ => {}
+        }
     }
 
     fn req(&mut self, r: ReqRef) -> &mut Req {
