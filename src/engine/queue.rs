@@ -205,6 +205,8 @@ impl<E: Copy> EventQueue<E> {
     }
 }
 
+/// How far ahead [`EventQueue::prefetch_next`] looks: one event's handling (about 90 ns on
+/// HamBaller) covers a miss to L2 or L3; two events ahead measured no better.
 const PAYLOAD_AHEAD: usize = 1;
 const STATE_AHEAD: usize = 0;
 
