@@ -65,6 +65,10 @@ fn epoch_csv(text: &str) -> Option<String> {
     Some(out)
 }
 
+/// The latest sample time a query_range result may hold (the year 5138): far past any
+/// Prometheus data, and small enough that its milliseconds subtract without overflow.
+const MAX_UNIX_S: f64 = 1e11;
+
 fn from_query_range(path: &Path, text: &str) -> Result<Trace> {
     let v: Value = serde_json::from_str(text).map_err(|e| {
         Error::input(
@@ -126,6 +130,14 @@ fn from_query_range(path: &Path, text: &str) -> Result<Trace> {
                 .get(0)
                 .and_then(Value::as_f64)
                 .ok_or_else(|| bad(&at, "expected [time, \"value\"]".into()))?;
+            // Unix seconds, as Prometheus writes them; kept to where milliseconds and their
+            // differences fit in an i64 (1e308 overflowed the step arithmetic).
+            if !(0.0..=MAX_UNIX_S).contains(&t) {
+                return Err(bad(
+                    &at,
+                    format!("time {t:e} is not a Unix time in seconds (0 to {MAX_UNIX_S:e})"),
+                ));
+            }
             let x = match pt.get(1) {
                 Some(Value::String(s)) => s
                     .parse::<f64>()
@@ -192,6 +204,28 @@ fn from_query_range(path: &Path, text: &str) -> Result<Trace> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by tests/fuzz_import.rs (seed 0x1cf8e88300000400): a time of 1e308 (or a
+    /// negative one) saturated to i64::MAX / MIN milliseconds, and the step arithmetic
+    /// overflowed (a panic in debug builds, wrapped times in release).
+    #[test]
+    fn query_range_times_out_of_range_are_refused() {
+        for t in ["1e308", "-1e308", "-1", "1e12"] {
+            let j = format!(
+                r#"{{"status":"success","data":{{"resultType":"matrix","result":[
+                  {{"metric":{{"__name__":"a"}},"values":[[1700000000,"1"],[{t},"2"]]}}]}}}}"#
+            );
+            let e = from_query_range(Path::new("q.json"), &j)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with("q.json: data.result[0].values[1]: time ")
+                    && e.contains("is not a Unix time in seconds")
+                    && e.len() < 120,
+                "{e}"
+            );
+        }
+    }
 
     #[test]
     fn query_range_per_pod_series_average_and_count_pods() {

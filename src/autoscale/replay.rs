@@ -245,6 +245,12 @@ const MAX_PODS: u32 = 150_000;
 /// The most HPA syncs a replay runs.
 const MAX_SYNCS: u64 = 1_000_000;
 
+/// The most work a replay does, in units of one pod sampled or one stored recommendation
+/// scanned at a sync (a few seconds). The syncs alone are bounded by MAX_SYNCS, but each one
+/// samples every pod and scans the stabilization window's recommendations: `--sync 1ms` over
+/// five minutes with the default 300 s window is 3e5 syncs of up to 3e5 recommendations each.
+const MAX_WORK: u64 = 2_000_000_000;
+
 /// Memory requests are notional in a replay: utilization values are percent of this.
 const MEM_REQUEST: f64 = 100.0;
 
@@ -390,6 +396,14 @@ pub fn replay(
             ),
         ));
     }
+    // Rows in the order their values were read (ties in file order): as `now` advances, the
+    // latest row read at or before it is the highest index among those passed, found once per
+    // row rather than by a scan of the trace at every sync.
+    let mut order: Vec<usize> = (0..asof.len()).filter(|&i| asof[i].is_finite()).collect();
+    order.sort_by(|&a, &b| asof[a].total_cmp(&asof[b]).then(a.cmp(&b)));
+    let mut passed = 0;
+    let mut latest: Option<usize> = None;
+    let mut work = 0u64;
     let mut k = 0u64;
     loop {
         let now = k as f64 * o.sync_s;
@@ -397,11 +411,29 @@ pub fn replay(
             break;
         }
         k += 1;
+        let (recs, ups, downs) = ctl.history_len();
+        work += (pods.len() + recs + ups + downs + 1) as u64;
+        if work > MAX_WORK {
+            return Err(Error::input(
+                Path::new(&trace.file),
+                "column t_s",
+                format!(
+                    "replaying HPA {name} to {end} s at --sync {}s is too much work: at {now} s \
+                     it has {} pods and {} stored recommendations and scale events to go \
+                     through at every one of {syncs:.0} syncs; use a longer --sync (the \
+                     controller's is 15s) or a shorter trace",
+                    o.sync_s,
+                    pods.len(),
+                    recs + ups + downs
+                ),
+            ));
+        }
         // The latest row whose values were read at or before now.
-        let row = asof
-            .iter()
-            .rposition(|&a| a.is_finite() && a <= now + 1e-9)
-            .map(|i| &trace.rows[i]);
+        while passed < order.len() && asof[order[passed]] <= now + 1e-9 {
+            latest = latest.max(Some(order[passed]));
+            passed += 1;
+        }
+        let row = latest.map(|i| &trace.rows[i]);
         let n_metrics = pods
             .iter()
             .filter(|&&c| now >= c + with_metrics - 1e-9)
@@ -589,6 +621,54 @@ mod tests {
         // the next two at 55 s.
         assert_eq!(r.replicas, vec![4, 6, 6, 6, 6]);
         assert_eq!(r.ready, vec![2, 2, 2, 4, 6]);
+    }
+
+    /// Found by tests/fuzz_import.rs (seed 0x93c7254300000400): `--sync 0.001` over a
+    /// five-minute trace ran 3e5 syncs, each scanning up to 3e5 recommendations of the
+    /// default 300 s scale-down window, for minutes. Refused now, quickly, naming --sync.
+    #[test]
+    fn a_tiny_sync_period_is_refused_not_run_for_minutes() {
+        let mut text = String::from("t_s,ready_pods,pods_rps\n");
+        for k in 0..=20 {
+            text.push_str(&format!("{},2,30\n", k * 15));
+        }
+        let o = ReplayOptions {
+            sync_s: 0.001,
+            ..Default::default()
+        };
+        let t0 = std::time::Instant::now();
+        let e = replay(&hpa(RPS, ""), "a", &trace(&text), &o)
+            .unwrap_err()
+            .to_string();
+        assert!(t0.elapsed().as_secs() < 10, "{:?}", t0.elapsed());
+        assert!(
+            e.starts_with(
+                "trace.csv: column t_s: replaying HPA a to 300 s at --sync 0.001s is too much work"
+            ),
+            "{e}"
+        );
+        // The usual period replays the same trace.
+        let r = replay(&hpa(RPS, ""), "a", &trace(&text), &Default::default()).unwrap();
+        assert_eq!(r.t_s.len(), 21);
+    }
+
+    #[test]
+    fn rows_are_read_as_of_their_sync_when_times_repeat_or_go_back() {
+        // A `<svc>_hpa_sync_s` column that stays, then goes back: each sync reads the latest
+        // row (in file order) read at or before it, as the per-sync scan did.
+        let t = trace(
+            "t_s,web_hpa_sync_s,web_hpa_pods,web_hpa_pods_rps\n0,0,2,30\n1,0,2,60\n2,15,2,30\n3,0,2,90\n",
+        );
+        let o = ReplayOptions {
+            pod_startup_s: 0.0,
+            metrics_delay_s: 0.0,
+            ..Default::default()
+        };
+        let r = replay(&hpa(RPS, ""), "a", &t, &o).unwrap();
+        // At 0 s the latest row read is line 5 (90/s on 2 pods = 180/s -> 18 wanted, 2x/4 cap
+        // gives 4); at 15 s still line 5.
+        assert_eq!(r.t_s, vec![0.0, 15.0]);
+        assert_eq!(r.events[0].to, 4);
     }
 
     #[test]
