@@ -13,36 +13,16 @@
 //! the budget check keeps every run far below the memory of the machine. A longer campaign:
 //! `SURGE_FUZZ_CASES=200000 cargo test --release --test fuzz` (see docs/robustness.md).
 
+mod common;
+
 use arbtest::arbitrary::{Result as AResult, Unstructured};
+use common::fuzzing::{cases, pointers, replay_seed, seed_of};
 use serde_json::{json, Value};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use surge::config::{self, budget::Budget, Loaded};
 use surge::sim::{self, RunOptions};
-
-/// Cases per property (override with SURGE_FUZZ_CASES), and the first seed (SURGE_FUZZ_SEED).
-fn cases(default: u64) -> (u64, u64) {
-    let n = std::env::var("SURGE_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default);
-    let first = std::env::var("SURGE_FUZZ_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    (n, first)
-}
-
-/// The arbtest seed of case `i`: (random part << 32) | bytes of entropy. The random part is
-/// the case number mixed (splitmix64), so no case gets arbtest's all-zero stream.
-fn seed_of(i: u64, size: u32) -> u64 {
-    let mut z = i.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    ((z | 1) << 32) | u64::from(size)
-}
 
 /// Run `prop` once per seed.
 fn for_each_case(
@@ -173,27 +153,6 @@ fn dist(u: &mut Unstructured<'_>) -> AResult<String> {
 }
 
 // ---------------------------------------------------------------------------- mutations
-
-/// JSON pointers of every node under `v` (the root excluded).
-fn pointers(v: &Value, at: String, out: &mut Vec<String>) {
-    match v {
-        Value::Object(m) => {
-            for (k, c) in m {
-                let p = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
-                out.push(p.clone());
-                pointers(c, p, out);
-            }
-        }
-        Value::Array(a) => {
-            for (i, c) in a.iter().enumerate() {
-                let p = format!("{at}/{i}");
-                out.push(p.clone());
-                pointers(c, p, out);
-            }
-        }
-        _ => {}
-    }
-}
 
 fn remove(doc: &mut Value, ptr: &str) {
     let (parent, last) = ptr.rsplit_once('/').unwrap();
@@ -388,9 +347,7 @@ fn run_short(mut l: Loaded) {
 fn mutated_scenarios_and_models_never_panic() {
     let seeds = corpus();
     // SURGE_FUZZ_REPLAY=0x...: run that one seed, with the panic message and its mutant shown.
-    let replay = std::env::var("SURGE_FUZZ_REPLAY")
-        .ok()
-        .and_then(|v| u64::from_str_radix(v.trim_start_matches("0x"), 16).ok());
+    let replay = replay_seed();
     let quiet = std::panic::take_hook();
     if replay.is_none() {
         std::panic::set_hook(Box::new(|_| {}));

@@ -21,7 +21,10 @@
 //! case's input and its panic. A long campaign (docs/robustness.md):
 //! `SURGE_FUZZ_CASES=20000 cargo test --release --test fuzz_import -- --nocapture`.
 
+mod common;
+
 use arbtest::arbitrary::{Result as AResult, Unstructured};
+use common::fuzzing::{cases, pointers, replay_seed, seed_of};
 use serde_json::{json, Value};
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -34,35 +37,6 @@ use surge::config::{self, budget::Budget, Loaded};
 use surge::sim::{self, RunOptions};
 
 // ------------------------------------------------------------------------------ the harness
-
-/// Cases per property (override with SURGE_FUZZ_CASES), and the first seed (SURGE_FUZZ_SEED).
-fn cases(default: u64) -> (u64, u64) {
-    let n = std::env::var("SURGE_FUZZ_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default);
-    let first = std::env::var("SURGE_FUZZ_SEED")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    (n, first)
-}
-
-/// The arbtest seed of case `i` (as tests/fuzz.rs: splitmix64 of the case number, so no case
-/// gets arbtest's all-zero stream, and `size` bytes of entropy).
-fn seed_of(i: u64, size: u32) -> u64 {
-    let mut z = i.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    ((z | 1) << 32) | u64::from(size)
-}
-
-fn replay_seed() -> Option<u64> {
-    std::env::var("SURGE_FUZZ_REPLAY")
-        .ok()
-        .and_then(|v| u64::from_str_radix(v.trim_start_matches("0x"), 16).ok())
-}
 
 thread_local! {
     /// Panics of fuzz cases are expected to be caught; this thread's stay quiet.
@@ -196,6 +170,11 @@ impl Reached {
             .map(|(n, c)| format!("{} {n}", c.load(Relaxed)))
             .collect();
         eprintln!("{what}: {}", parts.join(", "));
+    }
+    /// Print how far the cases got, and fail unless some reached `stage` (a replay runs one).
+    fn report(&self, what: &str, stage: &str, none: &str) {
+        self.print(what);
+        assert!(replay_seed().is_some() || self.get(stage) > 0, "{none}");
     }
 }
 
@@ -624,27 +603,6 @@ fn lossy(b: &[u8]) -> String {
 
 // ------------------------------------------------------------------ structure mutations
 
-/// JSON pointers of every node under `v` (the root excluded).
-fn pointers(v: &Value, at: String, out: &mut Vec<String>) {
-    match v {
-        Value::Object(m) => {
-            for (k, c) in m {
-                let p = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
-                out.push(p.clone());
-                pointers(c, p, out);
-            }
-        }
-        Value::Array(a) => {
-            for (i, c) in a.iter().enumerate() {
-                let p = format!("{at}/{i}");
-                out.push(p.clone());
-                pointers(c, p, out);
-            }
-        }
-        _ => {}
-    }
-}
-
 fn split_ptr(ptr: &str) -> (&str, String) {
     let (parent, last) = ptr.rsplit_once('/').unwrap();
     (parent, last.replace("~1", "/").replace("~0", "~"))
@@ -962,11 +920,7 @@ fn k6_scripts_never_panic() {
         k6_case(dir.path(), file, &b, with_model, &r);
         Ok(())
     });
-    r.print("k6");
-    assert!(
-        replay_seed().is_some() || r.get("ran") > 0,
-        "no imported k6 scenario ran"
-    );
+    r.report("k6", "ran", "no imported k6 scenario ran");
 }
 
 /// A `k6 archive` tar holding `metadata.json` and the script as `data`.
@@ -1034,11 +988,7 @@ fn k6_inspect_json_and_archives_never_panic() {
         k6_case(dir.path(), file, &b, with_model, &r);
         Ok(())
     });
-    r.print("k6");
-    assert!(
-        replay_seed().is_some() || r.get("ran") > 0,
-        "no imported k6 scenario ran"
-    );
+    r.report("k6", "ran", "no imported k6 scenario ran");
 }
 
 // -------------------------------------------------------------------------------- Artillery
@@ -1087,11 +1037,7 @@ fn artillery_scripts_never_panic() {
         }
         Ok(())
     });
-    r.print("artillery");
-    assert!(
-        replay_seed().is_some() || r.get("ran") > 0,
-        "no imported Artillery script ran"
-    );
+    r.report("artillery", "ran", "no imported Artillery script ran");
 }
 
 // ------------------------------------------------------------------------------------- HPA
@@ -1176,11 +1122,7 @@ fn hpa_manifests_never_panic() {
         std::fs::write(&path, &original).unwrap();
         Ok(())
     });
-    r.print("hpa");
-    assert!(
-        replay_seed().is_some() || r.get("ran") > 0,
-        "no model with a mutated HPA ran"
-    );
+    r.report("hpa", "ran", "no model with a mutated HPA ran");
 }
 
 /// Metric traces `surge hpa replay --metrics` reads: the replay CSV, a Prometheus/Grafana CSV
@@ -1307,11 +1249,7 @@ fn hpa_replay_traces_never_panic() {
         }
         Ok(())
     });
-    r.print("replay");
-    assert!(
-        replay_seed().is_some() || r.get("replayed") > 0,
-        "no trace replayed"
-    );
+    r.report("replay", "replayed", "no trace replayed");
 }
 
 // --------------------------------------------------------------------------------- AWS ASG
@@ -1377,11 +1315,7 @@ fn aws_scaling_policies_never_panic() {
         }
         Ok(())
     });
-    r.print("aws");
-    assert!(
-        replay_seed().is_some() || r.get("ran") > 0,
-        "no model with mutated ASG files ran"
-    );
+    r.report("aws", "ran", "no model with mutated ASG files ran");
 }
 
 // ------------------------------------------------------------------------------ calibration
@@ -1442,9 +1376,5 @@ fn calibration_measurements_never_panic() {
         }
         Ok(())
     });
-    r.print("calibration");
-    assert!(
-        replay_seed().is_some() || r.get("read") > 0,
-        "no measurement read"
-    );
+    r.report("calibration", "read", "no measurement read");
 }

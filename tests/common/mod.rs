@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests that drive the `surge` binary.
 #![allow(dead_code)] // each test crate uses its own subset
 
+pub mod fuzzing;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
