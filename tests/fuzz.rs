@@ -16,13 +16,12 @@
 mod common;
 
 use arbtest::arbitrary::{Result as AResult, Unstructured};
-use common::fuzzing::{cases, pointers, replay_seed, seed_of};
+use common::fuzzing::{cases, pointers, remove, replay_seed, run_short, seed_of};
 use serde_json::{json, Value};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
-use std::time::{Duration, Instant};
-use surge::config::{self, budget::Budget, Loaded};
-use surge::sim::{self, RunOptions};
+use std::time::Instant;
+use surge::config;
 
 /// Run `prop` once per seed.
 fn for_each_case(
@@ -153,24 +152,6 @@ fn dist(u: &mut Unstructured<'_>) -> AResult<String> {
 }
 
 // ---------------------------------------------------------------------------- mutations
-
-fn remove(doc: &mut Value, ptr: &str) {
-    let (parent, last) = ptr.rsplit_once('/').unwrap();
-    let last = last.replace("~1", "/").replace("~0", "~");
-    match doc.pointer_mut(parent) {
-        Some(Value::Object(m)) => {
-            m.remove(&last);
-        }
-        Some(Value::Array(a)) => {
-            if let Ok(i) = last.parse::<usize>() {
-                if i < a.len() {
-                    a.remove(i);
-                }
-            }
-        }
-        _ => {}
-    }
-}
 
 fn artillery(u: &mut Unstructured<'_>) -> AResult<Value> {
     let mut phases = Vec::new();
@@ -320,29 +301,6 @@ fn set(u: &mut Unstructured<'_>, s: &Value, m: &Value) -> AResult<String> {
     Ok(format!("{path}={text}"))
 }
 
-/// The run of a validated case: one simulated second, a small budget, and a wall-clock bound.
-fn run_short(mut l: Loaded) {
-    l.scenario.duration = Some(surge::dist::Duration(1_000_000_000));
-    l.budget = Budget {
-        max_memory: 256 << 20,
-        max_events: 200_000,
-    };
-    let t0 = Instant::now();
-    let _ = sim::try_run(
-        &l,
-        RunOptions {
-            seed: 1,
-            replication: 0,
-        },
-        &mut |_, _| {},
-    );
-    assert!(
-        t0.elapsed() < Duration::from_secs(20),
-        "a one-second run under a 200k-event budget took {:?}",
-        t0.elapsed()
-    );
-}
-
 #[test]
 fn mutated_scenarios_and_models_never_panic() {
     let seeds = corpus();
@@ -385,7 +343,7 @@ fn mutated_scenarios_and_models_never_panic() {
                 });
                 if let Ok(l) = loaded {
                     validated += 1;
-                    run_short(l);
+                    run_short(l, 1);
                 }
                 Ok(())
             })

@@ -24,7 +24,7 @@
 mod common;
 
 use arbtest::arbitrary::{Result as AResult, Unstructured};
-use common::fuzzing::{cases, pointers, replay_seed, seed_of};
+use common::fuzzing::{cases, pointers, remove, replay_seed, run_short, seed_of};
 use serde_json::{json, Value};
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -33,8 +33,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
-use surge::config::{self, budget::Budget, Loaded};
-use surge::sim::{self, RunOptions};
+use surge::config::{self, budget::Budget};
 
 // ------------------------------------------------------------------------------ the harness
 
@@ -188,34 +187,6 @@ fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
         t0.elapsed()
     );
     r
-}
-
-/// The run of an imported scenario that validates: `secs` simulated seconds (one for the
-/// importers, a minute where autoscalers should act), under a 200k-event budget.
-fn run_short(mut l: Loaded, secs: u64) {
-    l.scenario.duration = Some(surge::dist::Duration(secs * 1_000_000_000));
-    l.budget = small_budget();
-    let t0 = Instant::now();
-    let _ = sim::try_run(
-        &l,
-        RunOptions {
-            seed: 1,
-            replication: 0,
-        },
-        &mut |_, _| {},
-    );
-    assert!(
-        t0.elapsed() < Duration::from_secs(20),
-        "a {secs}-second run under a 200k-event budget took {:?}",
-        t0.elapsed()
-    );
-}
-
-fn small_budget() -> Budget {
-    Budget {
-        max_memory: 256 << 20,
-        max_events: 200_000,
-    }
 }
 
 // ------------------------------------------------------------------------------- the corpus
@@ -627,19 +598,7 @@ fn mutate_value(u: &mut Unstructured<'_>, doc: &mut Value) -> AResult<()> {
                 *slot = v;
             }
         }
-        5 => match doc.pointer_mut(&parent) {
-            Some(Value::Object(m)) => {
-                m.remove(&last);
-            }
-            Some(Value::Array(a)) => {
-                if let Ok(i) = last.parse::<usize>() {
-                    if i < a.len() {
-                        a.remove(i);
-                    }
-                }
-            }
-            _ => {}
-        },
+        5 => remove(doc, &p),
         6 => {
             // Rename a key (a typo, a known key of a sibling, an empty key).
             if let Some(Value::Object(m)) = doc.pointer_mut(&parent) {

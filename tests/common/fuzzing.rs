@@ -2,6 +2,9 @@
 //! the nodes a structure mutation can pick.
 
 use serde_json::Value;
+use std::time::{Duration, Instant};
+use surge::config::{budget::Budget, Loaded};
+use surge::sim::{self, RunOptions};
 
 /// Cases per property (override with SURGE_FUZZ_CASES), and the first seed (SURGE_FUZZ_SEED).
 pub fn cases(default: u64) -> (u64, u64) {
@@ -48,6 +51,49 @@ pub fn pointers(v: &Value, at: String, out: &mut Vec<String>) {
                 let p = format!("{at}/{i}");
                 out.push(p.clone());
                 pointers(c, p, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The run of a case that validates: `secs` simulated seconds (one for most, a minute where
+/// autoscalers should act) under a 200k-event, 256 MiB budget, and a wall-clock bound.
+pub fn run_short(mut l: Loaded, secs: u64) {
+    l.scenario.duration = Some(surge::dist::Duration(secs * 1_000_000_000));
+    l.budget = Budget {
+        max_memory: 256 << 20,
+        max_events: 200_000,
+    };
+    let t0 = Instant::now();
+    let _ = sim::try_run(
+        &l,
+        RunOptions {
+            seed: 1,
+            replication: 0,
+        },
+        &mut |_, _| {},
+    );
+    assert!(
+        t0.elapsed() < Duration::from_secs(20),
+        "a {secs}-second run under a 200k-event budget took {:?}",
+        t0.elapsed()
+    );
+}
+
+/// Remove the node at JSON pointer `ptr` (a key of an object, an item of an array).
+pub fn remove(doc: &mut Value, ptr: &str) {
+    let (parent, last) = ptr.rsplit_once('/').unwrap();
+    let last = last.replace("~1", "/").replace("~0", "~");
+    match doc.pointer_mut(parent) {
+        Some(Value::Object(m)) => {
+            m.remove(&last);
+        }
+        Some(Value::Array(a)) => {
+            if let Ok(i) = last.parse::<usize>() {
+                if i < a.len() {
+                    a.remove(i);
+                }
             }
         }
         _ => {}
