@@ -108,13 +108,13 @@ impl Calendar {
         self.near.pop_min()
     }
 
-    /// The next non-empty slot after the current day's, as a day number.
     /// The `k`-th entry to come within the current day (0: the next), if the day holds it.
     #[inline(always)]
     pub fn upcoming(&self, k: usize) -> Option<&Node> {
         self.near.upcoming(k)
     }
 
+    /// The next non-empty slot after the current day's, as a day number.
     #[inline]
     fn next_day(&self) -> Option<u64> {
         let n = self.days.len();

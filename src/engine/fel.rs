@@ -627,6 +627,7 @@ mod tests {
     use crate::engine::stream;
     use rand::Rng;
     use std::collections::BTreeSet;
+
     /// The rank sort of a run gives the library sort's order: runs of every length up to past
     /// [`RUN_MAX`], keys that are close, equal in time, or spread so far that they cannot be
     /// packed into one word (the fallback).
