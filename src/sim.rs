@@ -8,9 +8,9 @@ use crate::config::Loaded;
 use crate::engine::{EventQueue, Nanos};
 use crate::error::{Error, Result};
 use crate::event::Event;
-use crate::metrics::{Metrics, TimeSeries};
+use crate::metrics::{Metrics, TimeSeries, VUS_EVERY};
 use crate::system::{Response, System};
-use crate::threshold::{Aggregation, MetricSelector};
+use crate::threshold::{Aggregation, MetricKind, MetricSelector, Thresholds};
 use crate::workload::Workload;
 
 #[derive(Clone, Copy, Debug)]
@@ -33,11 +33,87 @@ pub struct RunResult {
     pub iterations_csv: Option<String>,
     /// When a [`Watch`] stopped the run before its planned end (the sample time it stopped at).
     pub stopped_at: Option<Nanos>,
+    /// When a threshold with `abortOnFail` stopped the test, as k6 would.
+    pub aborted: Option<Aborted>,
     /// Per alternative model of [`try_run_shared`]: whether its HPAs and its pools decided
     /// exactly as this run's at every step, so that its own run would have been this one, event
     /// for event (only the reasons `scale_events` gives for a scale, and figures computed from
     /// the pool size itself, such as `pool_max_total`, may differ).
     pub alternatives_same: Vec<bool>,
+}
+
+/// A test stopped by thresholds with `abortOnFail` (k6 `AbortedByThreshold`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Aborted {
+    pub at: Nanos,
+    /// The threshold keys (metric selectors) that failed with `abortOnFail`.
+    pub keys: Vec<String>,
+}
+
+impl Aborted {
+    /// k6's message (`internal/metrics/engine/engine.go` StartThresholdCalculations).
+    pub fn message(&self) -> String {
+        format!(
+            "thresholds on metrics '{}' were crossed; at least one has abortOnFail enabled, \
+             stopping test prematurely (at {})",
+            self.keys.join(", "),
+            crate::dist::format_duration(self.at)
+        )
+    }
+}
+
+/// What k6 does on wall-clock tickers while a test runs, at the same simulated instants: sample
+/// the `vus` and `vus_max` gauges every second, and check the thresholds that may abort every
+/// two (`thresholdsRate`). Checked before each event, so an instant's gauges see the state
+/// the events before it left.
+struct Ticks {
+    next: Nanos,
+    next_vus: Nanos,
+    next_abort: Nanos,
+}
+
+/// k6's `thresholdsRate`.
+const ABORT_EVERY: Nanos = 2_000_000_000;
+
+impl Ticks {
+    fn new(can_abort: bool) -> Self {
+        let next_abort = if can_abort { ABORT_EVERY } else { Nanos::MAX };
+        Ticks {
+            next: VUS_EVERY.min(next_abort),
+            next_vus: VUS_EVERY,
+            next_abort,
+        }
+    }
+
+    /// Every tick up to `t`; the abort, if a check calls for one.
+    #[cold]
+    fn run_to(
+        &mut self,
+        t: Nanos,
+        thresholds: &Thresholds,
+        wl: &Workload,
+        m: &mut Metrics,
+    ) -> Option<Aborted> {
+        while self.next <= t {
+            let now = self.next;
+            if self.next_vus == now {
+                m.vus_gauge.add(f64::from(wl.active_vus()));
+                m.vus_max_gauge.add(f64::from(wl.vus_max()));
+                self.next_vus += VUS_EVERY;
+            }
+            if self.next_abort == now {
+                m.finish();
+                let secs = crate::engine::ns_to_secs(now);
+                let keys = thresholds.abort_check(now, &|sel, agg| m.measure(sel, agg, secs));
+                if !keys.is_empty() {
+                    return Some(Aborted { at: now, keys });
+                }
+                self.next_abort += ABORT_EVERY;
+            }
+            self.next = self.next_vus.min(self.next_abort);
+        }
+        None
+    }
 }
 
 /// Asked after every `Sample` event (the interval just closed) whether the run may stop now:
@@ -61,8 +137,15 @@ impl RunResult {
                 _ => None,
             };
         }
-        self.metrics
-            .measure(sel, agg, crate::engine::ns_to_secs(self.end))
+        let v = self
+            .metrics
+            .measure(sel, agg, crate::engine::ns_to_secs(self.end));
+        // At the end of the test k6 evaluates empty sinks too (`evaluateThresholds(false)`):
+        // an empty trend, counter or gauge reads 0; an empty rate has no value and is skipped.
+        match crate::metrics::kind_of(&sel.metric) {
+            Some(MetricKind::Rate) | None => v,
+            Some(_) => v.or(Some(0.0)),
+        }
     }
 }
 
@@ -207,10 +290,19 @@ fn try_run_with(
     let mut responses: Vec<Response> = Vec::new();
     let mut end = 0;
     let mut stopped_at = None;
+    let mut ticks = Ticks::new(s.thresholds.can_abort());
+    let mut aborted = None;
     while let Some((t, ev)) = q.pop() {
         if t > horizon {
             end = horizon;
             break;
+        }
+        if t >= ticks.next {
+            if let Some(a) = ticks.run_to(t, &s.thresholds, &wl, &mut m) {
+                end = a.at;
+                aborted = Some(a);
+                break;
+            }
         }
         end = t;
         if let Some(next) = q.prefetch_next() {
@@ -294,6 +386,7 @@ fn try_run_with(
         scale_events: auto.events,
         iterations_csv,
         stopped_at,
+        aborted,
         alternatives_same,
     })
 }

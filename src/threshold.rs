@@ -182,6 +182,26 @@ pub struct Threshold {
     pub delay_abort_eval: Option<String>,
 }
 
+impl Threshold {
+    /// `delayAbortEval` in ns (validated when the thresholds were read); none: abort at once.
+    pub fn abort_delay_ns(&self) -> Option<i128> {
+        self.delay_abort_eval
+            .as_deref()
+            .and_then(|d| abort_delay(d).ok())
+    }
+}
+
+/// A `delayAbortEval` value: a k6 duration (a number is milliseconds), not negative.
+fn abort_delay(d: &str) -> Result<i128, String> {
+    let ns = crate::import::k6::k6_duration(d)?;
+    if ns < 0 {
+        return Err(format!(
+            "{d:?} is negative: expected a duration such as 10s"
+        ));
+    }
+    Ok(ns)
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct ThresholdSet {
     /// The key as written in the config.
@@ -392,6 +412,39 @@ impl Thresholds {
         out
     }
 
+    /// k6's check while the test runs (metrics/engine `evaluateThresholds(true)`, every 2 s):
+    /// metrics without samples are skipped (`measure` gives None); a failing threshold with
+    /// `abortOnFail` whose `delayAbortEval` is shorter than `elapsed_ns` aborts the test. The
+    /// keys of the failing sets that abort, in config order.
+    pub fn abort_check(
+        &self,
+        elapsed_ns: u64,
+        measure: &dyn Fn(&MetricSelector, &Aggregation) -> Option<f64>,
+    ) -> Vec<String> {
+        let mut out = Vec::new();
+        for set in &self.0 {
+            let aborts = set.thresholds.iter().any(|t| {
+                t.abort_on_fail
+                    && t.abort_delay_ns()
+                        .is_none_or(|d| d < i128::from(elapsed_ns))
+                    && measure(&set.selector, &t.expr.agg)
+                        .is_some_and(|v| !t.expr.op.holds(v, t.expr.value))
+            });
+            if aborts {
+                out.push(set.key.clone());
+            }
+        }
+        out
+    }
+
+    /// Whether any threshold can abort the test.
+    pub fn can_abort(&self) -> bool {
+        self.0
+            .iter()
+            .flat_map(|s| &s.thresholds)
+            .any(|t| t.abort_on_fail)
+    }
+
     /// True when any threshold failed (k6 then exits with code 99).
     pub fn any_failed(verdicts: &[Verdict]) -> bool {
         verdicts.iter().any(|v| !v.pass)
@@ -522,6 +575,14 @@ impl<'de> Visitor<'de> for ThresholdsVisitor {
                     let expr = parse_expr(&o.threshold).map_err(|e| {
                         de::Error::custom(format!("thresholds.{key:?}: {:?}: {e}", o.threshold))
                     })?;
+                    if let Some(d) = &o.delay_abort_eval {
+                        abort_delay(d).map_err(|e| {
+                            de::Error::custom(format!(
+                                "thresholds.{key:?}: {:?}: delayAbortEval: {e}",
+                                o.threshold
+                            ))
+                        })?;
+                    }
                     Ok(Threshold {
                         expr,
                         abort_on_fail: o.abort_on_fail,

@@ -1279,3 +1279,154 @@ fn http_metric_tags_as_k6_submetrics() {
         assert!(e.contains(want) && e.contains("thresholds"), "{key}: {e}");
     }
 }
+
+// ------------------------------------------------ run-time behaviour beyond the executors
+
+/// A scenario file with one flow, `steps`, and the given scenarios and thresholds.
+fn run_flow(steps: &str, scenarios: &str, thresholds: &str) -> Result<RunResult, String> {
+    let text = format!(
+        "model: x\nsample_interval: 1s\nflows:\n  f:\n    steps: {steps}\n\
+         scenarios: {scenarios}\nthresholds: {thresholds}\n"
+    );
+    let l = config::from_strs(&text, MODEL).map_err(|e| e.to_string())?;
+    let opts = RunOptions {
+        seed: 1,
+        replication: 0,
+    };
+    try_run_logged(&l, opts, true, &mut |_, _| {}).map_err(|e| e.to_string())
+}
+
+/// k6 `internal/metrics/engine/engine.go`: thresholds are checked every 2 s while the test
+/// runs; a failing one with `abortOnFail` stops the test once `delayAbortEval` is behind.
+#[test]
+fn abort_on_fail_stops_the_test_at_the_first_check_past_its_delay() {
+    let steps = "[{request: ping}, {sleep: const(990ms)}]";
+    let sc = "{s: {executor: constant-vus, vus: 1, duration: 60s}}";
+    for (delay, at) in [
+        ("", 2),
+        (", delayAbortEval: 1s", 2),
+        (", delayAbortEval: 5s", 6),
+    ] {
+        let th =
+            format!("{{http_req_duration: [{{threshold: 'max<0.5', abortOnFail: true{delay}}}]}}");
+        let r = run_flow(steps, sc, &th).unwrap();
+        let a = r.aborted.clone().expect("aborted");
+        assert_eq!(a.at, at * SEC, "delay {delay:?}");
+        assert_eq!(a.keys, ["http_req_duration"]);
+        assert_eq!(r.end, at * SEC);
+        // Only what ran before the abort was measured: one request per second.
+        assert!(r.metrics.requests() <= at + 1, "{}", r.metrics.requests());
+    }
+    // Failing without abortOnFail, or passing with it: the test runs to its end.
+    for th in [
+        "{http_req_duration: ['max<0.5']}",
+        "{http_req_duration: [{threshold: 'max<100', abortOnFail: true}]}",
+    ] {
+        let r = run_flow(steps, sc, th).unwrap();
+        assert!(r.aborted.is_none(), "{th}");
+        assert!(r.end >= 60 * SEC, "{th}: {}", r.end);
+    }
+    // A metric with no samples yet is skipped, not failed: no request is made before 3 s.
+    let late = "[{sleep: const(3s)}, {request: ping}, {sleep: const(100h)}]";
+    let th = "{http_req_duration: [{threshold: 'max<0.5', abortOnFail: true}]}";
+    let r = run_flow(late, sc, th).unwrap();
+    assert_eq!(r.aborted.map(|a| a.at), Some(4 * SEC));
+}
+
+#[test]
+fn a_bad_delay_abort_eval_is_refused_with_its_place() {
+    for bad in ["banana", "-5s"] {
+        let th = format!("{{http_req_duration: [{{threshold: 'max<1', abortOnFail: true, delayAbortEval: '{bad}'}}]}}");
+        let sc = "{s: {executor: constant-vus, vus: 1, duration: 1s}}";
+        let Err(e) = run_flow("[{request: ping}]", sc, &th) else {
+            panic!("{bad} accepted")
+        };
+        assert!(
+            e.contains("delayAbortEval") && e.contains("http_req_duration"),
+            "{e}"
+        );
+    }
+}
+
+/// ramping-vus: a VU the last stage ramps down at the regular end still gets its
+/// gracefulRampDown (k6 `ramping_vus.go` gracefulSteps): interrupted at end + 2 s, not left to
+/// finish under gracefulStop.
+#[test]
+fn a_ramp_down_at_the_regular_end_gets_graceful_ramp_down() {
+    let sc = "{s: {executor: ramping-vus, startVUs: 2, gracefulRampDown: 2s, \
+              stages: [{duration: 5s, target: 2}, {duration: 5s, target: 0}]}}";
+    let text = format!(
+        "model: x\nsample_interval: 1s\nflows:\n  f:\n    steps: [{{request: ping}}, {{sleep: const(20s)}}]\n\
+         scenarios: {sc}\n"
+    );
+    let l = config::from_strs(&text, MODEL).unwrap();
+    let opts = RunOptions {
+        seed: 1,
+        replication: 0,
+    };
+    let mut r = try_run_logged(&l, opts, true, &mut |_, _| {}).unwrap();
+    let csv = r.iterations_csv.take().unwrap();
+    let mut ends: Vec<(u64, String)> = csv
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[1].parse().unwrap(), f[5].to_string())
+        })
+        .collect();
+    ends.sort();
+    // VU 1 is told to stop at 7.5 s, VU 0 at 10 s (the regular end); each gets 2 s.
+    assert_eq!(
+        ends,
+        [
+            (9_500 * MS, "interrupted".to_string()),
+            (12 * SEC, "interrupted".to_string())
+        ]
+    );
+}
+
+/// k6's `vus` and `vus_max` are gauges sampled every second while the test runs
+/// (`internal/execution/scheduler.go` emitVUsAndVUsMax).
+#[test]
+fn vus_is_a_gauge_sampled_every_second() {
+    let steps = "[{request: ping}, {sleep: const(100ms)}]";
+    let r = run_flow(
+        steps,
+        "{s: {executor: constant-vus, vus: 3, duration: 10s}}",
+        "{}",
+    )
+    .unwrap();
+    let g = r.metrics.vus_gauge;
+    assert_eq!((g.value, g.min, g.max, g.samples), (3.0, 3.0, 3.0, 10));
+    assert_eq!(r.metrics.vus_max_gauge.max, 3.0);
+    let ramp = "{s: {executor: ramping-vus, startVUs: 0, gracefulRampDown: 0s, \
+                stages: [{duration: 10s, target: 10}]}}";
+    let r = run_flow(steps, ramp, "{}").unwrap();
+    let g = r.metrics.vus_gauge;
+    assert_eq!(g.samples, 10);
+    assert!(
+        g.min <= 1.0 && g.max >= 9.0 && g.max <= 10.0 && g.value == g.max,
+        "{g:?}"
+    );
+    assert_eq!(r.metrics.vus_max_gauge.value, 10.0);
+}
+
+/// At the end of the test k6 evaluates empty sinks too: an empty trend reads 0, an empty
+/// rate is skipped (`metrics/thresholds.go` Run, `evaluateThresholds(false)`).
+#[test]
+fn empty_trends_read_zero_at_the_end_and_empty_rates_are_skipped() {
+    use surge::threshold::{parse_selector, Aggregation};
+    let r = run_flow(
+        "[{sleep: const(1s)}]",
+        "{s: {executor: constant-vus, vus: 1, duration: 3s}}",
+        "{}",
+    )
+    .unwrap();
+    let sel = |k: &str| parse_selector(k).unwrap();
+    assert_eq!(
+        r.measure(&sel("http_req_duration"), &Aggregation::Avg),
+        Some(0.0)
+    );
+    assert_eq!(r.measure(&sel("http_reqs"), &Aggregation::Count), Some(0.0));
+    assert_eq!(r.measure(&sel("http_req_failed"), &Aggregation::Rate), None);
+}

@@ -48,6 +48,32 @@ impl TimeSeries {
     }
 }
 
+/// A k6 gauge (`metrics/sink.go` GaugeSink): the last sample and the extremes of all samples;
+/// all 0 without samples.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Gauge {
+    pub value: f64,
+    pub min: f64,
+    pub max: f64,
+    pub samples: u64,
+}
+
+impl Gauge {
+    pub fn add(&mut self, v: f64) {
+        if self.samples == 0 || v < self.min {
+            self.min = v;
+        }
+        if self.samples == 0 || v > self.max {
+            self.max = v;
+        }
+        self.value = v;
+        self.samples += 1;
+    }
+}
+
+/// How often k6 samples its `vus` and `vus_max` gauges.
+pub const VUS_EVERY: Nanos = 1_000_000_000;
+
 pub struct Metrics {
     pub http: Trend,
     /// Indexed by system endpoint id; only endpoints clients call get samples.
@@ -59,8 +85,11 @@ pub struct Metrics {
     pub dropped_iterations: u64,
     pub interrupted_iterations: u64,
     pub vus: u32,
-    pub vus_min: u32,
     pub vus_max_seen: u32,
+    /// k6's `vus` and `vus_max` gauges: sampled every simulated second while the test runs
+    /// (k6 `internal/execution/scheduler.go` emitVUsAndVUsMax), as the summary reports them.
+    pub vus_gauge: Gauge,
+    pub vus_max_gauge: Gauge,
     pub vus_allocated: u32,
     /// Client requests outstanding, and ∫ of it over time (for Little's law).
     pub inflight: u32,
@@ -124,8 +153,9 @@ impl Metrics {
             dropped_iterations: 0,
             interrupted_iterations: 0,
             vus: 0,
-            vus_min: 0,
             vus_max_seen: 0,
+            vus_gauge: Gauge::default(),
+            vus_max_gauge: Gauge::default(),
             vus_allocated: 0,
             inflight: 0,
             first_send: None,
@@ -425,12 +455,12 @@ impl Metrics {
             "vusers.skipped" => counter(self.vusers.unwrap_or_default().skipped),
             "vusers.completed" => counter(self.vusers.unwrap_or_default().completed),
             "vusers.failed" => self.vusers?.failed_rate(),
-            "vus" => Some(self.vus as f64),
+            "vus" => (self.vus_gauge.samples > 0).then_some(self.vus_gauge.value),
             "tx_success" => self.tx.success_rate(),
             "tx_count" => counter(self.tx.attempts()),
             "tx_gas" => self.tx.gas.value(agg),
             "tx_confirmation" => trend_value(&self.tx.confirmation, agg),
-            "vus_max" => Some(self.vus_allocated as f64),
+            "vus_max" => (self.vus_max_gauge.samples > 0).then_some(self.vus_max_gauge.value),
             "http_req_failed" => {
                 let total = ep.map(|e| e.duration.count()).unwrap_or(self.http.count());
                 if total == 0 {

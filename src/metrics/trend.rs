@@ -153,25 +153,40 @@ impl Trend {
         self.count = 0;
     }
 
-    /// HDR's value_at_quantile, in µs: the highest value equivalent to the bin where the
-    /// cumulative count first reaches ceil(q · count) (at least 1); the lowest for q = 0.
-    fn value_at_quantile(&self, q: f64) -> u64 {
-        let q = q.min(1.0);
-        let target = ((q * self.count as f64).ceil() as u64).max(1);
+    /// The `k`-th and `k+1`-th smallest samples (0-based), in ns: the exact min and max at the
+    /// ends, otherwise the middle of the histogram bin holding that rank (HDR's
+    /// median_equivalent, within half a bin: 0.05 % at 3 significant digits), clamped to them.
+    fn ranks_ns(&self, k: u64) -> (f64, f64) {
+        let mut out = [0.0; 2];
+        let mut want = 0;
         let mut cum = 0u64;
         for i in self.lo..=self.hi.min(self.counts.len() - 1) {
             cum += self.counts[i];
-            if cum >= target {
-                let v = self.value_for(i);
-                return if q == 0.0 {
-                    let b = self.bucket_for(v);
-                    (v >> b) << b
-                } else {
-                    self.highest_equivalent(v)
-                };
+            while want < 2 && cum > k + want as u64 {
+                out[want] = self.rank_value_ns(k + want as u64, i);
+                want += 1;
+            }
+            if want == 2 {
+                break;
             }
         }
-        0
+        if want < 2 {
+            // k + 1 is past the last sample: it only weighs when k itself is the last.
+            out[1] = self.max_ns as f64;
+        }
+        (out[0], out[1])
+    }
+
+    fn rank_value_ns(&self, rank: u64, bin: usize) -> f64 {
+        if rank == 0 {
+            return self.min_ns as f64;
+        }
+        if rank + 1 >= self.count {
+            return self.max_ns as f64;
+        }
+        let lowest = self.value_for(bin);
+        let mid = lowest + (self.highest_equivalent(lowest) - lowest).div_ceil(2);
+        ((mid * 1000) as f64).clamp(self.min_ns as f64, self.max_ns as f64)
     }
 
     pub fn count(&self) -> u64 {
@@ -197,17 +212,24 @@ impl Trend {
         self.max_ns as f64 / 1e6
     }
 
-    /// Percentile `p` in [0, 100], in ms; clamped to the exact min and max.
+    /// Percentile `p` in [0, 100], in ms, as k6's TrendSink.P (metrics/sink.go): linear
+    /// interpolation between the sorted samples at ranks floor and ceil of p/100 · (n − 1);
+    /// 0 when there are none.
     pub fn percentile_ms(&self, p: f64) -> f64 {
         if self.count == 0 {
             return 0.0;
         }
-        let us = self.value_at_quantile((p / 100.0).clamp(0.0, 1.0));
-        let ms = self.highest_equivalent(us) as f64 / 1000.0;
-        ms.clamp(self.min_ms(), self.max_ms())
+        let i = (p / 100.0).clamp(0.0, 1.0) * (self.count - 1) as f64;
+        let lo = i.floor();
+        let (j, k) = self.ranks_ns(lo as u64);
+        let ns = if i > lo { j + (k - j) * (i - lo) } else { j };
+        ns / 1e6
     }
 
-    /// k6's default summaryTrendStats plus p(99).
+    /// The summary's trend stats: k6's default summaryTrendStats plus p(99).
+    pub const STATS: [&'static str; 7] = ["avg", "min", "med", "max", "p(90)", "p(95)", "p(99)"];
+
+    /// [`Self::STATS`] with their values, in ms.
     pub fn stats(&self) -> [(&'static str, f64); 7] {
         [
             ("avg", self.avg_ms()),
@@ -228,55 +250,93 @@ mod tests {
     use hdrhistogram::Histogram;
     use rand::Rng;
 
-    /// The crate's histogram as the oracle: the same samples give the same quantiles, at both
-    /// precisions in use, over values from sub-µs to past the highest trackable value.
+    /// k6's TrendSink.P over the exact samples (metrics/sink.go).
+    fn k6_percentile(sorted: &[u64], p: f64) -> f64 {
+        let i = p / 100.0 * (sorted.len() - 1) as f64;
+        let (j, k) = (sorted[i.floor() as usize], sorted[i.ceil() as usize]);
+        j as f64 + (k as f64 - j as f64) * (i - i.floor())
+    }
+
+    /// The bins are the hdrhistogram crate's, at both precisions in use, from sub-µs to past
+    /// the highest trackable value.
     #[test]
-    fn quantiles_equal_the_hdrhistogram_crate() {
+    fn bins_equal_the_hdrhistogram_crate() {
         for sigfig in [2u8, 3] {
             let mut rng = stream(11, u64::from(sigfig), "trend");
-            let mut t = Trend::new(sigfig);
-            let mut h = Histogram::<u64>::new_with_bounds(1, HIGHEST_US, sigfig).unwrap();
-            let mut merged = Trend::new(3);
-            for round in 0..3 {
-                t.reset();
-                h.reset();
-                for _ in 0..20_000 {
-                    // Log-uniform from 1 ns to about 5e12 ns (past the 1 h bound).
-                    let ns = 10f64.powf(rng.gen_range(0.0..12.7)) as u64;
-                    t.record(ns);
-                    h.saturating_record((ns / 1000).max(1));
-                }
-                for i in 0..=1000 {
-                    let q = f64::from(i) / 1000.0;
-                    let want = h.highest_equivalent(h.value_at_quantile(q));
-                    let got = t.highest_equivalent(t.value_at_quantile(q));
-                    assert_eq!(got, want, "sigfig {sigfig} round {round} q {q}");
-                }
-                merged.add(&t);
+            let t = Trend::new(sigfig);
+            let h = Histogram::<u64>::new_with_bounds(1, HIGHEST_US, sigfig).unwrap();
+            for _ in 0..20_000 {
+                let us = 10f64.powf(rng.gen_range(0.0..9.5)) as u64;
+                assert_eq!(t.highest_equivalent(us), h.highest_equivalent(us), "{us}");
+                assert_eq!(
+                    t.value_for(t.index_for(us)),
+                    h.lowest_equivalent(us),
+                    "{us}"
+                );
             }
-            assert_eq!(merged.count(), 60_000);
         }
+    }
+
+    /// Percentiles are k6's interpolation between sorted samples, within half a bin.
+    #[test]
+    fn percentiles_interpolate_as_k6_within_a_bin() {
+        let mut rng = stream(12, 0, "trend");
+        for round in 0..40 {
+            let n = [1usize, 2, 3, 10, 20, 101, 5_000][round % 7];
+            let mut t = Trend::default();
+            let mut v: Vec<u64> = (0..n)
+                .map(|_| match round % 3 {
+                    // Two clusters far apart: where nearest-rank and interpolation disagree.
+                    0 => [10_000_000u64, 20_000_000][rng.gen_range(0..2)],
+                    1 => 10f64.powf(rng.gen_range(3.0..10.0)) as u64,
+                    _ => rng.gen_range(1_000_000..2_000_000),
+                })
+                .collect();
+            for &x in &v {
+                t.record(x);
+            }
+            v.sort_unstable();
+            for p in [0.0, 1.0, 25.0, 50.0, 90.0, 95.0, 99.0, 99.9, 100.0] {
+                let want = k6_percentile(&v, p) / 1e6;
+                let got = t.percentile_ms(p);
+                assert!(
+                    (got - want).abs() <= want * 5.1e-4 + 1e-3,
+                    "round {round} n {n} p{p}: {got} vs k6 {want}"
+                );
+            }
+        }
+        // The case nearest rank got wrong: 10 samples of 10 ms and 10 of 20 ms have a median
+        // of 15 ms in k6.
+        let mut t = Trend::default();
+        for _ in 0..10 {
+            t.record(10_000_000);
+            t.record(20_000_000);
+        }
+        assert!((t.percentile_ms(50.0) - 15.0).abs() < 0.01);
+        assert_eq!(Trend::default().percentile_ms(95.0), 0.0);
     }
 
     #[test]
     fn add_and_reset_keep_the_counts() {
         let mut a = Trend::default();
         let mut b = Trend::default();
-        let mut h = Histogram::<u64>::new_with_bounds(1, HIGHEST_US, 3).unwrap();
-        for ns in [1_500u64, 2_000_000, 7_000_000_000, 30_000] {
+        let mut all = vec![1_500u64, 2_000_000, 7_000_000_000, 30_000, 900, 250_000_000];
+        for &ns in &all[..4] {
             a.record(ns);
-            h.saturating_record((ns / 1000).max(1));
         }
-        for ns in [900u64, 250_000_000] {
+        for &ns in &all[4..] {
             b.record(ns);
-            h.saturating_record((ns / 1000).max(1));
         }
         a.add(&b);
         assert_eq!(a.count(), 6);
+        all.sort_unstable();
         for p in [0.0, 10.0, 50.0, 90.0, 99.0, 100.0] {
-            let want = (h.highest_equivalent(h.value_at_quantile(p / 100.0)) as f64 / 1000.0)
-                .clamp(a.min_ms(), a.max_ms());
-            assert_eq!(a.percentile_ms(p), want, "p{p}");
+            let want = k6_percentile(&all, p) / 1e6;
+            let got = a.percentile_ms(p);
+            assert!(
+                (got - want).abs() <= want * 5.1e-4 + 1e-3,
+                "p{p}: {got} vs {want}"
+            );
         }
         a.reset();
         assert_eq!(a.count(), 0);

@@ -51,12 +51,41 @@ impl Values {
         }
     }
 
+    /// Percentile `p` in [0, 100] as k6's TrendSink.P: linear interpolation between the
+    /// sorted values at ranks floor and ceil of p/100 · (n − 1) (each rank's value the middle of
+    /// its histogram bin, the exact min and max at the ends).
     pub fn percentile(&self, p: f64) -> f64 {
         if self.count == 0 {
             return 0.0;
         }
-        let v = self.hist.value_at_quantile((p / 100.0).clamp(0.0, 1.0));
-        (self.hist.highest_equivalent(v) as f64).clamp(self.min as f64, self.max as f64)
+        let i = (p / 100.0).clamp(0.0, 1.0) * (self.count - 1) as f64;
+        let lo = i.floor();
+        let at = |rank: u64| -> f64 {
+            if rank == 0 {
+                return self.min as f64;
+            }
+            if rank + 1 >= self.count {
+                return self.max as f64;
+            }
+            let mut cum = 0;
+            let v = self
+                .hist
+                .iter_recorded()
+                .find(|b| {
+                    cum += b.count_at_value();
+                    cum > rank
+                })
+                .map_or(self.max, |b| {
+                    self.hist.median_equivalent(b.value_iterated_to())
+                });
+            (v as f64).clamp(self.min as f64, self.max as f64)
+        };
+        let j = at(lo as u64);
+        if i > lo {
+            j + (at(lo as u64 + 1) - j) * (i - lo)
+        } else {
+            j
+        }
     }
 
     pub fn value(&self, agg: &Aggregation) -> Option<f64> {

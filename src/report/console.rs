@@ -49,6 +49,9 @@ pub fn console_summary(r: &Report) -> String {
         crate::dist::format_duration(r.result.end / 1_000_000 * 1_000_000),
         r.result.events
     );
+    if let Some(a) = &r.result.aborted {
+        let _ = writeln!(o, "  ABORTED: {}\n", a.message());
+    }
     let n = m.requests();
     let failed_pct = if n > 0 {
         100.0 * m.failed as f64 / n as f64
@@ -135,8 +138,16 @@ pub fn console_summary(r: &Report) -> String {
             rate(v.failed)
         );
     }
-    let _ = writeln!(o, "     {} max={}", dots("vus"), m.vus_max_seen);
-    let _ = writeln!(o, "     {} {}", dots("vus_max"), m.vus_allocated);
+    for (name, g) in [("vus", &m.vus_gauge), ("vus_max", &m.vus_max_gauge)] {
+        let _ = writeln!(
+            o,
+            "     {} {} min={} max={}",
+            dots(name),
+            g.value,
+            g.min,
+            g.max
+        );
+    }
     let causes: Vec<String> = m
         .cause_counts()
         .filter(|(_, c)| *c > 0)
@@ -235,6 +246,9 @@ fn verdict_line(r: &Report) -> String {
 /// What `-q` still prints when a target fails: the verdict line and each failed target.
 pub fn failed_targets(r: &Report) -> String {
     let mut o = format!("{}\n", verdict_line(r));
+    if let Some(a) = &r.result.aborted {
+        let _ = writeln!(o, "  ABORTED: {}", a.message());
+    }
     for v in r.verdicts.iter().filter(|v| !v.pass) {
         let measured = match v.measured {
             Some(x) => format!("{x:.4}"),

@@ -55,7 +55,7 @@ impl<'a> Report<'a> {
     }
 
     pub fn passed(&self) -> bool {
-        self.verdicts.iter().all(|v| v.pass)
+        self.verdicts.iter().all(|v| v.pass) && self.result.aborted.is_none()
     }
 }
 
@@ -70,6 +70,12 @@ fn trend(t: &Trend) -> Value {
 fn counter(n: u64, secs: f64) -> Value {
     json!({"type": "counter", "contains": "default",
            "values": {"count": n, "rate": if secs > 0.0 { n as f64 / secs } else { 0.0 }}})
+}
+
+/// A gauge's summary entry: integral values print as integers, as k6's VU counts do.
+fn gauge(g: &crate::metrics::Gauge) -> Value {
+    json!({"type": "gauge", "contains": "default",
+           "values": {"value": g.value as u64, "min": g.min as u64, "max": g.max as u64}})
 }
 
 fn metric_entry(m: &Metrics, key: &str, secs: f64) -> Option<Value> {
@@ -115,10 +121,8 @@ fn metric_entry(m: &Metrics, key: &str, secs: f64) -> Option<Value> {
                    "values": {"rate": v.failed_rate().unwrap_or(0.0), "passes": failed,
                               "fails": v.created - failed}})
         }
-        "vus" => json!({"type": "gauge", "contains": "default",
-                        "values": {"value": m.vus, "min": m.vus_min, "max": m.vus_max_seen}}),
-        "vus_max" => json!({"type": "gauge", "contains": "default",
-                            "values": {"value": m.vus_allocated, "min": 0, "max": m.vus_allocated}}),
+        "vus" => gauge(&m.vus_gauge),
+        "vus_max" => gauge(&m.vus_max_gauge),
         "tx_success" => {
             let rate = m.tx.success_rate()?;
             json!({"type": "rate", "contains": "default",
@@ -375,7 +379,11 @@ pub fn summary_json(loaded: &Loaded, r: &RunResult, verdicts: &[Verdict], seed: 
         .map(|(res, t)| json!({"resource": res, "first_above_80pct_s": t}))
         .collect();
     json!({
-        "state": {"testRunDurationMs": secs * 1000.0},
+        // handleSummary's data (k6 internal/js/summary.go): no groups or checks are simulated.
+        "root_group": {"name": "", "path": "", "id": "d41d8cd98f00b204e9800998ecf8427e",
+                       "groups": [], "checks": []},
+        "options": {"summaryTrendStats": Trend::STATS, "summaryTimeUnit": "", "noColor": false},
+        "state": {"isStdOutTTY": false, "isStdErrTTY": false, "testRunDurationMs": secs * 1000.0},
         "metrics": metrics,
         "surge": {
             "scenario": loaded.name(),
@@ -394,6 +402,8 @@ pub fn summary_json(loaded: &Loaded, r: &RunResult, verdicts: &[Verdict], seed: 
             "littles_law": littles_law(r.timeseries(), m, secs),
             "autoscaling": super::scaling::autoscaling_report(r, p95_target(loaded)),
             "verdict": verdict,
+            "aborted": r.aborted.as_ref().map(|a| json!({
+                "at_s": crate::engine::ns_to_secs(a.at), "thresholds": a.keys, "message": a.message()})),
             "passed": verdicts.iter().all(|v| v.pass),
         }
     })

@@ -478,6 +478,7 @@ impl Workload {
             .unwrap_or(0)
     }
 
+    /// VUs running an iteration now (k6 GetCurrentlyActiveVUsCount).
     pub fn active_vus(&self) -> u32 {
         self.active
     }
@@ -718,7 +719,7 @@ impl Workload {
         m: &mut Metrics,
     ) {
         let now = q.now();
-        let start = self.scs[sc as usize].start;
+        let (start, end) = (self.scs[sc as usize].start, self.scs[sc as usize].end);
         let Kind::RampingVus { plan, level, grace } = &mut self.scs[sc as usize].kind else {
             return;
         };
@@ -757,7 +758,12 @@ impl Workload {
         while cur > target {
             cur -= 1;
             let v = self.scs[sc as usize].vus[cur as usize];
-            if self.vus[v as usize].state == VuState::Running {
+            let vu = &self.vus[v as usize];
+            // A VU the regular end marked Stopping at this same instant (ScenarioEnd comes first)
+            // is still told to stop by this step, and gets its gracefulRampDown hard stop too.
+            if vu.state == VuState::Running
+                || (vu.state == VuState::Stopping && vu.hard_stop.is_none() && now >= end)
+            {
                 self.vus[v as usize].state = VuState::Stopping;
                 let Kind::RampingVus { plan, .. } = &self.scs[sc as usize].kind else {
                     unreachable!()
