@@ -27,6 +27,8 @@ pub enum Event {
     },
     Arrival(u16),
     VuWake(u32),
+    /// A VU's request got its `rps` token: send it.
+    VuSend(u32),
     VuHardStop(u32),
     ClientTimeouts(u16),
     // System (server side).

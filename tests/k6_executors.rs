@@ -1430,3 +1430,67 @@ fn empty_trends_read_zero_at_the_end_and_empty_rates_are_skipped() {
     assert_eq!(r.measure(&sel("http_reqs"), &Aggregation::Count), Some(0.0));
     assert_eq!(r.measure(&sel("http_req_failed"), &Aggregation::Rate), None);
 }
+
+/// k6's scheduler runs only executors with work (`HasWork`): an arrival-rate scenario with
+/// maxVUs 0 drops nothing and does not hold the test open (internal/execution/scheduler.go).
+#[test]
+fn a_scenario_without_work_is_not_run() {
+    let sc = "{a: {executor: constant-arrival-rate, rate: 5, duration: 1m, preAllocatedVUs: 0, \
+              maxVUs: 0}, b: {executor: constant-vus, vus: 1, duration: 5s}}";
+    let r = run_flow("[{request: ping}, {sleep: const(1s)}]", sc, "{}").unwrap();
+    assert_eq!(r.metrics.dropped_iterations, 0);
+    assert!(r.end < 7 * SEC, "{}", r.end);
+    assert_eq!(r.metrics.iterations, 5);
+    // With work it runs and, with no VU to spare, drops every arrival.
+    let sc = sc
+        .replace("maxVUs: 0", "maxVUs: 1")
+        .replace("preAllocatedVUs: 0", "preAllocatedVUs: 1");
+    let r = run_flow("[{request: ping}, {sleep: const(100h)}]", &sc, "{}").unwrap();
+    assert!(
+        r.metrics.dropped_iterations >= 250,
+        "{}",
+        r.metrics.dropped_iterations
+    );
+}
+
+/// `inspect`'s totalDuration covers surge-only scenarios too (they have no k6 requirements).
+#[test]
+fn total_duration_covers_poisson_and_artillery_scenarios() {
+    use surge::workload::inspect::Plan;
+    let l = load(
+        "{a: {executor: constant-vus, vus: 2, duration: 2s}, \
+          p: {executor: poisson-arrivals, rate: 5, duration: 30s, startTime: 5s, gracefulStop: 10s}}",
+    )
+    .unwrap();
+    assert_eq!(Plan::of(&l.scenario).total_duration(), 45 * SEC);
+}
+
+/// k6's `rps`: one token bucket for all VUs caps the request rate; the wait lengthens the
+/// iterations and is not part of `http_req_duration` (load-generators.md, `--rps`).
+#[test]
+fn rps_caps_the_request_rate_and_stays_out_of_the_latency() {
+    let text =
+        "model: x\nsample_interval: 1s\nrps: 10\nflows:\n  f:\n    steps: [{request: ping}]\n\
+                scenarios: {s: {executor: constant-vus, vus: 5, duration: 10s}}\n";
+    let l = config::from_strs(text, MODEL).unwrap();
+    let opts = RunOptions {
+        seed: 1,
+        replication: 0,
+    };
+    let r = try_run_logged(&l, opts, false, &mut |_, _| {}).unwrap();
+    let n = r.metrics.requests();
+    // Tokens every 100 ms: 100 before the end, and the 5 VUs' waiting requests after it.
+    assert!((100..=106).contains(&n), "{n}");
+    assert!(
+        r.metrics.http.max_ms() < 1.01,
+        "{}",
+        r.metrics.http.max_ms()
+    );
+    // Five VUs share 10 tokens/s: each iteration waits about 0.5 s.
+    let it = r.metrics.iteration_duration.avg_ms();
+    assert!((450.0..=550.0).contains(&it), "{it}");
+    // Without it the same VUs make thousands of requests.
+    let l = config::from_strs(&text.replace("rps: 10\n", ""), MODEL).unwrap();
+    let r = try_run_logged(&l, opts, false, &mut |_, _| {}).unwrap();
+    assert!(r.metrics.requests() > 10_000);
+}

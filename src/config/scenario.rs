@@ -27,6 +27,10 @@ pub struct ScenarioFile {
     /// Optional hard cap on simulated time.
     #[serde(default)]
     pub duration: Option<Duration>,
+    /// k6's `rps`: at most this many requests per second across all VUs (one token bucket of
+    /// burst 1, k6 `internal/js/runner.go`); requests wait for it before they are sent. 0: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rps: Option<u64>,
     pub flows: BTreeMap<String, FlowCfg>,
     pub scenarios: BTreeMap<String, ExecutorCfg>,
     #[serde(default)]

@@ -279,9 +279,15 @@ impl Plan {
         }
     }
 
-    /// k6 inspect's `totalDuration`: the end offset of the full execution requirements.
+    /// k6 inspect's `totalDuration`: the end offset of the full execution requirements, or of
+    /// a surge-only scenario (Artillery phases, Poisson arrivals), which has no k6 requirements:
+    /// its start, regular end and gracefulStop.
     pub fn total_duration(&self) -> Nanos {
-        requirements::end_offset(&self.full).0
+        let own = self.scenarios.iter().map(|p| {
+            let end = p.regular_end.saturating_add(p.graceful_stop.unwrap_or(0));
+            p.start.saturating_add(p.end_offset().max(end))
+        });
+        own.fold(requirements::end_offset(&self.full).0, Nanos::max)
     }
 
     /// k6 inspect's `maxVUs` (GetMaxPossibleVUs of the full requirements).

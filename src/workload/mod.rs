@@ -6,6 +6,7 @@ pub mod flow;
 pub mod inspect;
 pub mod iterations;
 pub mod requirements;
+pub mod rps;
 pub mod schedule;
 
 use crate::config::resolve_endpoint;
@@ -103,6 +104,19 @@ enum Kind {
 }
 
 impl Kind {
+    /// k6's `HasWork` (lib/executor/*.go): a scenario without it is never run (the scheduler
+    /// skips it), so it drops no iterations and starts no VU.
+    fn has_work(&self) -> bool {
+        match self {
+            Kind::ConstantVus { vus } => *vus > 0,
+            Kind::RampingVus { plan, .. } => plan.iter().any(|&(_, v)| v > 0),
+            Kind::ArrivalRate { max_vus, .. } | Kind::Poisson { max_vus, .. } => *max_vus > 0,
+            Kind::Artillery { .. } => true,
+            Kind::SharedIterations { vus, left } => *vus > 0 && *left > 0,
+            Kind::PerVuIterations { vus, left } => *vus > 0 && left.iter().any(|&n| n > 0),
+        }
+    }
+
     /// VUs that loop iterations by themselves (closed executors).
     fn closed(&self) -> bool {
         matches!(
@@ -151,6 +165,8 @@ pub struct Workload {
     planned_vus_max: u32,
     /// One row per iteration, when `--iterations-log` asked for them.
     pub iteration_log: Option<Vec<IterationRow>>,
+    /// k6's `rps` cap, when set.
+    rps: Option<rps::RpsLimiter>,
 }
 
 fn stages(st: &[crate::config::scenario::StageCfg]) -> Vec<Stage> {
@@ -371,6 +387,7 @@ impl Workload {
             error: None,
             planned_vus_max: requirements::max_planned(&requirements::full(&s.scenarios)) as u32,
             iteration_log: None,
+            rps: s.rps.and_then(rps::RpsLimiter::new),
         })
     }
 
@@ -487,9 +504,18 @@ impl Workload {
         self.vus.len() as u32
     }
 
-    pub fn schedule_starts(&self, q: &mut EventQueue<Event>) {
-        for (i, s) in self.scs.iter().enumerate() {
-            q.schedule_at(s.start, Event::ScenarioStart(i as u16));
+    /// Schedule each scenario's start; one without work is finished before it starts.
+    pub fn schedule_starts(&mut self, q: &mut EventQueue<Event>) {
+        for (i, s) in self.scs.iter_mut().enumerate() {
+            if s.kind.has_work() {
+                q.schedule_at(s.start, Event::ScenarioStart(i as u16));
+            } else {
+                s.finished = true;
+                self.finished += 1;
+            }
+        }
+        if self.finished == self.scs.len() {
+            self.done_at = Some(0);
         }
     }
 
@@ -559,6 +585,16 @@ impl Workload {
                 vu.sleep = None;
                 vu.pc += 1;
                 self.run(v, q, sys, m);
+            }
+            Event::VuSend(v) => {
+                // The rps token this request waited for is free.
+                let vu = &mut self.vus[v as usize];
+                vu.sleep = None;
+                match self.programs[vu.flow as usize].ops.get(vu.pc as usize) {
+                    Some(&Op::Request(ep)) => self.send(v, ep, q, sys, m),
+                    // Only a request waits for a token; anything else just goes on.
+                    _ => self.run(v, q, sys, m),
+                }
             }
             Event::VuHardStop(v) => {
                 self.vus[v as usize].hard_stop = None;
@@ -819,22 +855,15 @@ impl Workload {
                 return self.iteration_done(v, q, sys, m);
             };
             match op {
-                Op::Request(ep) => {
-                    let now = q.now();
-                    vu.req_ep = *ep;
-                    vu.req_start = now;
-                    m.on_send(now);
-                    let r = sys.submit(*ep, v, q);
-                    let vu = &mut self.vus[v as usize];
-                    vu.req = Some(r);
-                    let s = &mut self.scs[vu.sc as usize];
-                    let deadline = now + s.timeout;
-                    s.timeouts.push_back((deadline, v, r));
-                    if !s.timeouts_armed {
-                        s.timeouts_armed = true;
-                        q.schedule_at(deadline, Event::ClientTimeouts(vu.sc));
+                &Op::Request(ep) => {
+                    if let Some(l) = &mut self.rps {
+                        let at = l.reserve(q.now());
+                        if at > q.now() {
+                            vu.sleep = Some(q.timer_at(at, Event::VuSend(v)));
+                            return;
+                        }
                     }
-                    return;
+                    return self.send(v, ep, q, sys, m);
                 }
                 Op::Sleep(d) => {
                     let rng = &mut self.scs[vu.sc as usize].rng;
@@ -857,6 +886,32 @@ impl Workload {
                     vu.pc = if *c > 0 { *start + 1 } else { vu.pc + 1 };
                 }
             }
+        }
+    }
+
+    /// The VU sends its request for endpoint `ep` now.
+    fn send(
+        &mut self,
+        v: u32,
+        ep: u32,
+        q: &mut EventQueue<Event>,
+        sys: &mut System,
+        m: &mut Metrics,
+    ) {
+        let now = q.now();
+        let vu = &mut self.vus[v as usize];
+        vu.req_ep = ep;
+        vu.req_start = now;
+        m.on_send(now);
+        let r = sys.submit(ep, v, q);
+        let vu = &mut self.vus[v as usize];
+        vu.req = Some(r);
+        let s = &mut self.scs[vu.sc as usize];
+        let deadline = now + s.timeout;
+        s.timeouts.push_back((deadline, v, r));
+        if !s.timeouts_armed {
+            s.timeouts_armed = true;
+            q.schedule_at(deadline, Event::ClientTimeouts(vu.sc));
         }
     }
 
