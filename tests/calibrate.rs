@@ -354,3 +354,140 @@ fn integer_fields_are_fitted_at_whole_numbers() {
         "{p}"
     );
 }
+
+/// Exact closed points of one USL station at Z = 0 (calibration.md §2.1: X = c(N)/S,
+/// R = N/X), with `extra` appended to every row (after `think_s` and before `role`).
+fn exact_usl_csv(loads: &[u32], s: f64, sigma: f64, kappa: f64, p95: bool) -> String {
+    let mut csv = String::from("kind,load,throughput,lat_mean_ms,");
+    if p95 {
+        csv.push_str("lat_p95_ms,");
+    }
+    csv.push_str("think_s,role\n");
+    for &n in loads {
+        let x = usl_x(n as f64, s, sigma, kappa);
+        let r_ms = n as f64 / x * 1000.0;
+        csv.push_str(&format!("closed,{n},{x},{r_ms},"));
+        if p95 {
+            // A p95 equal to the mean: no exponential service gives it, so a fit that counts
+            // p95 is pulled off the true demand.
+            csv.push_str(&format!("{r_ms},"));
+        }
+        csv.push_str("0,fit\n");
+    }
+    csv
+}
+
+fn param(j: &Value, i: usize) -> (f64, bool) {
+    (
+        j["parameters"][i]["value"].as_f64().unwrap(),
+        j["parameters"][i]["at_bound"].as_bool().unwrap(),
+    )
+}
+
+/// Audit c5: p95 is not in the default loss (the reference: fit means, validate with
+/// percentiles), so a p95 the service shape cannot produce does not bias S. With p95 weighted
+/// 0.25, S came out 7.98 ms instead of 10.
+#[test]
+fn p95_is_out_of_the_default_loss() {
+    let d = tmpdir("calibrate", "p95");
+    write(&d, "m.yaml", &model(25.0, 0.05, 0.002));
+    write(&d, "s.yaml", SCENARIO);
+    write(
+        &d,
+        "points.csv",
+        &exact_usl_csv(&[1, 2, 4, 8, 16, 32], 0.010, 0.05, 0.002, true),
+    );
+    calibrate(
+        &d,
+        &[
+            "--fit",
+            "services.db.endpoints.tx[0].cpu=2ms..50ms",
+            "--fit",
+            "services.db.pod.contention.usl.sigma",
+            "--fit",
+            "services.db.pod.contention.usl.kappa",
+            "--replications",
+            "2",
+            "--out",
+            "out",
+            "-q",
+        ],
+    );
+    let j = read_json(&d.join("out/calibration.json"));
+    let (s0, _) = param(&j, 0);
+    assert!((s0 / 0.010 - 1.0).abs() < 0.04, "S0 {s0}");
+}
+
+/// Audit c6: κ is searched on a log scale with a floor, so a small true κ (5e-5) inside the
+/// default range is recovered and not reported at a bound of [0, 0.1].
+#[test]
+fn small_kappa_is_not_at_a_bound() {
+    let d = tmpdir("calibrate", "kappa");
+    write(&d, "m.yaml", &model(25.0, 0.2, 0.01));
+    write(&d, "s.yaml", SCENARIO);
+    write(
+        &d,
+        "points.csv",
+        &exact_usl_csv(&[1, 4, 16, 64, 128, 256], 0.010, 0.02, 5e-5, false),
+    );
+    calibrate(
+        &d,
+        &[
+            "--fit",
+            "services.db.endpoints.tx[0].cpu=2ms..50ms",
+            "--fit",
+            "services.db.pod.contention.usl.sigma",
+            "--fit",
+            "services.db.pod.contention.usl.kappa",
+            "--replications",
+            "2",
+            "--out",
+            "out",
+            "-q",
+        ],
+    );
+    let j = read_json(&d.join("out/calibration.json"));
+    let (kappa, at) = param(&j, 2);
+    assert!(!at, "κ {kappa} reported at a bound: {}", j["parameters"][2]);
+    assert!((kappa / 5e-5 - 1.0).abs() < 0.1, "kappa {kappa}");
+    let warnings = j["warnings"].to_string();
+    assert!(!warnings.contains("at a bound"), "{warnings}");
+}
+
+/// Audit: `--fit` ranges outside a field's valid values exit 2 naming the argument and the
+/// valid interval.
+#[test]
+fn fit_ranges_outside_valid_values_exit_2() {
+    let d = tmpdir("calibrate", "ranges");
+    write(&d, "m.yaml", &model(10.0, 0.05, 0.002));
+    write(&d, "s.yaml", SCENARIO);
+    write(
+        &d,
+        "ok.csv",
+        "kind,load,throughput,lat_mean_ms\nclosed,1,100,10\nclosed,2,180,11\n",
+    );
+    let usl = "services.db.pod.contention.usl";
+    let cases = [
+        (format!("{usl}.sigma=0..1"), "0 <= sigma < 1"),
+        (format!("{usl}.sigma=-0.1..0.5"), "0 <= sigma < 1"),
+        (format!("{usl}.kappa=-0.01..0.1"), "kappa >= 0"),
+        ("services.db.pod.cores=0..10".to_string(), "cores > 0"),
+        (
+            "services.db.endpoints.tx[0].cpu=0ms..50ms".to_string(),
+            "above zero",
+        ),
+    ];
+    for (fit, want) in cases {
+        let o = surge(
+            &["calibrate", "s.yaml", "--measured", "ok.csv", "--fit", &fit],
+            &d,
+        );
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{fit}: {e}");
+        assert!(
+            e.contains(want) && e.contains(&fit),
+            "{fit}: want {want:?} in {e}"
+        );
+        assert!(!e.contains("panicked"), "{e}");
+    }
+}

@@ -14,14 +14,31 @@ fn closed_sorted(points: &[Point]) -> Vec<&Point> {
     v
 }
 
-/// Warnings about the data itself.
-pub fn before_fit(points: &[Point], params: &[FreeParam]) -> Vec<String> {
+/// Warnings about the data itself. `cores` gives the cores of the resource a measured
+/// `util.`/`cpu_s.` column names, when the model says.
+pub fn before_fit(
+    points: &[Point],
+    params: &[FreeParam],
+    cores: &dyn Fn(&str) -> Option<f64>,
+) -> Vec<String> {
     let mut w = Vec::new();
     let closed = closed_sorted(points);
     let has_contention = params.iter().any(|p| {
         let last = p.path.rsplit('.').next().unwrap_or("");
         matches!(last, "sigma" | "kappa" | "alpha") || p.path.contains("contention")
     });
+    let fits_usl = params.iter().any(|p| {
+        let last = p.path.rsplit('.').next().unwrap_or("");
+        matches!(last, "sigma" | "kappa")
+    });
+    if let Some(u) = usl_regression(points).filter(|u| fits_usl && u.clamped) {
+        w.push(format!(
+            "Gunther's regression on throughput against users gives a negative σ or κ, an \
+             artefact of the data (noise, or Z > 0); its seed is clamped to σ = {}, κ = {}",
+            fmt_num(u.sigma),
+            fmt_num(u.kappa)
+        ));
+    }
     for pair in closed.windows(2) {
         let (a, b) = (pair[0], pair[1]);
         let cycle = |p: &Point| p.load / p.throughput;
@@ -96,6 +113,53 @@ pub fn before_fit(points: &[Point], params: &[FreeParam]) -> Vec<String> {
                 ));
             }
         }
+        if let Some(d) = p.dropped.filter(|d| *d > 0.0) {
+            w.push(format!(
+                "load {}: {} iterations were dropped: the load generator could not start the \
+                 arrivals asked for, so the offered load is not the measured one",
+                fmt_num(p.load),
+                fmt_num(d)
+            ));
+        }
+        // Operational bounds from the measured demands (cpu_s is D_k itself): R ≥ ΣD,
+        // X ≤ N/(ΣD + Z) and X ≤ c_k/D_k, each with 3 % slack for noise.
+        let sum_d: f64 = p.cpu_s.iter().map(|(_, d)| d).sum();
+        if sum_d > 0.0 && p.lat_mean < 0.97 * sum_d {
+            w.push(format!(
+                "load {}: the mean latency {} s is below the measured demand per request ΣD = {} \
+                 s: a request cannot finish faster than its own work (bounds broken)",
+                fmt_num(p.load),
+                fmt_num(p.lat_mean),
+                fmt_num(sum_d)
+            ));
+        }
+        if let (LoadKind::Closed, Some(z), true) = (p.kind, p.think, sum_d > 0.0) {
+            let bound = p.load / (sum_d + z);
+            if p.throughput > 1.03 * bound {
+                w.push(format!(
+                    "load {}: throughput {} req/s is above the bound N/(ΣD + Z) = {} req/s \
+                     (bounds broken)",
+                    fmt_num(p.load),
+                    fmt_num(p.throughput),
+                    fmt_num(bound)
+                ));
+            }
+        }
+        for (n, d) in &p.cpu_s {
+            if let Some(c) = cores(n).filter(|c| *c > 0.0) {
+                if p.throughput > 1.03 * c / d {
+                    w.push(format!(
+                        "load {}: throughput {} req/s is above c/D = {} req/s for cpu_s.{n} \
+                         ({} cores at {} core-s per request): bounds broken",
+                        fmt_num(p.load),
+                        fmt_num(p.throughput),
+                        fmt_num(c / d),
+                        fmt_num(c),
+                        fmt_num(*d)
+                    ));
+                }
+            }
+        }
         if let Some((vus, rate, dur)) = p.iterations {
             let n = rate * dur;
             if (n - vus).abs() > 0.1 * vus {
@@ -109,34 +173,85 @@ pub fn before_fit(points: &[Point], params: &[FreeParam]) -> Vec<String> {
             }
         }
     }
-    // CPU per request drifting across levels: a load-dependent station or background work.
-    let mut names: Vec<&str> = Vec::new();
-    for p in points {
-        for (n, _) in &p.cpu_s {
-            if !names.contains(&n.as_str()) {
-                names.push(n);
-            }
+    // The effective think time N/X − R changing between levels when no think_s says what it
+    // should be: client overhead or a saturated client (calibration.md §3, item 5).
+    let eff: Vec<(f64, f64, f64)> = closed
+        .iter()
+        .filter(|p| p.think.is_none())
+        .map(|p| {
+            (
+                p.load,
+                p.load / p.throughput - p.lat_mean,
+                p.load / p.throughput,
+            )
+        })
+        .collect();
+    if eff.len() >= 2 {
+        let lo = eff
+            .iter()
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap_or(&eff[0]);
+        let hi = eff
+            .iter()
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap_or(&eff[0]);
+        let cycle = eff.iter().map(|e| e.2).fold(0.0, f64::max);
+        if hi.1 - lo.1 > 0.1 * cycle {
+            w.push(format!(
+                "the effective think time N/X − R changes between levels: {} s at {} users, {} s \
+                 at {} users: client overhead or a saturated client (give think_s if it is known)",
+                fmt_num(lo.1),
+                fmt_num(lo.0),
+                fmt_num(hi.1),
+                fmt_num(hi.0)
+            ));
         }
     }
-    for n in names {
-        let vals: Vec<(f64, f64)> = closed
-            .iter()
-            .filter_map(|p| {
-                p.cpu_s
+    // Demand per request drifting across levels, from CPU per request (D itself) or from a
+    // utilization (D = c·U/X, where c cancels): a load-dependent station or background work.
+    for (prefix, per_request) in [("cpu_s", true), ("util", false)] {
+        let cols = |p: &Point| -> Vec<(String, f64)> {
+            if per_request {
+                p.cpu_s.clone()
+            } else {
+                p.util
                     .iter()
-                    .find(|(c, _)| c == n)
-                    .map(|(_, v)| (p.load, *v))
-            })
-            .collect();
-        let lo = vals.iter().map(|v| v.1).fold(f64::INFINITY, f64::min);
-        let hi = vals.iter().map(|v| v.1).fold(0.0, f64::max);
-        if vals.len() >= 2 && hi > 1.2 * lo {
-            w.push(format!(
-                "cpu_s.{n} drifts from {} to {} core-s per request across load levels: a \
-                 load-dependent station (contention that burns CPU) or background work",
-                fmt_num(lo),
-                fmt_num(hi)
-            ));
+                    .map(|(n, u)| (n.clone(), u / p.throughput))
+                    .collect()
+            }
+        };
+        let mut names: Vec<String> = Vec::new();
+        for p in points {
+            for (n, _) in cols(p) {
+                if !names.contains(&n) {
+                    names.push(n);
+                }
+            }
+        }
+        for n in names {
+            let vals: Vec<f64> = closed
+                .iter()
+                .filter_map(|p| cols(p).into_iter().find(|(c, _)| *c == n).map(|c| c.1))
+                .collect();
+            let lo = vals.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = vals.iter().copied().fold(0.0, f64::max);
+            if vals.len() >= 2 && hi > 1.2 * lo {
+                w.push(if per_request {
+                    format!(
+                        "cpu_s.{n} drifts from {} to {} core-s per request across load levels: a \
+                         load-dependent station (contention that burns CPU) or background work",
+                        fmt_num(lo),
+                        fmt_num(hi)
+                    )
+                } else {
+                    format!(
+                        "util.{n} / throughput drifts by a factor {} across load levels, so the \
+                         demand D = c·U/X is not constant: a load-dependent station (contention \
+                         that burns CPU) or background work",
+                        fmt_num(hi / lo)
+                    )
+                });
+            }
         }
     }
     w
@@ -192,11 +307,11 @@ pub fn operational_seed(problem: &Problem, fit: &[Point]) -> Option<Vec<f64>> {
             }
         }
     }
-    if let Some((sigma, kappa)) = usl_regression(fit) {
+    if let Some(u) = usl_regression(fit) {
         for (k, p) in problem.params.iter().enumerate() {
             match p.path.rsplit('.').next() {
-                Some("sigma") => seed[k] = sigma.clamp(p.lo, p.hi),
-                Some("kappa") => seed[k] = kappa.clamp(p.lo, p.hi),
+                Some("sigma") => seed[k] = u.sigma.clamp(p.lo, p.hi),
+                Some("kappa") => seed[k] = u.kappa.clamp(p.lo, p.hi),
                 _ => continue,
             }
             changed = true;
@@ -219,38 +334,16 @@ fn component_of(path: &str) -> Option<String> {
     Some(format!("{kind}:{name}"))
 }
 
-/// Gunther's regression: with C(N) = X(N)/X(1), y = N/C − 1 = (σ+κ)x + κx² for x = N − 1,
-/// fitted through the origin. Needs a measured N = 1.
-pub fn usl_regression(points: &[Point]) -> Option<(f64, f64)> {
-    let closed = closed_sorted(points);
-    let x1 = closed.iter().find(|p| p.load == 1.0)?.throughput;
-    let (mut sxx, mut sxx2, mut sx2x2, mut sxy, mut sx2y) = (0.0, 0.0, 0.0, 0.0, 0.0);
-    let mut n = 0;
-    for p in &closed {
-        let x = p.load - 1.0;
-        if x <= 0.0 {
-            continue;
-        }
-        let y = p.load / (p.throughput / x1) - 1.0;
-        sxx += x * x;
-        sxx2 += x * x * x;
-        sx2x2 += x * x * x * x;
-        sxy += x * y;
-        sx2y += x * x * y;
-        n += 1;
-    }
-    if n < 2 {
-        return None;
-    }
-    let det = sxx * sx2x2 - sxx2 * sxx2;
-    if det.abs() < 1e-300 {
-        return None;
-    }
-    let a = (sxy * sx2x2 - sx2y * sxx2) / det;
-    let b = (sxx * sx2y - sxx2 * sxy) / det;
-    let kappa = b.max(0.0);
-    let sigma = (a - kappa).clamp(0.0, 0.99);
-    Some((sigma, kappa))
+/// Gunther's regression (`analytic::usl_seed`): with C(N) = X(N)/X(1), y = N/C − 1 =
+/// (σ+κ)x + κx² for x = N − 1, a least-squares quadratic through the origin constrained to
+/// σ ∈ [0, 1), κ ≥ 0; X(1) is measured or estimated. `clamped` says the unconstrained fit was
+/// negative (an artefact of the data): the seed is then clamped and a warning given.
+pub fn usl_regression(points: &[Point]) -> Option<crate::analytic::UslSeed> {
+    let xs: Vec<(f64, f64)> = closed_sorted(points)
+        .iter()
+        .map(|p| (p.load, p.throughput))
+        .collect();
+    crate::analytic::usl_seed(&xs)
 }
 
 /// After the fit: is the retrograde part pinned by the data?
@@ -304,6 +397,7 @@ mod tests {
             cpu_s: vec![],
             role: Role::Fit,
             iterations: None,
+            dropped: None,
         }
     }
 
@@ -317,9 +411,10 @@ mod tests {
                 closed(n, x, n / x)
             })
             .collect();
-        let (sigma, kappa) = usl_regression(&pts).unwrap();
-        assert!((sigma - s).abs() < 1e-9 && (kappa - k).abs() < 1e-12);
-        assert!(before_fit(&pts, &[])
+        let u = usl_regression(&pts).unwrap();
+        assert!((u.sigma - s).abs() < 1e-9 && (u.kappa - k).abs() < 1e-12);
+        assert!(!u.clamped);
+        assert!(before_fit(&pts, &[], &|_| None)
             .iter()
             .any(|w| w.contains("throughput falls")));
     }
@@ -327,13 +422,63 @@ mod tests {
     #[test]
     fn falling_cycle_time_is_flagged() {
         let pts = vec![closed(1.0, 100.0, 0.010), closed(4.0, 500.0, 0.008)];
-        let w = before_fit(&pts, &[]);
+        let w = before_fit(&pts, &[], &|_| None);
         assert!(
             w.iter()
                 .any(|w| w.contains("contradicts every fixed-demand model")),
             "{w:?}"
         );
         let fine = vec![closed(1.0, 100.0, 0.010), closed(4.0, 300.0, 0.0133)];
-        assert!(before_fit(&fine, &[]).is_empty());
+        assert!(before_fit(&fine, &[], &|_| None).is_empty());
+    }
+
+    /// Exact points of case A (calibration.md §2.1: c = min(n, 2), S = Z = 1) pass every check;
+    /// each broken law is flagged.
+    #[test]
+    fn operational_bounds_drift_and_think_time_are_flagged() {
+        let a = |n: f64, x: f64, r: f64| {
+            let mut p = closed(n, x, r);
+            p.think = Some(1.0);
+            p.cpu_s = vec![("db".into(), 1.0)];
+            p.util = vec![("db".into(), x / 2.0)];
+            p
+        };
+        let cores = |_: &str| Some(2.0);
+        let exact = vec![
+            a(1.0, 0.5, 1.0),
+            a(2.0, 1.0, 1.0),
+            a(3.0, 24.0 / 17.0, 9.0 / 8.0),
+            a(4.0, 1.7, 23.0 / 17.0),
+        ];
+        let w = before_fit(&exact, &[], &cores);
+        assert!(w.is_empty(), "{w:?}");
+        // X > c/D = 2 (and X > N/(D + Z)), R < D.
+        let mut bad = exact.clone();
+        bad[3].throughput = 2.5;
+        bad[3].lat_mean = 0.5;
+        bad[3].util = vec![];
+        let w = before_fit(&bad, &[], &cores).join("\n");
+        assert!(w.contains("c/D = 2"), "{w}");
+        assert!(w.contains("N/(ΣD + Z)"), "{w}");
+        assert!(w.contains("below the measured demand"), "{w}");
+        // D = c·U/X drifting across levels.
+        let mut drift = exact.clone();
+        drift[3].util = vec![("db".into(), 0.85 * 1.5)];
+        let w = before_fit(&drift, &[], &cores).join("\n");
+        assert!(w.contains("util.db / throughput drifts"), "{w}");
+        // Without think_s, N/X − R must stay put: 1 s, then 0.3 s.
+        let mut z: Vec<Point> = exact.clone();
+        for p in &mut z {
+            p.think = None;
+        }
+        assert!(before_fit(&z, &[], &cores).is_empty());
+        z[3].lat_mean = 4.0 / 1.7 - 0.3;
+        let w = before_fit(&z, &[], &cores).join("\n");
+        assert!(w.contains("effective think time N/X − R changes"), "{w}");
+        // Dropped iterations.
+        let mut d = exact.clone();
+        d[0].dropped = Some(3.0);
+        let w = before_fit(&d, &[], &cores).join("\n");
+        assert!(w.contains("3 iterations were dropped"), "{w}");
     }
 }

@@ -37,6 +37,8 @@ pub struct Point {
     pub role: Role,
     /// (VUs, iterations/s, iteration duration s) when a k6 summary has them: the Little check.
     pub iterations: Option<(f64, f64, f64)>,
+    /// Iterations an arrival-rate executor dropped (k6's `dropped_iterations` count).
+    pub dropped: Option<f64>,
 }
 
 /// `FILE[@LOAD]`: LOAD is `N` (closed VUs) or `R/s` (open arrivals per second).
@@ -109,6 +111,31 @@ fn check_point(path: &Path, p: &Point) -> Result<()> {
             return bad("p95 latency", format!("expected above zero, found {x}"));
         }
     }
+    if let Some(e) = p.error_rate {
+        if !(e.is_finite() && (0.0..=1.0).contains(&e)) {
+            return bad(
+                "error_rate",
+                format!("expected a fraction of failed requests in [0, 1], found {e}"),
+            );
+        }
+    }
+    if let Some(z) = p.think {
+        if !(z.is_finite() && z >= 0.0) {
+            return bad(
+                "think_s",
+                format!("expected a think time in seconds >= 0, found {z}"),
+            );
+        }
+    }
+    if p.kind == LoadKind::Closed && p.load.fract() != 0.0 {
+        return bad(
+            "load",
+            format!(
+                "expected a whole number of VUs for a closed point, found {}",
+                p.load
+            ),
+        );
+    }
     for (n, u) in &p.util {
         if !(u.is_finite() && *u > 0.0) {
             return bad(
@@ -174,6 +201,18 @@ pub fn from_csv(path: &Path, text: &str) -> Result<Vec<Point>> {
             ));
         }
     }
+    for (i, c) in cols.iter().enumerate() {
+        if let Some(j) = cols[..i].iter().position(|d| d == c) {
+            return Err(Error::input(
+                path,
+                format!("line {hline}, column {}", i + 1),
+                format!(
+                    "duplicate column {c:?} (also column {}): expected each column once",
+                    j + 1
+                ),
+            ));
+        }
+    }
     for need in ["load", "throughput", "lat_mean_ms"] {
         if !cols.iter().any(|c| c == need) {
             return Err(Error::input(
@@ -206,13 +245,18 @@ pub fn from_csv(path: &Path, text: &str) -> Result<Vec<Point>> {
         let num = |name: &str| -> Result<Option<f64>> {
             match get(name) {
                 None => Ok(None),
-                Some(v) => v.parse::<f64>().map(Some).map_err(|_| {
-                    Error::input(
-                        path,
-                        format!("line {ln}, column {name}"),
-                        format!("expected a number, found {v:?}"),
-                    )
-                }),
+                Some(v) => v
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite())
+                    .map(Some)
+                    .ok_or_else(|| {
+                        Error::input(
+                            path,
+                            format!("line {ln}, column {name}"),
+                            format!("expected a finite number, found {v:?}"),
+                        )
+                    }),
             }
         };
         let need = |name: &str| -> Result<f64> {
@@ -246,6 +290,18 @@ pub fn from_csv(path: &Path, text: &str) -> Result<Vec<Point>> {
                 ))
             }
         };
+        // Validated though not fitted: a cell that is not a number is a broken row.
+        for name in ["lat_p50_ms", "lat_p99_ms", "duration_s"] {
+            if let Some(v) = num(name)? {
+                if v <= 0.0 {
+                    return Err(Error::input(
+                        path,
+                        format!("line {ln}, column {name}"),
+                        format!("expected a number above zero, found {v}"),
+                    ));
+                }
+            }
+        }
         let mut util = Vec::new();
         let mut cpu_s = Vec::new();
         for c in &cols {
@@ -272,6 +328,7 @@ pub fn from_csv(path: &Path, text: &str) -> Result<Vec<Point>> {
             cpu_s,
             role,
             iterations: None,
+            dropped: None,
         });
     }
     if out.is_empty() {
@@ -329,6 +386,25 @@ pub fn from_k6(path: &Path, text: &str, load: Option<(LoadKind, f64)>) -> Result
                 )),
             },
         };
+    // A summary whose active VUs went from one count to another mixed several levels (a
+    // ramping-vus run): its averages describe none of them (calibration.md §4). A minimum of 0
+    // is a sample taken as the VUs started or stopped (surge's own summary.json records one),
+    // not a level; k6's ramping-vus starts at `startVUs`, 1 by default.
+    if kind == LoadKind::Closed {
+        if let (Some(lo), Some(hi)) = (val("vus", "min"), val("vus", "max")) {
+            if lo > 0.0 && lo != hi {
+                return Err(Error::input(
+                    path,
+                    "metrics.vus",
+                    format!(
+                        "min {lo} ≠ max {hi}: the active VUs changed during the run (ramping), so \
+                         the summary is not one steady level; expected a constant-vus run, one \
+                         summary per level"
+                    ),
+                ));
+            }
+        }
+    }
     let throughput = need("http_reqs", "rate")?;
     let lat_mean = need("http_req_duration", "avg")? / 1000.0;
     let lat_p95 = val("http_req_duration", "p(95)").map(|x| x / 1000.0);
@@ -350,6 +426,7 @@ pub fn from_k6(path: &Path, text: &str, load: Option<(LoadKind, f64)>) -> Result
         cpu_s: Vec::new(),
         role: Role::Fit,
         iterations,
+        dropped: val("dropped_iterations", "count"),
     })
 }
 
@@ -441,5 +518,93 @@ mod tests {
         assert_eq!((p.kind, p.load), (LoadKind::Closed, 16.0));
         assert!((p.throughput - 100.0).abs() < 1e-12 && (p.lat_mean - 0.0125).abs() < 1e-12);
         assert_eq!(p.error_rate, Some(0.001));
+    }
+
+    /// Audit c1: every bad cell exits 2 naming the file, the line and the column, and what
+    /// was expected.
+    #[test]
+    fn csv_gaps_are_refused_with_a_location() {
+        let h = "kind,load,throughput,lat_mean_ms,lat_p50_ms,lat_p99_ms,error_rate,think_s,duration_s\n";
+        let cases = [
+            (
+                "closed,4,400,10,,,NaN,,",
+                "line 2, column error_rate",
+                "finite number",
+            ),
+            ("closed,4,400,10,,,-0.1,,", "line 2: error_rate", "[0, 1]"),
+            ("closed,4,400,10,,,1.5,,", "line 2: error_rate", "[0, 1]"),
+            ("closed,4,400,10,,,,-1,", "line 2: think_s", ">= 0"),
+            (
+                "closed,4,400,10,abc,,,,",
+                "line 2, column lat_p50_ms",
+                "number",
+            ),
+            (
+                "closed,4,400,10,,x,,,",
+                "line 2, column lat_p99_ms",
+                "number",
+            ),
+            (
+                "closed,4,400,10,,,,,5m",
+                "line 2, column duration_s",
+                "number",
+            ),
+            (
+                "closed,2.5,400,10,,,,,",
+                "line 2: load",
+                "whole number of VUs",
+            ),
+        ];
+        for (row, at, want) in cases {
+            let text = format!("{h}{row}\n");
+            let e = from_csv(Path::new("m.csv"), &text)
+                .and_then(|pts| {
+                    pts.iter()
+                        .try_for_each(|p| check_point(Path::new("m.csv"), p))
+                })
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("m.csv") && e.contains(at) && e.contains(want),
+                "{row}: want {at:?} and {want:?} in {e}"
+            );
+        }
+        // An open point may carry a fractional rate.
+        let ok = from_csv(
+            Path::new("m.csv"),
+            "kind,load,throughput,lat_mean_ms\nopen,2.5,2.5,10\n",
+        )
+        .unwrap();
+        assert!(check_point(Path::new("m.csv"), &ok[0]).is_ok());
+        let e = from_csv(
+            Path::new("m.csv"),
+            "load,throughput,lat_mean_ms,throughput\n1,2,3,4\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("line 1, column 4") && e.contains("duplicate"),
+            "{e}"
+        );
+    }
+
+    /// A ramping-vus summary (active VUs from 1 to 8) is not one level: refused, naming
+    /// `metrics.vus`. Dropped iterations are read for the before-fit check.
+    #[test]
+    fn k6_ramping_summary_is_refused_and_dropped_iterations_read() {
+        let ramp = r#"{"metrics":{"http_reqs":{"count":1000,"rate":100},
+            "http_req_duration":{"avg":20},"vus":{"value":1,"min":1,"max":8},
+            "vus_max":{"value":8,"min":8,"max":8}}}"#;
+        let e = from_k6(Path::new("r.json"), ramp, None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("r.json") && e.contains("metrics.vus") && e.contains("ramping"),
+            "{e}"
+        );
+        let open = r#"{"metrics":{"http_reqs":{"count":1000,"rate":100},
+            "http_req_duration":{"avg":20},"dropped_iterations":{"count":500,"rate":8}}}"#;
+        let p = from_k6(Path::new("o.json"), open, Some((LoadKind::Open, 120.0))).unwrap();
+        assert_eq!(p.dropped, Some(500.0));
     }
 }

@@ -54,11 +54,13 @@ pub struct Weights {
 
 impl Default for Weights {
     fn default() -> Self {
-        // p95 counts a quarter: it depends on the service-time shape as well as the demands.
+        // p95 is out of the loss unless asked for (`--weights p95=0.25`): percentiles depend on
+        // the service-time shape as well as the demands, so they validate the fit (calibration.md
+        // §3: fit means) and are reported beside it.
         Weights {
             x: 1.0,
             r: 1.0,
-            p95: 0.25,
+            p95: 0.0,
             util: 1.0,
             cpu: 1.0,
         }
@@ -136,6 +138,8 @@ pub struct Problem {
     resources: Vec<(String, String)>,
     /// The fixed `--set` overrides the fit was made under.
     pub sets: Vec<String>,
+    /// The scenario's flows never sleep: Z = 0 at a closed point without `think_s`.
+    scenario_zero_think: bool,
 }
 
 impl Problem {
@@ -242,7 +246,12 @@ impl Problem {
         let mut out = Vec::new();
         let ln = |a: f64, b: f64| (a.max(1e-300)).ln() - b.ln();
         for (p, q) in points.iter().zip(preds) {
-            let half = if p.kind == LoadKind::Closed && p.think == Some(0.0) {
+            // Z from the measurement, else from the scenario's own flows.
+            let zero_think = match p.think {
+                Some(z) => z == 0.0,
+                None => self.scenario_zero_think,
+            };
+            let half = if p.kind == LoadKind::Closed && zero_think {
                 0.5
             } else {
                 1.0
@@ -281,14 +290,34 @@ struct RunOut {
     cpu_s: Vec<f64>,
 }
 
+/// The mean of `xs` and the half-width of its 95 % confidence interval: Student t with n − 1
+/// degrees of freedom (the replications are few, so the normal 1.96 is too narrow: at n = 3
+/// the quantile is 4.30). 0 with fewer than two values.
 fn mean_half(xs: &[f64]) -> (f64, f64) {
+    use statrs::distribution::{ContinuousCDF, StudentsT};
     let n = xs.len() as f64;
     let m = xs.iter().sum::<f64>() / n;
     if xs.len() < 2 {
         return (m, 0.0);
     }
     let var = xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0);
-    (m, 1.96 * (var / n).sqrt())
+    let t = StudentsT::new(0.0, 1.0, n - 1.0)
+        .map(|d| d.inverse_cdf(0.975))
+        .unwrap_or(f64::NAN);
+    (m, t * (var / n).sqrt())
+}
+
+/// Think seconds of one pass over `steps` (sleeps, loops multiplied out).
+fn flow_think(steps: &[crate::config::scenario::FlowStep]) -> f64 {
+    use crate::config::scenario::FlowStep;
+    steps
+        .iter()
+        .map(|s| match s {
+            FlowStep::Request(_) => 0.0,
+            FlowStep::Sleep(d) => d.mean_ns() / 1e9,
+            FlowStep::Loop(l) => l.count as f64 * flow_think(&l.steps),
+        })
+        .sum()
 }
 
 fn aggregate(runs: &[RunOut], p: &Point) -> Pred {
@@ -337,7 +366,11 @@ fn load_paths(base: &Loaded, given: Option<&str>) -> (Option<String>, Option<(St
 
 /// Match util./cpu_s. column names to the simulator's resources: an exact name
 /// (`database:pg`, `host:box`) or a unique suffix (`pg`).
-fn resolve_resources(base: &Loaded, points: &[Point]) -> Result<Vec<(String, String)>> {
+fn resolve_resources(
+    base: &Loaded,
+    points: &[Point],
+    origins: &[PathBuf],
+) -> Result<Vec<(String, String)>> {
     let mut names: Vec<String> = Vec::new();
     for p in points {
         for (c, _) in p.util.iter().chain(&p.cpu_s) {
@@ -361,11 +394,34 @@ fn resolve_resources(base: &Loaded, points: &[Point]) -> Result<Vec<(String, Str
                 .collect();
             match hits.as_slice() {
                 [one] => Ok((c.clone(), (*one).clone())),
-                _ => Err(Error::Usage(format!(
-                    "measured column util.{c} / cpu_s.{c}: {} resource in the model; resources are: {}",
-                    if hits.is_empty() { "no such" } else { "more than one" },
-                    available.join(", ")
-                ))),
+                _ => {
+                    // The first point that measures it, and its column's name there.
+                    let (p, file) = points
+                        .iter()
+                        .zip(origins)
+                        .find(|(p, _)| p.util.iter().chain(&p.cpu_s).any(|(n, _)| n == &c))
+                        .expect("a point measures every collected column");
+                    let col = if p.util.iter().any(|(n, _)| n == &c) {
+                        format!("util.{c}")
+                    } else {
+                        format!("cpu_s.{c}")
+                    };
+                    Err(Error::input(
+                        file,
+                        format!("{} column {col}", p.source.trim_end_matches(':')),
+                        format!(
+                            "{} resource {c:?} in the model {}; expected one of: {} (or a unique \
+                             suffix such as the part after ':')",
+                            if hits.is_empty() {
+                                "no"
+                            } else {
+                                "more than one"
+                            },
+                            base.model_path.display(),
+                            available.join(", ")
+                        ),
+                    ))
+                }
             }
         })
         .collect()
@@ -537,8 +593,15 @@ pub fn calibrate(a: &Args) -> Result<Outcome> {
             "every measured point is a hold-out: nothing to fit".into(),
         ));
     }
-    let resources = resolve_resources(&base, &points)?;
-    let mut warnings = checks::before_fit(&points, &params);
+    let resources = resolve_resources(&base, &points, &origins)?;
+    let mut warnings = {
+        let sur = surrogate::build(&base);
+        let cores = |col: &str| -> Option<f64> {
+            let res = resources.iter().find(|(c, _)| c == col).map(|(_, r)| r)?;
+            sur.as_ref()?.cores(res)
+        };
+        checks::before_fit(&points, &params, &cores)
+    };
     let terms: usize = fit_points
         .iter()
         .map(|p| 2 + p.util.len() + p.cpu_s.len() + usize::from(p.lat_p95.is_some()))
@@ -551,7 +614,25 @@ pub fn calibrate(a: &Args) -> Result<Outcome> {
             params.len()
         ));
     }
+    if a.replications < 3 {
+        warnings.push(format!(
+            "--replications {}: fewer than the 3 the reference asks for; the fit follows one \
+             or two runs' noise and the predictions' confidence intervals are {}",
+            a.replications,
+            if a.replications == 1 {
+                "not given"
+            } else {
+                "very wide (Student t with 1 degree of freedom)"
+            }
+        ));
+    }
+    let scenario_zero_think = base
+        .scenario
+        .flows
+        .values()
+        .all(|f| flow_think(&f.steps) == 0.0);
     let problem = Problem {
+        scenario_zero_think,
         seed: a.seed.unwrap_or(base.scenario.seed),
         base,
         points,
@@ -750,5 +831,79 @@ pub fn fmt_num(v: f64) -> String {
         format!("{v:.4e}")
     } else {
         format!("{}", (v * 1e4).round() / 1e4)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Student t with n − 1 degrees of freedom: 4.303 at n = 3, not 1.96.
+    #[test]
+    fn replication_interval_is_student_t() {
+        let (m, h) = mean_half(&[1.0, 2.0, 3.0]);
+        assert_eq!(m, 2.0);
+        assert!((h - 4.302653 / 3f64.sqrt()).abs() < 1e-5, "{h}");
+        assert_eq!(mean_half(&[5.0]), (5.0, 0.0));
+    }
+
+    /// Z = 0 from the scenario (no `think_s` measured) halves the X and R weights as a
+    /// measured `think_s` of 0 does; a scenario that sleeps does not.
+    #[test]
+    fn zero_think_from_the_scenario_halves_the_weights() {
+        let model = "entry: db\nservices:\n  db:\n    replicas: 1\n    pod: {cores: 1}\n    endpoints:\n      tx:\n        - cpu: exp(mean=10ms)\n";
+        let scen = "model: m.yaml\nflows:\n  loop:\n    steps:\n      - request: tx\n\
+            scenarios:\n  clients:\n    executor: constant-vus\n    vus: 1\n    duration: 60s\n";
+        let point = |think: Option<f64>| Point {
+            source: String::new(),
+            kind: LoadKind::Closed,
+            load: 4.0,
+            throughput: 100.0,
+            lat_mean: 0.04,
+            lat_p95: None,
+            error_rate: None,
+            think,
+            util: vec![],
+            cpu_s: vec![],
+            role: Role::Fit,
+            iterations: None,
+            dropped: None,
+        };
+        let residuals = |scen: &str, think: Option<f64>| {
+            let base = config::from_strs(scen, model).unwrap();
+            let zero = base
+                .scenario
+                .flows
+                .values()
+                .all(|f| flow_think(&f.steps) == 0.0);
+            let p = Problem {
+                base,
+                points: vec![],
+                params: vec![],
+                load_closed: None,
+                load_open: None,
+                seed: 1,
+                replications: 1,
+                weights: Weights::default(),
+                resources: vec![],
+                sets: vec![],
+                scenario_zero_think: zero,
+            };
+            let pred = Pred {
+                x: 100.0 * 2f64.exp(),
+                r: 0.04,
+                ..Pred::default()
+            };
+            p.residuals(&[pred], &[point(think)])[0]
+        };
+        let half = 0.5f64.sqrt() * 2.0;
+        assert!((residuals(scen, None) - half).abs() < 1e-12);
+        assert!((residuals(scen, Some(0.0)) - half).abs() < 1e-12);
+        assert!((residuals(scen, Some(1.0)) - 2.0).abs() < 1e-12);
+        let sleeps = scen.replace(
+            "      - request: tx\n",
+            "      - request: tx\n      - sleep: const(1s)\n",
+        );
+        assert!((residuals(&sleeps, None) - 2.0).abs() < 1e-12);
     }
 }

@@ -53,13 +53,22 @@ fn bound(spec: &str, raw: &str, form: &Form) -> Result<f64> {
     }
 }
 
+/// The last key of a path (`services.db.pod.contention.usl.kappa` → `kappa`).
+fn last_key(path: &str) -> &str {
+    path.rsplit('.').next().unwrap_or(path)
+}
+
+/// The lowest κ searched, as a fraction of the range's top: κ is searched on a log scale
+/// (κ = e^w, calibration.md §3), and a range from 0 starts at this floor instead. A fit that
+/// ends on the floor is reported at its bound, which reads "κ ≈ 0".
+pub const KAPPA_FLOOR: f64 = 1e-6;
+
 /// Default range when none is given: contention parameters by their meaning, anything else
 /// a factor of 10 either side of its current value.
 fn default_range(path: &str, v: f64) -> Option<(f64, f64)> {
-    let last = path.rsplit('.').next().unwrap_or(path);
-    match last {
+    match last_key(path) {
         "sigma" => Some((0.0, 0.99)),
-        "kappa" => Some((0.0, 0.1)),
+        "kappa" => Some((0.1 * KAPPA_FLOOR, 0.1)),
         "alpha" => Some((0.0, 2.0)),
         _ if v > 0.0 => Some((v / 10.0, v * 10.0)),
         _ => None,
@@ -205,7 +214,12 @@ pub fn parse(spec: &str, base: &Loaded) -> Result<FreeParam> {
     }
     let default = default_range(&full, initial);
     let hint = format!("{full} is {initial}: give a range, e.g. {path}=0.001..1");
-    let (lo, hi) = parse_range(spec, range, &form, default, &hint)?;
+    let (mut lo, hi) = parse_range(spec, range, &form, default, &hint)?;
+    check_valid(spec, &full, lo, hi)?;
+    let kappa = last_key(&full) == "kappa";
+    if kappa && lo == 0.0 {
+        lo = hi * KAPPA_FLOOR;
+    }
     if let Form::Dist(_) = form {
         if lo <= 0.0 {
             return Err(usage(
@@ -220,8 +234,32 @@ pub fn parse(spec: &str, base: &Loaded) -> Result<FreeParam> {
         initial: initial.clamp(lo, hi),
         lo,
         hi,
-        log: lo > 0.0 && hi / lo > 20.0,
+        log: lo > 0.0 && (kappa || hi / lo > 20.0),
     })
+}
+
+/// The range must lie where the field is valid: σ ∈ [0, 1), κ and α ≥ 0, cores > 0, and a
+/// time (`*_time`, `*_s`, `*_ms`) > 0; the model would refuse anything else mid-fit.
+fn check_valid(spec: &str, full: &str, lo: f64, hi: f64) -> Result<()> {
+    let key = last_key(full);
+    let (ok, valid) = match key {
+        "sigma" => (lo >= 0.0 && hi < 1.0, "0 <= sigma < 1, e.g. 0..0.99"),
+        "kappa" => (lo >= 0.0, "kappa >= 0, e.g. 0..0.1"),
+        "alpha" | "beta" => (lo >= 0.0, "a value >= 0, e.g. 0..2"),
+        "cores" => (lo > 0.0, "cores > 0, e.g. 0.5..16"),
+        k if k == "time" || k.ends_with("_time") || k.ends_with("_s") || k.ends_with("_ms") => {
+            (lo > 0.0, "a time > 0")
+        }
+        _ => (true, ""),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(usage(
+            spec,
+            format!("the range {lo}..{hi} leaves the valid values of {full}: expected {valid}"),
+        ))
+    }
 }
 
 /// An integer in the scenario's image: the field is a count (serde writes integer types so).
@@ -445,5 +483,55 @@ mod tests {
             assert!((p.from_u(p.to_u(v)) / v - 1.0).abs() < 1e-9);
         }
         assert!(p.from_u(-800.0) >= p.lo && p.from_u(800.0) <= p.hi);
+    }
+
+    fn usl_base() -> Loaded {
+        let model = "entry: db\nservices:\n  db:\n    replicas: 1\n    pod: {cores: 4, contention: {usl: {sigma: 0.2, kappa: 0.01}}}\n    endpoints:\n      tx:\n        - cpu: exp(mean=25ms)\n";
+        let scen = "model: m.yaml\nflows:\n  loop:\n    steps:\n      - request: tx\n\
+            scenarios:\n  clients:\n    executor: constant-vus\n    vus: 1\n    duration: 60s\n";
+        crate::config::from_strs(scen, model).unwrap()
+    }
+
+    /// Audit c6: κ is searched on a log scale with a floor (κ = e^w), so 5e-5 is well inside
+    /// the default range and not "at a bound" of [0, 0.1]; a range from 0 starts at the floor.
+    #[test]
+    fn kappa_is_searched_on_a_log_scale() {
+        let base = usl_base();
+        for spec in [
+            "services.db.pod.contention.usl.kappa",
+            "services.db.pod.contention.usl.kappa=0..0.1",
+            "services.db.pod.contention.usl.kappa=0.00001..0.0001",
+        ] {
+            let k = parse(spec, &base).unwrap();
+            assert!(k.log && k.lo > 0.0, "{spec}: {k:?}");
+            assert!(!k.at_bound(5e-5), "{spec}: {k:?}");
+            assert!(k.at_bound(k.lo) && k.at_bound(k.hi));
+        }
+        let k = parse("services.db.pod.contention.usl.kappa=0..0.1", &base).unwrap();
+        assert!((k.lo - 0.1 * KAPPA_FLOOR).abs() < 1e-18);
+    }
+
+    /// `--fit` ranges outside the valid values are refused, naming the argument and the
+    /// valid interval.
+    #[test]
+    fn ranges_outside_valid_values_are_refused() {
+        let base = usl_base();
+        let usl = "services.db.pod.contention.usl";
+        for (spec, want) in [
+            (format!("{usl}.sigma=0..1"), "0 <= sigma < 1"),
+            (format!("{usl}.sigma=-0.5..0.5"), "0 <= sigma < 1"),
+            (format!("{usl}.kappa=-1..1"), "kappa >= 0"),
+            ("services.db.pod.cores=0..8".into(), "cores > 0"),
+            ("services.db.pod.cores=-2..8".into(), "cores > 0"),
+            (
+                "services.db.endpoints.tx[0].cpu=0ms..5ms".into(),
+                "above zero",
+            ),
+        ] {
+            let e = parse(&spec, &base).unwrap_err().to_string();
+            assert!(e.contains(&spec) && e.contains(want), "{spec}: {e}");
+        }
+        assert!(parse(&format!("{usl}.sigma=0..0.99"), &base).is_ok());
+        assert!(parse("services.db.pod.cores=1..8", &base).is_ok());
     }
 }

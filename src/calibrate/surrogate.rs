@@ -8,17 +8,31 @@
 use super::measured::{LoadKind, Point};
 use super::Pred;
 use crate::analytic::{self, Capacity};
-use crate::config::contention::ContentionCfg;
+use crate::config::contention::{ContentionCfg, CpuAccounting};
 use crate::config::model::{Discipline, ModelFile, StepCfg};
 use crate::config::scenario::FlowStep;
 use crate::config::Loaded;
+
+/// One station of the model: `copies` identical product-form stations (a service's pods, each
+/// with its own contention over its own jobs, a request visiting one of them at random), each
+/// with `per` (1/copies of the demand).
+struct St {
+    name: String,
+    per: analytic::Station,
+    copies: u32,
+    /// Cores of all the copies together.
+    cores: f64,
+    /// Contention reported as occupied servers (`cpu: busy`, the default) rather than useful
+    /// speed: utilization E[min(n, c)]/c and CPU-s per request E[min(n, c)]/X.
+    busy: bool,
+}
 
 pub struct Surrogate {
     /// Think time per request.
     think: f64,
     /// Pure delays per request (network, I/O, providers).
     delay: f64,
-    stations: Vec<(String, analytic::Station, f64)>,
+    stations: Vec<St>,
     /// Per component (`service:x`, `database:y`): its demand per request and the station it
     /// runs on, so a component on a shared host still has its own utilization.
     parts: Vec<(String, String, f64)>,
@@ -186,7 +200,8 @@ pub fn build(l: &Loaded) -> Option<Surrogate> {
     let mut stations = Vec::new();
     for (name, d) in &acc.demand {
         let (kind, id) = name.split_once(':')?;
-        let (c, cap) = match kind {
+        let busy = |k: Option<&ContentionCfg>| k.is_some_and(|k| k.cpu == CpuAccounting::Busy);
+        let (c, cap, copies, b) = match kind {
             "service" => {
                 let s = &m.services[id];
                 let per = match s.pod.discipline {
@@ -195,28 +210,44 @@ pub fn build(l: &Loaded) -> Option<Surrogate> {
                         s.pod.workers.unwrap_or(s.pod.cores.ceil().max(1.0) as u32) as f64
                     }
                 };
-                let c = per * s.replicas.max(1) as f64;
-                (c, capacity(c, s.pod.contention.as_ref()))
+                let k = s.pod.contention.as_ref();
+                match (k, s.replicas.max(1)) {
+                    // Each pod's contention acts on its own jobs, not the merged station's (up
+                    // to MAX_COPIES pods; past that the first guess merges them, for speed).
+                    (Some(_), r) if r > 1 && r <= MAX_COPIES => {
+                        (per * r as f64, capacity(per, k), r, busy(k))
+                    }
+                    (_, r) => {
+                        let c = per * r as f64;
+                        (c, capacity(c, k), 1, busy(k))
+                    }
+                }
             }
             "database" => {
                 let db = &m.databases[id];
                 let c = db.cores as f64 * (1 + db.read_replicas) as f64;
-                (c, capacity(c, db.contention.as_ref()))
+                let k = db.contention.as_ref();
+                (c, capacity(c, k), 1, busy(k))
             }
             "cache" => {
                 let k = &m.caches[id];
-                (
-                    k.nodes as f64,
-                    capacity(k.nodes as f64, k.contention.as_ref()),
-                )
+                let kc = k.contention.as_ref();
+                (k.nodes as f64, capacity(k.nodes as f64, kc), 1, busy(kc))
             }
             "host" => {
                 let h = &m.hosts[id];
-                (h.cores, capacity(h.cores, h.contention.as_ref()))
+                let k = h.contention.as_ref();
+                (h.cores, capacity(h.cores, k), 1, busy(k))
             }
             _ => return None,
         };
-        stations.push((name.clone(), analytic::Station::new(d / reqs, cap), c));
+        stations.push(St {
+            name: name.clone(),
+            per: analytic::Station::new(d / reqs / copies as f64, cap),
+            copies,
+            cores: c,
+            busy: b,
+        });
     }
     let parts = acc
         .parts
@@ -231,14 +262,37 @@ pub fn build(l: &Loaded) -> Option<Surrogate> {
     })
 }
 
+/// The most pods of one contended service the first guess solves one by one.
+const MAX_COPIES: u32 = 16;
+
 /// The most VUs the closed product-form first guess is solved for.
 const MAX_CLOSED_N: f64 = 1e6;
 
 impl Surrogate {
+    /// The cores (servers) of the station a resource (`service:api`, `database:pg`) runs on.
+    pub fn cores(&self, resource: &str) -> Option<f64> {
+        let station = self
+            .parts
+            .iter()
+            .find(|p| p.0 == resource)
+            .map_or(resource, |p| p.1.as_str());
+        self.stations
+            .iter()
+            .find(|s| s.name == station)
+            .map(|s| s.cores)
+    }
+
     /// The exact product-form prediction at one point; `resource` maps a measured column to a
     /// resource name. Terms it cannot predict copy the measurement (no residual).
     pub fn predict(&self, p: &Point, resource: &dyn Fn(&str) -> String) -> Option<Pred> {
-        let st: Vec<analytic::Station> = self.stations.iter().map(|s| s.1.clone()).collect();
+        let st: Vec<analytic::Station> = self
+            .stations
+            .iter()
+            .flat_map(|s| std::iter::repeat_n(s.per.clone(), s.copies as usize))
+            .collect();
+        // Occupied servers E[min(n, c)] of each model station, summed over its copies, where
+        // the exact solution gives them (closed points).
+        let mut occupied: Vec<Option<f64>> = vec![None; self.stations.len()];
         let (x, r) = match p.kind {
             LoadKind::Closed => {
                 // The exact solution keeps O(N) terms per station: past this many VUs the
@@ -247,9 +301,15 @@ impl Surrogate {
                     return None;
                 }
                 let n = p.load.round().max(1.0) as u32;
-                let xs = analytic::closed_x(self.think + self.delay, &st, n).ok()?;
-                let x = *xs.last()?;
-                (x, n as f64 / x - self.think)
+                let sol = analytic::closed(self.think + self.delay, &st, n).ok()?;
+                let last = sol.last()?;
+                let mut k = 0;
+                for (i, s) in self.stations.iter().enumerate() {
+                    let pts = &last.stations[k..k + s.copies as usize];
+                    k += s.copies as usize;
+                    occupied[i] = pts.iter().map(|q| q.busy).sum::<Option<f64>>();
+                }
+                (last.x, n as f64 / last.x - self.think)
             }
             LoadKind::Open => {
                 let mut r = self.delay;
@@ -261,17 +321,25 @@ impl Surrogate {
                 (p.load, r)
             }
         };
-        // (demand per request, cores of the station it runs on) of a measured resource.
+        // (core-seconds per request, cores of the station it runs on) of a measured resource:
+        // its demand, or with `cpu: busy` contention its share of the occupied servers over X
+        // (contention that burns CPU raises CPU per request with load, as the simulator counts).
         let find = |col: &str| -> Option<(f64, f64)> {
             let want = resource(col);
-            if let Some((_, st, d)) = self.parts.iter().find(|p| p.0 == want) {
-                let c = self.stations.iter().find(|s| s.0 == *st)?.2;
-                return Some((*d, c));
+            let (st, d) = match self.parts.iter().find(|p| p.0 == want) {
+                Some((_, st, d)) => (st.as_str(), *d),
+                None => {
+                    let s = self.stations.iter().find(|s| s.name == want)?;
+                    (want.as_str(), s.per.demand * s.copies as f64)
+                }
+            };
+            let i = self.stations.iter().position(|s| s.name == st)?;
+            let s = &self.stations[i];
+            let total = s.per.demand * s.copies as f64;
+            match occupied[i] {
+                Some(b) if s.busy && total > 0.0 => Some((b * d / total / x, s.cores)),
+                _ => Some((d, s.cores)),
             }
-            self.stations
-                .iter()
-                .find(|s| s.0 == want)
-                .map(|s| (s.1.demand, s.2))
         };
         Some(Pred {
             x,
@@ -289,5 +357,92 @@ impl Surrogate {
                 .collect(),
             ..Pred::default()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calibrate::measured::Role;
+
+    fn point(n: f64) -> Point {
+        Point {
+            source: String::new(),
+            kind: LoadKind::Closed,
+            load: n,
+            throughput: 1.0,
+            lat_mean: 1.0,
+            lat_p95: None,
+            error_rate: None,
+            think: None,
+            util: vec![("db".into(), 0.5)],
+            cpu_s: vec![("db".into(), 1.0)],
+            role: Role::Fit,
+            iterations: None,
+            dropped: None,
+        }
+    }
+
+    const SCENARIO: &str = "model: m.yaml\nflows:\n  loop:\n    steps:\n      - request: tx\n      - sleep: exp(mean=1s)\n\
+        scenarios:\n  clients:\n    executor: constant-vus\n    vus: 1\n    duration: 60s\n";
+
+    /// The reference's case C (§2.1): c(n) = min(n, 2)/(1 + 0.1(n − 1)), S0 = Z = 1. With
+    /// `cpu: busy` (the default) the CPU-s per request is E[min(n, 2)]/X and the utilization
+    /// E[min(n, 2)]/2, not the useful work X·S0.
+    #[test]
+    fn contention_that_burns_cpu_counts_occupied_servers() {
+        let model = "entry: db\nservices:\n  db:\n    replicas: 1\n    pod: {cores: 2, contention: {linear: {alpha: 0.1}}}\n    endpoints:\n      tx:\n        - cpu: exp(mean=1s)\n";
+        let l = crate::config::from_strs(SCENARIO, model).unwrap();
+        let s = build(&l).unwrap();
+        let xs = [
+            0.5,
+            40.0 / 41.0,
+            615.0 / 464.0,
+            9280.0 / 6167.0,
+            61670.0 / 40279.0,
+        ];
+        let cpu = [1.0, 1.05, 1.102439, 1.167457, 1.249522];
+        for n in 1..=5 {
+            let q = s
+                .predict(&point(n as f64), &|_| "service:db".to_string())
+                .unwrap();
+            assert!((q.x / xs[n - 1] - 1.0).abs() < 1e-9, "X({n}) {}", q.x);
+            assert!(
+                (q.cpu_s[0] - cpu[n - 1]).abs() < 1e-6,
+                "cpu({n}) {}",
+                q.cpu_s[0]
+            );
+            assert!(
+                (q.util[0] - q.x * cpu[n - 1] / 2.0).abs() < 1e-6,
+                "util({n})"
+            );
+        }
+        // `cpu: useful` keeps the useful work S0 per request.
+        let useful = model.replace("alpha: 0.1}", "alpha: 0.1}, cpu: useful");
+        let l = crate::config::from_strs(SCENARIO, &useful).unwrap();
+        let q = build(&l)
+            .unwrap()
+            .predict(&point(5.0), &|_| "service:db".to_string())
+            .unwrap();
+        assert!((q.cpu_s[0] - 1.0).abs() < 1e-9, "{}", q.cpu_s[0]);
+    }
+
+    /// Two pods with contention: each pod's c(n) acts on its own jobs (random routing, so two
+    /// product-form stations with half the demand each), not the merged station's n. With
+    /// USL(σ = 0.5, κ = 0), S = 1, Z = 0, N = 2 the exact X is 1.6; the merged station gave
+    /// c(2)/S = 4/3.
+    #[test]
+    fn per_pod_contention_uses_each_pods_jobs() {
+        let model = "entry: db\nservices:\n  db:\n    replicas: 2\n    pod: {cores: 4, contention: {usl: {sigma: 0.5, kappa: 0}}}\n    endpoints:\n      tx:\n        - cpu: exp(mean=1s)\n";
+        let scen = SCENARIO.replace("      - sleep: exp(mean=1s)\n", "");
+        let l = crate::config::from_strs(&scen, model).unwrap();
+        let q = build(&l)
+            .unwrap()
+            .predict(&point(2.0), &|_| "service:db".to_string())
+            .unwrap();
+        // States of (pod 1, pod 2) at N = 2, demand 1/2 each, c(1) = 1, c(2) = 2/1.5:
+        // weights f(2)f(0) = (1/2)²/(4/3) twice, f(1)f(1) = 1/4; X = G(1)/G(2), G(1) = 1.
+        let g2 = 2.0 * 0.25 / (4.0 / 3.0) + 0.25;
+        assert!((q.x - 1.0 / g2).abs() < 1e-9, "X {} vs {}", q.x, 1.0 / g2);
     }
 }
