@@ -479,7 +479,14 @@ fn fit_ranges_outside_valid_values_exit_2() {
     ];
     for (fit, want) in cases {
         let o = surge(
-            &["calibrate", "s.yaml", "--measured", "ok.csv", "--fit", &fit],
+            &[
+                "calibrate",
+                "s.yaml",
+                "--measured",
+                "ok.csv",
+                "--fit",
+                fit.as_str(),
+            ],
             &d,
         );
         let e = stderr(&o);
