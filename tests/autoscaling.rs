@@ -249,3 +249,85 @@ fn hamballer_spike_scales_up_and_reports_its_times() {
         );
     }
 }
+
+/// The audit's CA repro (/tmp/audit-as/ca): the HPA scales up past one node, the nodes come,
+/// the load drops and the HPA scales back to 2 pods, which fit one node. Nodes that had pods
+/// must then be removed like never-used ones: each is empty from its last pod's going, and
+/// removed `scale_down_unneeded` later (at a scan). Before the fix `pod_gone` never marked a
+/// node empty, so nodes_ready stayed at its peak to the end.
+#[test]
+fn nodes_that_had_pods_are_removed_once_unneeded() {
+    let model = "
+entry: web
+services:
+  web:
+    replicas: 2
+    pod: {cores: 1, cpu_request: 500m, memory_request: 256Mi}
+    lifecycle: {image_pull: const(5s), container_start: const(1s), app_start: const(1s)}
+    autoscaler:
+      apiVersion: autoscaling/v2
+      kind: HorizontalPodAutoscaler
+      metadata: {name: web}
+      spec:
+        scaleTargetRef: {kind: Deployment, name: web}
+        minReplicas: 2
+        maxReplicas: 10
+        metrics:
+        - type: Resource
+          resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+        behavior:
+          scaleDown: {stabilizationWindowSeconds: 60}
+    endpoints:
+      home:
+        - cpu: const(20ms)
+cluster:
+  nodes: {cpu: 1, memory: 16Gi, initial: 1, min: 1, max: 10, provisioning: const(1m), scale_down_unneeded: 2m}
+";
+    let scenario = "model: x\nsample_interval: 5s\nflows:\n  f:\n    steps:\n      - request: home\nscenarios:\n  load:\n    executor: ramping-arrival-rate\n    startRate: 20\n    timeUnit: 1s\n    preAllocatedVUs: 500\n    stages:\n      - {duration: 1m, target: 20}\n      - {duration: 10s, target: 200}\n      - {duration: 4m, target: 200}\n      - {duration: 10s, target: 5}\n      - {duration: 10m, target: 5}\n";
+    let l = config::from_strs(scenario, model).unwrap_or_else(|e| panic!("{e}"));
+    for seed in [1, 2] {
+        let r = run(
+            &l,
+            RunOptions {
+                seed,
+                replication: 0,
+            },
+            &mut |_, _| {},
+        );
+        let ts = r.timeseries();
+        let (t, nodes, replicas) = (
+            ts.column("t_s").unwrap(),
+            ts.column("nodes_ready").unwrap(),
+            ts.column("web_replicas").unwrap(),
+        );
+        let peak = nodes.iter().copied().fold(0.0, f64::max);
+        assert!(peak >= 3.0, "seed {seed}: the CA never scaled up: {peak}");
+        let last_down = r
+            .scale_events
+            .iter()
+            .filter(|e| e.to < e.from)
+            .map(|e| ns_to_secs(e.t))
+            .fold(f64::NAN, f64::max);
+        assert!(
+            last_down.is_finite(),
+            "seed {seed}: the HPA never scaled down"
+        );
+        assert_eq!(*replicas.last().unwrap(), 2.0);
+        // The last pods drain within seconds (20 ms requests); then unneeded (2 min), plus up
+        // to one scan (10 s), plus one sample interval (5 s), and every spare node is gone.
+        let by = last_down + 5.0 + 120.0 + 10.0 + 5.0;
+        assert!(by < *t.last().unwrap() - 60.0, "run too short to tell");
+        for (k, &tk) in t.iter().enumerate() {
+            if tk >= by {
+                assert_eq!(
+                    nodes[k],
+                    1.0,
+                    "seed {seed}: {} nodes ready at {tk} s, {} s after the last scale-down \
+                     (2 pods of 500m fit the min of 1 node)",
+                    nodes[k],
+                    tk - last_down
+                );
+            }
+        }
+    }
+}

@@ -297,7 +297,7 @@ impl System {
             self.lifecycle.pending.retain(|&x| x != pod);
         }
         if self.pods[pod as usize].inflight == 0 {
-            self.pod_gone(pod);
+            self.pod_gone(pod, q.now());
         } else {
             let grace = self.lifecycle.services[service].grace;
             q.schedule_in(grace, Event::PodKill { pod });
@@ -312,7 +312,9 @@ impl System {
         }
     }
 
-    pub(super) fn pod_gone(&mut self, pod: u32) {
+    /// The pod is gone at `now`: its node's room is freed, and a node left with no pods is
+    /// empty from `now` (the Cluster Autoscaler's unneeded time starts).
+    pub(super) fn pod_gone(&mut self, pod: u32, now: Nanos) {
         let p = &mut self.pods[pod as usize];
         if p.state == PodState::Gone {
             return;
@@ -336,6 +338,9 @@ impl System {
             n.cpu_used -= cpu;
             n.mem_used -= mem;
             n.pods -= 1;
+            if n.pods == 0 {
+                n.empty_since = Some(now);
+            }
         }
     }
 

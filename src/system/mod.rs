@@ -947,7 +947,7 @@ impl System {
             p.inflight -= 1;
             p.completed += 1;
             if p.inflight == 0 && p.state == PodState::Draining {
-                self.pod_gone(req.pod);
+                self.pod_gone(req.pod, q.now());
             }
         }
         self.release_slot(r);
