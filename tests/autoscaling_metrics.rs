@@ -596,6 +596,29 @@ fn bad_traces_exit_2_with_their_location() {
             "t_s,pods_http_rps\n0,5\n",
             "trace.csv: line 1: HPA hpa: per-pod metrics need the ready pods",
         ),
+        // The audit's /tmp/audit-as/badt: each of these used to replay (or panic).
+        (
+            "t_s,ready_pods,pods_http_rps,resource_cpu\n0,2,5,10\n15,2,5,-50\n",
+            "trace.csv: line 3, column resource_cpu: expected a resource usage (cores, bytes or \
+             percent of requests), 0 or more, got -50",
+        ),
+        (
+            "t_s,ready_pods,pods_http_rps\n0,-2,5\n",
+            "trace.csv: line 2, column ready_pods: expected a whole number of pods, 0 or more, got -2",
+        ),
+        (
+            "t_s,ready_pods,replicas,pods_http_rps\n0,2,2.7,5\n",
+            "trace.csv: line 2, column replicas: expected a whole number of pods, 0 or more, got 2.7",
+        ),
+        (
+            "t_s,web_hpa_pods,web_replicas,pods_http_rps\n0,2,-3,5\n",
+            "trace.csv: line 2, column web_replicas: expected a whole number of pods, 0 or more, got -3",
+        ),
+        (
+            "t_s,ready_pods,pods_http_rps,pods_http_rps\n0,2,5,6\n",
+            "trace.csv: line 1, column pods_http_rps: the column \"pods_http_rps\" appears twice \
+             (fields 3 and 4)",
+        ),
     ] {
         std::fs::write(dir.join("trace.csv"), trace).unwrap();
         let o = surge(
@@ -669,4 +692,132 @@ fn a_prometheus_range_query_replays_like_the_same_csv() {
     let (from_json, from_csv) = (replicas("trace.json", "a"), replicas("trace.csv", "b"));
     assert!(from_json.lines().count() > 2, "{from_json}");
     assert_eq!(from_json, from_csv);
+}
+
+/// Replays the trace through each manifest; the events (without the HPA's name column).
+fn replay_events(dir: &std::path::Path, hpas: &[&str], trace: &str) -> Vec<String> {
+    hpas.iter()
+        .map(|h| {
+            let out = format!("out-{h}");
+            let o = surge(
+                &[
+                    "hpa",
+                    "replay",
+                    "--hpa",
+                    h,
+                    "--metrics",
+                    trace,
+                    "--pod-startup",
+                    "0s",
+                    "--metrics-delay",
+                    "0s",
+                    "--out",
+                    &out,
+                ],
+                dir,
+            );
+            assert_eq!(o.status.code(), Some(0), "{h}: {}", stderr(&o));
+            std::fs::read_to_string(dir.join(out).join("replay_events.csv"))
+                .unwrap()
+                .lines()
+                .skip(1)
+                .map(|l| l.split_once(',').unwrap().1.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .collect()
+}
+
+/// `surge hpa replay` reads manifests as `run` and `validate` do: an `autoscaling/v1` HPA and
+/// a multi-document file with a Deployment first replay exactly like the same HPA in v2.
+#[test]
+fn replay_reads_manifests_as_run_and_validate_do() {
+    let dir = tmpdir("autoscaling-metrics", "replay-manifests");
+    let head = "kind: HorizontalPodAutoscaler\nmetadata: {name: web}\nspec:\n  scaleTargetRef: {kind: Deployment, name: web}\n  minReplicas: 1\n  maxReplicas: 10\n";
+    let v2 = format!(
+        "apiVersion: autoscaling/v2\n{head}  metrics:\n  - type: Resource\n    resource: {{name: cpu, target: {{type: Utilization, averageUtilization: 50}}}}\n"
+    );
+    std::fs::write(dir.join("v2.yaml"), &v2).unwrap();
+    std::fs::write(
+        dir.join("v1.yaml"),
+        format!("apiVersion: autoscaling/v1\n{head}  targetCPUUtilizationPercentage: 50\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("multi.yaml"),
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: web}}\nspec: {{}}\n---\n{v2}"
+        ),
+    )
+    .unwrap();
+    // 2 pods at 100 % of requests for a minute, then at 10 %.
+    let mut trace = String::from("t_s,ready_pods,replicas,resource_cpu\n");
+    for k in 0..=20 {
+        trace.push_str(&format!(
+            "{},2,2,{}\n",
+            k * 15,
+            if k < 4 { 100 } else { 10 }
+        ));
+    }
+    std::fs::write(dir.join("c.csv"), trace).unwrap();
+    for h in ["v2.yaml", "v1.yaml", "multi.yaml"] {
+        let o = surge(&["validate", h], &dir);
+        assert_eq!(o.status.code(), Some(0), "{h}: {}", stderr(&o));
+    }
+    let ev = replay_events(&dir, &["v2.yaml", "v1.yaml", "multi.yaml"], "c.csv");
+    assert!(ev[0].starts_with("0,2,4,resource/cpu"), "{}", ev[0]);
+    assert_eq!(ev[1], ev[0], "v1");
+    assert_eq!(ev[2], ev[0], "multi-document");
+    // Two HPAs in one file: which one to replay is refused with both named.
+    std::fs::write(
+        dir.join("two.yaml"),
+        format!("{v2}---\n{}", v2.replace("name: web}", "name: api}")),
+    )
+    .unwrap();
+    let o = surge(
+        &["hpa", "replay", "--hpa", "two.yaml", "--metrics", "c.csv"],
+        &dir,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("two.yaml: line 9: expected one HorizontalPodAutoscaler per file"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// `type: AverageValue` with only `averageUtilization` is a utilization target to the
+/// controller (averageValue wins, else averageUtilization): the replay reads the column as
+/// percent, as the simulator records it, not as cores. At 60 % on 4 pods with a 60 % target
+/// it holds 4; read as 60 cores per pod it proposed 400 (capped at 50).
+#[test]
+fn an_average_value_type_with_a_utilization_target_replays_as_utilization() {
+    let dir = tmpdir("autoscaling-metrics", "replay-mismatched-type");
+    std::fs::write(
+        dir.join("mism.yaml"),
+        "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: mism}\nspec:\n  scaleTargetRef: {kind: Deployment, name: web}\n  minReplicas: 1\n  maxReplicas: 50\n  metrics:\n  - type: Resource\n    resource: {name: cpu, target: {type: AverageValue, averageUtilization: 60}}\n",
+    )
+    .unwrap();
+    let mut trace = String::from("t_s,ready_pods,replicas,resource_cpu\n");
+    for k in 0..=8 {
+        trace.push_str(&format!("{},4,4,60\n", k * 15));
+    }
+    std::fs::write(dir.join("m60.csv"), trace).unwrap();
+    let ev = replay_events(&dir, &["mism.yaml"], "m60.csv");
+    assert_eq!(ev[0], "", "no scaling at the target: {}", ev[0]);
+}
+
+/// A spreadsheet's UTF-8 byte-order mark before the header is not part of `t_s`.
+#[test]
+fn a_trace_with_a_byte_order_mark_replays() {
+    let dir = tmpdir("autoscaling-metrics", "replay-bom");
+    std::fs::write(dir.join("hpa.yaml"), REPLAY_HPA).unwrap();
+    let plain = "t_s,ready_pods,pods_http_rps\n0,3,40\n15,3,40\n30,3,40\n";
+    std::fs::write(dir.join("plain.csv"), plain).unwrap();
+    std::fs::write(dir.join("bom.csv"), format!("\u{feff}{plain}")).unwrap();
+    let a = replay_events(&dir, &["hpa.yaml"], "plain.csv");
+    std::fs::rename(dir.join("out-hpa.yaml"), dir.join("plain-out")).unwrap();
+    let b = replay_events(&dir, &["hpa.yaml"], "bom.csv");
+    assert!(!a[0].is_empty());
+    assert_eq!(a, b);
 }

@@ -2,12 +2,12 @@
 //! per autoscaled service, and the Cluster Autoscaler. Decisions come from the pure controllers
 //! (`hpa.rs`); this module only observes the system and applies what they decide.
 
-use super::asg::{AsgController, AsgSimParams, ReplicaParams, ReplicaPolicy};
+use super::asg::{AsgController, AsgSimParams, MetricQuery, ReplicaParams, ReplicaPolicy};
 use super::asg_config::{AsgGroupConfig, ServicePolicies};
 use super::hpa::{
     to_milli, ControllerOptions, CpuSample, Decision, HpaController, HpaInput, PodSample,
 };
-use super::hpa_config::MetricSpec;
+use super::hpa_config::{MetricSpec, MetricTarget};
 use super::signals::{self, Component, MetricRead, Term};
 use crate::config::metric_source::Signal;
 use crate::config::model::{
@@ -172,9 +172,45 @@ struct Hpa {
 struct Asg {
     service: u32,
     ctl: AsgController,
-    /// Every tick: (time, ∫ busy cores, ∫ ready cores, requests completed), for CloudWatch windows.
-    history: VecDeque<(f64, f64, f64, u64)>,
+    /// Every tick, for CloudWatch windows: the time, per pod of the service (by pod id) its
+    /// ∫ busy cores and ∫ ready cores so far, and the requests the service has completed.
+    history: VecDeque<AsgSnapshot>,
+    /// Per pod id: ∫ ready cores so far (core-ns), advanced at every tick.
+    ready_area: Vec<f64>,
     keep_s: f64,
+}
+
+/// One tick's counters for an Auto Scaling group's service.
+struct AsgSnapshot {
+    t: f64,
+    /// (pod id, ∫ busy cores, ∫ ready cores), sorted by pod id.
+    pods: Vec<(u32, f64, f64)>,
+    completed: u64,
+}
+
+impl AsgSnapshot {
+    fn pod(&self, pod: u32) -> (f64, f64) {
+        match self.pods.binary_search_by_key(&pod, |p| p.0) {
+            Ok(k) => (self.pods[k].1, self.pods[k].2),
+            Err(_) => (0.0, 0.0),
+        }
+    }
+}
+
+/// The group's CPUUtilization between two snapshots, in percent: busy over ready cores of
+/// `pods` (the contributing instances' pods) only; None when they had no ready cores.
+fn group_cpu_utilization(
+    a: &AsgSnapshot,
+    b: &AsgSnapshot,
+    pods: impl Iterator<Item = u32>,
+) -> Option<f64> {
+    let (mut busy, mut cap) = (0.0, 0.0);
+    for pod in pods {
+        let ((b0, c0), (b1, c1)) = (a.pod(pod), b.pod(pod));
+        busy += b1 - b0;
+        cap += c1 - c0;
+    }
+    (cap > 0.0).then(|| 100.0 * busy / cap)
 }
 
 /// CloudWatch alarms are evaluated every minute (10 s for short periods): tick at the finer grain.
@@ -296,6 +332,14 @@ fn record(hpa: &mut Hpa, pods: &[PodSample], values: &[Option<f64>]) {
     }
 }
 
+/// Whether a Resource metric's target is a utilization (percent of requests) rather than an
+/// average value, as the controller decides it (`computeStatusForResourceMetric`: `averageValue`
+/// wins, else `averageUtilization`), whatever `type` says. The simulator's records and
+/// `surge hpa replay`'s reading of a trace column both follow this one rule.
+pub fn reads_utilization(target: &MetricTarget) -> bool {
+    target.average_value.is_none() && target.average_utilization.is_some()
+}
+
 /// One HPA per service with an inline `autoscaler`, in service order.
 fn build_hpas(m: &ModelFile, sys: &System) -> Result<Vec<Hpa>, (String, String)> {
     let mut hpas = Vec::new();
@@ -314,7 +358,7 @@ fn build_hpas(m: &ModelFile, sys: &System) -> Result<Vec<Hpa>, (String, String)>
             .spec
             .effective_metrics()
             .iter()
-            .map(|x| matches!(x, MetricSpec::Resource { resource } if resource.target.average_value.is_none() && resource.target.average_utilization.is_some()))
+            .map(|x| matches!(x, MetricSpec::Resource { resource } if reads_utilization(&resource.target)))
             .collect();
         hpas.push(Hpa {
             service: si as u32,
@@ -367,6 +411,7 @@ impl Autoscaling {
                 service: si as u32,
                 ctl,
                 history: VecDeque::new(),
+                ready_area: Vec::new(),
                 keep_s: 7200.0, // covers period × (evaluationPeriods + 2) for any sane alarm
             });
         }
@@ -693,42 +738,77 @@ impl Autoscaling {
         let now_s = ns_to_secs(now);
         let asg = &mut self.asgs[a];
         let service = asg.service;
-        let (mut busy, mut cap, mut done) = (0.0, 0.0, 0u64);
+        let cores = sys.services[service as usize].cores;
+        asg.ready_area.resize(sys.pods.len(), 0.0);
+        let mut snap = AsgSnapshot {
+            t: now_s,
+            pods: Vec::new(),
+            completed: 0,
+        };
+        // The service's live pods, oldest first: the group's instances in launch order.
+        let mut live: Vec<u32> = Vec::new();
         for i in 0..sys.pods.len() as u32 {
             let p = &sys.pods[i as usize];
-            if p.service != service || p.state == PodState::Gone {
+            if p.service != service {
                 continue;
             }
-            done += p.completed;
-            let ready = p.state == PodState::Ready;
-            busy += sys.pod_cpu_area(i, now);
-            if ready {
-                cap += sys.services[service as usize].cores;
+            // Requests completed by pods since gone still count (a load balancer's counter).
+            snap.completed += p.completed;
+            if p.state == PodState::Gone {
+                continue;
             }
+            if p.is_live() {
+                live.push(i);
+            }
+            // ∫ ready cores advances by the pod's ready cores over the last tick.
+            if p.state == PodState::Ready {
+                asg.ready_area[i as usize] += cores * ns_to_secs(ASG_TICK) * 1e9;
+            }
+            let busy = sys.pod_cpu_area(i, now);
+            snap.pods.push((i, busy, asg.ready_area[i as usize]));
         }
-        // ∫ ready cores advances by the current count over the last tick.
-        let cap_area =
-            asg.history.back().map(|h| h.2).unwrap_or(0.0) + cap * ns_to_secs(ASG_TICK) * 1e9;
-        asg.history.push_back((now_s, busy, cap_area, done));
+        live.sort_by_key(|&i| (sys.pods[i as usize].created_at, i));
+        asg.history.push_back(snap);
         while asg
             .history
             .front()
-            .is_some_and(|h| h.0 < now_s - asg.keep_s)
+            .is_some_and(|h| h.t < now_s - asg.keep_s)
         {
             asg.history.pop_front();
         }
+        // Instances are the service's pods: the group's k-th instance not terminating (in
+        // launch order) is the k-th live pod (in creation order). Both scale in newest and
+        // not-yet-ready first, so the pairing holds as they go.
+        let mut ids: Vec<u64> = asg
+            .ctl
+            .instances()
+            .iter()
+            .filter(|i| i.terminate_requested_at.is_none())
+            .map(|i| i.id)
+            .collect();
+        ids.sort_unstable();
+        let pod_of: Vec<(u64, u32)> = ids.into_iter().zip(live).collect();
         let hist = &asg.history;
-        let at = |t: f64| hist.iter().rev().find(|h| h.0 <= t + 1e-9).copied();
-        let metric = |name: &str, period: f64| -> Option<f64> {
-            let (a, b) = (at(now_s - period)?, at(now_s)?);
-            match name {
-                "CPUUtilization" => (b.2 > a.2).then(|| 100.0 * (b.1 - a.1) / (b.2 - a.2)),
-                "RequestCount" => Some((b.3 - a.3) as f64),
+        let at = |t: f64| hist.iter().rev().find(|h| h.t <= t + 1e-9);
+        // CPUUtilization is the group's aggregated instance metric: AWS leaves warming
+        // instances out of it, so it covers only the contributing (InService, warmed-up)
+        // instances' pods. RequestCount is the load balancer's count over every target.
+        let metric = |mq: &MetricQuery| -> Option<f64> {
+            let (a, b) = (at(mq.end - mq.period)?, at(mq.end)?);
+            match mq.name {
+                "CPUUtilization" => {
+                    let pods = mq
+                        .contributing_instances
+                        .iter()
+                        .filter_map(|id| pod_of.iter().find(|x| x.0 == *id).map(|&(_, pod)| pod));
+                    group_cpu_utilization(a, b, pods)
+                }
+                "RequestCount" => Some(b.completed.saturating_sub(a.completed) as f64),
                 _ => None,
             }
         };
         let from = sys.replicas(service);
-        let events = asg.ctl.tick(now_s, &metric);
+        let events = asg.ctl.tick_with(now_s, &metric);
         let to = asg.ctl.desired();
         if to != from {
             sys.scale_to(service, to, q);
@@ -874,5 +954,35 @@ impl Autoscaling {
             row.push(sys.lifecycle.provisioning_nodes() as f64);
             row.push(sys.lifecycle.pending.len() as f64);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Warming instances are left out of the group's metrics (AWS; the reference, step
+    /// scaling): a warming pod's idle cores do not pull the average down.
+    #[test]
+    fn group_cpu_covers_only_contributing_instances() {
+        // Over 60 s of 1 ready core each: pod 0 busy 48 s (80 %), pod 1 (warming) 12 s (20 %).
+        let s = |t: f64, k: f64| AsgSnapshot {
+            t,
+            pods: vec![(0, 48e9 * k, 60e9 * k), (1, 12e9 * k, 60e9 * k)],
+            completed: 0,
+        };
+        let (a, b) = (s(0.0, 0.0), s(60.0, 1.0));
+        let cpu = |pods: &[u32]| group_cpu_utilization(&a, &b, pods.iter().copied());
+        assert_eq!(cpu(&[0]), Some(80.0));
+        assert_eq!(cpu(&[0, 1]), Some(50.0));
+        // No instance contributes: no data (INSUFFICIENT_DATA), not 0 %.
+        assert_eq!(cpu(&[]), None);
+        // A pod absent from the earlier snapshot (new since) counts from zero.
+        let a = AsgSnapshot {
+            t: 0.0,
+            pods: vec![(0, 0.0, 0.0)],
+            completed: 0,
+        };
+        assert_eq!(group_cpu_utilization(&a, &b, [1].into_iter()), Some(20.0));
     }
 }

@@ -22,7 +22,7 @@
 //! the newest, as the simulator does.
 
 use super::hpa::{ControllerOptions, CpuSample, HpaController, HpaInput, PodSample};
-use super::hpa_config::{HorizontalPodAutoscaler, MetricSpec, MetricTargetType};
+use super::hpa_config::{HorizontalPodAutoscaler, MetricSpec};
 use crate::error::{Error, Result};
 use std::path::Path;
 
@@ -38,6 +38,8 @@ pub struct Trace {
 impl Trace {
     /// Parse the CSV text; every error names the file, line and column.
     pub fn parse(path: &Path, text: &str) -> Result<Trace> {
+        // A UTF-8 byte-order mark (spreadsheet exports) is not part of the first column's name.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut lines = text
             .lines()
             .enumerate()
@@ -63,6 +65,21 @@ impl Trace {
                 ),
             ));
         };
+        for (k, c) in columns.iter().enumerate() {
+            if let Some(first) = columns[..k].iter().position(|d| d == c) {
+                return Err(Error::input(
+                    path,
+                    format!("line 1, column {c}"),
+                    format!(
+                        "the column {c:?} appears twice (fields {} and {}); expected each \
+                         column once: which one the replay should read is ambiguous",
+                        first + 1,
+                        k + 1
+                    ),
+                ));
+            }
+        }
+        let kinds: Vec<ColumnKind> = columns.iter().map(|c| ColumnKind::of(c)).collect();
         let mut rows: Vec<Vec<f64>> = Vec::new();
         for (i, line) in lines {
             let at = i + 1;
@@ -97,6 +114,13 @@ impl Trace {
                         path,
                         format!("line {at}, column {}", columns[c]),
                         "expected a finite number",
+                    ));
+                }
+                if let Some(expected) = kinds[c].refuses(x) {
+                    return Err(Error::input(
+                        path,
+                        format!("line {at}, column {}", columns[c]),
+                        format!("expected {expected}, got {v}"),
                     ));
                 }
                 row.push(x);
@@ -175,6 +199,51 @@ impl Trace {
     }
 }
 
+/// What a trace column holds, by its name, for the checks every value must pass.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum ColumnKind {
+    /// Pods or replicas (`ready_pods`, `replicas`, `<service>_hpa_pods`, `…_ready_pods`,
+    /// `…_replicas`): a whole number, 0 or more.
+    Count,
+    /// A Resource metric (`resource_cpu`, `<service>_hpa_resource_memory`): usage or percent of
+    /// requests, 0 or more.
+    Resource,
+    Other,
+}
+
+impl ColumnKind {
+    fn of(name: &str) -> ColumnKind {
+        if name == "ready_pods"
+            || name == "replicas"
+            || name.ends_with("_ready_pods")
+            || name.ends_with("_hpa_pods")
+            || name.ends_with("_replicas")
+        {
+            ColumnKind::Count
+        } else if name.starts_with("resource_") || name.contains("_hpa_resource_") {
+            ColumnKind::Resource
+        } else {
+            ColumnKind::Other
+        }
+    }
+
+    /// What was expected, if `x` (finite or NaN for empty) is not a value this column can hold.
+    fn refuses(self, x: f64) -> Option<&'static str> {
+        if x.is_nan() {
+            return None;
+        }
+        match self {
+            ColumnKind::Count if x < 0.0 || x.fract() != 0.0 => {
+                Some("a whole number of pods, 0 or more")
+            }
+            ColumnKind::Resource if x < 0.0 => {
+                Some("a resource usage (cores, bytes or percent of requests), 0 or more")
+            }
+            _ => None,
+        }
+    }
+}
+
 /// Replay settings (CLI flags).
 #[derive(Clone, Debug)]
 pub struct ReplayOptions {
@@ -230,12 +299,29 @@ enum Use {
     Unsupported,
 }
 
-/// Load and validate an HPA manifest.
+/// Load and validate an HPA manifest as `surge run` and `surge validate` read one
+/// (`hpa_import`): multi-document files (other kinds skipped), `autoscaling/v1`, `v2beta1` and
+/// `v2beta2` converted to `v2`. A replay follows one HPA per file.
 pub fn load_hpa(path: &Path) -> Result<HorizontalPodAutoscaler> {
     let text = crate::config::read_text(path)?;
-    let h: HorizontalPodAutoscaler = crate::config::parse_yaml(path, &text)?;
-    h.validate().map_err(|e| Error::input(path, "", e))?;
-    Ok(h)
+    let (mut hpas, _ignored) = super::hpa_import::load_all(path, &text)?;
+    match hpas.len() {
+        1 => Ok(hpas.remove(0).hpa),
+        // No HPA at all: the importer's own error, which lists what the file does hold.
+        0 => super::hpa_import::load_for_service(path, &text, "").map(|i| i.hpa),
+        n => Err(Error::input(
+            path,
+            format!("line {}", hpas[1].line),
+            format!(
+                "expected one HorizontalPodAutoscaler per file for a replay, found {n}: {}; \
+                 put each in its own file and pass one --hpa per file",
+                hpas.iter()
+                    .map(|i| format!("{:?} (line {})", i.hpa.metadata.name, i.line))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
 }
 
 /// The most pods a replay follows (it keeps one per replica and samples each at every sync):
@@ -276,8 +362,7 @@ pub fn replay(
         let key = label.replace('/', "_");
         let u = match spec {
             MetricSpec::Resource { resource } => {
-                let util = resource.target.average_value.is_none()
-                    && resource.target.target_type == MetricTargetType::Utilization;
+                let util = super::driver::reads_utilization(&resource.target);
                 match (resource.name.as_str(), util) {
                     ("memory", true) => Use::MemoryUtilization,
                     ("memory", false) => Use::MemoryAverage,
@@ -686,6 +771,49 @@ mod tests {
         assert!(e.contains("line 1: no t_s column"), "{e}");
         let e = Trace::parse(p, "t_s,a\n0,1,2\n").unwrap_err().to_string();
         assert!(e.contains("line 2: expected 2 fields"), "{e}");
+        let e = Trace::parse(p, "t_s,a,a\n0,1,2\n").unwrap_err().to_string();
+        assert!(
+            e.starts_with("x.csv: line 1, column a: the column \"a\" appears twice"),
+            "{e}"
+        );
+        for (text, at, want) in [
+            (
+                "t_s,resource_cpu\n0,-0.5\n",
+                "column resource_cpu",
+                "a resource usage",
+            ),
+            (
+                "t_s,web_hpa_resource_memory\n0,-1\n",
+                "column web_hpa_resource_memory",
+                "a resource usage",
+            ),
+            (
+                "t_s,ready_pods\n0,1.5\n",
+                "column ready_pods",
+                "a whole number of pods",
+            ),
+            (
+                "t_s,web_hpa_pods\n0,-1\n",
+                "column web_hpa_pods",
+                "a whole number of pods",
+            ),
+            (
+                "t_s,replicas\n0,2\n15,2.5\n",
+                "column replicas",
+                "a whole number of pods",
+            ),
+        ] {
+            let e = Trace::parse(p, text).unwrap_err().to_string();
+            assert!(e.contains(at) && e.contains(want), "{text:?}: {e}");
+            assert!(e.starts_with("x.csv: line "), "{e}");
+        }
+        // Negative values are fine where a metric may be negative (an External value), and
+        // empty counts are simply unknown.
+        assert!(Trace::parse(p, "t_s,external_x,ready_pods\n0,-3,\n").is_ok());
+        // A byte-order mark before the header is not part of t_s.
+        let t = Trace::parse(p, "\u{feff}t_s,ready_pods\r\n0,2\r\n").unwrap();
+        assert_eq!(t.columns, ["t_s", "ready_pods"]);
+        assert_eq!(t.rows, [[0.0, 2.0]]);
         let t = trace("t_s,ready_pods,other\n0,2,1\n");
         let e = replay(&hpa(RPS, ""), "a", &t, &ReplayOptions::default())
             .unwrap_err()
