@@ -721,11 +721,11 @@ mod tests {
             sync_s: 0.001,
             ..Default::default()
         };
-        let t0 = std::time::Instant::now();
+        // Refused before any work (no wall-clock bound here: timed tests are flaky on a
+        // loaded machine; the error says the work was counted, not done).
         let e = replay(&hpa(RPS, ""), "a", &trace(&text), &o)
             .unwrap_err()
             .to_string();
-        assert!(t0.elapsed().as_secs() < 10, "{:?}", t0.elapsed());
         assert!(
             e.starts_with(
                 "trace.csv: column t_s: replaying HPA a to 300 s at --sync 0.001s is too much work"

@@ -209,7 +209,7 @@ pub fn before_fit(
     }
     // Demand per request drifting across levels, from CPU per request (D itself) or from a
     // utilization (D = c·U/X, where c cancels): a load-dependent station or background work.
-    for (prefix, per_request) in [("cpu_s", true), ("util", false)] {
+    for per_request in [true, false] {
         let cols = |p: &Point| -> Vec<(String, f64)> {
             if per_request {
                 p.cpu_s.clone()
