@@ -780,7 +780,7 @@ fn replay_reads_manifests_as_run_and_validate_do() {
     );
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("two.yaml: line 9: expected one HorizontalPodAutoscaler per file"),
+        stderr(&o).contains("two.yaml: line 12: expected one HorizontalPodAutoscaler per file"),
         "{}",
         stderr(&o)
     );
