@@ -4,6 +4,7 @@
 
 use super::flows::{self, Flow};
 use super::value::{Loc, Node, V};
+use super::writes;
 use crate::error::{Error, Result};
 use oxc_allocator::Allocator;
 use oxc_ast::ast::*;
@@ -348,7 +349,9 @@ pub struct Module<'a> {
     /// Export name -> local function.
     pub exports: BTreeMap<String, Callable<'a>>,
     pub options: Option<&'a Expression<'a>>,
-    /// A later top-level assignment to `options` or one of its fields.
+    /// The CommonJS `exports.options = …` assignment that declares options.
+    options_declared: Option<Span>,
+    /// The first later change to `options` or one of its fields, anywhere in the script.
     pub options_changed: Option<(Span, &'static str)>,
     pub metrics: BTreeMap<String, (String, Loc)>,
 }
@@ -361,6 +364,7 @@ impl<'a> Module<'a> {
             vars: HashMap::new(),
             exports: BTreeMap::new(),
             options: None,
+            options_declared: None,
             options_changed: None,
             metrics: BTreeMap::new(),
         };
@@ -437,6 +441,12 @@ impl<'a> Module<'a> {
         if let Some(l) = options_local {
             m.options = m.vars.get(l).copied();
         }
+        if m.options.is_some() {
+            // The binding's local name: `export const options` or `export { x as options }`.
+            let local = options_local.or(m.options_declared.is_none().then_some("options"));
+            m.options_changed =
+                writes::first_change(program, local, m.options_declared).map(|c| (c.span, c.what));
+        }
         m
     }
 
@@ -497,48 +507,31 @@ impl<'a> Module<'a> {
         }
     }
 
-    /// `exports.options = {...}` (CommonJS, which k6 also runs), and later changes to `options`.
+    /// `exports.options = {...}` or `module.exports.options = {...}` (CommonJS, which k6 also
+    /// runs): the first declares options (later ones are changes, found by
+    /// [`writes::first_change`]); `exports.name = function` exports a function.
     fn top_expression(&mut self, e: &'a Expression<'a>) {
         let Expression::AssignmentExpression(a) = e.without_parentheses() else {
             return;
         };
-        let target = match &a.left {
-            AssignmentTarget::StaticMemberExpression(m) => Some((&m.object, m.property.name)),
-            _ => None,
+        let AssignmentTarget::StaticMemberExpression(m) = &a.left else {
+            return;
         };
-        match &a.left {
-            AssignmentTarget::AssignmentTargetIdentifier(id) if id.name == "options" => {
-                self.options_changed = Some((a.span, "assigned"));
+        let on_exports = match m.object.without_parentheses() {
+            Expression::Identifier(id) => id.name == "exports",
+            Expression::StaticMemberExpression(o) => o.property.name == "exports",
+            _ => false,
+        };
+        if !on_exports || a.operator != AssignmentOperator::Assign {
+            return;
+        }
+        if m.property.name == "options" {
+            if self.options.is_none() {
+                self.options = Some(&a.right);
+                self.options_declared = Some(a.span);
             }
-            _ => {
-                if let Some((obj, prop)) = target {
-                    let obj_name = match obj.without_parentheses() {
-                        Expression::Identifier(id) => Some(id.name.as_str()),
-                        Expression::StaticMemberExpression(m) => {
-                            Some(m.property.name.as_str()).filter(|p| *p == "exports")
-                        }
-                        _ => None,
-                    };
-                    match obj_name {
-                        Some("exports") if prop == "options" => self.options = Some(&a.right),
-                        Some("exports") => {
-                            if let Some(c) = Callable::of(&a.right) {
-                                self.exports.insert(prop.to_string(), c);
-                            }
-                        }
-                        Some("options") => {
-                            self.options_changed = Some((a.span, "a field is assigned"));
-                        }
-                        _ => {}
-                    }
-                } else if let Some(m) = a.left.as_member_expression() {
-                    if let Expression::Identifier(id) = m.object().without_parentheses() {
-                        if id.name == "options" {
-                            self.options_changed = Some((a.span, "a field is assigned"));
-                        }
-                    }
-                }
-            }
+        } else if let Some(c) = Callable::of(&a.right) {
+            self.exports.insert(m.property.name.to_string(), c);
         }
     }
 }

@@ -11,6 +11,7 @@ mod js;
 mod options;
 mod thresholds;
 mod value;
+mod writes;
 
 pub use options::{go_duration, k6_duration};
 
