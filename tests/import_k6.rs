@@ -522,3 +522,232 @@ fn dynamic_values_outside_what_surge_reads_are_fine() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(steps(&stdout(&o)), ["- get: \"/get\""]);
 }
+
+/// Any later write to `options`, wherever it is (blocks, loops, functions), is a run-time
+/// value: refused with the file, line and column of the write.
+#[test]
+fn later_writes_to_options_anywhere_are_refused() {
+    let dir = tmpdir("import_k6", "writes");
+    let model = data("model.yaml");
+    let head = "import http from 'k6/http';\n";
+    let tail = "\nexport default function () { http.get('https://x.test/'); }\n";
+    let decl = "export const options = { vus: 2, duration: '30s' };\n";
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "if (__ENV.BIG) { options.vus = 50; }",
+            "line 3, column 18",
+            "a field is assigned: `options.vus = 50`",
+        ),
+        (
+            "Object.assign(options, { vus: 40 });",
+            "line 3, column 1",
+            "changed by `Object.assign`",
+        ),
+        (
+            "for (const k of ['a']) { options.vus++; }",
+            "line 3, column 26",
+            "incremented or decremented",
+        ),
+        (
+            "delete options.duration;",
+            "line 3, column 1",
+            "a field is deleted",
+        ),
+        (
+            "options.vus++;",
+            "line 3, column 1",
+            "incremented or decremented",
+        ),
+        (
+            "options.vus *= 2;",
+            "line 3, column 1",
+            "a field is assigned",
+        ),
+        (
+            "function tweak() { options.thresholds = {}; }\ntweak();",
+            "line 3, column 20",
+            "a field is assigned",
+        ),
+        (
+            "const s = options.scenarios;\ns.x = {};",
+            "line 4, column 1",
+            "a field is assigned",
+        ),
+    ];
+    for (i, (change, location, msg)) in cases.iter().enumerate() {
+        let name = format!("w{i}.js");
+        let o = import_text(
+            &dir,
+            &name,
+            &format!("{head}{decl}{change}{tail}"),
+            Some(&model),
+        );
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{change}\n{e}");
+        let file = dir.join(&name);
+        assert!(
+            e.starts_with(&format!("error: {}: {location}", file.display())),
+            "{change}: want {location:?}\n{e}"
+        );
+        assert!(e.contains("options is changed after it is declared"), "{e}");
+        assert!(e.contains(msg), "{change}: want {msg:?}\n{e}");
+    }
+    // CommonJS: the first `exports.options =` declares it, a later write changes it.
+    let o = import_text(
+        &dir,
+        "cjs.js",
+        &format!("{head}exports.options = {{ vus: 2, duration: '30s' }};\nexports.options.vus = 9;{tail}"),
+        Some(&model),
+    );
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("line 3, column 1") && e.contains("exports.options.vus = 9"),
+        "{e}"
+    );
+    // Reads, and writes to a local `options` in a function, change nothing.
+    let o = import_text(
+        &dir,
+        "ok.js",
+        &format!(
+            "{head}{decl}console.log(JSON.stringify(options), options.vus);\n\
+             export function helper(options) {{ options.tags = {{}}; return options; }}{tail}"
+        ),
+        Some(&model),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = import_text(
+        &dir,
+        "cjs-ok.js",
+        &format!("{head}exports.options = {{ vus: 2, duration: '30s' }};{tail}"),
+        Some(&model),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+}
+
+/// A scenario leaving a field k6 requires unset: the options path, the line, k6's words.
+#[test]
+fn missing_scenario_fields_name_the_path_and_what_k6_expects() {
+    let dir = tmpdir("import_k6", "missing");
+    let model = data("model.yaml");
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "load: { executor: 'constant-arrival-rate', rate: 10, duration: '1m' }",
+            "options.scenarios.load.preAllocatedVUs",
+            "the number of preAllocatedVUs isn't specified",
+        ),
+        (
+            "load: { executor: 'constant-vus', vus: 2 }",
+            "options.scenarios.load.duration",
+            "the duration is unspecified",
+        ),
+        (
+            "load: { executor: 'ramping-vus' }",
+            "options.scenarios.load.stages",
+            "at least one stage has to be specified",
+        ),
+        (
+            "load: { executor: 'ramping-arrival-rate', stages: [] , preAllocatedVUs: 2 }",
+            "options.scenarios.load.stages",
+            "at least one stage has to be specified",
+        ),
+        (
+            "load: { executor: 'constant-arrival-rate', duration: '1m', preAllocatedVUs: 1 }",
+            "options.scenarios.load.rate",
+            "the iteration rate isn't specified",
+        ),
+    ];
+    for (i, (sc, path, msg)) in cases.iter().enumerate() {
+        let name = format!("m{i}.js");
+        let o = import_text(
+            &dir,
+            &name,
+            &format!(
+                "import http from 'k6/http';\nexport const options = {{\n  scenarios: {{\n    {sc},\n  }},\n}};\nexport default function () {{ http.get('https://x.test/'); }}\n"
+            ),
+            Some(&model),
+        );
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{sc}\n{e}");
+        let want = format!(
+            "error: {}: line 4, column 11, {path}: ",
+            dir.join(&name).display()
+        );
+        assert!(e.starts_with(&want), "{sc}: want {want:?}\n{e}");
+        assert!(
+            e.contains(msg) && e.contains("scenario load has configuration errors"),
+            "{e}"
+        );
+    }
+    // The same from `k6 inspect` JSON (no lines there: the path).
+    let p = dir.join("inspect.json");
+    std::fs::write(
+        &p,
+        r#"{"scenarios": {"a": {"executor": "constant-arrival-rate", "rate": 10, "duration": "1m"}}}"#,
+    )
+    .unwrap();
+    let o = surge(&["import", "k6", p.to_str().unwrap()], &root());
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("options.scenarios.a.preAllocatedVUs")
+            && e.contains("the number of preAllocatedVUs isn't specified"),
+        "{e}"
+    );
+}
+
+/// `--execution-requirements` JSON of a stages-only script: the derived `default` ramping-vus
+/// prints `startVUs: null`, which is 0 there (unset `vus` is 0 in that output).
+#[test]
+fn execution_requirements_stages_only_start_at_zero_vus() {
+    let dir = tmpdir("import_k6", "er-stages");
+    let p = dir.join("er.json");
+    std::fs::write(
+        &p,
+        r#"{"vus": null, "duration": null, "iterations": null,
+            "stages": [{"duration": "10s", "target": 5}, {"duration": "10s", "target": 0}],
+            "scenarios": {"default": {"executor": "ramping-vus", "startTime": null,
+              "gracefulStop": null, "env": null, "exec": null, "tags": null, "options": null,
+              "startVUs": null, "stages": [{"duration": "10s", "target": 5},
+              {"duration": "10s", "target": 0}], "gracefulRampDown": null}},
+            "totalDuration": "50s", "maxVUs": 5}"#,
+    )
+    .unwrap();
+    let o = surge(&["import", "k6", p.to_str().unwrap()], &root());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let y = stdout(&o);
+    assert!(
+        y.contains("executor: ramping-vus\n    startVUs: 0\n    stages:\n      - {duration: 10s, target: 5}\n"),
+        "{y}"
+    );
+    // A written scenario's unset startVUs keeps k6's default (no 0 inserted).
+    std::fs::write(
+        &p,
+        r#"{"vus": null, "stages": null, "scenarios": {"default": {"executor": "ramping-vus",
+            "startVUs": null, "stages": [{"duration": "10s", "target": 5}]}}}"#,
+    )
+    .unwrap();
+    let o = surge(&["import", "k6", p.to_str().unwrap()], &root());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("startVUs"), "{}", stdout(&o));
+}
+
+/// `{vus: 4, stages: []}`: k6's bare-`vus` case needs `Stages == nil` (not only empty), and a
+/// JSON `[]` decodes to an empty, non-nil slice, so k6 runs 1 iteration in 1 VU and warns.
+#[test]
+fn vus_with_empty_stages_is_one_iteration_as_k6() {
+    let dir = tmpdir("import_k6", "vus-empty-stages");
+    let o = import_text(
+        &dir,
+        "s.js",
+        "import http from 'k6/http';\nexport const options = { vus: 4, stages: [] };\nexport default function () { http.get('https://x.test/get'); }\n",
+        Some(&data("model.yaml")),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("executor: per-vu-iterations\n"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(stderr(&o).contains("`stages` was explicitly set to an empty value"));
+}

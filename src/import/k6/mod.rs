@@ -263,6 +263,27 @@ fn convert(file: &Path, stem: &str, input: Input, target: &Target) -> Result<Imp
                     format!("this surge has no {} executor ({msg})", sc.executor),
                 ));
             }
+            // A field surge requires that the options leave unset: name the scenario lacking it.
+            let missing = msg
+                .split_once("missing field `")
+                .and_then(|(_, rest)| rest.split('`').next());
+            if let Some(field) = missing {
+                if let Some(sc) = d
+                    .scenarios
+                    .iter()
+                    .find(|s| !s.fields.iter().any(|(k, _)| k == field))
+                {
+                    let path = sc.origins.first().map_or("options".into(), |o| o.1.clone());
+                    return Err(here.at(
+                        sc.loc,
+                        &format!("{path}.{field}"),
+                        format!(
+                            "a {} scenario needs {field}, and the options leave it unset ({msg})",
+                            sc.executor
+                        ),
+                    ));
+                }
+            }
             return Err(Error::input(
                 file,
                 "",

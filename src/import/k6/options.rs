@@ -404,10 +404,29 @@ pub fn derive(r: &Reader, opts: &Node, derived_already: bool) -> Result<Derived>
     };
     // `k6 inspect --execution-requirements` prints the derived scenarios beside the shortcuts.
     if derived_already && scenarios_len > 0 {
-        return Ok(Derived {
-            scenarios: read_scenarios(&mut notes)?,
-            notes,
-        });
+        let mut scenarios = read_scenarios(&mut notes)?;
+        // Top-level stages beside the scenarios: the `default` ramping-vus was derived from
+        // them with the unset `vus`, which is 0 in that output (not the CLI's 1), so it
+        // starts at 0 VUs; its `startVUs` prints as null.
+        let vus_n = get("vus");
+        let from_stages = matches!(&get("stages").v, V::Arr(a) if !a.is_empty());
+        if from_stages && vus_n.is_unset() {
+            for sc in scenarios.iter_mut().filter(|s| {
+                s.name == "default"
+                    && s.executor == "ramping-vus"
+                    && !s.fields.iter().any(|(k, _)| k == "startVUs")
+            }) {
+                let at = sc
+                    .fields
+                    .iter()
+                    .position(|(k, _)| k == "stages")
+                    .unwrap_or(sc.fields.len());
+                sc.fields.insert(at, ("startVUs".into(), "0".into()));
+                sc.origins
+                    .push(("startVUs".into(), "options.vus".into(), vus_n.loc));
+            }
+        }
+        return Ok(Derived { scenarios, notes });
     }
     let (vus_n, dur_n, iter_n, stages_n) = (
         get("vus"),
@@ -653,7 +672,52 @@ fn scenario(r: &Reader, name: &str, n: &Node, notes: &mut Vec<String>) -> Result
             }
         }
     }
+    if let Some((field, msg, how)) = missing_field(&sc) {
+        return Err(r.here.err(
+            n,
+            &format!("{path}.{field}"),
+            format!(
+                "{msg} (k6: scenario {name} has configuration errors; a {executor} scenario \
+                 needs {field}: {how})"
+            ),
+        ));
+    }
     Ok(sc)
+}
+
+/// The first field k6's `Validate` requires that the scenario leaves unset (it has no
+/// default), in k6's order and wording (`lib/executor/*.go`, `helpers.go` validateStages),
+/// with what to give.
+fn missing_field(sc: &Scenario) -> Option<(&'static str, &'static str, &'static str)> {
+    let has = |k: &str| sc.fields.iter().any(|(f, v)| f == k && v != "[]");
+    let rate = (
+        "rate",
+        "the iteration rate isn't specified",
+        "the iterations to start per timeUnit, e.g. `rate: 10`",
+    );
+    let duration = (
+        "duration",
+        "the duration is unspecified",
+        "how long it runs, e.g. `duration: '1m'`",
+    );
+    let stages = (
+        "stages",
+        "at least one stage has to be specified",
+        "e.g. `stages: [{ duration: '1m', target: 10 }]`",
+    );
+    let pre = (
+        "preAllocatedVUs",
+        "the number of preAllocatedVUs isn't specified",
+        "the VUs k6 starts with, e.g. `preAllocatedVUs: 10`",
+    );
+    let order: &[_] = match sc.executor.as_str() {
+        "constant-vus" => &[duration],
+        "ramping-vus" => &[stages],
+        "constant-arrival-rate" => &[rate, duration, pre],
+        "ramping-arrival-rate" => &[stages, pre],
+        _ => &[],
+    };
+    order.iter().find(|(f, _, _)| !has(f)).copied()
 }
 
 #[cfg(test)]
@@ -934,6 +998,36 @@ mod tests {
                 r#"{"scenarios": {"a": {"executor": "ramping-vus", "stages": [{"target": 1}]}}}"#,
                 "options.scenarios.a.stages[0]",
                 "doesn't have a duration",
+            ),
+            (
+                r#"{"scenarios": {"a": {"executor": "constant-arrival-rate", "rate": 1, "duration": "1m"}}}"#,
+                "options.scenarios.a.preAllocatedVUs",
+                "the number of preAllocatedVUs isn't specified",
+            ),
+            (
+                r#"{"scenarios": {"a": {"executor": "constant-arrival-rate", "preAllocatedVUs": 1}}}"#,
+                "options.scenarios.a.rate",
+                "the iteration rate isn't specified",
+            ),
+            (
+                r#"{"scenarios": {"a": {"executor": "constant-arrival-rate", "rate": 1, "preAllocatedVUs": 1}}}"#,
+                "options.scenarios.a.duration",
+                "the duration is unspecified",
+            ),
+            (
+                r#"{"scenarios": {"a": {"executor": "ramping-arrival-rate", "stages": [{"duration": "1m", "target": 1}]}}}"#,
+                "options.scenarios.a.preAllocatedVUs",
+                "the number of preAllocatedVUs isn't specified",
+            ),
+            (
+                r#"{"scenarios": {"a": {"executor": "ramping-vus", "stages": []}}}"#,
+                "options.scenarios.a.stages",
+                "at least one stage has to be specified",
+            ),
+            (
+                r#"{"scenarios": {"a": {"executor": "constant-vus", "vus": 2}}}"#,
+                "options.scenarios.a.duration",
+                "the duration is unspecified",
             ),
             (r#"{"vus": "ten"}"#, "options.vus", "expected an integer"),
             (
