@@ -359,3 +359,113 @@ services:
         "{e}"
     );
 }
+
+fn load_file(name: &str) -> (Vec<Imported>, Vec<String>) {
+    let p = data(name);
+    load_all(&p, &std::fs::read_to_string(&p).unwrap()).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+#[test]
+fn json_stream_reads_every_object() {
+    // Input starting with `{` is a JSON stream (kubectl StreamVisitor): every object is read,
+    // not only the first, and a Deployment before the HPA is skipped.
+    let (hpas, ignored) = load_file("stream.json");
+    let names: Vec<(&str, usize)> = hpas
+        .iter()
+        .map(|i| (i.hpa.metadata.name.as_str(), i.line))
+        .collect();
+    assert_eq!(names, [("web-hpa", 2), ("api-hpa", 3)]);
+    assert_eq!(ignored, ["Deployment at line 1"]);
+    let api = load("stream.json", "api");
+    assert_eq!(api.source_api_version, "autoscaling/v1");
+    assert_eq!(
+        target(&api.hpa.spec.metrics[0]),
+        (MetricTargetType::Utilization, Some(65), None, None)
+    );
+    assert_eq!(load("stream.json", "web").hpa.spec.max_replicas, 6);
+    // Objects back to back without a line break, and a null between them.
+    let p = data("stream.json");
+    let (hpas, _) = load_all(&p, "{\"kind\":\"Service\"}null{\"apiVersion\":\"autoscaling/v2\",\"kind\":\"HorizontalPodAutoscaler\",\"metadata\":{\"name\":\"a\"},\"spec\":{\"scaleTargetRef\":{\"kind\":\"Deployment\",\"name\":\"a\"},\"maxReplicas\":2}}").unwrap();
+    assert_eq!(hpas.len(), 1);
+    // A broken second object: the line and column in the file.
+    let text = std::fs::read_to_string(&p).unwrap();
+    let bad = text.replacen("\"minReplicas\": 2,", "\"minReplicas\": 2,,", 1);
+    let e = load_all(&p, &bad).unwrap_err().to_string();
+    assert!(
+        e.contains("stream.json: line 2, column") && e.contains("JSON stream"),
+        "{e}"
+    );
+    // A field error in an object of the stream names the object's line.
+    let bad = text.replacen("\"maxReplicas\": 9", "\"maxReplicas\": \"nine\"", 1);
+    let e = load_all(&p, &bad).unwrap_err().to_string();
+    assert!(
+        e.contains("stream.json: line 3") && e.contains("nine"),
+        "{e}"
+    );
+}
+
+#[test]
+fn lists_are_expanded() {
+    // `kind: List` (and `HorizontalPodAutoscalerList`) items are objects (FlattenListVisitor).
+    let (hpas, ignored) = load_file("list.yaml");
+    let names: Vec<&str> = hpas.iter().map(|i| i.hpa.metadata.name.as_str()).collect();
+    assert_eq!(names, ["web-hpa", "api-hpa"]);
+    assert_eq!(ignored, ["Deployment at line 1, items[0]"]);
+    let web = load("list.yaml", "web");
+    assert_eq!(
+        (web.hpa.spec.min_replicas(), web.hpa.spec.max_replicas),
+        (2, 5)
+    );
+    assert_eq!(
+        target(&web.hpa.spec.metrics[0]),
+        (MetricTargetType::Utilization, Some(60), None, None)
+    );
+    let api = load("list.yaml", "api");
+    assert_eq!(api.source_api_version, "autoscaling/v1");
+    assert_eq!(api.line, 31);
+    // An item's error names the document and the item.
+    let p = data("list.yaml");
+    let text = std::fs::read_to_string(&p).unwrap();
+    let bad = text.replace("maxReplicas: 4", "maxReplicas: four");
+    let e = load_all(&p, &bad).unwrap_err().to_string();
+    assert!(e.contains("list.yaml: line 31, items[0]"), "{e}");
+    let e = load_all(&p, "kind: List\nitems: 3\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("line 2, field items") && e.contains("list"),
+        "{e}"
+    );
+}
+
+#[test]
+fn malformed_or_empty_annotations_are_ignored_as_the_api_server_does() {
+    // kubernetes#89963: a metrics annotation that does not decode is ignored, and a behavior
+    // annotation that decodes to `{}` leaves the HPA without behavior.
+    let i = load("v1-bad-annotations.yaml", "web");
+    let s = &i.hpa.spec;
+    assert_eq!(s.metrics.len(), 1);
+    assert_eq!(
+        target(&s.metrics[0]),
+        (MetricTargetType::Utilization, Some(80), None, None)
+    );
+    assert!(s.behavior.is_none());
+    let d = surge::autoscale::hpa_import::describe(&i);
+    assert!(
+        d.contains("no behavior")
+            && d.contains("\"autoscaling.alpha.kubernetes.io/metrics\" ignored")
+            && d.contains("empty behavior"),
+        "{d}"
+    );
+}
+
+#[test]
+fn separator_followed_by_a_tab_is_accepted() {
+    // YAMLReader.Read trims the rest of a `---` line with strings.TrimSpace.
+    let p = data("two-hpas.yaml");
+    let text = std::fs::read_to_string(&p)
+        .unwrap()
+        .replace("---\n", "---\t \r\n");
+    let (hpas, _) = load_all(&p, &text).unwrap();
+    assert_eq!(hpas.len(), 2);
+}

@@ -33,6 +33,124 @@ pub struct Imported {
     pub source_api_version: String,
     /// 1-based line where its document starts.
     pub line: usize,
+    /// What conversion ignored, as the API server does (a malformed annotation).
+    pub notes: Vec<String>,
+}
+
+/// One object read from a file: a YAML document, an object of a JSON stream, or an item of a
+/// `kind: List`.
+struct Object {
+    /// 1-based line where its document (or JSON object) starts.
+    line: usize,
+    /// Where it is, for messages: `line 3`, or `line 3, items[1]`.
+    at: String,
+    value: serde_json::Value,
+    /// A top-level YAML document, padded with blank lines so parser errors give the line in
+    /// the whole file. `None` for JSON objects and List items, read from `value`.
+    yaml: Option<String>,
+}
+
+impl Object {
+    fn typed<T: serde::de::DeserializeOwned>(&self, path: &Path) -> Result<T> {
+        match &self.yaml {
+            Some(padded) => parse_yaml(path, padded),
+            None => serde_json::from_value(self.value.clone())
+                .map_err(|e| Error::input(path, self.at.clone(), e.to_string())),
+        }
+    }
+
+    /// The line of `field` when the object is a YAML document, else where the object is.
+    fn field_at(&self, field: &str) -> String {
+        match self.yaml.as_deref().and_then(|y| find_line(y, field)) {
+            Some(l) => format!("line {l}, field {field}"),
+            None => format!("{}, field {field}", self.at),
+        }
+    }
+}
+
+/// The objects of a file as kubectl reads them (StreamVisitor, FlattenListVisitor): input
+/// starting with `{` is a JSON stream, else YAML documents; empty and `null` documents are
+/// skipped, and the `items` of `kind: List` (or any `…List`) are expanded.
+fn objects(path: &Path, text: &str) -> Result<Vec<Object>> {
+    let mut top = Vec::new();
+    if text.trim_start().starts_with('{') {
+        let lines = |offset: usize| text[..offset.min(text.len())].matches('\n').count() + 1;
+        let mut stream = serde_json::Deserializer::from_str(text).into_iter::<serde_json::Value>();
+        let mut end = 0;
+        while let Some(next) = stream.next() {
+            let v = next.map_err(|e| {
+                let msg = e.to_string();
+                let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+                Error::input(
+                    path,
+                    format!("line {}, column {}", e.line(), e.column()),
+                    format!(
+                        "not a valid JSON stream (input starting with `{{` is read as JSON): {msg}"
+                    ),
+                )
+            })?;
+            let start = end + (text[end..].len() - text[end..].trim_start().len());
+            end = stream.byte_offset();
+            let line = lines(start);
+            top.push(Object {
+                line,
+                at: format!("line {line}"),
+                value: v,
+                yaml: None,
+            });
+        }
+    } else {
+        for (line, doc) in split_documents(path, text)? {
+            let padded = format!("{}{doc}", "\n".repeat(line - 1));
+            let value: serde_json::Value = parse_yaml(path, &padded)?;
+            top.push(Object {
+                line,
+                at: format!("line {line}"),
+                value,
+                yaml: Some(padded),
+            });
+        }
+    }
+    let mut out = Vec::new();
+    for o in top {
+        flatten(path, o, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn flatten(path: &Path, o: Object, out: &mut Vec<Object>) -> Result<()> {
+    if o.value.is_null() {
+        return Ok(()); // an empty document, as kubectl skips it
+    }
+    let kind = o.value.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+    if !kind.ends_with("List") {
+        out.push(o);
+        return Ok(());
+    }
+    let items = match o.value.get("items") {
+        None | Some(serde_json::Value::Null) => return Ok(()),
+        Some(serde_json::Value::Array(a)) => a.clone(),
+        Some(_) => {
+            return Err(Error::input(
+                path,
+                o.field_at("items"),
+                format!("expected `items` of this {kind} to be a list of Kubernetes objects"),
+            ))
+        }
+    };
+    for (i, value) in items.into_iter().enumerate() {
+        flatten(
+            path,
+            Object {
+                line: o.line,
+                at: format!("{}, items[{i}]", o.at),
+                value,
+                yaml: None,
+            },
+            out,
+        )?;
+    }
+    Ok(())
 }
 
 /// Every HPA in the file (other kinds skipped), converted and validated, plus the ignored kinds.
@@ -40,26 +158,21 @@ pub fn load_all(path: &Path, text: &str) -> Result<(Vec<Imported>, Vec<String>)>
     refuse_helm(path, text)?;
     let mut hpas = Vec::new();
     let mut ignored = Vec::new();
-    for (line, doc) in split_documents(path, text)? {
-        // Pad with blank lines so parser errors give the line in the whole file.
-        let padded = format!("{}{doc}", "\n".repeat(line - 1));
-        let v: serde_json::Value = parse_yaml(path, &padded)?;
-        let Some(o) = v.as_object() else {
-            if v.is_null() {
-                continue; // an empty document, as kubectl skips it
-            }
+    for obj in objects(path, text)? {
+        let (line, at) = (obj.line, obj.at.clone());
+        let Some(o) = obj.value.as_object() else {
             return Err(Error::input(
                 path,
-                format!("line {line}"),
+                at,
                 "expected a Kubernetes object (a mapping with `apiVersion` and `kind`)",
             ));
         };
         let kind = o.get("kind").and_then(|k| k.as_str()).unwrap_or("");
         if kind != "HorizontalPodAutoscaler" {
             ignored.push(if kind.is_empty() {
-                format!("(no kind) at line {line}")
+                format!("(no kind) at {at}")
             } else {
-                format!("{kind} at line {line}")
+                format!("{kind} at {at}")
             });
             continue;
         }
@@ -68,27 +181,24 @@ pub fn load_all(path: &Path, text: &str) -> Result<(Vec<Imported>, Vec<String>)>
             .and_then(|k| k.as_str())
             .unwrap_or("")
             .to_string();
-        let hpa = match api.as_str() {
+        let (hpa, notes) = match api.as_str() {
             "autoscaling/v2" | "autoscaling/v2beta2" => {
-                let mut h: HorizontalPodAutoscaler = parse_yaml(path, &padded)?;
+                let mut h: HorizontalPodAutoscaler = obj.typed(path)?;
                 h.api_version = "autoscaling/v2".into();
-                h
+                (h, Vec::new())
             }
             "autoscaling/v2beta1" => {
-                let h: V2beta1Hpa = parse_yaml(path, &padded)?;
+                let h: V2beta1Hpa = obj.typed(path)?;
                 h.into_v2()
-                    .map_err(|m| Error::input(path, format!("line {line}"), m))?
             }
             "autoscaling/v1" => {
-                let h: V1Hpa = parse_yaml(path, &padded)?;
+                let h: V1Hpa = obj.typed(path)?;
                 h.into_v2()
-                    .map_err(|m| Error::input(path, format!("line {line}"), m))?
             }
             other => {
-                let at = find_line(&padded, "apiVersion").unwrap_or(line);
                 return Err(Error::input(
                     path,
-                    format!("line {at}, field apiVersion"),
+                    obj.field_at("apiVersion"),
                     format!(
                         "unsupported HorizontalPodAutoscaler apiVersion {other:?}: expected \
                          autoscaling/v2, autoscaling/v2beta2, autoscaling/v2beta1 or autoscaling/v1"
@@ -98,9 +208,9 @@ pub fn load_all(path: &Path, text: &str) -> Result<(Vec<Imported>, Vec<String>)>
         };
         if let Err(msg) = hpa.validate() {
             let field = msg.split(':').next().unwrap_or("").trim();
-            let loc = match find_line(&padded, field) {
+            let loc = match obj.yaml.as_deref().and_then(|y| find_line(y, field)) {
                 Some(l) => format!("line {l}, field {field}"),
-                None => format!("HPA {:?} at line {line}", hpa.metadata.name),
+                None => format!("HPA {:?} at {at}", hpa.metadata.name),
             };
             return Err(Error::input(path, loc, msg));
         }
@@ -108,6 +218,7 @@ pub fn load_all(path: &Path, text: &str) -> Result<(Vec<Imported>, Vec<String>)>
             hpa,
             source_api_version: api,
             line,
+            notes,
         });
     }
     Ok((hpas, ignored))
@@ -207,6 +318,9 @@ pub fn describe(i: &Imported) -> String {
     } else {
         "; no behavior (controller defaults)"
     });
+    for n in &i.notes {
+        let _ = write!(out, "; {n}");
+    }
     out
 }
 
@@ -272,7 +386,7 @@ fn refuse_helm(path: &Path, text: &str) -> Result<()> {
 }
 
 /// Documents with their 1-based first line. A separator is a line starting with `---`
-/// followed only by spaces or a `#` comment (YAMLReader.Read).
+/// followed only by whitespace or a `#` comment (YAMLReader.Read trims with `TrimSpace`).
 fn split_documents<'a>(path: &Path, text: &'a str) -> Result<Vec<(usize, &'a str)>> {
     let mut docs = Vec::new();
     let mut start_byte = 0;
@@ -281,12 +395,13 @@ fn split_documents<'a>(path: &Path, text: &'a str) -> Result<Vec<(usize, &'a str
     for (n, l) in text.split_inclusive('\n').enumerate() {
         let line = l.trim_end_matches(['\n', '\r']);
         if let Some(rest) = line.strip_prefix("---") {
-            let rest = rest.trim_start_matches(' ');
+            // `strings.TrimSpace`: spaces, tabs and other whitespace.
+            let rest = rest.trim();
             if !(rest.is_empty() || rest.starts_with('#')) {
                 return Err(Error::input(
                     path,
                     format!("line {}", n + 1),
-                    "invalid YAML document separator: `---` must be followed only by spaces or a comment",
+                    "invalid YAML document separator: `---` must be followed only by whitespace or a comment",
                 ));
             }
             docs.push((start_line, &text[start_byte..offset]));
@@ -307,11 +422,13 @@ fn split_documents<'a>(path: &Path, text: &'a str) -> Result<Vec<(usize, &'a str
 
 /// JSON from an annotation, keys in camelCase. The API server writes `behavior` from an
 /// untagged internal type (`"ScaleUp"`, `"StabilizationWindowSeconds"`) and reads it with Go's
-/// case-insensitive `encoding/json`, so a leading capital is lowered here.
+/// case-insensitive `encoding/json`, so a leading capital is lowered here. Since Kubernetes 1.18
+/// (kubernetes#89963) conversion ignores an annotation that does not decode (`err == nil`
+/// checks in `v1`/`v2beta1` conversion.go) instead of failing: so does this, with a note.
 fn annotation_json<T: serde::de::DeserializeOwned>(
     meta: &ObjectMeta,
     key: &str,
-) -> std::result::Result<Option<T>, String> {
+) -> (Option<T>, Option<String>) {
     fn camel(v: serde_json::Value) -> serde_json::Value {
         match v {
             serde_json::Value::Object(o) => o
@@ -332,17 +449,38 @@ fn annotation_json<T: serde::de::DeserializeOwned>(
         }
     }
     let Some(j) = meta.annotations.get(key) else {
-        return Ok(None);
+        return (None, None);
     };
-    let v: serde_json::Value = serde_json::from_str(j)
-        .map_err(|e| format!("metadata.annotations[{key:?}]: not JSON: {e}"))?;
-    serde_json::from_value(camel(v))
-        .map(Some)
-        .map_err(|e| format!("metadata.annotations[{key:?}]: {e}"))
+    let ignored = |why: String| {
+        Some(format!(
+            "annotation {key:?} ignored, as the API server ignores it: {why}"
+        ))
+    };
+    let v: serde_json::Value = match serde_json::from_str(j) {
+        Ok(v) => v,
+        Err(e) => return (None, ignored(format!("not JSON ({e})"))),
+    };
+    match serde_json::from_value(camel(v)) {
+        Ok(t) => (Some(t), None),
+        Err(e) => (None, ignored(e.to_string())),
+    }
 }
 
-fn behavior_from_annotation(meta: &ObjectMeta) -> std::result::Result<Option<HpaBehavior>, String> {
-    annotation_json(meta, BEHAVIOR_ANNOTATION)
+/// `behavior` from its annotation: one that does not decode, or decodes to an empty behavior
+/// (`{}`), leaves the HPA without behavior (`behavior != HorizontalPodAutoscalerBehavior{}`).
+fn behavior_from_annotation(meta: &ObjectMeta, notes: &mut Vec<String>) -> Option<HpaBehavior> {
+    let (b, note) = annotation_json::<HpaBehavior>(meta, BEHAVIOR_ANNOTATION);
+    notes.extend(note);
+    match b {
+        Some(b) if b == HpaBehavior::default() => {
+            notes.push(format!(
+                "annotation {BEHAVIOR_ANNOTATION:?} is an empty behavior, which the API server \
+                 drops"
+            ));
+            None
+        }
+        b => b,
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -377,11 +515,12 @@ impl V1Hpa {
     /// `Convert_v1_HorizontalPodAutoscaler[Spec]_To_autoscaling_…`: metrics from the
     /// annotation (v2beta1 shape, `autoscalingv1.MetricSpec`), then the CPU target as a
     /// Resource/Utilization metric; with none at all, CPU at `DefaultCPUUtilization` (80 %).
-    fn into_v2(self) -> std::result::Result<HorizontalPodAutoscaler, String> {
+    fn into_v2(self) -> (HorizontalPodAutoscaler, Vec<String>) {
         // Annotation metrics first, then the one from targetCPUUtilizationPercentage.
         let mut metrics = Vec::new();
-        let other: Option<Vec<V2beta1Metric>> =
-            annotation_json(&self.metadata, OTHER_METRICS_ANNOTATION)?;
+        let (other, note): (Option<Vec<V2beta1Metric>>, _) =
+            annotation_json(&self.metadata, OTHER_METRICS_ANNOTATION);
+        let mut notes: Vec<String> = note.into_iter().collect();
         metrics.extend(other.into_iter().flatten().map(V2beta1Metric::into_v2));
         if let Some(u) = self.spec.target_cpu_utilization_percentage {
             metrics.push(resource_metric("cpu", Some(u), None));
@@ -391,8 +530,8 @@ impl V1Hpa {
         if metrics.is_empty() {
             metrics.push(resource_metric("cpu", Some(DEFAULT_CPU_UTILIZATION), None));
         }
-        let behavior = behavior_from_annotation(&self.metadata)?;
-        Ok(HorizontalPodAutoscaler {
+        let behavior = behavior_from_annotation(&self.metadata, &mut notes);
+        let hpa = HorizontalPodAutoscaler {
             api_version: "autoscaling/v2".into(),
             kind: self.kind,
             metadata: self.metadata,
@@ -404,7 +543,8 @@ impl V1Hpa {
                 behavior,
             },
             status: None,
-        })
+        };
+        (hpa, notes)
     }
 }
 
@@ -613,9 +753,10 @@ impl V2beta1Metric {
 }
 
 impl V2beta1Hpa {
-    fn into_v2(self) -> std::result::Result<HorizontalPodAutoscaler, String> {
-        let behavior = behavior_from_annotation(&self.metadata)?;
-        Ok(HorizontalPodAutoscaler {
+    fn into_v2(self) -> (HorizontalPodAutoscaler, Vec<String>) {
+        let mut notes = Vec::new();
+        let behavior = behavior_from_annotation(&self.metadata, &mut notes);
+        let hpa = HorizontalPodAutoscaler {
             api_version: "autoscaling/v2".into(),
             kind: self.kind,
             metadata: self.metadata,
@@ -632,7 +773,8 @@ impl V2beta1Hpa {
                 behavior,
             },
             status: None,
-        })
+        };
+        (hpa, notes)
     }
 }
 
