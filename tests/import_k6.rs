@@ -751,3 +751,26 @@ fn vus_with_empty_stages_is_one_iteration_as_k6() {
     );
     assert!(stderr(&o).contains("`stages` was explicitly set to an empty value"));
 }
+
+/// `options.rps` becomes the scenario's `rps` (one token bucket, simulated), and the imported
+/// scenario runs with it; 0 means no limit, as in k6.
+#[test]
+fn rps_is_imported_and_simulated() {
+    let dir = tmpdir("import_k6", "rps");
+    let script = |rps: &str| {
+        format!("import http from 'k6/http';\nexport const options = {{ vus: 5, duration: '10s', rps: {rps} }};\nexport default function () {{ http.get('https://x.test/get'); }}\n")
+    };
+    let o = import_text(&dir, "r.js", &script("20"), Some(&data("model.yaml")));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("\nrps: 20"), "{}", stdout(&o));
+    assert!(!stderr(&o).contains("rps"), "{}", stderr(&o));
+    let o = import_text(&dir, "z.js", &script("0"), Some(&data("model.yaml")));
+    assert!(
+        o.status.success() && !stdout(&o).contains("rps:"),
+        "{}",
+        stdout(&o)
+    );
+    let o = import_text(&dir, "f.js", &script("2.5"), Some(&data("model.yaml")));
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("options.rps"), "{}", stderr(&o));
+}

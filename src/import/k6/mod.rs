@@ -152,8 +152,8 @@ fn convert(file: &Path, stem: &str, input: Input, target: &Target) -> Result<Imp
         Input::Inspect { options, derived } => (options, *derived, None),
         Input::Archive { options, script } => (options, false, script.as_ref()),
     };
-    let d = options::derive(&r, opts, derived)?;
-    let mut notes = d.notes;
+    let mut d = options::derive(&r, opts, derived)?;
+    let mut notes = std::mem::take(&mut d.notes);
     let no_metrics = BTreeMap::new();
     let metrics = script.map_or(&no_metrics, |s| &s.metrics);
     let none = Node::new(value::V::Undef, opts.loc);
@@ -233,7 +233,7 @@ fn convert(file: &Path, stem: &str, input: Input, target: &Target) -> Result<Imp
         })
     });
 
-    let yaml = emit(file, stem, target, &d.scenarios, &flows, &entries, opts.loc);
+    let yaml = emit(file, stem, target, &d, &flows, &entries, opts.loc);
     let scenario_path = target.scenario_path(stem);
     let model = match (&target.model, complete) {
         (Some(m), true) => Some(super::load_model(m)?),
@@ -390,11 +390,12 @@ fn emit(
     file: &Path,
     stem: &str,
     target: &Target,
-    scenarios: &[Scenario],
+    derived: &options::Derived,
     flows: &[(String, Option<Flow>)],
     entries: &[thresholds::Entry],
     options_loc: Option<Loc>,
 ) -> String {
+    let scenarios = &derived.scenarios;
     let mut y = String::new();
     let fname = file.file_name().map_or_else(
         || file.display().to_string(),
@@ -418,6 +419,12 @@ fn emit(
         }
     }
     let _ = writeln!(y, "name: {}", yaml_key(stem));
+    if let Some(n) = derived.rps {
+        let _ = writeln!(
+            y,
+            "rps: {n}  # k6 options.rps: one token bucket for all VUs"
+        );
+    }
     match target.model_ref() {
         Some(m) => {
             let _ = writeln!(y, "model: {}", super::yaml_str(&m));

@@ -52,6 +52,8 @@ impl Scenario {
 pub struct Derived {
     pub scenarios: Vec<Scenario>,
     pub notes: Vec<String>,
+    /// `options.rps` when positive (k6 limits only then).
+    pub rps: Option<u64>,
 }
 
 /// k6's duration decoding (`types.Duration.UnmarshalJSON`): a number or numeric string is
@@ -426,7 +428,12 @@ pub fn derive(r: &Reader, opts: &Node, derived_already: bool) -> Result<Derived>
                     .push(("startVUs".into(), "options.vus".into(), vus_n.loc));
             }
         }
-        return Ok(Derived { scenarios, notes });
+        let rps = rps(r, opts)?;
+        return Ok(Derived {
+            scenarios,
+            notes,
+            rps,
+        });
     }
     let (vus_n, dur_n, iter_n, stages_n) = (
         get("vus"),
@@ -557,10 +564,7 @@ pub fn derive(r: &Reader, opts: &Node, derived_already: bool) -> Result<Derived>
         )]
     };
     // Options that change timing but that surge does not simulate.
-    for (k, why) in [
-        ("rps", "a global requests-per-second cap"),
-        ("minIterationDuration", "a minimum iteration duration"),
-    ] {
+    for (k, why) in [("minIterationDuration", "a minimum iteration duration")] {
         if let Some(n) = opts.get(k).filter(|n| !n.is_unset()) {
             notes.push(format!(
                 "{}: {why} is not simulated; add a sleep to the flow if it matters",
@@ -568,7 +572,23 @@ pub fn derive(r: &Reader, opts: &Node, derived_already: bool) -> Result<Derived>
             ));
         }
     }
-    Ok(Derived { scenarios, notes })
+    Ok(Derived {
+        scenarios,
+        notes,
+        rps: rps(r, opts)?,
+    })
+}
+
+/// k6's `rps` (guregu `null.Int`): a limiter exists only when it is positive
+/// (k6 `internal/js/runner.go` SetOptions).
+fn rps(r: &Reader, opts: &Node) -> Result<Option<u64>> {
+    match opts.get("rps") {
+        Some(n) => Ok(r
+            .int(n, "options.rps")?
+            .filter(|&v| v > 0)
+            .map(|v| v as u64)),
+        None => Ok(None),
+    }
 }
 
 fn scenario(r: &Reader, name: &str, n: &Node, notes: &mut Vec<String>) -> Result<Scenario> {
