@@ -386,6 +386,21 @@ fn param(j: &Value, i: usize) -> (f64, bool) {
 
 /// Audit c5: p95 is not in the default loss (the reference: fit means, validate with
 /// percentiles), so a p95 the service shape cannot produce does not bias S. With p95 weighted
+/// Fit S, σ and κ of the USL test model with two replications, into `out`.
+const USL_FIT: [&str; 11] = [
+    "--fit",
+    "services.db.endpoints.tx[0].cpu=2ms..50ms",
+    "--fit",
+    "services.db.pod.contention.usl.sigma",
+    "--fit",
+    "services.db.pod.contention.usl.kappa",
+    "--replications",
+    "2",
+    "--out",
+    "out",
+    "-q",
+];
+
 /// 0.25, S came out 7.98 ms instead of 10.
 #[test]
 fn p95_is_out_of_the_default_loss() {
@@ -397,22 +412,7 @@ fn p95_is_out_of_the_default_loss() {
         "points.csv",
         &exact_usl_csv(&[1, 2, 4, 8, 16, 32], 0.010, 0.05, 0.002, true),
     );
-    calibrate(
-        &d,
-        &[
-            "--fit",
-            "services.db.endpoints.tx[0].cpu=2ms..50ms",
-            "--fit",
-            "services.db.pod.contention.usl.sigma",
-            "--fit",
-            "services.db.pod.contention.usl.kappa",
-            "--replications",
-            "2",
-            "--out",
-            "out",
-            "-q",
-        ],
-    );
+    calibrate(&d, &USL_FIT);
     let j = read_json(&d.join("out/calibration.json"));
     let (s0, _) = param(&j, 0);
     assert!((s0 / 0.010 - 1.0).abs() < 0.04, "S0 {s0}");
@@ -430,22 +430,7 @@ fn small_kappa_is_not_at_a_bound() {
         "points.csv",
         &exact_usl_csv(&[1, 4, 16, 64, 128, 256], 0.010, 0.02, 5e-5, false),
     );
-    calibrate(
-        &d,
-        &[
-            "--fit",
-            "services.db.endpoints.tx[0].cpu=2ms..50ms",
-            "--fit",
-            "services.db.pod.contention.usl.sigma",
-            "--fit",
-            "services.db.pod.contention.usl.kappa",
-            "--replications",
-            "2",
-            "--out",
-            "out",
-            "-q",
-        ],
-    );
+    calibrate(&d, &USL_FIT);
     let j = read_json(&d.join("out/calibration.json"));
     let (kappa, at) = param(&j, 2);
     assert!(!at, "κ {kappa} reported at a bound: {}", j["parameters"][2]);
