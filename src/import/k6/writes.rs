@@ -610,6 +610,25 @@ impl<'r> Walk<'r> {
         }
     }
 
+    /// A `for (left in/of right) body` loop.
+    fn for_each(
+        &mut self,
+        left: &ForStatementLeft,
+        right: &Expression,
+        body: &Statement,
+        span: Span,
+    ) {
+        let decl = match left {
+            ForStatementLeft::VariableDeclaration(v) => Some(&**v),
+            _ => None,
+        };
+        self.expr(right);
+        self.loop_scope(decl, |w| {
+            w.for_left(left, span);
+            w.statement(body);
+        });
+    }
+
     fn statement(&mut self, s: &Statement) {
         if self.found.is_some() {
             return;
@@ -648,28 +667,8 @@ impl<'r> Walk<'r> {
                     w.statement(&l.body);
                 });
             }
-            Statement::ForInStatement(l) => {
-                let decl = match &l.left {
-                    ForStatementLeft::VariableDeclaration(v) => Some(&**v),
-                    _ => None,
-                };
-                self.expr(&l.right);
-                self.loop_scope(decl, |w| {
-                    w.for_left(&l.left, l.span);
-                    w.statement(&l.body);
-                });
-            }
-            Statement::ForOfStatement(l) => {
-                let decl = match &l.left {
-                    ForStatementLeft::VariableDeclaration(v) => Some(&**v),
-                    _ => None,
-                };
-                self.expr(&l.right);
-                self.loop_scope(decl, |w| {
-                    w.for_left(&l.left, l.span);
-                    w.statement(&l.body);
-                });
-            }
+            Statement::ForInStatement(l) => self.for_each(&l.left, &l.right, &l.body, l.span),
+            Statement::ForOfStatement(l) => self.for_each(&l.left, &l.right, &l.body, l.span),
             Statement::WhileStatement(l) => {
                 self.expr(&l.test);
                 self.statement(&l.body);
