@@ -263,12 +263,19 @@ fn bad_input_exits_2_with_a_location() {
     for (args, want) in cases {
         let mut a = vec!["calibrate", "s.yaml"];
         a.extend(args.iter().copied());
-        let o = surge(&a, &d);
-        let e = stderr(&o);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {e}");
-        assert!(e.contains(want), "{args:?}: expected {want:?} in: {e}");
-        assert!(!e.contains("panicked"), "{e}");
+        refused(&d, &a, &[want]);
     }
+}
+
+/// `surge args` in `dir` exits 2, without a panic, with every one of `want` in its error.
+fn refused(dir: &Path, args: &[&str], want: &[&str]) {
+    let o = surge(args, dir);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{args:?}: {e}");
+    for w in want {
+        assert!(e.contains(w), "{args:?}: expected {w:?} in: {e}");
+    }
+    assert!(!e.contains("panicked"), "{e}");
 }
 
 #[test]
@@ -463,23 +470,14 @@ fn fit_ranges_outside_valid_values_exit_2() {
         ),
     ];
     for (fit, want) in cases {
-        let o = surge(
-            &[
-                "calibrate",
-                "s.yaml",
-                "--measured",
-                "ok.csv",
-                "--fit",
-                fit.as_str(),
-            ],
-            &d,
-        );
-        let e = stderr(&o);
-        assert_eq!(o.status.code(), Some(2), "{fit}: {e}");
-        assert!(
-            e.contains(want) && e.contains(&fit),
-            "{fit}: want {want:?} in {e}"
-        );
-        assert!(!e.contains("panicked"), "{e}");
+        let args = [
+            "calibrate",
+            "s.yaml",
+            "--measured",
+            "ok.csv",
+            "--fit",
+            fit.as_str(),
+        ];
+        refused(&d, &args, &[want, fit.as_str()]);
     }
 }
