@@ -43,6 +43,10 @@ pub enum Command {
         /// Write one CSV row per iteration (start_ns, end_ns, vu, scenario, flow, outcome).
         #[arg(long, value_name = "FILE")]
         iterations_log: Option<PathBuf>,
+        /// Also write the summary in k6's `--summary-export` format (metrics flattened,
+        /// thresholds as `expr: failed`), for tools that read k6's export.
+        #[arg(long, value_name = "FILE")]
+        summary_export: Option<PathBuf>,
         #[command(flatten)]
         budget: BudgetOpts,
         /// The model to run an Artillery script against (when SCENARIO is one).
@@ -417,24 +421,33 @@ fn load_run(
     let artillery = doc
         .as_ref()
         .map_or(model.is_some(), crate::import::artillery::looks_like);
-    match (artillery, model) {
+    let loaded = match (artillery, model) {
         (true, Some(m)) => {
             let (loaded, notes) = crate::import::artillery::load(path, &text, m, sets, budget)?;
             for n in notes {
                 eprintln!("note: {n}");
             }
-            Ok(loaded)
+            loaded
         }
-        (true, None) => Err(Error::Usage(format!(
-            "{} is an Artillery script: give the model to run it against with --model MODEL",
-            path.display()
-        ))),
-        (false, Some(_)) => Err(Error::Usage(format!(
-            "--model is for Artillery scripts; {} is a surge scenario (its `model:` names the model)",
-            path.display()
-        ))),
-        (false, None) => config::load_text(path, &text, sets, budget),
+        (true, None) => {
+            return Err(Error::Usage(format!(
+                "{} is an Artillery script: give the model to run it against with --model MODEL",
+                path.display()
+            )))
+        }
+        (false, Some(_)) => {
+            return Err(Error::Usage(format!(
+                "--model is for Artillery scripts; {} is a surge scenario (its `model:` names the \
+                 model)",
+                path.display()
+            )))
+        }
+        (false, None) => config::load_text(path, &text, sets, budget)?,
+    };
+    for n in crate::autoscale::driver::notes(&loaded.model) {
+        eprintln!("note: {}: {n}", loaded.model_path.display());
     }
+    Ok(loaded)
 }
 
 fn dispatch(cli: Cli) -> Result<i32> {
@@ -447,6 +460,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
             sets,
             quiet,
             iterations_log,
+            summary_export,
             budget,
             model,
         } => {
@@ -478,6 +492,9 @@ fn dispatch(cli: Cli) -> Result<i32> {
             }
             crate::stale::remove_stale_temp_files(&out);
             let files = report::write_run(&out, &rep)?;
+            if let Some(path) = &summary_export {
+                report::write_atomic(path, report::summary_export(&rep.json).as_bytes())?;
+            }
             if !quiet {
                 print!("{}", report::console_summary(&rep));
                 println!("\n  wrote {}: {}", out.display(), files.join(", "));

@@ -29,6 +29,8 @@ pub enum Event {
     VuWake(u32),
     /// A VU's request got its `rps` token: send it.
     VuSend(u32),
+    /// A VU's iteration, padded to `min_iteration_duration`, is over.
+    VuPadded(u32),
     VuHardStop(u32),
     ClientTimeouts(u16),
     // System (server side).

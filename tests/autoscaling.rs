@@ -281,7 +281,7 @@ services:
       home:
         - cpu: const(20ms)
 cluster:
-  nodes: {cpu: 1, memory: 16Gi, initial: 1, min: 1, max: 10, provisioning: const(1m), scale_down_unneeded: 2m}
+  nodes: {cpu: 1, memory: 16Gi, initial: 1, min: 1, max: 10, provisioning: const(1m), scale_down_unneeded: 2m, scale_down_delay_after_add: 2m}
 ";
     let scenario = "model: x\nsample_interval: 5s\nflows:\n  f:\n    steps:\n      - request: home\nscenarios:\n  load:\n    executor: ramping-arrival-rate\n    startRate: 20\n    timeUnit: 1s\n    preAllocatedVUs: 500\n    stages:\n      - {duration: 1m, target: 20}\n      - {duration: 10s, target: 200}\n      - {duration: 4m, target: 200}\n      - {duration: 10s, target: 5}\n      - {duration: 10m, target: 5}\n";
     let l = config::from_strs(scenario, model).unwrap_or_else(|e| panic!("{e}"));
@@ -330,4 +330,130 @@ cluster:
             }
         }
     }
+}
+
+/// scale-down-delay-after-add is its own setting (10 min by default, as in the
+/// cluster-autoscaler): the audit's CA repro with the default keeps every node until 10 min
+/// after the last scale-up, although they are empty (unneeded) long before; then they go.
+#[test]
+fn no_node_is_removed_within_the_delay_after_a_scale_up() {
+    let model = "
+entry: web
+services:
+  web:
+    replicas: 2
+    pod: {cores: 1, cpu_request: 500m, memory_request: 256Mi}
+    lifecycle: {image_pull: const(5s), container_start: const(1s), app_start: const(1s)}
+    autoscaler:
+      apiVersion: autoscaling/v2
+      kind: HorizontalPodAutoscaler
+      metadata: {name: web}
+      spec:
+        scaleTargetRef: {kind: Deployment, name: web}
+        minReplicas: 2
+        maxReplicas: 10
+        metrics:
+        - type: Resource
+          resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+        behavior:
+          scaleDown: {stabilizationWindowSeconds: 60}
+    endpoints:
+      home:
+        - cpu: const(20ms)
+cluster:
+  nodes: {cpu: 1, memory: 16Gi, initial: 1, min: 1, max: 10, provisioning: const(1m), scale_down_unneeded: 1m}
+";
+    let scenario = "model: x\nsample_interval: 5s\nflows:\n  f:\n    steps:\n      - request: home\nscenarios:\n  load:\n    executor: ramping-arrival-rate\n    startRate: 20\n    timeUnit: 1s\n    preAllocatedVUs: 500\n    stages:\n      - {duration: 1m, target: 20}\n      - {duration: 10s, target: 200}\n      - {duration: 2m, target: 200}\n      - {duration: 10s, target: 5}\n      - {duration: 15m, target: 5}\n";
+    let l = config::from_strs(scenario, model).unwrap_or_else(|e| panic!("{e}"));
+    let r = run(
+        &l,
+        RunOptions {
+            seed: 1,
+            replication: 0,
+        },
+        &mut |_, _| {},
+    );
+    let ts = r.timeseries();
+    let (t, nodes) = (ts.column("t_s").unwrap(), ts.column("nodes_ready").unwrap());
+    // The last node arrival (sampled every 5 s) is 1 min (provisioning) after the last scale-up.
+    let k_up = (1..nodes.len())
+        .filter(|&k| nodes[k] > nodes[k - 1])
+        .max()
+        .unwrap();
+    assert!(nodes[k_up] >= 3.0, "the CA never scaled up: {nodes:?}");
+    let last_up = t[k_up] - 60.0; // at most 5 s after the real one
+    let first_drop = (1..nodes.len()).find(|&k| nodes[k] < nodes[k - 1]).unwrap();
+    assert!(
+        t[first_drop] >= last_up - 5.0 + 600.0,
+        "a node went at {} s, within 10 min of the scale-up at about {last_up} s",
+        t[first_drop]
+    );
+    // Then every spare node goes within a scan and a sample: unneeded (1 min) is long past.
+    let by = last_up + 600.0 + 10.0 + 5.0;
+    assert!(by < *t.last().unwrap() - 30.0, "run too short to tell");
+    for (k, &tk) in t.iter().enumerate() {
+        if tk >= by {
+            assert_eq!(nodes[k], 1.0, "{} nodes ready at {tk} s", nodes[k]);
+        }
+    }
+}
+
+/// A pod without a CPU request has no CPU utilization: Kubernetes fails the HPA's metric
+/// ("missing request for cpu") and never scales on it. The same overloaded service scales
+/// out once the request is declared, and the run's note names the missing field.
+#[test]
+fn no_cpu_request_no_cpu_utilization_scaling() {
+    let model = |request: &str| {
+        format!(
+            "
+entry: web
+services:
+  web:
+    replicas: 2
+    pod: {{cores: 1{request}}}
+    autoscaler:
+      apiVersion: autoscaling/v2
+      kind: HorizontalPodAutoscaler
+      metadata: {{name: web}}
+      spec:
+        scaleTargetRef: {{kind: Deployment, name: web}}
+        minReplicas: 2
+        maxReplicas: 8
+        metrics:
+        - type: Resource
+          resource: {{name: cpu, target: {{type: Utilization, averageUtilization: 50}}}}
+    endpoints:
+      home:
+        - cpu: const(20ms)
+"
+        )
+    };
+    let scenario = "model: x\nsample_interval: 5s\nflows:\n  f:\n    steps:\n      - request: home\nscenarios:\n  load:\n    executor: constant-arrival-rate\n    rate: 80\n    timeUnit: 1s\n    duration: 4m\n    preAllocatedVUs: 500\n";
+    let peak = |m: &str| {
+        let l = config::from_strs(scenario, m).unwrap_or_else(|e| panic!("{e}"));
+        let r = run(
+            &l,
+            RunOptions {
+                seed: 1,
+                replication: 0,
+            },
+            &mut |_, _| {},
+        );
+        let reps = r.timeseries().column("web_replicas").unwrap();
+        (reps.into_iter().fold(0.0, f64::max), l)
+    };
+    let (without, l) = peak(&model(""));
+    assert_eq!(without, 2.0, "scaled without a CPU request");
+    let notes = surge::autoscale::driver::notes(&l.model);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].contains("services.web.pod.cpu_request"),
+        "{notes:?}"
+    );
+    let (with, l) = peak(&model(", cpu_request: 500m"));
+    assert!(
+        with >= 4.0,
+        "80 req/s × 20 ms on 2 pods of 500m is 160 %: {with}"
+    );
+    assert!(surge::autoscale::driver::notes(&l.model).is_empty());
 }

@@ -458,3 +458,78 @@ fn validate_accepts_good_files_and_locates_errors() {
         "{err}"
     );
 }
+
+/// `--summary-export` writes k6's legacy export (internal/js/summary-wrapper.js oldJSONSummary)
+/// from the same run as summary.json: no options or state, each metric its values with a
+/// rate's `rate` renamed `value`, thresholds as `expr: failed` (true = failed), 4-space JSON;
+/// written even when a threshold fails, and read back by calibration as the same point.
+#[test]
+fn summary_export_is_k6s_legacy_format() {
+    let d = tmpdir("export");
+    let s = scenario_in(&d, |s| s.replace("'p(95)<500'", "'p(95)<1'"));
+    let export = d.join("export.json");
+    let o = surge(
+        &[
+            "run",
+            s.to_str().unwrap(),
+            "--out",
+            d.join("out").to_str().unwrap(),
+            "--summary-export",
+            export.to_str().unwrap(),
+            "--quiet",
+        ],
+        &d,
+    );
+    assert_eq!(o.status.code(), Some(99), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&export).unwrap();
+    assert!(text.starts_with("{\n    \""), "{}", &text[..40]);
+    let ex: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let sum: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("out/summary.json")).unwrap())
+            .unwrap();
+    for gone in ["options", "state", "surge"] {
+        assert!(ex.get(gone).is_none(), "{gone} in the export");
+    }
+    assert!(ex["root_group"]["groups"].is_object() && ex["root_group"]["checks"].is_object());
+    let (exm, summ) = (ex["metrics"].as_object().unwrap(), &sum["metrics"]);
+    assert_eq!(exm.len(), summ.as_object().unwrap().len());
+    let mut failed_seen = 0;
+    for (name, m) in exm {
+        let s = &summ[name];
+        for (k, v) in s["values"].as_object().unwrap() {
+            let key = if s["type"] == "rate" && k == "rate" {
+                "value"
+            } else {
+                k.as_str()
+            };
+            assert_eq!(&m[key], v, "{name}.{k}");
+        }
+        if s["type"] == "rate" {
+            assert!(m.get("rate").is_none(), "{name}");
+        }
+        for (expr, t) in s["thresholds"].as_object().into_iter().flatten() {
+            let failed = m["thresholds"][expr].as_bool().unwrap();
+            assert_eq!(failed, !t["ok"].as_bool().unwrap(), "{name} {expr}");
+            failed_seen += usize::from(failed);
+        }
+    }
+    assert_eq!(exm["http_req_duration"]["thresholds"]["p(95)<1"], true);
+    assert!(failed_seen >= 1);
+    // Calibration reads either shape as the same measurement (here, the same refusal: the
+    // quickstart ramps, so neither summary is one steady level).
+    let read = |p: &Path, t: &str| {
+        let load = Some((surge::calibrate::measured::LoadKind::Closed, 10.0));
+        match surge::calibrate::measured::from_k6(p, t, load) {
+            Ok(p) => format!("{:?}", (p.throughput, p.lat_mean, p.lat_p95, p.error_rate)),
+            Err(surge::error::Error::Input {
+                location, message, ..
+            }) => format!("{location}: {message}"),
+            Err(e) => panic!("{e}"),
+        }
+    };
+    let sum_path = d.join("out/summary.json");
+    let a = read(&export, &text);
+    let b = read(&sum_path, &std::fs::read_to_string(&sum_path).unwrap());
+    assert_eq!(a, b);
+    assert!(a.starts_with("metrics.vus: "), "{a}");
+}

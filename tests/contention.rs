@@ -288,3 +288,48 @@ fn contention_is_validated_with_its_field() {
         .to_string();
     assert!(e.contains("services.a.host") && e.contains("nope"), "{e}");
 }
+
+/// The run reports a load-dependent station's useful speed beside its CPU (calibration.md §1,
+/// "Utilisation"): useful speed E[c(n)] = X·S by the utilization law, checked against the
+/// exact X; and a table station run past its last point says so (its speed was held flat
+/// there), in summary.json and on the console, while one that stayed inside it does not.
+#[test]
+fn contention_report_gives_useful_speed_and_flags_runs_past_the_table() {
+    let table = "[[1, 1.0], [2, 1.6], [4, 2.0], [8, 1.5]]";
+    let model = model_one(&format!("{{cores: 1, contention: {{table: {table}}}}}"));
+    let c = |n: usize| match n {
+        1 => 1.0,
+        2 => 1.6,
+        3 => 1.8,
+        _ => unreachable!("N = 3 only"),
+    };
+    for (n, beyond) in [(3usize, false), (12, true)] {
+        let l = load(&closed(n, 600), &model);
+        let r = run(&l, 0);
+        let rep = surge::report::Report::new(&l, r, SEED);
+        let list = rep.json["surge"]["contention"].as_array().unwrap();
+        assert_eq!(list.len(), 1, "{list:?}");
+        let st = &list[0];
+        assert_eq!(st["resource"], "service:st");
+        assert_eq!(st["law"], "table");
+        assert_eq!(st["table_last_n"], 8.0);
+        let peak = st["peak_jobs"].as_u64().unwrap();
+        assert!(peak <= n as u64, "{peak} jobs with {n} users");
+        assert_eq!(st["beyond_table"], beyond, "peak {peak}");
+        let note = surge::report::console_summary(&rep).contains("beyond its contention table");
+        assert_eq!(note, beyond);
+        if n == 3 {
+            // One core: capacity 1, so useful_util is E[c(n)] itself, = X·S.
+            let (x, _) = closed_exact(n, 0.01, 0.01, &c);
+            let useful = st["useful_util"].as_f64().unwrap();
+            assert!(
+                (useful / (x * 0.01) - 1.0).abs() < 0.02,
+                "useful {useful} vs X·S {}",
+                x * 0.01
+            );
+            // Occupied servers min(n, 1) is the busy probability, below the useful speed here
+            // (the table speeds one server up past 1).
+            assert!(st["cpu_util"].as_f64().unwrap() < useful);
+        }
+    }
+}

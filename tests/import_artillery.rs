@@ -174,6 +174,37 @@ fn falsy_phases_are_skipped_and_string_zero_pauses() {
     assert_eq!(a, vec![31 * SEC, 32 * SEC]);
 }
 
+/// `"0"` passes the phaser (a truthy string) as 0 s: a pause of it ends at once, a ramp gets
+/// createRamp's `duration || 1` period, and a constant or count phase is refused because
+/// Artillery's uniform process reads a zero duration as no end (hassy/arrivals
+/// `this._duration = duration * 1000 || null`) and sends arrivals forever.
+#[test]
+fn string_zero_durations_follow_the_phaser() {
+    let (a, total) = arrivals(&[
+        json!({"pause": "0"}),
+        json!({"duration": "0", "arrivalRate": 3, "rampTo": 5}),
+        json!({"duration": 1, "arrivalRate": 1}),
+    ]);
+    // The ramp's one period has round((3 + 5) / 2) = 4 arrivals, then 1 at 2 s.
+    assert_eq!(total, 2 * SEC);
+    assert_eq!(a.len(), 5, "{a:?}");
+    assert!(a[..4].iter().all(|&t| t > 0 && t <= SEC), "{a:?}");
+    assert_eq!(a[4], 2 * SEC);
+    for v in [
+        json!({"duration": "0", "arrivalRate": 5}),
+        json!({"duration": "0", "arrivalCount": 5}),
+    ] {
+        let e = phase(v.clone()).unwrap_err();
+        assert!(e.contains("forever"), "{v}: {e}");
+    }
+    // Written back, a zero length stays the string (a number 0 is Artillery's error).
+    let p = phase(json!({"pause": "0"})).unwrap();
+    let out = serde_json::to_value(&p).unwrap();
+    assert_eq!(out["pause"], json!("0"));
+    let back: ArtilleryPhaseCfg = serde_json::from_value(out).unwrap();
+    assert_eq!(back, p);
+}
+
 /// Ramp seconds carry round-half-up arrivals (adjustArrivalsByWorker with one worker):
 /// 10 -> 0 over 5 s is 10, 8, 5, 3, 0 (importing-load-tests.md §2.3).
 #[test]
@@ -237,10 +268,14 @@ fn model() -> String {
 }
 
 fn native(phases: &str, steps: &str, extra: &str) -> serde_json::Value {
+    native_on(&model(), phases, steps, extra)
+}
+
+fn native_on(model: &str, phases: &str, steps: &str, extra: &str) -> serde_json::Value {
     let s = format!(
         "model: x\nsample_interval: 1s\nflows:\n  f:\n    steps:\n{steps}scenarios:\n  s:\n    executor: artillery\n{extra}    phases:\n{phases}"
     );
-    let l = config::from_strs(&s, &model()).unwrap();
+    let l = config::from_strs(&s, model).unwrap();
     let r = run(
         &l,
         RunOptions {
@@ -281,8 +316,65 @@ fn a_timeout_fails_the_vu() {
     let m = &v["metrics"];
     assert_eq!(m["vusers.created"]["values"]["count"], 3, "{m}");
     assert_eq!(m["vusers.completed"]["values"]["count"], 0);
-    assert_eq!(m["vusers.failed"]["values"]["rate"], 1.0);
+    assert_eq!(m["vusers.failed"]["type"], "counter");
+    assert_eq!(m["vusers.failed"]["values"]["count"], 3);
+    assert_eq!(m["vusers.error_rate"]["values"]["rate"], 1.0);
     assert_eq!(m["http_reqs"]["values"]["count"], 3);
+    // Artillery's counters: each timeout is errors.ETIMEDOUT, never an HTTP code.
+    assert_eq!(m["errors.ETIMEDOUT"]["values"]["count"], 3);
+    assert!(m.get("http.codes.200").is_none(), "{m}");
+    assert!(m.get("http.responses").is_none(), "{m}");
+}
+
+/// Every response is counted once under its status (`http.codes.<status>`) and in
+/// `http.responses`; transport errors only under `errors.<code>`; the counters add up to the
+/// requests. 503s come from a pod's in-flight limit: they end no VU.
+#[test]
+fn artillery_codes_and_errors_add_up() {
+    // One pod taking 4 requests at a time (more get 503); `slow` often outlasts the timeout.
+    let model = "
+entry: web
+services:
+  web:
+    replicas: 1
+    pod: {cores: 1, max_inflight: 4}
+    endpoints:
+      ping:
+        - cpu: const(1ms)
+      slow:
+        - delay: exp(mean=400ms)
+";
+    let v = native_on(
+        model,
+        "      - {duration: 5, arrivalRate: 20}\n",
+        "      - request: slow\n      - request: ping\n",
+        "    request_timeout: 700ms\n",
+    );
+    let m = &v["metrics"];
+    let count = |k: &str| m[k]["values"]["count"].as_u64().unwrap_or(0);
+    let codes: u64 = m
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|k| k.starts_with("http.codes."))
+        .map(|k| count(k))
+        .sum();
+    let errors: u64 = m
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|k| k.starts_with("errors."))
+        .map(|k| count(k))
+        .sum();
+    assert!(count("http.codes.503") > 0, "{m}");
+    assert!(count("errors.ETIMEDOUT") > 0, "{m}");
+    assert!(count("http.codes.200") > 0, "{m}");
+    assert_eq!(codes, count("http.responses"));
+    assert_eq!(codes + errors, count("http_reqs"));
+    // Only a timeout ends a VU here: failed VUs are the timed-out requests.
+    assert_eq!(count("vusers.failed"), count("errors.ETIMEDOUT"));
+    let failed = m["http_req_failed"]["values"]["passes"].as_u64().unwrap();
+    assert_eq!(failed, count("http_reqs") - count("http.codes.200"));
 }
 
 // ---- importing: the seed, scripts in the shapes of Artillery's examples, and every rejection
@@ -432,7 +524,7 @@ scenarios:
             // In the order of ensure's keys as read: conditions, median, p95.
             "http_req_duration": ["p(99)<400", "med<150", "p(95)<200"],
             "http_reqs": ["rate>=5"],
-            "vusers.failed": ["rate<=0.01"],
+            "vusers.error_rate": ["rate<=0.01"],
         })
     );
     assert_eq!(s["scenarios"]["artillery"]["request_timeout"], "2500ms");
@@ -465,7 +557,7 @@ fn rejections_exit_2_with_file_and_line() {
         ("think", format!("{head}scenarios:\n  - flow:\n      - get: {{url: /products}}\n      - think: soon\n"), "line 8", "Invalid think time"),
         ("ws", format!("{head}scenarios:\n  - engine: socketio\n    flow:\n      - emit: x\n"), "line 6", "socketio"),
         ("ensure", format!("config:\n  target: http://x\n  ensure:\n    p42: 5\n{flow}"), "line 4", "unknown ensure check"),
-        ("metric", format!("config:\n  target: http://x\n  ensure:\n    thresholds:\n      - http.codes.500: 1\n{flow}"), "line 5", "not simulated"),
+        ("metric", format!("config:\n  target: http://x\n  ensure:\n    thresholds:\n      - http.downloaded_bytes: 1\n{flow}"), "line 5", "not simulated"),
         ("route", format!("{head}scenarios:\n  - flow:\n      - get: {{url: /nowhere}}\n"), "", "GET /products"),
         ("yaml", "config: [\n".to_string(), "line", ""),
     ];

@@ -774,3 +774,52 @@ fn rps_is_imported_and_simulated() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("options.rps"), "{}", stderr(&o));
 }
+
+/// `options.minIterationDuration` becomes the scenario's `min_iteration_duration` (simulated),
+/// in any of k6's duration forms; zero or negative is no pad, and a bad value names the option.
+#[test]
+fn min_iteration_duration_is_imported() {
+    let dir = tmpdir("import_k6", "miniter");
+    let script = |d: &str| {
+        format!("import http from 'k6/http';\nexport const options = {{ vus: 2, duration: '10s', minIterationDuration: {d} }};\nexport default function () {{ http.get('https://x.test/get'); }}\n")
+    };
+    for (i, (d, want)) in [
+        ("'2s'", Some("2s")),
+        ("1500", Some("1.5s")),
+        ("'1m30s'", Some("1m30s")),
+        ("'0s'", None),
+        ("'-1s'", None),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let o = import_text(
+            &dir,
+            &format!("m{i}.js"),
+            &script(d),
+            Some(&data("model.yaml")),
+        );
+        assert!(o.status.success(), "{d}: {}", stderr(&o));
+        match want {
+            Some(w) => assert!(
+                stdout(&o).contains(&format!("\nmin_iteration_duration: {w}")),
+                "{d}: {}",
+                stdout(&o)
+            ),
+            None => assert!(!stdout(&o).contains("min_iteration_duration"), "{d}"),
+        }
+        assert!(!stderr(&o).contains("not simulated"), "{}", stderr(&o));
+    }
+    let o = import_text(
+        &dir,
+        "bad.js",
+        &script("'banana'"),
+        Some(&data("model.yaml")),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("options.minIterationDuration"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -1494,3 +1494,94 @@ fn rps_caps_the_request_rate_and_stays_out_of_the_latency() {
     let r = try_run_logged(&l, opts, false, &mut |_, _| {}).unwrap();
     assert!(r.metrics.requests() > 10_000);
 }
+
+// ------------------------------------------------------------------ minIterationDuration
+
+/// Run `scenarios` with k6's `minIterationDuration` set, logging iterations.
+fn run_padded(min: &str, scenarios: &str) -> (RunResult, Vec<Row>) {
+    let text = format!("min_iteration_duration: {min}\n{}", file(scenarios));
+    let l = config::from_strs(&text, MODEL).unwrap_or_else(|e| panic!("{e}"));
+    let mut r = try_run_logged(
+        &l,
+        RunOptions {
+            seed: 1,
+            replication: 0,
+        },
+        true,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    let csv = r.iterations_csv.take().unwrap();
+    let rows = csv
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            Row {
+                start: f[0].parse().unwrap(),
+                end: f[1].parse().unwrap(),
+                vu: f[2].parse().ok(),
+                scenario: f[3].to_string(),
+                outcome: f[5].to_string(),
+            }
+        })
+        .collect();
+    (r, rows)
+}
+
+/// k6 `internal/js/runner.go` RunOnce: a full iteration shorter than minIterationDuration is
+/// followed by a sleep of the rest, outside `iteration_duration`. One VU of 1 ms iterations
+/// for 10 s with a 1 s minimum: iterations start on the second, 10 of them, each recorded
+/// at its own 1 ms; without the option the same VU runs about 10,000.
+#[test]
+fn min_iteration_duration_pads_each_iteration() {
+    let sc = "{a: {executor: constant-vus, vus: 1, duration: 10s, flows: [f]}}";
+    let (r, rows) = run_padded("1s", sc);
+    assert_eq!(count(&rows, "completed"), 10, "{rows:?}");
+    for (k, row) in rows.iter().enumerate() {
+        assert_eq!(
+            row.start,
+            k as u64 * SEC,
+            "iteration {k} starts on its second"
+        );
+        assert!(
+            row.end - row.start < 10 * MS,
+            "the pad is not in the iteration: {row:?}"
+        );
+    }
+    assert!(r.metrics.iteration_duration.max_ms() < 10.0);
+    let (plain, _) = run_logged(sc);
+    assert!(
+        plain.metrics.iterations > 5_000,
+        "{}",
+        plain.metrics.iterations
+    );
+    // Zero or negative is no pad, as in k6 (the remainder must be positive).
+    let (r0, _) = run_padded("0s", sc);
+    assert_eq!(r0.metrics.iterations, plain.metrics.iterations);
+}
+
+/// The pad belongs to the iteration's run: an arrival-rate VU stays busy through it (later
+/// arrivals need another VU or are dropped), and a hard stop cuts it without counting an
+/// interrupted iteration.
+#[test]
+fn min_iteration_duration_holds_the_vu_and_a_hard_stop_cuts_it() {
+    // 10 arrivals/s for 2 s on at most 5 VUs, each held 1 s: 5 start, the other 15 drop.
+    let (r, rows) = run_padded(
+        "1s",
+        "{a: {executor: constant-arrival-rate, rate: 10, timeUnit: 1s, duration: 2s, \
+          preAllocatedVUs: 5, maxVUs: 5, flows: [f], gracefulStop: 0s}}",
+    );
+    let done = count(&rows, "completed");
+    assert!((9..=11).contains(&done), "{done} completed: {rows:?}");
+    assert_eq!(done + r.metrics.dropped_iterations, 20);
+    // A 30 s pad after a 2 s constant-vus test with a 1 s gracefulStop: the pad is cut at 3 s.
+    let (r, rows) = run_padded(
+        "30s",
+        "{a: {executor: constant-vus, vus: 2, duration: 2s, gracefulStop: 1s, flows: [f]}}",
+    );
+    assert_eq!(count(&rows, "completed"), 2);
+    assert_eq!(count(&rows, "interrupted"), 0, "{rows:?}");
+    assert_eq!(r.metrics.interrupted_iterations, 0);
+    assert_eq!(r.end, 3 * SEC);
+}

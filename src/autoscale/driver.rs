@@ -225,6 +225,7 @@ struct ReplicaScaler {
 struct ClusterAutoscaler {
     scan: Nanos,
     unneeded: Nanos,
+    delay_after_add: Nanos,
     last_scale_up: Option<Nanos>,
 }
 
@@ -340,6 +341,37 @@ pub fn reads_utilization(target: &MetricTarget) -> bool {
     target.average_value.is_none() && target.average_utilization.is_some()
 }
 
+/// What the user should know before a run: HPAs whose utilization metric cannot be computed
+/// because the pod declares no request for the resource. Kubernetes fails such a metric
+/// ("missing request for cpu"), so that HPA never scales on it; surge does the same.
+pub fn notes(m: &ModelFile) -> Vec<String> {
+    let mut out = Vec::new();
+    for (sname, s) in &m.services {
+        let Some(AutoscalerRef::Inline(h)) = &s.autoscaler else {
+            continue;
+        };
+        for x in h.spec.effective_metrics() {
+            let MetricSpec::Resource { resource } = x else {
+                continue;
+            };
+            let missing = match resource.name.as_str() {
+                "cpu" => s.pod.cpu_request.is_none(),
+                "memory" => s.pod.memory_request.is_none(),
+                _ => false,
+            };
+            if missing && reads_utilization(&resource.target) {
+                out.push(format!(
+                    "services.{sname}.pod.{0}_request is not set: as in Kubernetes (\"missing \
+                     request for {0}\"), the HPA cannot compute {0} utilization and never scales \
+                     on it; set pod.{0}_request",
+                    resource.name
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// One HPA per service with an inline `autoscaler`, in service order.
 fn build_hpas(m: &ModelFile, sys: &System) -> Result<Vec<Hpa>, (String, String)> {
     let mut hpas = Vec::new();
@@ -441,6 +473,7 @@ impl Autoscaling {
             ca: m.cluster.nodes.as_ref().map(|n| ClusterAutoscaler {
                 scan: n.scan_interval.0,
                 unneeded: n.scale_down_unneeded.0,
+                delay_after_add: n.scale_down_delay_after_add.0,
                 last_scale_up: None,
             }),
             events: Vec::new(),
@@ -654,7 +687,8 @@ impl Autoscaling {
                 ready: p.state == PodState::Ready,
                 start_time_s: ns_to_secs(p.started_at),
                 ready_transition_s: ns_to_secs(p.ready_transition),
-                cpu_request: Some(svc.cpu_request),
+                // No request, no utilization: Kubernetes fails the metric, as for memory.
+                cpu_request: svc.cpu_request_set.then_some(svc.cpu_request),
                 memory_request: (svc.memory_request > 0.0).then_some(svc.memory_request),
                 ..PodSample::default()
             };
@@ -851,7 +885,8 @@ impl Autoscaling {
     }
 
     /// Cluster Autoscaler: provision nodes for pods that do not fit; remove nodes empty for
-    /// `scale_down_unneeded` (only empty nodes are removed: a simplification of its 50 % rule).
+    /// `scale_down_unneeded`, none within `scale_down_delay_after_add` of a scale-up (only
+    /// empty nodes are removed: a simplification of its 50 % rule).
     fn cluster_scan(&mut self, sys: &mut System, q: &mut EventQueue<Event>) {
         let Some(ca) = &mut self.ca else {
             return;
@@ -888,7 +923,9 @@ impl Autoscaling {
                 ca.last_scale_up = Some(now);
             }
         }
-        let cooling = ca.last_scale_up.is_some_and(|t| now < t + ca.unneeded);
+        let cooling = ca
+            .last_scale_up
+            .is_some_and(|t| now < t + ca.delay_after_add);
         let mut ready = sys.lifecycle.ready_nodes();
         for n in sys.lifecycle.nodes.iter_mut() {
             if cooling || ready <= cfg.min as usize {

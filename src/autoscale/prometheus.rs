@@ -148,6 +148,10 @@ fn from_query_range(path: &Path, text: &str) -> Result<Trace> {
             if !x.is_finite() {
                 continue; // Prometheus' NaN / ±Inf: unavailable at that step
             }
+            // The CSV trace's checks: pods whole and not negative, resource usage not negative.
+            if let Some(expected) = super::replay::ColumnKind::of(&name).refuses(x) {
+                return Err(bad(&at, format!("{name}: expected {expected}, got {x}")));
+            }
             let e = sums
                 .entry(name.clone())
                 .or_default()
@@ -279,5 +283,28 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("values[0]"), "{e}");
+        // The CSV trace's value checks hold here too, located at the sample.
+        for (series, want) in [
+            (
+                r#"{"__name__":"resource_cpu","pod":"w-1"}"#,
+                "resource usage",
+            ),
+            (r#"{"__name__":"ready_pods"}"#, "whole number of pods"),
+        ] {
+            let text = format!(
+                r#"{{"data":{{"result":[{{"metric":{series},"values":[[1,"3"],[2,"-1.5"]]}}]}}}}"#
+            );
+            let e = load_trace(Path::new("q.json"), &text)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("data.result[0].values[1]") && e.contains(want),
+                "{e}"
+            );
+        }
+        // A negative External value is a value like any other.
+        let ok =
+            r#"{"data":{"result":[{"metric":{"__name__":"external_lag"},"values":[[1,"-2"]]}]}}"#;
+        assert!(load_trace(Path::new("q.json"), ok).is_ok());
     }
 }

@@ -201,7 +201,7 @@ impl Trace {
 
 /// What a trace column holds, by its name, for the checks every value must pass.
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum ColumnKind {
+pub(crate) enum ColumnKind {
     /// Pods or replicas (`ready_pods`, `replicas`, `<service>_hpa_pods`, `…_ready_pods`,
     /// `…_replicas`): a whole number, 0 or more.
     Count,
@@ -212,7 +212,7 @@ enum ColumnKind {
 }
 
 impl ColumnKind {
-    fn of(name: &str) -> ColumnKind {
+    pub(crate) fn of(name: &str) -> ColumnKind {
         if name == "ready_pods"
             || name == "replicas"
             || name.ends_with("_ready_pods")
@@ -228,7 +228,7 @@ impl ColumnKind {
     }
 
     /// What was expected, if `x` (finite or NaN for empty) is not a value this column can hold.
-    fn refuses(self, x: f64) -> Option<&'static str> {
+    pub(crate) fn refuses(self, x: f64) -> Option<&'static str> {
         if x.is_nan() {
             return None;
         }

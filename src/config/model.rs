@@ -232,10 +232,14 @@ pub struct NodesCfg {
     /// An empty node is removed after this long (scale-down-unneeded-time).
     #[serde(default = "ten_m")]
     pub scale_down_unneeded: Duration,
+    /// No node is removed for this long after a scale-up (scale-down-delay-after-add).
+    #[serde(default = "ten_m")]
+    pub scale_down_delay_after_add: Duration,
 }
 
+/// GCE's 3–4 minutes from the scale-up to a node that accepts pods (cluster-autoscaler FAQ).
 fn default_provisioning() -> Dist {
-    Dist::parse("uniform(1m,4m)").expect("valid")
+    Dist::parse("uniform(3m,4m)").expect("valid")
 }
 fn ten_s() -> Duration {
     Duration(10 * crate::engine::SEC)

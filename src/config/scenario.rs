@@ -31,6 +31,12 @@ pub struct ScenarioFile {
     /// burst 1, k6 `internal/js/runner.go`); requests wait for it before they are sent. 0: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rps: Option<u64>,
+    /// k6's `minIterationDuration`: a completed iteration shorter than this is padded, the VU
+    /// waiting out the rest before its next iteration (or before it is free again); the pad is
+    /// not part of `iteration_duration`, and a hard stop cuts it (k6 `internal/js/runner.go`
+    /// RunOnce). Applies to k6 executors, not to Artillery's one-flow VUs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_iteration_duration: Option<Duration>,
     pub flows: BTreeMap<String, FlowCfg>,
     pub scenarios: BTreeMap<String, ExecutorCfg>,
     #[serde(default)]
@@ -395,6 +401,11 @@ impl TryFrom<RawArtilleryPhase> for ArtilleryPhaseCfg {
          -> Result<Option<ArtilleryDuration>, String> {
             let Some(v) = v else { return Ok(None) };
             let s = phase_seconds(key, v)?;
+            // `"0"` passes the phaser (a non-empty string is truthy) as 0 s; what a zero
+            // length means is the phase type's business (`artillery_phase`).
+            if s == 0.0 {
+                return Ok(Some(ArtilleryDuration(0)));
+            }
             if !(s > 0.0 && s.is_finite()) {
                 return Err(format!(
                     "{key}: expected a positive duration, got {} ({s} s)",
@@ -541,7 +552,10 @@ pub struct ArtilleryDuration(pub u64);
 impl Serialize for ArtilleryDuration {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let sec = crate::engine::SEC;
-        if self.0.is_multiple_of(sec) {
+        if self.0 == 0 {
+            // A number 0 is falsy to the phaser (an error); the string is 0 s.
+            s.serialize_str("0")
+        } else if self.0.is_multiple_of(sec) {
             s.serialize_u64(self.0 / sec)
         } else {
             s.serialize_str(&format!("{}ms", self.0 as f64 / 1e6))

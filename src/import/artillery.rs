@@ -477,7 +477,7 @@ fn read_ensure(cx: &mut Ctx, config: &Map<String, Value>) -> Result<BTreeMap<Str
                     ));
                 }
                 // (vusers.created − vusers.completed) / vusers.created · 100 <= X
-                add("vusers.failed".into(), format!("rate<={}", x / 100.0));
+                add("vusers.error_rate".into(), format!("rate<={}", x / 100.0));
             }
             "thresholds" => {
                 let Some(list) = v.as_array() else {
@@ -573,14 +573,17 @@ fn metric_of(name: &str) -> std::result::Result<(String, String), String> {
         });
     }
     Ok(match name {
-        "http.requests" | "http.responses" => ("http_reqs".into(), "count".into()),
+        "http.requests" => ("http_reqs".into(), "count".into()),
         "http.request_rate" => ("http_reqs".into(), "rate".into()),
         "vusers.created" | "vusers.skipped" | "vusers.completed" => (name.into(), "count".into()),
+        // Artillery's own counters, measured under their own names.
+        n if crate::metrics::is_artillery_counter(n) => (name.into(), "count".into()),
         _ => {
             return Err(format!(
                 "metric {name:?} is not simulated; expected http.response_time.<stat>, \
                  vusers.session_length.<stat>, http.requests, http.responses, \
-                 http.request_rate, vusers.created, vusers.skipped or vusers.completed"
+                 http.request_rate, http.codes.<status>, errors.<code>, vusers.created, \
+                 vusers.skipped, vusers.completed or vusers.failed"
             ))
         }
     })
@@ -1020,7 +1023,17 @@ mod tests {
             metric_of("http.request_rate").unwrap(),
             ("http_reqs".into(), "rate".into())
         );
-        assert!(metric_of("http.codes.200").is_err());
+        // Artillery's counters keep their names; what surge does not simulate is refused.
+        for n in [
+            "http.codes.200",
+            "errors.ETIMEDOUT",
+            "vusers.failed",
+            "http.responses",
+        ] {
+            assert_eq!(metric_of(n).unwrap(), (n.into(), "count".into()));
+        }
+        assert!(metric_of("http.codes.20").is_err());
+        assert!(metric_of("http.downloaded_bytes").is_err());
         assert_eq!(
             condition("http.response_time.p99 < 100 and http.request_rate >= 10").unwrap(),
             vec![

@@ -138,7 +138,78 @@ impl Vusers {
     }
 }
 
+/// Artillery's error code for a transport failure (`errors.<code>`); `None` for an outcome with
+/// an HTTP status (`http.codes.<status>`). A client timeout is got's `ETIMEDOUT`; a pod killed
+/// at its grace period resets the connection (`ECONNRESET`). These are the outcomes that end an
+/// Artillery VU (`vusers.failed`).
+pub fn artillery_error(cause: Option<Cause>) -> Option<&'static str> {
+    match cause {
+        Some(Cause::Timeout) => Some("ETIMEDOUT"),
+        Some(Cause::Terminated) => Some("ECONNRESET"),
+        _ => None,
+    }
+}
+
+/// Whether `name` is one of Artillery's counters that [`Metrics::artillery_counter`] measures:
+/// `http.responses`, `http.codes.<3 digits>`, `errors.<code>` or `vusers.failed`.
+pub fn is_artillery_counter(name: &str) -> bool {
+    name == "http.responses"
+        || name == "vusers.failed"
+        || name
+            .strip_prefix("http.codes.")
+            .is_some_and(|c| c.len() == 3 && c.bytes().all(|b| b.is_ascii_digit()))
+        || name
+            .strip_prefix("errors.")
+            .is_some_and(|c| !c.is_empty() && !c.contains(['{', '}']))
+}
+
 impl Metrics {
+    /// Artillery's response counters as its report names them (art `lib/core/engine_http.ts`:
+    /// one `http.codes.<status>` per response, one `errors.<code>` per transport error, and
+    /// `http.responses`), in name order, only those that occurred, as Artillery prints them.
+    pub fn artillery_counters(&self) -> Vec<(String, u64)> {
+        let mut out = std::collections::BTreeMap::new();
+        let ok = self.requests().saturating_sub(self.failed);
+        let mut responses = 0;
+        let mut add = |name: String, n: u64| *out.entry(name).or_insert(0) += n;
+        if ok > 0 {
+            add(format!("http.codes.{}", submetric::status_of(None)), ok);
+            responses += ok;
+        }
+        for (c, &n) in Cause::ALL.iter().zip(&self.by_cause) {
+            if n == 0 {
+                continue;
+            }
+            match artillery_error(Some(*c)) {
+                Some(code) => add(format!("errors.{code}"), n),
+                None => {
+                    add(format!("http.codes.{}", submetric::status_of(Some(*c))), n);
+                    responses += n;
+                }
+            }
+        }
+        if responses > 0 {
+            add("http.responses".into(), responses);
+        }
+        out.into_iter().collect()
+    }
+
+    /// One Artillery counter by name (see [`is_artillery_counter`]); 0 when it never occurred.
+    pub fn artillery_counter(&self, name: &str) -> Option<u64> {
+        if !is_artillery_counter(name) {
+            return None;
+        }
+        if name == "vusers.failed" {
+            return Some(self.vusers.unwrap_or_default().failed);
+        }
+        Some(
+            self.artillery_counters()
+                .into_iter()
+                .find(|(k, _)| k == name)
+                .map_or(0, |(_, n)| n),
+        )
+    }
+
     pub fn new(endpoint_labels: Vec<String>) -> Self {
         Metrics {
             http: Trend::default(),
@@ -377,7 +448,8 @@ pub fn kind_of(name: &str) -> Option<MetricKind> {
         "http_reqs" | "iterations" | "dropped_iterations" => MetricKind::Counter,
         "vusers.created" | "vusers.skipped" | "vusers.completed" => MetricKind::Counter,
         // ensure's maxErrorRate: (created − completed) / created, as a k6 rate.
-        "vusers.failed" => MetricKind::Rate,
+        "vusers.error_rate" => MetricKind::Rate,
+        n if is_artillery_counter(n) => MetricKind::Counter,
         "vus" | "vus_max" => MetricKind::Gauge,
         "tx_success" => MetricKind::Rate,
         "tx_gas" | "tx_confirmation" => MetricKind::Trend,
@@ -454,7 +526,8 @@ impl Metrics {
             "vusers.created" => counter(self.vusers.unwrap_or_default().created),
             "vusers.skipped" => counter(self.vusers.unwrap_or_default().skipped),
             "vusers.completed" => counter(self.vusers.unwrap_or_default().completed),
-            "vusers.failed" => self.vusers?.failed_rate(),
+            "vusers.error_rate" => self.vusers?.failed_rate(),
+            n if is_artillery_counter(n) => counter(self.artillery_counter(n)?),
             "vus" => (self.vus_gauge.samples > 0).then_some(self.vus_gauge.value),
             "tx_success" => self.tx.success_rate(),
             "tx_count" => counter(self.tx.attempts()),

@@ -52,6 +52,23 @@ pub fn console_summary(r: &Report) -> String {
     if let Some(a) = &r.result.aborted {
         let _ = writeln!(o, "  ABORTED: {}\n", a.message());
     }
+    for c in r.json["surge"]["contention"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        if c["beyond_table"] == true {
+            let _ = writeln!(
+                o,
+                "  note: {} had up to {} jobs at once, beyond its contention table's last point \
+                 (n = {}): its speed factor was held flat at {} there, an extrapolation\n",
+                c["resource"].as_str().unwrap_or_default(),
+                c["peak_jobs"],
+                c["table_last_n"],
+                c["table_last_factor"]
+            );
+        }
+    }
     let n = m.requests();
     let failed_pct = if n > 0 {
         100.0 * m.failed as f64 / n as f64
@@ -109,34 +126,17 @@ pub fn console_summary(r: &Report) -> String {
     );
     if let Some(v) = m.vusers {
         // Artillery's counters, each on its own line (skipped arrivals are not dropped ones).
-        let _ = writeln!(
-            o,
-            "     {} {}  {:.2}/s",
-            dots("vusers.created"),
-            v.created,
-            rate(v.created)
-        );
-        let _ = writeln!(
-            o,
-            "     {} {}  {:.2}/s",
-            dots("vusers.skipped"),
-            v.skipped,
-            rate(v.skipped)
-        );
-        let _ = writeln!(
-            o,
-            "     {} {}  {:.2}/s",
-            dots("vusers.completed"),
-            v.completed,
-            rate(v.completed)
-        );
-        let _ = writeln!(
-            o,
-            "     {} {}  {:.2}/s",
-            dots("vusers.failed"),
-            v.failed,
-            rate(v.failed)
-        );
+        let vusers = [
+            ("vusers.created", v.created),
+            ("vusers.skipped", v.skipped),
+            ("vusers.completed", v.completed),
+            ("vusers.failed", v.failed),
+        ];
+        let counters = m.artillery_counters();
+        let named = counters.iter().map(|(k, n)| (k.as_str(), *n));
+        for (name, n) in vusers.into_iter().chain(named) {
+            let _ = writeln!(o, "     {} {}  {:.2}/s", dots(name), n, rate(n));
+        }
     }
     for (name, g) in [("vus", &m.vus_gauge), ("vus_max", &m.vus_max_gauge)] {
         let _ = writeln!(

@@ -11,7 +11,7 @@ mod summary;
 mod table;
 
 pub use console::{console_summary, failed_targets};
-pub use summary::{littles_law, summary_json, Report, LITTLE_TOLERANCE};
+pub use summary::{littles_law, summary_export, summary_json, Report, LITTLE_TOLERANCE};
 pub use table::{endpoints_csv, timeseries_csv};
 
 use crate::error::{Error, Result};

@@ -114,12 +114,15 @@ fn metric_entry(m: &Metrics, key: &str, secs: f64) -> Option<Value> {
         "vusers.created" => counter(m.vusers?.created, secs),
         "vusers.skipped" => counter(m.vusers?.skipped, secs),
         "vusers.completed" => counter(m.vusers?.completed, secs),
-        "vusers.failed" => {
+        "vusers.error_rate" => {
             let v = m.vusers?;
             let failed = v.created.saturating_sub(v.completed);
             json!({"type": "rate", "contains": "default",
                    "values": {"rate": v.failed_rate().unwrap_or(0.0), "passes": failed,
                               "fails": v.created - failed}})
+        }
+        name if crate::metrics::is_artillery_counter(name) => {
+            counter(m.artillery_counter(name)?, secs)
         }
         "vus" => gauge(&m.vus_gauge),
         "vus_max" => gauge(&m.vus_max_gauge),
@@ -148,6 +151,60 @@ fn metric_entry(m: &Metrics, key: &str, secs: f64) -> Option<Value> {
         }
         _ => return None,
     })
+}
+
+/// k6's `--summary-export` file (`internal/js/summary-wrapper.js` oldJSONSummary): the
+/// handleSummary data without `options` and `state`; each metric is its values, plus
+/// `thresholds: {expr: failed}` (**`true` means the threshold failed**) and a rate's `rate`
+/// renamed `value`; groups and checks keyed by name; JSON indented by 4 spaces. surge's own
+/// section is not part of k6's file.
+pub fn summary_export(summary: &Value) -> String {
+    fn keyed_by_name(list: &Value, each: impl Fn(&Value) -> Value) -> Value {
+        let mut out = Map::new();
+        for item in list.as_array().into_iter().flatten() {
+            let name = item["name"].as_str().unwrap_or_default().to_string();
+            out.insert(name, each(item));
+        }
+        Value::Object(out)
+    }
+    fn group(g: &Value) -> Value {
+        let mut g = g.clone();
+        if g["groups"].is_array() {
+            g["groups"] = keyed_by_name(&g["groups"], group);
+        }
+        if g["checks"].is_array() {
+            g["checks"] = keyed_by_name(&g["checks"], Value::clone);
+        }
+        g
+    }
+    let mut metrics = Map::new();
+    for (name, m) in summary["metrics"].as_object().into_iter().flatten() {
+        let mut v = m["values"].as_object().cloned().unwrap_or_default();
+        if let Some(th) = m["thresholds"].as_object().filter(|t| !t.is_empty()) {
+            let failed = th
+                .iter()
+                .map(|(expr, t)| (expr.clone(), json!(!t["ok"].as_bool().unwrap_or(false))))
+                .collect();
+            v.insert("thresholds".into(), Value::Object(failed));
+        }
+        if m["type"] == "rate" {
+            if let Some(r) = v.remove("rate") {
+                v.insert("value".into(), r);
+            }
+        }
+        metrics.insert(name.clone(), Value::Object(v));
+    }
+    let mut out = Map::new();
+    out.insert("root_group".into(), group(&summary["root_group"]));
+    out.insert("metrics".into(), Value::Object(metrics));
+    if let Some(d) = summary.get("setup_data") {
+        out.insert("setup_data".into(), d.clone());
+    }
+    let mut buf = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+    serde::Serialize::serialize(&Value::Object(out), &mut ser).expect("a JSON value serialises");
+    String::from_utf8(buf).expect("serde_json writes UTF-8")
 }
 
 /// Peak of a time-series column (NaN intervals skipped).
@@ -317,6 +374,8 @@ pub fn summary_json(loaded: &Loaded, r: &RunResult, verdicts: &[Verdict], seed: 
         keys.push("vusers.skipped".into());
         keys.push("vusers.completed".into());
         keys.push("vusers.failed".into());
+        keys.push("vusers.error_rate".into());
+        keys.extend(m.artillery_counters().into_iter().map(|(k, _)| k));
     }
     if m.tx.attempts() > 0 {
         for k in ["tx_success", "tx_count", "tx_gas", "tx_confirmation"] {
@@ -396,6 +455,7 @@ pub fn summary_json(loaded: &Loaded, r: &RunResult, verdicts: &[Verdict], seed: 
             "interrupted_iterations": m.interrupted_iterations,
             "endpoints": endpoints,
             "queues": r.system.queue_report(r.end),
+            "contention": r.system.contention_report(r.end),
             "utilization": util,
             "saturation": saturation,
             "bottlenecks": bottlenecks(r),

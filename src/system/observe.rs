@@ -267,6 +267,33 @@ impl System {
             .collect()
     }
 
+    /// The stations behind each named resource, in report order: services (their pods' CPUs),
+    /// databases (all instances, then primary and replicas apart), caches; queues and hosts
+    /// are added by the callers that report them.
+    fn station_groups(&self) -> Vec<(String, Vec<u32>)> {
+        let mut out = Vec::new();
+        for (si, s) in self.services.iter().enumerate() {
+            let ids = self
+                .pods
+                .iter()
+                .filter(|p| p.service as usize == si)
+                .map(|p| p.cpu);
+            out.push((format!("service:{}", s.name), ids.collect()));
+        }
+        for d in &self.databases {
+            let all = std::iter::once(d.primary).chain(d.replicas.iter().copied());
+            out.push((format!("database:{}", d.name), all.collect()));
+            if !d.replicas.is_empty() {
+                out.push((format!("database:{}:primary", d.name), vec![d.primary]));
+                out.push((format!("database:{}:replicas", d.name), d.replicas.clone()));
+            }
+        }
+        for c in &self.caches {
+            out.push((format!("cache:{}", c.name), c.nodes.clone()));
+        }
+        out
+    }
+
     /// Per resource: (name, utilization over the run, busy core-seconds). Busy core-seconds per
     /// completed request is the resource's measured demand (the utilization law's D = B/X).
     pub fn resource_usage(&mut self, now: Nanos) -> Vec<(String, f64, f64)> {
@@ -274,51 +301,23 @@ impl System {
             s.advance(now);
         }
         let t = now.max(1) as f64;
-        let util = |ids: &mut dyn Iterator<Item = u32>, st: &[Station]| {
+        let util = |ids: &[u32], st: &[Station]| {
             let (mut b, mut c) = (0.0, 0.0);
-            for i in ids {
+            for &i in ids {
                 b += super::host::acct_of(st, i).busy_area;
                 c += st[i as usize].capacity;
             }
             (ratio(b, c * t), b / SEC as f64)
         };
-        let named = |n: String, (u, b): (f64, f64)| (n, u, b);
-        let mut out = Vec::new();
-        for (si, s) in self.services.iter().enumerate() {
-            let mut ids = self
-                .pods
-                .iter()
-                .filter(|p| p.service as usize == si)
-                .map(|p| p.cpu);
-            out.push(named(
-                format!("service:{}", s.name),
-                util(&mut ids, &self.stations),
-            ));
-        }
-        for d in &self.databases {
-            let mut ids = std::iter::once(d.primary).chain(d.replicas.iter().copied());
-            out.push(named(
-                format!("database:{}", d.name),
-                util(&mut ids, &self.stations),
-            ));
-            if !d.replicas.is_empty() {
-                out.push(named(
-                    format!("database:{}:primary", d.name),
-                    util(&mut std::iter::once(d.primary), &self.stations),
-                ));
-                out.push(named(
-                    format!("database:{}:replicas", d.name),
-                    util(&mut d.replicas.iter().copied(), &self.stations),
-                ));
-            }
-        }
-        for c in &self.caches {
-            let mut ids = c.nodes.iter().copied();
-            out.push(named(
-                format!("cache:{}", c.name),
-                util(&mut ids, &self.stations),
-            ));
-        }
+        let mut out: Vec<(String, f64, f64)> = self
+            .station_groups()
+            .into_iter()
+            .map(|(n, ids)| {
+                let (u, b) = util(&ids, &self.stations);
+                (n, u, b)
+            })
+            .collect();
+        // Queues sit between databases and hosts in the report, after the caches.
         for jq in &mut self.queues {
             jq.advance(now);
             let slots =
@@ -330,10 +329,63 @@ impl System {
             ));
         }
         for (name, st) in self.hosts.iter() {
-            out.push(named(
-                format!("host:{name}"),
-                util(&mut std::iter::once(st), &self.stations),
-            ));
+            let (u, b) = util(&[st], &self.stations);
+            out.push((format!("host:{name}"), u, b));
+        }
+        out
+    }
+
+    /// Load-dependent resources over the run (calibration.md §1, "Utilisation"): the CPU
+    /// utilization as reported (`cpu: busy` or `useful`) beside the useful speed E[c(n)]/c,
+    /// the most jobs present at once, and for a `table` law whether the run went past its last
+    /// point, where the speed is held flat (an extrapolation the user should know about).
+    /// Reads the stations as they stand: call it after the run has advanced them to `now`
+    /// (`resource_utilization` at the end of `sim::run` does).
+    pub fn contention_report(&self, now: Nanos) -> Vec<Value> {
+        let t = now.max(1) as f64;
+        let mut out = Vec::new();
+        for (name, ids) in self.station_groups() {
+            // Work on a shared host runs on the host's station, which holds the law.
+            let runs_on = |i: u32| self.stations[i as usize].seat.map_or(i, |(h, _)| h);
+            let law: Vec<u32> = ids
+                .iter()
+                .map(|&i| runs_on(i))
+                .filter(|&h| self.stations[h as usize].contention().is_some())
+                .collect();
+            let Some(&first) = law.first() else {
+                continue;
+            };
+            let speed = self.stations[first as usize]
+                .contention()
+                .expect("filtered");
+            let (mut busy, mut useful, mut cap, mut peak) = (0.0, 0.0, 0.0, 0);
+            for &i in &ids {
+                let a = super::host::acct_of(&self.stations, i);
+                busy += a.busy_area;
+                useful += a.useful_area;
+                cap += self.stations[i as usize].capacity;
+            }
+            for &h in &law {
+                peak = peak.max(self.stations[h as usize].peak_jobs);
+            }
+            let mut v = json!({
+                "resource": name,
+                "law": match speed {
+                    super::station::Speed::Usl { .. } => "usl",
+                    super::station::Speed::Linear { .. } => "linear",
+                    super::station::Speed::Table(_) => "table",
+                    super::station::Speed::Flat => "flat",
+                },
+                "cpu_util": ratio(busy, cap * t),
+                "useful_util": ratio(useful, cap * t),
+                "peak_jobs": peak,
+            });
+            if let Some((n, f)) = speed.table_end() {
+                v["table_last_n"] = json!(n);
+                v["table_last_factor"] = json!(f);
+                v["beyond_table"] = json!(f64::from(peak) > n);
+            }
+            out.push(v);
         }
         out
     }

@@ -51,7 +51,11 @@ pub struct Service {
     pub name: String,
     pub lb: LbPolicy,
     pub cores: f64,
+    /// The CPU a pod takes on a node: `pod.cpu_request`, or its cores when unset.
     pub cpu_request: f64,
+    /// Whether `pod.cpu_request` is set: the HPA's CPU utilization needs it (Kubernetes fails
+    /// the metric with "missing request for cpu" otherwise).
+    pub cpu_request_set: bool,
     pub discipline: Discipline,
     pub workers: u32,
     pub max_inflight: u32,
@@ -74,6 +78,7 @@ impl Service {
             lb: cfg.load_balancer,
             cores: p.cores,
             cpu_request: p.cpu_request.map(|q| q.0).unwrap_or(p.cores),
+            cpu_request_set: p.cpu_request.is_some(),
             discipline: p.discipline,
             workers: p.workers.unwrap_or(p.cores.ceil().max(1.0) as u32),
             max_inflight: p.max_inflight.unwrap_or(u32::MAX),

@@ -53,6 +53,14 @@ impl Speed {
         }
     }
 
+    /// A table's last point (n, factor): beyond it the speed is held flat.
+    pub fn table_end(&self) -> Option<(f64, f64)> {
+        match self {
+            Speed::Table(t) => t.last().copied(),
+            _ => None,
+        }
+    }
+
     /// m(n) for n ≥ 1 jobs present.
     #[inline]
     pub fn factor(&self, n: usize) -> f64 {
@@ -257,6 +265,9 @@ pub struct Station {
     /// A seat on a shared host: (host station, tenant). Work sent here runs on the host, and
     /// this component's measurements are the host's account for that tenant.
     pub seat: Option<(u32, u32)>,
+    /// Most jobs present at once (virtual-time stations): what a `table` speed's range is
+    /// checked against.
+    pub peak_jobs: u32,
 }
 
 impl Station {
@@ -313,6 +324,7 @@ impl Station {
             tenants: Vec::new(),
             capacity,
             seat: None,
+            peak_jobs: 0,
         }
     }
 
@@ -371,6 +383,14 @@ impl Station {
                 let occupied = (n as f64).min(self.capacity);
                 (occupied, speed.capacity(self.capacity, n))
             }
+        }
+    }
+
+    /// The contention law of a virtual-time station (`None` for plain FCFS and flat speed).
+    pub fn contention(&self) -> Option<&Speed> {
+        match &self.kind {
+            Kind::Vt { speed, .. } if !matches!(speed, Speed::Flat) => Some(speed),
+            _ => None,
         }
     }
 
@@ -493,6 +513,7 @@ impl Station {
                 if let Some(t) = self.tenants.get_mut(tenant as usize) {
                     t.acct.work_ns += work as u128;
                 }
+                self.peak_jobs = self.peak_jobs.max((serving.len() + waiting.len()) as u32);
                 self.reschedule(id, q);
             }
         }

@@ -167,6 +167,8 @@ pub struct Workload {
     pub iteration_log: Option<Vec<IterationRow>>,
     /// k6's `rps` cap, when set.
     rps: Option<rps::RpsLimiter>,
+    /// k6's `minIterationDuration` (ns), when positive.
+    min_iteration: Option<Nanos>,
 }
 
 fn stages(st: &[crate::config::scenario::StageCfg]) -> Vec<Stage> {
@@ -388,6 +390,7 @@ impl Workload {
             planned_vus_max: requirements::max_planned(&requirements::full(&s.scenarios)) as u32,
             iteration_log: None,
             rps: s.rps.and_then(rps::RpsLimiter::new),
+            min_iteration: s.min_iteration_duration.map(|d| d.0).filter(|&d| d > 0),
         })
     }
 
@@ -595,6 +598,10 @@ impl Workload {
                     // Only a request waits for a token; anything else just goes on.
                     _ => self.run(v, q, sys, m),
                 }
+            }
+            Event::VuPadded(v) => {
+                self.vus[v as usize].sleep = None;
+                self.after_iteration(v, q, sys, m);
             }
             Event::VuHardStop(v) => {
                 self.vus[v as usize].hard_stop = None;
@@ -930,9 +937,33 @@ impl Workload {
             let row = IterationRow::new(vu.iter_start, now, v, sc, vu.flow, Outcome::Completed);
             self.log(row);
         }
-        if matches!(self.scs[sc as usize].kind, Kind::Artillery { .. }) {
+        let artillery = matches!(self.scs[sc as usize].kind, Kind::Artillery { .. });
+        if artillery {
             m.on_vuser_completed();
         }
+        // k6 pads a full iteration shorter than minIterationDuration after it is recorded:
+        // the VU stays busy until the pad ends (RunOnce), unless a hard stop cuts it.
+        if let Some(min) = self.min_iteration.filter(|_| !artillery) {
+            let vu = &mut self.vus[v as usize];
+            if now - vu.iter_start < min {
+                vu.still = 0;
+                vu.sleep = Some(q.timer_at(vu.iter_start + min, Event::VuPadded(v)));
+                return;
+            }
+        }
+        self.after_iteration(v, q, sys, m);
+    }
+
+    /// What a VU does once its iteration (and any pad) is over: loop, or go idle.
+    fn after_iteration(
+        &mut self,
+        v: u32,
+        q: &mut EventQueue<Event>,
+        sys: &mut System,
+        m: &mut Metrics,
+    ) {
+        let now = q.now();
+        let sc = self.vus[v as usize].sc;
         let vu = &mut self.vus[v as usize];
         // Only a closed VU loops by itself: an open executor's arrivals are finite.
         let closed = self.scs[sc as usize].kind.closed();
@@ -998,7 +1029,10 @@ impl Workload {
         if vu.req.take().is_some() {
             m.on_abandon(q.now());
         }
-        if vu.state != VuState::Idle {
+        // A VU past its flow's last step is in a minIterationDuration pad: its iteration
+        // already completed.
+        let padding = vu.pc as usize >= self.programs[vu.flow as usize].ops.len();
+        if vu.state != VuState::Idle && !padding {
             m.interrupted_iterations += 1;
             if self.iteration_log.is_some() {
                 let row = IterationRow::new(

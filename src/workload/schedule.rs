@@ -355,13 +355,18 @@ pub fn artillery_phase(
         max_vusers,
     };
     if let Some(p) = pause {
-        if p == 0 {
-            return Err("pause phase: expected a positive pause duration, got 0".into());
-        }
+        // `pause: "0"` (a string, so truthy) is a setTimeout of 0 ms: the phase ends at once.
         return Ok(phase(p, PhaseKind::Pause));
     }
     let need_duration = |what: &str| match duration {
-        Some(0) => Err(format!("{what} phase: expected a positive duration, got 0")),
+        // Only `"0"` gets here (a number 0 is the phaser's "Invalid duration" error). The
+        // uniform process reads a zero duration as no end (arrivals `duration * 1000 || null`)
+        // and would send arrivals forever; surge refuses instead of running without end.
+        Some(0) => Err(format!(
+            "{what} phase: duration \"0\" has no end in Artillery (its uniform arrival process \
+             reads a zero duration as unbounded and sends arrivals forever); expected a \
+             positive duration"
+        )),
         Some(d) => Ok(d),
         None => Err(format!("{what} phase: expected a duration")),
     };
@@ -382,17 +387,19 @@ pub fn artillery_phase(
         if !to.is_finite() || to < 0.0 {
             return Err(format!("rampTo: expected a finite number >= 0, got {to}"));
         }
-        // createRamp: `duration || 1` periods, so a ramp without a duration lasts 1 s.
-        let d = match duration {
-            None => 0,
-            Some(_) => need_duration("rampTo")?,
-        };
+        // createRamp: `duration || 1` periods, so a ramp without a duration (or with `"0"`)
+        // lasts 1 s; 0 here means that one period.
+        let d = duration.unwrap_or(0);
         return Ok(phase(d, PhaseKind::Ramp { from: rate, to }));
     }
-    let d = need_duration("arrivalRate")?;
     if rate == 0.0 {
-        return Ok(phase(d, PhaseKind::Pause));
+        // The phaser's pause of `duration` (`"0"`: a pause of 0 ms).
+        return match duration {
+            Some(d) => Ok(phase(d, PhaseKind::Pause)),
+            None => need_duration("arrivalRate").map(|d| phase(d, PhaseKind::Pause)),
+        };
     }
+    let d = need_duration("arrivalRate")?;
     let tick_us = uniform_tick_us(rate);
     if tick_us < 1.0 {
         return Err(format!(
@@ -1302,9 +1309,29 @@ mod tests {
             artillery_phase(d, None, None, None, None, None),
             "one of pause",
         );
-        err(
+        // `"0"` (the only way a 0 gets here): a pause or a rate-0 phase ends at once, a ramp
+        // has createRamp's one period, and a constant or count phase never ends in Artillery.
+        for p in [
             artillery_phase(None, None, None, None, Some(0), None),
-            "pause",
+            artillery_phase(Some(0), Some(0.0), None, None, None, None),
+        ] {
+            let p = p.unwrap();
+            assert_eq!((p.duration, &p.kind), (0, &Pause));
+            assert!(ArtilleryArrivals::new(&[p]).next().is_none());
+        }
+        let ramp = artillery_phase(Some(0), Some(2.0), Some(4.0), None, None, None).unwrap();
+        let one = artillery_phase(None, Some(2.0), Some(4.0), None, None, None).unwrap();
+        assert_eq!(ramp, one);
+        let it = ArtilleryArrivals::new(&[ramp]);
+        assert_eq!(it.total_duration(), S);
+        assert_eq!(it.count(), 3, "one period at (2 + 4) / 2 arrivals");
+        err(
+            artillery_phase(Some(0), Some(5.0), None, None, None, None),
+            "forever",
+        );
+        err(
+            artillery_phase(Some(0), None, None, Some(3), None, None),
+            "forever",
         );
         err(
             artillery_phase(d, Some(2e6), None, None, None, None),

@@ -425,6 +425,13 @@ fn emit(
             "rps: {n}  # k6 options.rps: one token bucket for all VUs"
         );
     }
+    if let Some(ns) = derived.min_iteration {
+        let _ = writeln!(
+            y,
+            "min_iteration_duration: {}  # k6 options.minIterationDuration",
+            crate::dist::format_duration(ns)
+        );
+    }
     match target.model_ref() {
         Some(m) => {
             let _ = writeln!(y, "model: {}", super::yaml_str(&m));

@@ -54,6 +54,8 @@ pub struct Derived {
     pub notes: Vec<String>,
     /// `options.rps` when positive (k6 limits only then).
     pub rps: Option<u64>,
+    /// `options.minIterationDuration` in ns, when positive.
+    pub min_iteration: Option<u64>,
 }
 
 /// k6's duration decoding (`types.Duration.UnmarshalJSON`): a number or numeric string is
@@ -428,11 +430,11 @@ pub fn derive(r: &Reader, opts: &Node, derived_already: bool) -> Result<Derived>
                     .push(("startVUs".into(), "options.vus".into(), vus_n.loc));
             }
         }
-        let rps = rps(r, opts)?;
         return Ok(Derived {
             scenarios,
             notes,
-            rps,
+            rps: rps(r, opts)?,
+            min_iteration: min_iteration(r, opts)?,
         });
     }
     let (vus_n, dur_n, iter_n, stages_n) = (
@@ -563,20 +565,24 @@ pub fn derive(r: &Reader, opts: &Node, derived_already: bool) -> Result<Derived>
             "options",
         )]
     };
-    // Options that change timing but that surge does not simulate.
-    for (k, why) in [("minIterationDuration", "a minimum iteration duration")] {
-        if let Some(n) = opts.get(k).filter(|n| !n.is_unset()) {
-            notes.push(format!(
-                "{}: {why} is not simulated; add a sleep to the flow if it matters",
-                Here::location(n.loc, &format!("options.{k}"))
-            ));
-        }
-    }
     Ok(Derived {
         scenarios,
         notes,
         rps: rps(r, opts)?,
+        min_iteration: min_iteration(r, opts)?,
     })
+}
+
+/// k6's `minIterationDuration` in ns. k6 pads only by a positive remainder, so zero or a
+/// negative duration is no pad.
+fn min_iteration(r: &Reader, opts: &Node) -> Result<Option<u64>> {
+    match opts.get("minIterationDuration") {
+        Some(n) => Ok(r
+            .duration(n, "options.minIterationDuration")?
+            .filter(|&ns| ns > 0)
+            .map(|ns| ns.min(i128::from(u64::MAX)) as u64)),
+        None => Ok(None),
+    }
 }
 
 /// k6's `rps` (guregu `null.Int`): a limiter exists only when it is positive
