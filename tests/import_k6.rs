@@ -573,6 +573,11 @@ fn later_writes_to_options_anywhere_are_refused() {
             "line 4, column 1",
             "a field is assigned",
         ),
+        (
+            "function tune(o) {\n  o.vus = 10;\n}\ntune(options);",
+            "line 4, column 3",
+            "changed by a function it is passed to",
+        ),
     ];
     for (i, (change, location, msg)) in cases.iter().enumerate() {
         let name = format!("w{i}.js");

@@ -4,6 +4,8 @@
 //! (`Object.assign`, `Reflect.set`, `push`, …) whose target is rooted at the options binding,
 //! `exports.options` or `module.exports.options`. A top-level `const o = options` (or a
 //! destructuring of it) makes `o` a root too. Inner declarations of the same name shadow it.
+//! Options (or a part of them) passed to a function declared at the top of the same file is
+//! followed into that function: its parameter is a root there, a few calls deep.
 
 use oxc_ast::ast::*;
 use oxc_span::Span;
@@ -53,9 +55,69 @@ pub fn first_change(
             break;
         }
     }
+    let funcs = top_functions(program);
     let mut w = Walk::new(&roots, local.is_some(), declared);
+    w.funcs = &funcs;
     w.statements(&program.body);
     w.found
+}
+
+/// A function declared at the top of the file, by name: its parameters and body.
+type TopFn<'p> = (&'p str, &'p FormalParameters<'p>, Body<'p>);
+
+/// A function body: statements, or an arrow function's expression.
+#[derive(Clone, Copy)]
+enum Body<'p> {
+    Statements(&'p [Statement<'p>]),
+    Expression(&'p Expression<'p>),
+}
+
+/// Calls followed into functions this many deep (a recursive helper stops here).
+const FOLLOW_DEPTH: u8 = 8;
+
+/// `function f(o) {...}`, `const f = (o) => ...` and `const f = function (o) {...}` at the
+/// top level (exported or not).
+fn top_functions<'p>(program: &'p Program<'p>) -> Vec<TopFn<'p>> {
+    let mut out = Vec::new();
+    for st in &program.body {
+        let (func, vars) = match st {
+            Statement::FunctionDeclaration(f) => (Some(&**f), None),
+            Statement::VariableDeclaration(v) => (None, Some(&**v)),
+            Statement::ExportDeclaration(e) => match &e.declaration {
+                Declaration::FunctionDeclaration(f) => (Some(&**f), None),
+                Declaration::VariableDeclaration(v) => (None, Some(&**v)),
+                _ => (None, None),
+            },
+            _ => (None, None),
+        };
+        if let Some(f) = func {
+            if let (Some(id), Some(b)) = (&f.id, &f.body) {
+                out.push((id.name.as_str(), &*f.params, Body::Statements(&b.statements)));
+            }
+        }
+        for d in vars.iter().flat_map(|v| v.declarations.iter()) {
+            let (BindingPattern::BindingIdentifier(id), Some(init)) = (&d.id, &d.init) else {
+                continue;
+            };
+            let body = match init.without_parentheses() {
+                Expression::ArrowFunctionExpression(a) => match &a.body {
+                    ArrowFunctionBody::FunctionBody(b) => {
+                        Some((&*a.params, Body::Statements(&b.statements)))
+                    }
+                    b => b.as_expression().map(|e| (&*a.params, Body::Expression(e))),
+                },
+                Expression::FunctionExpression(f) => f
+                    .body
+                    .as_ref()
+                    .map(|b| (&*f.params, Body::Statements(&b.statements))),
+                _ => None,
+            };
+            if let Some((params, body)) = body {
+                out.push((id.name.as_str(), params, body));
+            }
+        }
+    }
+    out
 }
 
 /// What a target is rooted at.
@@ -76,6 +138,10 @@ struct Walk<'r> {
     shadowed: Vec<Vec<&'r str>>,
     declared: Option<Span>,
     found: Option<Change>,
+    /// The file's top-level functions, followed when options are passed to one.
+    funcs: &'r [TopFn<'r>],
+    /// Calls followed so far on this path.
+    depth: u8,
 }
 
 /// Methods that change the array (or object) they are called on.
@@ -99,6 +165,52 @@ impl<'r> Walk<'r> {
             shadowed: Vec::new(),
             declared,
             found: None,
+            funcs: &[],
+            depth: 0,
+        }
+    }
+
+    /// A call to one of the file's functions with options (or part of them) as arguments:
+    /// walk its body with those parameters as roots, and report what it changes.
+    fn follow(&mut self, name: &str, args: &[Argument]) {
+        if self.depth >= FOLLOW_DEPTH || self.shadowed.iter().flatten().any(|s| *s == name) {
+            return;
+        }
+        let Some(&(_, params, body)) = self.funcs.iter().find(|f| f.0 == name) else {
+            return;
+        };
+        let mut names: Vec<String> = Vec::new();
+        for (i, a) in args.iter().enumerate() {
+            let rooted = match a {
+                Argument::SpreadElement(s) => self.root(&s.argument).is_some(),
+                a => a.as_expression().is_some_and(|e| self.root(e).is_some()),
+            };
+            if !rooted {
+                continue;
+            }
+            let mut ns = Vec::new();
+            match params.items.get(i) {
+                Some(p) => binding_names(&p.pattern, &mut ns),
+                None => {
+                    if let Some(r) = &params.rest {
+                        binding_names(&r.rest.argument, &mut ns);
+                    }
+                }
+            }
+            names.extend(ns.into_iter().map(str::to_string));
+        }
+        if names.is_empty() {
+            return;
+        }
+        let mut sub = Walk::new(&names, false, None);
+        sub.funcs = self.funcs;
+        sub.depth = self.depth + 1;
+        match body {
+            Body::Statements(b) => sub.statements(b),
+            Body::Expression(e) => sub.expr(e),
+        }
+        if let Some(c) = sub.found {
+            self.note(c.span, "changed by a function it is passed to");
         }
     }
 
@@ -280,6 +392,9 @@ impl<'r> Walk<'r> {
             {
                 self.note(c.span, "changed by an array method");
             }
+        }
+        if let Expression::Identifier(id) = callee {
+            self.follow(id.name.as_str(), &c.arguments);
         }
         self.expr(&c.callee);
         self.args(&c.arguments);
@@ -964,8 +1079,37 @@ mod tests {
             "const o = options; o = {};",
             "const o = options; [o] = [{}]; for (o of []) {}",
             "const copy = { ...options }; copy.vus = 3;",
+            // Followed into the function, which only reads it or rebinds its parameter.
+            "function show(o) { console.log(o.vus); o = {}; }\nshow(options);",
+            "const f = (o, p) => { p.x = 1; };\nf(options, {});",
+            "function g(o) { g(o); }\ng(options);",
         ] {
             assert_eq!(change(&format!("{head}{src}")), None, "{src}");
+        }
+    }
+
+    /// Options passed to one of the file's functions: a change through the parameter, even
+    /// a call or two further down, is a change to options (found where it happens).
+    #[test]
+    fn changes_through_a_function_parameter_are_followed() {
+        let head = "export const options = { vus: 2, duration: '30s' };\n";
+        let by = "changed by a function it is passed to";
+        for (src, at) in [
+            ("function tune(o) { o.vus = 10; }\ntune(options);", "o.vus = 10"),
+            ("const tune = (o) => { o.scenarios = {}; };\ntune(options);", "o.scenarios = {}"),
+            ("export function add(s, o) { o.push(s); }\nadd('x', options.tags);", "o.push(s)"),
+            (
+                "function a(o) { b(o.thresholds); }\nfunction b(t) { delete t.http_req_failed; }\na(options);",
+                "delete t.http_req_failed",
+            ),
+            ("function r(...all) { all[0].vus = 1; }\nr(options);", "all[0].vus = 1"),
+            ("function d({ scenarios }) { scenarios.a = {}; }\nd(options);", "scenarios.a = {}"),
+        ] {
+            assert_eq!(
+                change(&format!("{head}{src}")),
+                Some(format!("{by}: {at}")),
+                "{src}"
+            );
         }
     }
 
