@@ -447,6 +447,9 @@ fn load_run(
     for n in crate::autoscale::driver::notes(&loaded.model) {
         eprintln!("note: {}: {n}", loaded.model_path.display());
     }
+    for n in crate::threshold::notes(&loaded.scenario.thresholds) {
+        eprintln!("note: {}: {n}", loaded.scenario_path.display());
+    }
     Ok(loaded)
 }
 

@@ -214,6 +214,25 @@ pub struct ThresholdSet {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Thresholds(pub Vec<ThresholdSet>);
 
+/// What a threshold may not mean what its author meant: `vusers.failed` with `rate` was ensure's
+/// maxErrorRate (a fraction of VUs) until session 12; it is now Artillery's counter, whose
+/// `rate` is per second.
+pub fn notes(t: &Thresholds) -> Vec<String> {
+    t.0.iter()
+        .filter(|s| s.selector.metric == "vusers.failed")
+        .flat_map(|s| &s.thresholds)
+        .filter(|t| t.expr.agg == Aggregation::Rate)
+        .map(|t| {
+            format!(
+                "thresholds.vusers.failed: {:?}: vusers.failed is Artillery's counter, so `rate` \
+                 is failed VUs per second; for the fraction of VUs that failed (ensure's \
+                 maxErrorRate) use vusers.error_rate",
+                t.expr.source
+            )
+        })
+        .collect()
+}
+
 /// Outcome of one expression.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Verdict {
@@ -830,6 +849,19 @@ mod tests {
             serde_json::from_str(r#"{"z":"avg<1","a":"avg<1","m":"avg<1"}"#).unwrap();
         let keys: Vec<&str> = t.0.iter().map(|s| s.key.as_str()).collect();
         assert_eq!(keys, ["z", "a", "m"]);
+    }
+
+    #[test]
+    fn a_rate_on_the_vusers_failed_counter_is_noted() {
+        let t: Thresholds = serde_json::from_str(
+            r#"{"vusers.failed": ["rate<=0.01", "count<5"], "vusers.error_rate": ["rate<0.1"]}"#,
+        )
+        .unwrap();
+        let n = notes(&t);
+        assert_eq!(n.len(), 1, "{n:?}");
+        assert!(n[0].contains("rate<=0.01") && n[0].contains("vusers.error_rate"));
+        let t: Thresholds = serde_json::from_str(r#"{"http_reqs": ["rate>10"]}"#).unwrap();
+        assert!(notes(&t).is_empty());
     }
 
     #[test]

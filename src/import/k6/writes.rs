@@ -92,7 +92,11 @@ fn top_functions<'p>(program: &'p Program<'p>) -> Vec<TopFn<'p>> {
         };
         if let Some(f) = func {
             if let (Some(id), Some(b)) = (&f.id, &f.body) {
-                out.push((id.name.as_str(), &*f.params, Body::Statements(&b.statements)));
+                out.push((
+                    id.name.as_str(),
+                    &*f.params,
+                    Body::Statements(&b.statements),
+                ));
             }
         }
         for d in vars.iter().flat_map(|v| v.declarations.iter()) {
