@@ -444,13 +444,18 @@ fn load_run(
         }
         (false, None) => config::load_text(path, &text, sets, budget)?,
     };
+    print_notes(&loaded);
+    Ok(loaded)
+}
+
+/// What a loaded scenario may not do as its author expects, before it runs.
+fn print_notes(loaded: &config::Loaded) {
     for n in crate::autoscale::driver::notes(&loaded.model) {
         eprintln!("note: {}: {n}", loaded.model_path.display());
     }
     for n in crate::threshold::notes(&loaded.scenario.thresholds) {
         eprintln!("note: {}: {n}", loaded.scenario_path.display());
     }
-    Ok(loaded)
 }
 
 fn dispatch(cli: Cli) -> Result<i32> {
@@ -591,6 +596,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
                 match config::sniff(f, &text)? {
                     config::FileKind::Scenario => {
                         let l = config::load_with(f, &[], budget)?;
+                        print_notes(&l);
                         let est = config::budget::estimate(&l.scenario, &l.model);
                         println!(
                             "{}: ok (scenario {:?}, {} executor(s), {} flow(s), model {}; \
@@ -608,6 +614,9 @@ fn dispatch(cli: Cli) -> Result<i32> {
                     }
                     config::FileKind::Model => {
                         let m = config::load_model(f)?;
+                        for n in crate::autoscale::driver::notes(&m) {
+                            eprintln!("note: {}: {n}", f.display());
+                        }
                         println!(
                             "{}: ok (model, {} service(s), {} database(s))",
                             f.display(),
