@@ -947,7 +947,7 @@ impl Workload {
             let vu = &mut self.vus[v as usize];
             if now - vu.iter_start < min {
                 vu.still = 0;
-                vu.sleep = Some(q.timer_at(vu.iter_start + min, Event::VuPadded(v)));
+                vu.sleep = Some(q.timer_at(vu.iter_start.saturating_add(min), Event::VuPadded(v)));
                 return;
             }
         }
