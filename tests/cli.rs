@@ -515,21 +515,42 @@ fn summary_export_is_k6s_legacy_format() {
     }
     assert_eq!(exm["http_req_duration"]["thresholds"]["p(95)<1"], true);
     assert!(failed_seen >= 1);
-    // Calibration reads either shape as the same measurement (here, the same refusal: the
-    // quickstart ramps, so neither summary is one steady level).
-    let read = |p: &Path, t: &str| {
-        let load = Some((surge::calibrate::measured::LoadKind::Closed, 10.0));
-        match surge::calibrate::measured::from_k6(p, t, load) {
-            Ok(p) => format!("{:?}", (p.throughput, p.lat_mean, p.lat_p95, p.error_rate)),
-            Err(surge::error::Error::Input {
-                location, message, ..
-            }) => format!("{location}: {message}"),
-            Err(e) => panic!("{e}"),
-        }
+    // Calibration reads either shape as the same measurement: one steady level (constant
+    // VUs), so the point is read in full (throughput, latency, errors) from each.
+    std::fs::write(d.join("ping.yaml"), common::PING_MODEL).unwrap();
+    let steady = d.join("steady.yaml");
+    std::fs::write(
+        &steady,
+        "model: ping.yaml\nflows:\n  f:\n    steps:\n      - request: ping\n      - sleep: 10ms\n\
+         scenarios:\n  s:\n    executor: constant-vus\n    vus: 4\n    duration: 20s\n",
+    )
+    .unwrap();
+    let (export, out) = (d.join("steady-export.json"), d.join("steady"));
+    let o = surge(
+        &[
+            "run",
+            steady.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--summary-export",
+            export.to_str().unwrap(),
+            "-q",
+        ],
+        &d,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let read = |p: &Path| {
+        let text = std::fs::read_to_string(p).unwrap();
+        surge::calibrate::measured::from_k6(p, &text, None).unwrap_or_else(|e| panic!("{e}"))
     };
-    let sum_path = d.join("out/summary.json");
-    let a = read(&export, &text);
-    let b = read(&sum_path, &std::fs::read_to_string(&sum_path).unwrap());
-    assert_eq!(a, b);
-    assert!(a.starts_with("metrics.vus: "), "{a}");
+    let (a, b) = (read(&export), read(&out.join("summary.json")));
+    assert!(
+        a.throughput > 100.0 && a.lat_mean > 0.0,
+        "{:?}",
+        a.throughput
+    );
+    assert_eq!(
+        (a.load, a.throughput, a.lat_mean, a.lat_p95, a.error_rate),
+        (b.load, b.throughput, b.lat_mean, b.lat_p95, b.error_rate)
+    );
 }

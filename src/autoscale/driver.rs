@@ -355,8 +355,8 @@ pub fn notes(m: &ModelFile) -> Vec<String> {
                 continue;
             };
             let missing = match resource.name.as_str() {
-                "cpu" => s.pod.cpu_request.is_none(),
-                "memory" => s.pod.memory_request.is_none(),
+                "cpu" => s.pod.cpu_request.is_none_or(|q| q.0 <= 0.0),
+                "memory" => s.pod.memory_request.is_none_or(|q| q.0 <= 0.0),
                 _ => false,
             };
             if missing && reads_utilization(&resource.target) {
@@ -925,7 +925,7 @@ impl Autoscaling {
         }
         let cooling = ca
             .last_scale_up
-            .is_some_and(|t| now < t + ca.delay_after_add);
+            .is_some_and(|t| now < t.saturating_add(ca.delay_after_add));
         let mut ready = sys.lifecycle.ready_nodes();
         for n in sys.lifecycle.nodes.iter_mut() {
             if cooling || ready <= cfg.min as usize {
@@ -933,7 +933,8 @@ impl Autoscaling {
             }
             if n.state == NodeState::Ready
                 && n.pods == 0
-                && n.empty_since.is_some_and(|t| now >= t + ca.unneeded)
+                && n.empty_since
+                    .is_some_and(|t| now >= t.saturating_add(ca.unneeded))
             {
                 n.state = NodeState::Removed;
                 ready -= 1;

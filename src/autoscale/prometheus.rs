@@ -197,7 +197,18 @@ fn from_query_range(path: &Path, text: &str) -> Result<Trace> {
             }
             row
         })
-        .collect();
+        .collect::<Vec<Vec<f64>>>();
+    // Per-pod series are averaged into a column: check what the replay reads, as a CSV's cells.
+    for row in &rows {
+        for (c, &x) in columns.iter().zip(row) {
+            if let Some(expected) = super::replay::ColumnKind::of(c).refuses(x) {
+                return Err(bad(
+                    "data.result",
+                    format!("{c} at t = {} s: expected {expected}, got {x}", row[0]),
+                ));
+            }
+        }
+    }
     Ok(Trace {
         file: path.display().to_string(),
         columns,
@@ -302,6 +313,17 @@ mod tests {
                 "{e}"
             );
         }
+        // Per-pod 0/1 readiness averages to half a pod: refused as the CSV would.
+        let halves = r#"{"data":{"result":[
+            {"metric":{"__name__":"ready_pods","pod":"a"},"values":[[1,"1"]]},
+            {"metric":{"__name__":"ready_pods","pod":"b"},"values":[[1,"0"]]}]}}"#;
+        let e = load_trace(Path::new("q.json"), halves)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("ready_pods at t = 0 s") && e.contains("0.5"),
+            "{e}"
+        );
         // A negative External value is a value like any other.
         let ok =
             r#"{"data":{"result":[{"metric":{"__name__":"external_lag"},"values":[[1,"-2"]]}]}}"#;

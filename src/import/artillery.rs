@@ -582,7 +582,8 @@ fn metric_of(name: &str) -> std::result::Result<(String, String), String> {
             return Err(format!(
                 "metric {name:?} is not simulated; expected http.response_time.<stat>, \
                  vusers.session_length.<stat>, http.requests, http.responses, \
-                 http.request_rate, http.codes.<status>, errors.<code>, vusers.created, \
+                 http.request_rate, http.codes.<status>, errors.ETIMEDOUT, errors.ECONNRESET, \
+                 vusers.created, \
                  vusers.skipped, vusers.completed or vusers.failed"
             ))
         }
@@ -1033,6 +1034,8 @@ mod tests {
             assert_eq!(metric_of(n).unwrap(), (n.into(), "count".into()));
         }
         assert!(metric_of("http.codes.20").is_err());
+        // Only the error codes surge produces: another would always read 0.
+        assert!(metric_of("errors.ECONNREFUSED").is_err());
         assert!(metric_of("http.downloaded_bytes").is_err());
         assert_eq!(
             condition("http.response_time.p99 < 100 and http.request_rate >= 10").unwrap(),

@@ -56,8 +56,10 @@ pub fn first_change(
         }
     }
     let funcs = top_functions(program);
+    let followed = std::cell::RefCell::new(Vec::new());
     let mut w = Walk::new(&roots, local.is_some(), declared);
     w.funcs = &funcs;
+    w.followed = Some(&followed);
     w.statements(&program.body);
     w.found
 }
@@ -146,6 +148,12 @@ struct Walk<'r> {
     funcs: &'r [TopFn<'r>],
     /// Calls followed so far on this path.
     depth: u8,
+    /// Per open scope, every name it declares: a local function hides a top-level one.
+    declared_here: Vec<Vec<String>>,
+    /// (function, rooted parameter positions) already followed: each is walked once.
+    followed: Option<&'r std::cell::RefCell<Vec<(String, Vec<usize>)>>>,
+    /// Report only whole reassignments (to tell whether a parameter is ever rebound).
+    only_whole: bool,
 }
 
 /// Methods that change the array (or object) they are called on.
@@ -171,19 +179,26 @@ impl<'r> Walk<'r> {
             found: None,
             funcs: &[],
             depth: 0,
+            declared_here: Vec::new(),
+            followed: None,
+            only_whole: false,
         }
     }
 
     /// A call to one of the file's functions with options (or part of them) as arguments:
     /// walk its body with those parameters as roots, and report what it changes.
     fn follow(&mut self, name: &str, args: &[Argument]) {
-        if self.depth >= FOLLOW_DEPTH || self.shadowed.iter().flatten().any(|s| *s == name) {
+        if self.depth >= FOLLOW_DEPTH || self.declared_here.iter().flatten().any(|s| s == name) {
             return;
         }
         let Some(&(_, params, body)) = self.funcs.iter().find(|f| f.0 == name) else {
             return;
         };
+        let Some(followed) = self.followed else {
+            return;
+        };
         let mut names: Vec<String> = Vec::new();
+        let mut positions = Vec::new();
         for (i, a) in args.iter().enumerate() {
             let rooted = match a {
                 Argument::SpreadElement(s) => self.root(&s.argument).is_some(),
@@ -192,33 +207,53 @@ impl<'r> Walk<'r> {
             if !rooted {
                 continue;
             }
+            positions.push(i);
             let mut ns = Vec::new();
             match params.items.get(i) {
-                Some(p) => binding_names(&p.pattern, &mut ns),
+                Some(p) => alias_names(&p.pattern, &mut ns),
                 None => {
                     if let Some(r) = &params.rest {
-                        binding_names(&r.rest.argument, &mut ns);
+                        alias_names(&r.rest.argument, &mut ns);
                     }
                 }
             }
             names.extend(ns.into_iter().map(str::to_string));
         }
+        let key = (name.to_string(), positions);
+        if names.is_empty() || followed.borrow().contains(&key) {
+            return;
+        }
+        followed.borrow_mut().push(key);
+        let walk = |w: &mut Walk| match body {
+            Body::Statements(b) => w.statements(b),
+            Body::Expression(e) => w.expr(e),
+        };
+        // A parameter rebound anywhere (`o = Object.assign({}, o)`, a defensive copy) is not
+        // followed: the walk does not know which writes come before the rebinding.
+        names.retain(|n| {
+            let one = [n.clone()];
+            let mut w = Walk::new(&one, true, None);
+            w.only_whole = true;
+            walk(&mut w);
+            w.found.is_none()
+        });
         if names.is_empty() {
             return;
         }
         let mut sub = Walk::new(&names, false, None);
         sub.funcs = self.funcs;
         sub.depth = self.depth + 1;
-        match body {
-            Body::Statements(b) => sub.statements(b),
-            Body::Expression(e) => sub.expr(e),
-        }
+        sub.followed = Some(followed);
+        walk(&mut sub);
         if let Some(c) = sub.found {
             self.note(c.span, "changed by a function it is passed to");
         }
     }
 
     fn note(&mut self, span: Span, what: &'static str) {
+        if self.only_whole && what != "assigned" {
+            return;
+        }
         if self.found.is_none() && Some(span) != self.declared {
             self.found = Some(Change { span, what });
         }
@@ -556,7 +591,10 @@ impl<'r> Walk<'r> {
             .map(String::as_str)
             .collect();
         self.shadowed.push(here);
+        self.declared_here
+            .push(names.iter().map(|n| n.to_string()).collect());
         f(self);
+        self.declared_here.pop();
         self.shadowed.pop();
     }
 
@@ -893,6 +931,20 @@ fn binding_names<'n>(p: &'n BindingPattern, out: &mut Vec<&'n str>) {
     }
 }
 
+/// The names a parameter pattern binds that still refer into the argument: all but an object
+/// rest (`{...rest}` is a fresh object).
+fn alias_names<'n>(p: &'n BindingPattern, out: &mut Vec<&'n str>) {
+    match p {
+        BindingPattern::ObjectPattern(o) => {
+            for prop in &o.properties {
+                alias_names(&prop.value, out);
+            }
+        }
+        BindingPattern::AssignmentPattern(a) => alias_names(&a.left, out),
+        p => binding_names(p, out),
+    }
+}
+
 fn params_names<'n>(p: &'n FormalParameters, out: &mut Vec<&'n str>) {
     for item in &p.items {
         binding_names(&item.pattern, out);
@@ -1087,6 +1139,12 @@ mod tests {
             "function show(o) { console.log(o.vus); o = {}; }\nshow(options);",
             "const f = (o, p) => { p.x = 1; };\nf(options, {});",
             "function g(o) { g(o); }\ng(options);",
+            // A defensive copy, an object rest, and a local function hiding a top-level one.
+            "function d(o) { o = Object.assign({}, o); o.vus = 5; return o; }\nd(options);",
+            "function r({ ...rest }) { rest.vus = 1; }\nr(options);",
+            "function log(o) { o.seen = 1; }\nexport default function () { const log = (x) => x; log(options); }",
+            // Ten self-calls per level: each (function, positions) is walked once, so this ends.
+            "function h(o) { h(o); h(o); h(o); h(o); h(o); h(o); h(o); h(o); h(o); h(o); }\nh(options);",
         ] {
             assert_eq!(change(&format!("{head}{src}")), None, "{src}");
         }
