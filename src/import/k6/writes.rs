@@ -74,6 +74,9 @@ enum Body<'p> {
     Expression(&'p Expression<'p>),
 }
 
+/// The (function, rooted parameter positions) pairs already followed.
+type Followed = std::cell::RefCell<Vec<(String, Vec<usize>)>>;
+
 /// Calls followed into functions this many deep (a recursive helper stops here).
 const FOLLOW_DEPTH: u8 = 8;
 
@@ -151,7 +154,7 @@ struct Walk<'r> {
     /// Per open scope, every name it declares: a local function hides a top-level one.
     declared_here: Vec<Vec<String>>,
     /// (function, rooted parameter positions) already followed: each is walked once.
-    followed: Option<&'r std::cell::RefCell<Vec<(String, Vec<usize>)>>>,
+    followed: Option<&'r Followed>,
     /// Report only whole reassignments (to tell whether a parameter is ever rebound).
     only_whole: bool,
 }
