@@ -250,6 +250,39 @@ fn hamballer_spike_scales_up_and_reports_its_times() {
     }
 }
 
+/// The audit's CA repro model: 2 pods of 500m that the HPA scales out past one node of 1 core
+/// under load and back when it drops, on a node pool `nodes`.
+fn ca_repro_model(nodes: &str) -> String {
+    format!(
+        "
+entry: web
+services:
+  web:
+    replicas: 2
+    pod: {{cores: 1, cpu_request: 500m, memory_request: 256Mi}}
+    lifecycle: {{image_pull: const(5s), container_start: const(1s), app_start: const(1s)}}
+    autoscaler:
+      apiVersion: autoscaling/v2
+      kind: HorizontalPodAutoscaler
+      metadata: {{name: web}}
+      spec:
+        scaleTargetRef: {{kind: Deployment, name: web}}
+        minReplicas: 2
+        maxReplicas: 10
+        metrics:
+        - type: Resource
+          resource: {{name: cpu, target: {{type: Utilization, averageUtilization: 50}}}}
+        behavior:
+          scaleDown: {{stabilizationWindowSeconds: 60}}
+    endpoints:
+      home:
+        - cpu: const(20ms)
+cluster:
+  nodes: {nodes}
+"
+    )
+}
+
 /// The audit's CA repro (/tmp/audit-as/ca): the HPA scales up past one node, the nodes come,
 /// the load drops and the HPA scales back to 2 pods, which fit one node. Nodes that had pods
 /// must then be removed like never-used ones: each is empty from its last pod's going, and
@@ -257,34 +290,9 @@ fn hamballer_spike_scales_up_and_reports_its_times() {
 /// node empty, so nodes_ready stayed at its peak to the end.
 #[test]
 fn nodes_that_had_pods_are_removed_once_unneeded() {
-    let model = "
-entry: web
-services:
-  web:
-    replicas: 2
-    pod: {cores: 1, cpu_request: 500m, memory_request: 256Mi}
-    lifecycle: {image_pull: const(5s), container_start: const(1s), app_start: const(1s)}
-    autoscaler:
-      apiVersion: autoscaling/v2
-      kind: HorizontalPodAutoscaler
-      metadata: {name: web}
-      spec:
-        scaleTargetRef: {kind: Deployment, name: web}
-        minReplicas: 2
-        maxReplicas: 10
-        metrics:
-        - type: Resource
-          resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
-        behavior:
-          scaleDown: {stabilizationWindowSeconds: 60}
-    endpoints:
-      home:
-        - cpu: const(20ms)
-cluster:
-  nodes: {cpu: 1, memory: 16Gi, initial: 1, min: 1, max: 10, provisioning: const(1m), scale_down_unneeded: 2m, scale_down_delay_after_add: 2m}
-";
+    let model = ca_repro_model("{cpu: 1, memory: 16Gi, initial: 1, min: 1, max: 10, provisioning: const(1m), scale_down_unneeded: 2m, scale_down_delay_after_add: 2m}");
     let scenario = "model: x\nsample_interval: 5s\nflows:\n  f:\n    steps:\n      - request: home\nscenarios:\n  load:\n    executor: ramping-arrival-rate\n    startRate: 20\n    timeUnit: 1s\n    preAllocatedVUs: 500\n    stages:\n      - {duration: 1m, target: 20}\n      - {duration: 10s, target: 200}\n      - {duration: 4m, target: 200}\n      - {duration: 10s, target: 5}\n      - {duration: 10m, target: 5}\n";
-    let l = config::from_strs(scenario, model).unwrap_or_else(|e| panic!("{e}"));
+    let l = config::from_strs(scenario, &model).unwrap_or_else(|e| panic!("{e}"));
     for seed in [1, 2] {
         let r = run(
             &l,
@@ -337,34 +345,9 @@ cluster:
 /// after the last scale-up, although they are empty (unneeded) long before; then they go.
 #[test]
 fn no_node_is_removed_within_the_delay_after_a_scale_up() {
-    let model = "
-entry: web
-services:
-  web:
-    replicas: 2
-    pod: {cores: 1, cpu_request: 500m, memory_request: 256Mi}
-    lifecycle: {image_pull: const(5s), container_start: const(1s), app_start: const(1s)}
-    autoscaler:
-      apiVersion: autoscaling/v2
-      kind: HorizontalPodAutoscaler
-      metadata: {name: web}
-      spec:
-        scaleTargetRef: {kind: Deployment, name: web}
-        minReplicas: 2
-        maxReplicas: 10
-        metrics:
-        - type: Resource
-          resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
-        behavior:
-          scaleDown: {stabilizationWindowSeconds: 60}
-    endpoints:
-      home:
-        - cpu: const(20ms)
-cluster:
-  nodes: {cpu: 1, memory: 16Gi, initial: 1, min: 1, max: 10, provisioning: const(1m), scale_down_unneeded: 1m}
-";
+    let model = ca_repro_model("{cpu: 1, memory: 16Gi, initial: 1, min: 1, max: 10, provisioning: const(1m), scale_down_unneeded: 1m}");
     let scenario = "model: x\nsample_interval: 5s\nflows:\n  f:\n    steps:\n      - request: home\nscenarios:\n  load:\n    executor: ramping-arrival-rate\n    startRate: 20\n    timeUnit: 1s\n    preAllocatedVUs: 500\n    stages:\n      - {duration: 1m, target: 20}\n      - {duration: 10s, target: 200}\n      - {duration: 2m, target: 200}\n      - {duration: 10s, target: 5}\n      - {duration: 15m, target: 5}\n";
-    let l = config::from_strs(scenario, model).unwrap_or_else(|e| panic!("{e}"));
+    let l = config::from_strs(scenario, &model).unwrap_or_else(|e| panic!("{e}"));
     let r = run(
         &l,
         RunOptions {

@@ -40,7 +40,12 @@ struct Row {
 }
 
 fn run_logged(scenarios: &str) -> (RunResult, Vec<Row>) {
-    let l = load(scenarios).unwrap_or_else(|e| panic!("{e}"));
+    run_text(&file(scenarios))
+}
+
+/// Run a whole scenario file on the ping model, logging iterations.
+fn run_text(text: &str) -> (RunResult, Vec<Row>) {
+    let l = config::from_strs(text, MODEL).unwrap_or_else(|e| panic!("{e}"));
     let mut r = try_run_logged(
         &l,
         RunOptions {
@@ -1499,34 +1504,10 @@ fn rps_caps_the_request_rate_and_stays_out_of_the_latency() {
 
 /// Run `scenarios` with k6's `minIterationDuration` set, logging iterations.
 fn run_padded(min: &str, scenarios: &str) -> (RunResult, Vec<Row>) {
-    let text = format!("min_iteration_duration: {min}\n{}", file(scenarios));
-    let l = config::from_strs(&text, MODEL).unwrap_or_else(|e| panic!("{e}"));
-    let mut r = try_run_logged(
-        &l,
-        RunOptions {
-            seed: 1,
-            replication: 0,
-        },
-        true,
-        &mut |_, _| {},
-    )
-    .unwrap();
-    let csv = r.iterations_csv.take().unwrap();
-    let rows = csv
-        .lines()
-        .skip(1)
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            Row {
-                start: f[0].parse().unwrap(),
-                end: f[1].parse().unwrap(),
-                vu: f[2].parse().ok(),
-                scenario: f[3].to_string(),
-                outcome: f[5].to_string(),
-            }
-        })
-        .collect();
-    (r, rows)
+    run_text(&format!(
+        "min_iteration_duration: {min}\n{}",
+        file(scenarios)
+    ))
 }
 
 /// k6 `internal/js/runner.go` RunOnce: a full iteration shorter than minIterationDuration is
