@@ -262,6 +262,7 @@ fn try_run_with(
         .any(|e| matches!(e, crate::config::scenario::ExecutorCfg::Artillery(_)))
     {
         m.vusers = Some(Default::default());
+        m.artillery_scenarios = wl.artillery_scenarios();
     }
     m.ts.columns = Metrics::BASE_COLUMNS
         .iter()

@@ -377,6 +377,51 @@ services:
     assert_eq!(failed, count("http_reqs") - count("http.codes.200"));
 }
 
+/// Beside a k6 executor whose requests all time out, Artillery's counters still count only the
+/// Artillery VUs' requests: each of their timeouts fails its VU, so errors.ETIMEDOUT equals
+/// vusers.failed, and the k6 timeouts appear in http_reqs alone.
+#[test]
+fn artillery_counters_count_only_artillery_requests() {
+    let model = "
+entry: web
+services:
+  web:
+    replicas: 1
+    pod: {cores: 64}
+    endpoints:
+      slow:
+        - delay: const(900ms)
+      fast:
+        - delay: const(1ms)
+";
+    let s = "model: x\nsample_interval: 1s\nrequest_timeout: 500ms\nflows:\n  a:\n    steps:\n      - request: slow\n  f:\n    steps:\n      - request: fast\n      - sleep: 10ms\n\
+             scenarios:\n  art:\n    executor: artillery\n    flows: [f]\n    phases:\n      - {duration: 2, arrivalRate: 5}\n\
+             \x20 k6:\n    executor: constant-vus\n    vus: 3\n    duration: 2s\n    flows: [a]\n";
+    let l = config::from_strs(s, model).unwrap_or_else(|e| panic!("{e}"));
+    let r = run(
+        &l,
+        RunOptions {
+            seed: 1,
+            replication: 0,
+        },
+        &mut |_, _| {},
+    );
+    let v = surge::report::Report::new(&l, r, 1).json;
+    let m = &v["metrics"];
+    let count = |k: &str| m[k]["values"]["count"].as_u64().unwrap_or(0);
+    assert_eq!(count("vusers.created"), 10, "{m}");
+    assert_eq!(
+        count("http.codes.200"),
+        10,
+        "only the Artillery requests: {m}"
+    );
+    assert_eq!(count("http.responses"), 10);
+    assert_eq!(count("errors.ETIMEDOUT"), count("vusers.failed"));
+    assert_eq!(count("vusers.failed"), 0);
+    // The k6 VUs' timeouts are requests too, outside Artillery's counters.
+    assert!(count("http_reqs") >= 10 + 6, "{}", count("http_reqs"));
+}
+
 // ---- importing: the seed, scripts in the shapes of Artillery's examples, and every rejection
 
 /// Import an Artillery file against a model and run it, capped at `secs` simulated seconds

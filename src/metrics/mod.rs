@@ -116,6 +116,12 @@ pub struct Metrics {
     pub subs: submetric::Submetrics,
     /// Artillery's VU counters, when the run has an Artillery executor.
     pub vusers: Option<Vusers>,
+    /// Per scenario, whether it is an `artillery` executor (empty when none is): Artillery's
+    /// response counters count only those scenarios' requests.
+    pub artillery_scenarios: Vec<bool>,
+    /// Responses of Artillery scenarios: successes, then failures by cause.
+    artillery_ok: u64,
+    artillery_by_cause: [u64; N_CAUSES],
 }
 
 /// Artillery's VU counters (art `lib/core/runner.ts` run, runScenario): `vusers.created`
@@ -173,16 +179,17 @@ impl Metrics {
     /// Artillery's response counters as its report names them (art `lib/core/engine_http.ts`:
     /// one `http.codes.<status>` per response, one `errors.<code>` per transport error, and
     /// `http.responses`), in name order, only those that occurred, as Artillery prints them.
+    /// Only `artillery` scenarios' requests count (a k6 executor beside them has its own).
     pub fn artillery_counters(&self) -> Vec<(String, u64)> {
         let mut out = std::collections::BTreeMap::new();
-        let ok = self.requests().saturating_sub(self.failed);
+        let ok = self.artillery_ok;
         let mut responses = 0;
         let mut add = |name: String, n: u64| *out.entry(name).or_insert(0) += n;
         if ok > 0 {
             add(format!("http.codes.{}", submetric::status_of(None)), ok);
             responses += ok;
         }
-        for (c, &n) in Cause::ALL.iter().zip(&self.by_cause) {
+        for (c, &n) in Cause::ALL.iter().zip(&self.artillery_by_cause) {
             if n == 0 {
                 continue;
             }
@@ -198,6 +205,17 @@ impl Metrics {
             add("http.responses".into(), responses);
         }
         out.into_iter().collect()
+    }
+
+    /// A response to a request of scenario `sc`, for Artillery's counters when it is one.
+    #[inline]
+    fn count_artillery(&mut self, sc: u16, cause: Option<Cause>) {
+        if self.artillery_scenarios.get(sc as usize) == Some(&true) {
+            match cause {
+                None => self.artillery_ok += 1,
+                Some(c) => self.artillery_by_cause[cause_index(c)] += 1,
+            }
+        }
     }
 
     /// One Artillery counter by name (see [`is_artillery_counter`]); 0 when it never occurred.
@@ -252,6 +270,9 @@ impl Metrics {
             tx: TxStats::default(),
             subs: submetric::Submetrics::default(),
             vusers: None,
+            artillery_scenarios: Vec::new(),
+            artillery_ok: 0,
+            artillery_by_cause: [0; N_CAUSES],
         }
     }
 

@@ -197,6 +197,9 @@ impl Metrics {
     ) {
         self.on_response(now, ep, latency, cause);
         self.subs.record(ep, sc, latency, cause);
+        if !self.artillery_scenarios.is_empty() {
+            self.count_artillery(sc, cause);
+        }
     }
 
     /// A threshold value from a submetric: `Some(value)` when the selector is one.

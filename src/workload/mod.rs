@@ -489,6 +489,14 @@ impl Workload {
         self.scs.iter().map(|s| s.name.clone()).collect()
     }
 
+    /// Per scenario (in `scenario_names` order), whether it is an `artillery` executor.
+    pub fn artillery_scenarios(&self) -> Vec<bool> {
+        self.scs
+            .iter()
+            .map(|s| matches!(s.kind, Kind::Artillery { .. }))
+            .collect()
+    }
+
     /// The regular end of the last scenario (for progress display).
     pub fn planned_end(&self) -> Nanos {
         self.scs
