@@ -276,16 +276,20 @@ fn native_on(model: &str, phases: &str, steps: &str, extra: &str) -> serde_json:
         "model: x\nsample_interval: 1s\nflows:\n  f:\n    steps:\n{steps}scenarios:\n  s:\n    executor: artillery\n{extra}    phases:\n{phases}"
     );
     let l = config::from_strs(&s, model).unwrap();
+    summary_of(&l)
+}
+
+/// The summary.json of one run (seed 1) of `l`.
+fn summary_of(l: &config::Loaded) -> Value {
     let r = run(
-        &l,
+        l,
         RunOptions {
             seed: 1,
             replication: 0,
         },
         &mut |_, _| {},
     );
-    let rep = surge::report::Report::new(&l, r, 1);
-    rep.json
+    surge::report::Report::new(l, r, 1).json
 }
 
 /// maxVusers 2, one arrival every 100 ms, each VU busy 450 ms: the VUs started at 0.1 and
@@ -398,15 +402,7 @@ services:
              scenarios:\n  art:\n    executor: artillery\n    flows: [f]\n    phases:\n      - {duration: 2, arrivalRate: 5}\n\
              \x20 k6:\n    executor: constant-vus\n    vus: 3\n    duration: 2s\n    flows: [a]\n";
     let l = config::from_strs(s, model).unwrap_or_else(|e| panic!("{e}"));
-    let r = run(
-        &l,
-        RunOptions {
-            seed: 1,
-            replication: 0,
-        },
-        &mut |_, _| {},
-    );
-    let v = surge::report::Report::new(&l, r, 1).json;
+    let v = summary_of(&l);
     let m = &v["metrics"];
     let count = |k: &str| m[k]["values"]["count"].as_u64().unwrap_or(0);
     assert_eq!(count("vusers.created"), 10, "{m}");
@@ -436,15 +432,7 @@ fn import_and_run(file: &Path, model: &Path, secs: u32) -> (config::Loaded, Valu
         Default::default(),
     )
     .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-    let r = run(
-        &l,
-        RunOptions {
-            seed: 1,
-            replication: 0,
-        },
-        &mut |_, _| {},
-    );
-    let json = surge::report::Report::new(&l, r, 1).json;
+    let json = summary_of(&l);
     (l, json)
 }
 
