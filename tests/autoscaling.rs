@@ -261,17 +261,7 @@ services:
     replicas: 2
     pod: {{cores: 1, cpu_request: 500m, memory_request: 256Mi}}
     lifecycle: {{image_pull: const(5s), container_start: const(1s), app_start: const(1s)}}
-    autoscaler:
-      apiVersion: autoscaling/v2
-      kind: HorizontalPodAutoscaler
-      metadata: {{name: web}}
-      spec:
-        scaleTargetRef: {{kind: Deployment, name: web}}
-        minReplicas: 2
-        maxReplicas: 10
-        metrics:
-        - type: Resource
-          resource: {{name: cpu, target: {{type: Utilization, averageUtilization: 50}}}}
+{hpa}
         behavior:
           scaleDown: {{stabilizationWindowSeconds: 60}}
     endpoints:
@@ -279,7 +269,26 @@ services:
         - cpu: const(20ms)
 cluster:
   nodes: {nodes}
-"
+",
+        hpa = web_cpu_hpa(10)
+    )
+}
+
+/// Service `web`'s HPA (autoscaling/v2): CPU at 50 % of requests, 2 to `max` replicas; the
+/// lines end at its metrics, so a caller may add `behavior`.
+fn web_cpu_hpa(max: u32) -> String {
+    format!(
+        "    autoscaler:
+      apiVersion: autoscaling/v2
+      kind: HorizontalPodAutoscaler
+      metadata: {{name: web}}
+      spec:
+        scaleTargetRef: {{kind: Deployment, name: web}}
+        minReplicas: 2
+        maxReplicas: {max}
+        metrics:
+        - type: Resource
+          resource: {{name: cpu, target: {{type: Utilization, averageUtilization: 50}}}}"
     )
 }
 
@@ -394,21 +403,12 @@ services:
   web:
     replicas: 2
     pod: {{cores: 1{request}}}
-    autoscaler:
-      apiVersion: autoscaling/v2
-      kind: HorizontalPodAutoscaler
-      metadata: {{name: web}}
-      spec:
-        scaleTargetRef: {{kind: Deployment, name: web}}
-        minReplicas: 2
-        maxReplicas: 8
-        metrics:
-        - type: Resource
-          resource: {{name: cpu, target: {{type: Utilization, averageUtilization: 50}}}}
+{hpa}
     endpoints:
       home:
         - cpu: const(20ms)
-"
+",
+            hpa = web_cpu_hpa(8)
         )
     };
     let scenario = "model: x\nsample_interval: 5s\nflows:\n  f:\n    steps:\n      - request: home\nscenarios:\n  load:\n    executor: constant-arrival-rate\n    rate: 80\n    timeUnit: 1s\n    duration: 4m\n    preAllocatedVUs: 500\n";
