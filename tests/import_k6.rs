@@ -828,3 +828,138 @@ fn min_iteration_duration_is_imported() {
         stderr(&o)
     );
 }
+
+/// A default export bound through a top-level alias is the function it names (goja runs any
+/// exported binding); one bound to a run-time value is refused at the export, naming it.
+#[test]
+fn default_exports_through_aliases() {
+    let d = tmpdir("import-k6", "aliases");
+    let head = "import http from 'k6/http';\nexport const options = { vus: 1, duration: '10s' };\n";
+    for (name, body) in [
+        (
+            "specifier.js",
+            "const r = () => { http.get('http://x/a'); };\nvar t = r;\nexport { t as default };\n",
+        ),
+        (
+            "ident.js",
+            "function main() { http.get('http://x/a'); }\nconst t = main;\nconst u = t;\nexport default u;\n",
+        ),
+    ] {
+        let o = import_text(&d, name, &format!("{head}{body}"), None);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        assert_eq!(steps(&stdout(&o)), ["- get: \"/a\""], "{name}");
+    }
+    // webpack's bundle tail (k6's examples/source_map): the binding is a property read.
+    let o = import_text(
+        &d,
+        "bundle.js",
+        &format!(
+            "{head}var e = {{}};\nconst r = () => {{ http.get('http://x/a'); }};\nvar t = e.Z;\nexport {{ t as default }};\n"
+        ),
+        None,
+    );
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("bundle.js: line 6, column 10, export default")
+            && e.contains("`e.Z` (line 5)")
+            && !e.contains("no `export default"),
+        "{e}"
+    );
+    // A cycle of aliases ends, refused.
+    let o = import_text(
+        &d,
+        "cycle.js",
+        &format!("{head}var a = b;\nvar b = a;\nexport default a;\n"),
+        None,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("export default"), "{}", stderr(&o));
+}
+
+/// `for` loops with literal bounds become `loop`s whatever their step, with the count the
+/// loop's own arithmetic gives; one that never ends (or runs past 65,535) is left as a TODO.
+#[test]
+fn for_loops_with_any_literal_step_are_counted() {
+    let d = tmpdir("import-k6", "loops");
+    // (header, iterations counted by hand).
+    let cases = [
+        ("let i = 0; i < 10; i++", Some(10)),
+        ("let i = 1; i <= 10; ++i", Some(10)),
+        ("let i = 5; i > 0; i -= 2", Some(3)),
+        ("let i = 10; i >= 0; i--", Some(11)),
+        ("let j = 0; j < 10; j += 3", Some(4)),
+        ("let i = 1; i < 100; i *= 2", Some(7)),
+        ("let i = 64; i > 1; i /= 2", Some(6)),
+        ("let i = 0; i < 10; i = i + 4", Some(3)),
+        ("let i = 0; i < 10; i = 2 + i", Some(5)),
+        ("let i = 0.5; i < 3; i++", Some(3)),
+        ("let i = 0; i !== 10; i += 2", Some(5)),
+        ("let i = 3; i < 3; i++", Some(0)),
+        ("let i = 0; i != 10; i += 3", None),
+        ("let i = 0; i < 10; i -= 1", None),
+        ("let i = 0; i < 1e6; i++", None),
+    ];
+    for (k, (header, want)) in cases.iter().enumerate() {
+        let script = format!(
+            "import http from 'k6/http';\nexport const options = {{ vus: 1, duration: '10s' }};\n\
+             export default function () {{ for ({header}) {{ http.get('http://x/a'); }} }}\n"
+        );
+        let o = import_text(&d, &format!("l{k}.js"), &script, None);
+        let out = stdout(&o);
+        assert_eq!(o.status.code(), Some(0), "{header}: {}", stderr(&o));
+        match want {
+            Some(0) => assert!(steps(&out).is_empty(), "{header}: {out}"),
+            Some(n) => {
+                assert_eq!(steps(&out), ["- loop:", "- get: \"/a\""], "{header}: {out}");
+                assert!(out.contains(&format!("count: {n}\n")), "{header}: {out}");
+            }
+            None => {
+                assert_eq!(steps(&out), ["- get: \"/a\""], "{header}: {out}");
+                assert!(out.contains("known only at run time"), "{header}: {out}");
+            }
+        }
+    }
+}
+
+/// Flat code is not deep code: a long `+` chain or `else if` ladder reads (the parser's tree
+/// is as deep as the chain is long, so reading happens on a thread with a large stack), and
+/// nested `if`s make one note for their conditions.
+#[test]
+fn long_flat_chains_and_nested_ifs_read() {
+    let d = tmpdir("import-k6", "chains");
+    let head = "import http from 'k6/http';\nexport const options = { vus: 1, duration: '10s' };\n";
+    let sum = format!(
+        "{head}export default function () {{ const b = 'x'{}; http.get('http://x/a'); }}\n",
+        " + 'y'".repeat(1500)
+    );
+    let ladder = format!(
+        "{head}export default function () {{ const x = 1; {} http.get('http://x/a'); }}\n",
+        (0..1200)
+            .map(|i| format!("if (x === {i}) {{ }}"))
+            .collect::<Vec<_>>()
+            .join(" else ")
+    );
+    for (name, text) in [("sum.js", sum), ("ladder.js", ladder)] {
+        let o = import_text(&d, name, &text, None);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        assert_eq!(steps(&stdout(&o)), ["- get: \"/a\""], "{name}");
+    }
+    let nested = format!(
+        "{head}export default function () {{ {} http.get('http://x/a'); {} }}\n",
+        "if (a) { if (b === 2) {".repeat(100),
+        "} }".repeat(100)
+    );
+    let o = import_text(&d, "nested.js", &nested, None);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let notes: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("runs the next steps only when"))
+        .collect();
+    assert_eq!(notes.len(), 1, "{out}");
+    assert!(
+        notes[0].contains("`a` and `b === 2` and `a`") && notes[0].contains("further nested"),
+        "{out}"
+    );
+}

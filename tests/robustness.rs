@@ -584,7 +584,7 @@ fn a_k6_script_nested_too_deeply_is_refused_at_its_line() {
             "ifs.js",
             format!(
                 "export default function () {{ {} http.get('http://x/a'); }}\n",
-                "if (a) ".repeat(5_000)
+                "if (a) ".repeat(20_000)
             ),
         ),
         (

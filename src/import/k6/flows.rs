@@ -11,6 +11,12 @@ use oxc_ast::ast::*;
 use oxc_span::{GetSpan, Span};
 use std::collections::{BTreeMap, HashMap};
 
+/// The note on the steps an `if` guards, around its condition(s).
+const GUARD_NOTE: &str = "k6 runs the next steps only when ";
+const GUARD_TAIL: &str = "; surge runs them every iteration";
+/// Past this length, further nested conditions are summarised.
+const GUARD_MAX: usize = 240;
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Flow {
     pub loc: Loc,
@@ -360,11 +366,25 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
     ) {
         let cond = self.src(test.span());
         if then.iter().any(|s| !matches!(s, Step::Note { .. })) {
+            let mut then = then;
+            // Nested `if`s make one note for their conjunction, not a comment line each.
+            let mut conds = format!("`{cond}`");
+            if let Some(Step::Note { msg, .. }) = then.first() {
+                if let Some(inner) = msg
+                    .strip_prefix(GUARD_NOTE)
+                    .and_then(|m| m.strip_suffix(GUARD_TAIL))
+                {
+                    conds = if conds.len() + inner.len() > GUARD_MAX {
+                        format!("{conds} and further nested conditions")
+                    } else {
+                        format!("{conds} and {inner}")
+                    };
+                    then.remove(0);
+                }
+            }
             out.push(Step::Note {
                 loc: self.at(span),
-                msg: format!(
-                    "k6 runs the next steps only when `{cond}`; surge runs them every iteration"
-                ),
+                msg: format!("{GUARD_NOTE}{conds}{GUARD_TAIL}"),
             });
             out.extend(then);
         }
@@ -397,7 +417,11 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
         }
     }
 
-    /// `for (let i = A; i < B; i++)` (also `<=`, `++i`, `i += 1`) with static bounds.
+    /// `for (let i = A; i < B; i++)` with static bounds: its iteration count, found by running
+    /// the loop's own arithmetic in f64 as JavaScript does. Any of `<`, `<=`, `>`, `>=`, `!=`,
+    /// `!==` against a constant, and an update `i++`, `i--` (either side), `i += k`, `i -= k`,
+    /// `i *= k`, `i /= k` or `i = i + k` (also `-`, `*`, `/`, and `k + i`). More than
+    /// 65,535 iterations (or none ending) is left to the user.
     fn for_count(&self, l: &'a ForStatement<'a>, f: usize) -> Option<u32> {
         let Some(ForStatementInit::VariableDeclaration(v)) = &l.init else {
             return None;
@@ -409,35 +433,87 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
             return None;
         };
         let var = id.name.as_str();
+        let is_var = |e: &Expression| matches!(e.without_parentheses(), Expression::Identifier(i) if i.name == var);
         let start = self.constant(d.init.as_ref()?, f)?;
         let Expression::BinaryExpression(t) = l.test.as_ref()?.without_parentheses() else {
             return None;
         };
-        if !matches!(t.left.without_parentheses(), Expression::Identifier(i) if i.name == var) {
+        if !is_var(&t.left) {
             return None;
         }
         let end = self.constant(&t.right, f)?;
-        let step_one = match l.update.as_ref()?.without_parentheses() {
+        let target_is_var = |a: &AssignmentTarget| matches!(a, AssignmentTarget::AssignmentTargetIdentifier(i) if i.name == var);
+        // The update as (operator, operand): x ← x op k.
+        let (op, k) = match l.update.as_ref()?.without_parentheses() {
             Expression::UpdateExpression(u) => {
-                u.operator == UpdateOperator::Increment
-                    && matches!(&u.argument, SimpleAssignmentTarget::AssignmentTargetIdentifier(i) if i.name == var)
+                if !matches!(&u.argument, SimpleAssignmentTarget::AssignmentTargetIdentifier(i) if i.name == var)
+                {
+                    return None;
+                }
+                match u.operator {
+                    UpdateOperator::Increment => (BinaryOperator::Addition, 1.0),
+                    UpdateOperator::Decrement => (BinaryOperator::Subtraction, 1.0),
+                }
             }
-            Expression::AssignmentExpression(a) => {
-                a.operator == AssignmentOperator::Addition
-                    && matches!(&a.left, AssignmentTarget::AssignmentTargetIdentifier(i) if i.name == var)
-                    && self.constant(&a.right, f) == Some(1.0)
-            }
-            _ => false,
-        };
-        if !step_one || start.fract() != 0.0 || end.fract() != 0.0 {
-            return None;
-        }
-        let n = match t.operator {
-            BinaryOperator::LessThan => end - start,
-            BinaryOperator::LessEqualThan => end - start + 1.0,
+            Expression::AssignmentExpression(a) if target_is_var(&a.left) => match a.operator {
+                AssignmentOperator::Addition => {
+                    (BinaryOperator::Addition, self.constant(&a.right, f)?)
+                }
+                AssignmentOperator::Subtraction => {
+                    (BinaryOperator::Subtraction, self.constant(&a.right, f)?)
+                }
+                AssignmentOperator::Multiplication => {
+                    (BinaryOperator::Multiplication, self.constant(&a.right, f)?)
+                }
+                AssignmentOperator::Division => {
+                    (BinaryOperator::Division, self.constant(&a.right, f)?)
+                }
+                AssignmentOperator::Assign => {
+                    let Expression::BinaryExpression(b) = a.right.without_parentheses() else {
+                        return None;
+                    };
+                    let k = if is_var(&b.left) {
+                        self.constant(&b.right, f)?
+                    } else if is_var(&b.right)
+                        && matches!(
+                            b.operator,
+                            BinaryOperator::Addition | BinaryOperator::Multiplication
+                        )
+                    {
+                        self.constant(&b.left, f)?
+                    } else {
+                        return None;
+                    };
+                    (b.operator, k)
+                }
+                _ => return None,
+            },
             _ => return None,
         };
-        (0.0..=f64::from(u16::MAX)).contains(&n).then_some(n as u32)
+        let step = |x: f64| match op {
+            BinaryOperator::Addition => Some(x + k),
+            BinaryOperator::Subtraction => Some(x - k),
+            BinaryOperator::Multiplication => Some(x * k),
+            BinaryOperator::Division => Some(x / k),
+            _ => None,
+        };
+        let holds = |x: f64| match t.operator {
+            BinaryOperator::LessThan => Some(x < end),
+            BinaryOperator::LessEqualThan => Some(x <= end),
+            BinaryOperator::GreaterThan => Some(x > end),
+            BinaryOperator::GreaterEqualThan => Some(x >= end),
+            BinaryOperator::Inequality | BinaryOperator::StrictInequality => Some(x != end),
+            _ => None,
+        };
+        let (mut x, mut n) = (start, 0u32);
+        while holds(x)? {
+            n += 1;
+            if n > u32::from(u16::MAX) {
+                return None;
+            }
+            x = step(x)?;
+        }
+        Some(n)
     }
 
     fn constant(&self, e: &'a Expression<'a>, f: usize) -> Option<f64> {

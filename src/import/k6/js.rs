@@ -22,6 +22,8 @@ pub struct Script {
     pub flows: BTreeMap<String, Flow>,
     /// Custom metrics declared with `new Trend('name')` etc.: name -> (type, where).
     pub metrics: BTreeMap<String, (String, Loc)>,
+    /// Exports that are not functions surge can read: name -> (where, why).
+    pub unreadable: BTreeMap<String, (Loc, String)>,
 }
 
 /// Byte offset -> 1-based line and column (in characters).
@@ -71,9 +73,16 @@ impl<'s> Lines<'s> {
 }
 
 /// The deepest syntax tree a script may have: the parser and the readers below recurse once
-/// per level, so deeper scripts (`[[[[…` or `if (a) if (a) …` or `1+1+1…` thousands deep)
-/// overflowed the stack and aborted.
-const MAX_DEPTH: usize = 400;
+/// per level, so deeper scripts (`[[[[…` or `if (a) if (a) …` or `1+1+1…` tens of thousands
+/// deep) overflow the stack and abort. Scripts are read on a thread with a [`READER_STACK`]
+/// stack, so ordinary flat code (a `+` chain or an `else if` ladder of a few thousand terms,
+/// whose trees are as deep as they are long) still reads.
+const MAX_DEPTH: usize = 5000;
+/// The reader thread's stack: a few KiB per level at [`MAX_DEPTH`], with a wide margin. Only
+/// reserved address space until it is used.
+const READER_STACK: usize = 256 << 20;
+/// The bound when the reader thread cannot be started and the caller's stack is used instead.
+const MAX_DEPTH_HERE: usize = 400;
 
 /// The byte offset where `text`'s syntax tree may grow deeper than [`MAX_DEPTH`], read
 /// lexically before parsing. The bound is an over-estimate: along the open brackets, it adds
@@ -82,7 +91,7 @@ const MAX_DEPTH: usize = 400;
 /// statement can end: the line ends in a name, literal or closing bracket and the next does not
 /// start with an operator or an opening bracket), which is at least the tree's depth there.
 /// Strings, templates and comments are skipped.
-fn too_deep(text: &str) -> Option<usize> {
+fn too_deep(text: &str, max: usize) -> Option<usize> {
     let b = text.as_bytes();
     // One frame per open bracket (true for a template's `${`), with its operator count.
     let mut frames: Vec<(bool, usize)> = vec![(false, 0)];
@@ -240,15 +249,31 @@ fn too_deep(text: &str) -> Option<usize> {
             }
             _ => i += 1,
         }
-        if depth > MAX_DEPTH {
+        if depth > max {
             return Some(i.saturating_sub(1).min(b.len().saturating_sub(1)));
         }
     }
     None
 }
 
-/// Parse `text` (JavaScript, or TypeScript for `.ts`) and read what surge needs.
+/// Parse `text` (JavaScript, or TypeScript for `.ts`) and read what surge needs, on a thread
+/// whose stack fits [`MAX_DEPTH`] levels.
 pub fn read(path: &Path, text: &str) -> Result<Script> {
+    std::thread::scope(|s| {
+        match std::thread::Builder::new()
+            .name("k6-reader".into())
+            .stack_size(READER_STACK)
+            .spawn_scoped(s, || read_with(path, text, MAX_DEPTH))
+        {
+            Ok(h) => h
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => read_with(path, text, MAX_DEPTH_HERE),
+        }
+    })
+}
+
+fn read_with(path: &Path, text: &str, max_depth: usize) -> Result<Script> {
     let alloc = Allocator::default();
     let ty = if path.extension().is_some_and(|e| e == "ts") {
         SourceType::ts()
@@ -256,14 +281,14 @@ pub fn read(path: &Path, text: &str) -> Result<Script> {
         SourceType::mjs()
     };
     let lines = Lines::new(text);
-    if let Some(at) = too_deep(text) {
+    if let Some(at) = too_deep(text, max_depth) {
         let l = lines.loc(at as u32);
         return Err(Error::input(
             path,
             format!("line {}, column {}", l.line, l.col),
             format!(
                 "the script nests brackets, operators or statements too deeply to read \
-                 (more than {MAX_DEPTH} levels here); a k6 script's options and requests are \
+                 (more than {max_depth} levels here); a k6 script's options and requests are \
                  read from shallow literals"
             ),
         ));
@@ -300,10 +325,26 @@ pub fn read(path: &Path, text: &str) -> Result<Script> {
         ));
     }
     let flows = flows::extract(&module, &lines);
+    let unreadable = module
+        .unreadable
+        .iter()
+        .map(|(name, &(at, bound))| {
+            let why = match bound {
+                Some(b) => format!(
+                    "is bound to `{}` (line {}), a value known only when the script runs",
+                    lines.source(b),
+                    lines.at(b).line
+                ),
+                None => "is not bound to a function declared at the top level".to_string(),
+            };
+            (name.clone(), (lines.at(at), why))
+        })
+        .collect();
     Ok(Script {
         options,
         flows,
         metrics: module.metrics.clone(),
+        unreadable,
     })
 }
 
@@ -348,6 +389,9 @@ pub struct Module<'a> {
     pub vars: HashMap<&'a str, &'a Expression<'a>>,
     /// Export name -> local function.
     pub exports: BTreeMap<String, Callable<'a>>,
+    /// Exports bound to something that is not a function surge can read (a value computed at
+    /// run time, say webpack's `var t = e.Z; export { t as default }`): name -> (where, what).
+    pub unreadable: BTreeMap<String, (Span, Option<Span>)>,
     pub options: Option<&'a Expression<'a>>,
     /// The CommonJS `exports.options = …` assignment that declares options.
     options_declared: Option<Span>,
@@ -363,14 +407,15 @@ impl<'a> Module<'a> {
             functions: HashMap::new(),
             vars: HashMap::new(),
             exports: BTreeMap::new(),
+            unreadable: BTreeMap::new(),
             options: None,
             options_declared: None,
             options_changed: None,
             metrics: BTreeMap::new(),
         };
         // `export { local as name }` resolved after every declaration is known.
-        let mut named: Vec<(&'a str, String)> = Vec::new();
-        let mut default_ident: Option<&'a str> = None;
+        let mut named: Vec<(&'a str, String, Span)> = Vec::new();
+        let mut default_ident: Option<(&'a str, Span)> = None;
         let mut options_local: Option<&'a str> = None;
         for st in &program.body {
             match st {
@@ -395,7 +440,11 @@ impl<'a> Module<'a> {
                 }
                 Statement::ExportNamedDeclaration(d) => {
                     for s in &d.specifiers {
-                        named.push((s.local.name().as_str(), s.exported.name().to_string()));
+                        named.push((
+                            s.local.name().as_str(),
+                            s.exported.name().to_string(),
+                            s.span,
+                        ));
                     }
                 }
                 Statement::ExportDefaultDeclaration(d) => match &d.declaration {
@@ -406,13 +455,17 @@ impl<'a> Module<'a> {
                         if let Some(e) = other.as_expression() {
                             match e.without_parentheses() {
                                 Expression::Identifier(id) => {
-                                    default_ident = Some(id.name.as_str())
+                                    default_ident = Some((id.name.as_str(), d.span))
                                 }
-                                x => {
-                                    if let Some(c) = Callable::of(x) {
+                                x => match Callable::of(x) {
+                                    Some(c) => {
                                         m.exports.insert("default".into(), c);
                                     }
-                                }
+                                    None => {
+                                        m.unreadable
+                                            .insert("default".into(), (d.span, Some(x.span())));
+                                    }
+                                },
                             }
                         }
                     }
@@ -425,18 +478,15 @@ impl<'a> Module<'a> {
                 }
             }
         }
-        for (local, exported) in named {
+        for (local, exported, span) in named {
             if exported == "options" {
                 options_local = Some(local);
+                continue;
             }
-            if let Some(c) = m.functions.get(local).copied() {
-                m.exports.insert(exported, c);
-            }
+            m.export_binding(local, exported, span);
         }
-        if let Some(l) = default_ident {
-            if let Some(c) = m.functions.get(l).copied() {
-                m.exports.insert("default".into(), c);
-            }
+        if let Some((l, span)) = default_ident {
+            m.export_binding(l, "default".into(), span);
         }
         if let Some(l) = options_local {
             m.options = m.vars.get(l).copied();
@@ -448,6 +498,28 @@ impl<'a> Module<'a> {
                 writes::first_change(program, local, m.options_declared).map(|c| (c.span, c.what));
         }
         m
+    }
+
+    /// Export the function `local` names under `exported`, through top-level aliases
+    /// (`const t = main; export default t`); a binding to anything else is noted as unreadable.
+    fn export_binding(&mut self, local: &'a str, exported: String, span: Span) {
+        let mut name = local;
+        // Each step follows one `const a = b`; a cycle (`var a = b, b = a`) ends at the bound.
+        for _ in 0..64 {
+            if let Some(c) = self.functions.get(name).copied() {
+                self.exports.insert(exported, c);
+                return;
+            }
+            match self.vars.get(name).map(|e| e.without_parentheses()) {
+                Some(Expression::Identifier(id)) => name = id.name.as_str(),
+                other => {
+                    self.unreadable
+                        .insert(exported, (span, other.map(|e| e.span())));
+                    return;
+                }
+            }
+        }
+        self.unreadable.insert(exported, (span, None));
     }
 
     fn declaration(&mut self, d: &'a Declaration<'a>, exported: bool, lines: &Lines) {

@@ -186,6 +186,23 @@ fn convert(file: &Path, stem: &str, input: Input, target: &Target) -> Result<Imp
                             .find(|(f, _, _)| f == "flows")
                             .map(|(_, p, l)| (p.clone(), *l))
                             .unwrap_or_else(|| ("options".into(), None));
+                        if let Some((at, why)) = s.unreadable.get(name) {
+                            let export = if name == "default" {
+                                "the default export".to_string()
+                            } else {
+                                format!("the export {name:?}")
+                            };
+                            return Err(here.at(
+                                Some(*at),
+                                &format!("export {name}"),
+                                format!(
+                                    "{export} {why}; surge reads a scenario's requests from the \
+                                     function itself: export a function declared in the script \
+                                     (`export default function () {{ … }}`, or a `const` bound to \
+                                     one)"
+                                ),
+                            ));
+                        }
                         let what = if name == "default" {
                             "the script has no `export default function`".to_string()
                         } else {
