@@ -885,3 +885,33 @@ fn a_sweep_folder_whose_rows_and_points_disagree_is_refused() {
         "{e}"
     );
 }
+
+/// YAML past the reader's limits (a huge inline list, an alias bomb, nesting 100 deep) is
+/// refused with what the file has too much of and where, not the library's internal
+/// `budget breached: Nodes { nodes: 250001 }`.
+#[test]
+fn yaml_past_the_reader_limits_says_what_is_too_large() {
+    let d = common::tmpdir("robust", "yaml-limits");
+    let mut list = String::from("flows:\n  f:\n    steps:\n      - request: a\nids:\n");
+    for i in 0..260_000 {
+        list.push_str(&format!("  - {i}\n"));
+    }
+    let bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n\
+                c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n\
+                e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n";
+    let deep = format!("x: {}{}\n", "[".repeat(100), "]".repeat(100));
+    for (name, text, want) in [
+        ("list.yaml", list, "more than 250000 values"),
+        ("bomb.yaml", bomb.to_string(), "alias"),
+        ("deep.yaml", deep, "nested more than 64 deep"),
+    ] {
+        std::fs::write(d.join(name), text).unwrap();
+        let o = surge(&["validate", name], &d);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {e}");
+        assert!(
+            e.contains(name) && e.contains("line ") && e.contains(want) && !e.contains("breached"),
+            "{name}: {e}"
+        );
+    }
+}

@@ -150,9 +150,50 @@ pub fn parse_yaml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
                 first = tail;
             }
         }
-        let first = first.to_string();
+        let first = match e.without_snippet() {
+            serde_saphyr::Error::Budget { breach, .. } => over_budget(breach),
+            // A limit crossed while expanding aliases (the library reports it as text).
+            serde_saphyr::Error::AliasError { msg, .. } if msg.starts_with("budget breached") => {
+                "the file's aliases (`*name`) expand to more than surge reads (an alias bomb); \
+                 surge stops reading there so that no input can exhaust memory"
+                    .to_string()
+            }
+            _ => first.to_string(),
+        };
         Error::input(path, location, first)
     })
+}
+
+/// A YAML reader limit, said as what the file has too much of. The limits (the reader's
+/// defaults) bound the memory and time a file can take, against alias bombs and runaway input.
+/// Each breach carries the count that crossed its limit, one past it.
+fn over_budget(b: &serde_saphyr::budget::BudgetBreach) -> String {
+    use serde_saphyr::budget::BudgetBreach as B;
+    let past = |n: usize| n.saturating_sub(1);
+    let what = match b {
+        B::Nodes { nodes } => format!(
+            "more than {} values (list items, keys and scalars)",
+            past(*nodes)
+        ),
+        B::Events { events } => format!("more than {} YAML parser events", past(*events)),
+        B::Depth { depth } => format!("lists or mappings nested more than {} deep", past(*depth)),
+        B::Aliases { aliases } => format!("more than {} aliases (`*name`)", past(*aliases)),
+        B::Anchors { anchors } => format!("more than {} anchors (`&name`)", past(*anchors)),
+        B::AliasAnchorRatio { aliases, anchors } => format!(
+            "{aliases} aliases of only {anchors} anchors: aliases that expand to far more \
+             than the file holds (an alias bomb)"
+        ),
+        B::Documents { documents } => format!("more than {} YAML documents", past(*documents)),
+        B::ScalarBytes { .. } => "more text in its values than surge reads".to_string(),
+        B::CommentBytes { .. } => "more comment text than surge reads".to_string(),
+        B::MergeKeys { merge_keys } => format!("more than {} merge keys (`<<`)", past(*merge_keys)),
+        B::InputBytes { .. } => "more bytes than surge reads".to_string(),
+        other => format!("more than the YAML reader's limits allow ({other:?})"),
+    };
+    format!(
+        "the file has {what}; surge stops reading there so that no input can exhaust memory \
+         (a large data set belongs in a CSV file the scenario names)"
+    )
 }
 
 /// What kind of file a path holds, judged by its top-level keys.
