@@ -16,6 +16,7 @@ pub mod dist;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod filtrex;
 pub mod import;
 pub mod metrics;
 pub mod report;
