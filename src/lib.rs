@@ -14,6 +14,7 @@ pub mod config;
 pub mod cost;
 pub mod dist;
 pub mod engine;
+pub mod ensure;
 pub mod error;
 pub mod event;
 pub mod filtrex;
