@@ -991,3 +991,37 @@ fn scenario_conditions_are_validated() {
         ]
     );
 }
+
+/// In a sweep or a plan, each run's strict conditions are targets (a failed one fails the
+/// run, and so the point's pass probability); optional ones are not.
+#[test]
+fn strict_conditions_are_sweep_targets() {
+    let s = "model: x\nflows:\n  f:\n    steps:\n      - request: ping\nscenarios:\n  s:\n    \
+             executor: artillery\n    phases:\n      - {duration: 2, arrivalRate: 2}\n\
+             conditions:\n  - expression: \"vusers.created < 1\"\n  \
+             - {expression: \"vusers.created > 0\", name: some VUs}\n  \
+             - {expression: \"vusers.failed > 0\", strict: false}\n";
+    let l = config::from_strs(s, &model()).unwrap_or_else(|e| panic!("{e}"));
+    let r = run(
+        &l,
+        RunOptions {
+            seed: 1,
+            replication: 0,
+        },
+        &mut |_, _| {},
+    );
+    let row = surge::sweep::row::measure(&l, &r, 0, 0, None);
+    let targets: Vec<(&str, bool)> = row
+        .targets
+        .iter()
+        .map(|t| (t.name.as_str(), t.pass))
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            ("conditions vusers.created < 1", false),
+            ("conditions some VUs", true)
+        ]
+    );
+    assert!(!row.passed());
+}
