@@ -6,7 +6,8 @@
 //!   keys and list items removed or duplicated, Artillery phases and thresholds generated, and
 //!   `--set` overrides applied on top; each is validated, and what validates is run for one
 //!   simulated second under a small budget;
-//! - distributions, durations, threshold expressions and Artillery phases on their own.
+//! - distributions, durations, threshold expressions, ensure's filtrex expressions and Artillery
+//!   phases on their own.
 //!
 //! A case passes when it is refused with an error or runs to its end; a panic fails the test
 //! with the seed that reproduces it. Aborts (allocation failures) cannot be caught in-process:
@@ -408,6 +409,58 @@ fn threshold_expressions_never_panic() {
         let _ = surge::threshold::parse_expr(&raw);
         Ok(())
     });
+}
+
+/// ensure conditions: filtrex text built from its own tokens (and raw strings) parses or is
+/// refused, and evaluates, without panicking.
+#[test]
+fn filtrex_expressions_never_panic() {
+    const PIECES: [&str; 24] = [
+        "vusers.created",
+        "x",
+        "1",
+        "0.5",
+        "(",
+        ")",
+        ",",
+        "-",
+        "+",
+        "*",
+        "/",
+        "%",
+        "^",
+        "==",
+        "<=",
+        ">",
+        "and ",
+        "or ",
+        "not ",
+        "not(",
+        " in ",
+        " ? ",
+        " : ",
+        "max(",
+    ];
+    let mut parsed = 0;
+    for_each_case("filtrex", 4000, 256, |u| {
+        let mut text = String::new();
+        for _ in 0..u.int_in_range(1..=24)? {
+            text.push_str(u.choose(&PIECES)?);
+        }
+        let raw: String = u.arbitrary()?;
+        for src in [text, raw] {
+            if let Ok(e) = surge::filtrex::Expr::parse(&src) {
+                parsed += 1;
+                let v = e.eval(&|n| (n == "x").then_some(2.0));
+                let _ = v.to_string();
+            }
+        }
+        Ok(())
+    });
+    assert!(
+        parsed > 200,
+        "only {parsed} expressions parsed: evaluation is not exercised"
+    );
 }
 
 #[test]

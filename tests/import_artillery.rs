@@ -512,13 +512,17 @@ fn public_scripts_import_and_run() {
                 > 0
         );
     }
-    // The ensure thresholds of the automated-checks script, in k6 syntax.
+    // The ensure thresholds of the automated-checks script, as ensure builds them.
     let text = std::fs::read_to_string(dir.join("load-test-with-automated-checks.yml")).unwrap();
     let imp = artillery::import(Path::new("x.yml"), &text, "m.yaml").unwrap();
     assert_eq!(
-        imp.scenario["thresholds"],
-        json!({"http_req_duration": ["p(99)<250", "p(95)<120"]})
+        imp.scenario["conditions"],
+        json!([
+            {"expression": "http.response_time.p99 < 250"},
+            {"expression": "http.response_time.p95 < 120"},
+        ])
     );
+    assert!(imp.scenario.get("thresholds").is_none());
     assert_eq!(
         imp.scenario["flows"]["browse_catalogue"]["steps"][0]["loop"]["count"],
         20
@@ -552,13 +556,18 @@ scenarios:
     let imp = artillery::import(Path::new("t.yml"), text, "m.yaml").unwrap();
     let s = &imp.scenario;
     assert_eq!(
-        s["thresholds"],
-        json!({
-            // In the order of ensure's keys as read: conditions, median, p95.
-            "http_req_duration": ["p(99)<400", "med<150", "p(95)<200"],
-            "http_reqs": ["rate>=5"],
-            "vusers.error_rate": ["rate<=0.01"],
-        })
+        s["conditions"],
+        json!([
+            // runChecks' order: conditions, the legacy keys (in name order, as the YAML
+            // mapping is read), maxErrorRate.
+            {"expression": "http.response_time.p99 < 400 and http.request_rate >= 5"},
+            {"expression": "http.response_time.median < 150", "name": "median < 150"},
+            {"expression": "http.response_time.p95 < 200", "name": "p95 < 200"},
+            {
+                "expression": "((vusers.created - vusers.completed)/vusers.created * 100) <= 1",
+                "name": "maxErrorRate < 1"
+            },
+        ])
     );
     assert_eq!(s["scenarios"]["artillery"]["request_timeout"], "2500ms");
     assert_eq!(
@@ -591,6 +600,9 @@ fn rejections_exit_2_with_file_and_line() {
         ("ws", format!("{head}scenarios:\n  - engine: socketio\n    flow:\n      - emit: x\n"), "line 6", "socketio"),
         ("ensure", format!("config:\n  target: http://x\n  ensure:\n    p42: 5\n{flow}"), "line 4", "unknown ensure check"),
         ("metric", format!("config:\n  target: http://x\n  ensure:\n    thresholds:\n      - http.downloaded_bytes: 1\n{flow}"), "line 5", "not simulated"),
+        ("condition", format!("config:\n  target: http://x\n  ensure:\n    conditions:\n      - expression: \"vusers.created > 1 and (vusers.failed == 0\"\n{flow}"), "line 5", "column 43: expected `)`"),
+        ("condition-metric", format!("config:\n  target: http://x\n  ensure:\n    conditions:\n      - expression: \"vusers.created > 1 or errors.EAI_AGAIN > 0\"\n{flow}"), "line 5", "column 23: metric \"errors.EAI_AGAIN\" is not simulated"),
+        ("max-error-rate", format!("config:\n  target: http://x\n  ensure:\n    maxErrorRate: lots\n{flow}"), "line 4", "expected a percentage"),
         ("route", format!("{head}scenarios:\n  - flow:\n      - get: {{url: /nowhere}}\n"), "", "GET /products"),
         ("yaml", "config: [\n".to_string(), "line", ""),
     ];
@@ -674,4 +686,342 @@ fn import_writes_a_runnable_scenario() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names, vec!["seed.yaml"], "no temp file left");
+}
+
+// ---- ensure: conditions evaluated at the end of the run, as plugin.ts's runChecks does
+
+/// `surge run SCRIPT --model tests/data/artillery/model.yaml` in `dir`: exit code, stdout and
+/// the run's summary.json.
+fn run_script(dir: &Path, name: &str, script: &str, model: &Path) -> (i32, String, Value) {
+    let f = dir.join(format!("{name}.yml"));
+    std::fs::write(&f, script).unwrap();
+    let out = dir.join(format!("out-{name}"));
+    let o = surge(
+        &[
+            "run",
+            f.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &root(),
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+    let code = o.status.code().unwrap_or(-1);
+    assert!(
+        code == 0 || code == 99,
+        "{name}: exit {code}: {}\n{stdout}",
+        stderr(&o)
+    );
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    (code, stdout, serde_json::from_str(&summary).unwrap())
+}
+
+/// The lines under `Checks:`, as plugin.ts logs them.
+fn check_lines(stdout: &str) -> Vec<String> {
+    let at = stdout.find("\nChecks:\n").expect("a Checks: block");
+    stdout[at + "\nChecks:\n".len()..]
+        .lines()
+        .take_while(|l| l.starts_with("ok: ") || l.starts_with("fail: "))
+        .map(str::to_string)
+        .collect()
+}
+
+fn script(ensure: &str) -> String {
+    format!(
+        "config:\n  target: https://shop.test\n  phases:\n    - {{duration: 3, arrivalRate: 2}}\n  \
+         plugins:\n    ensure: {{}}\n  ensure:\n{ensure}scenarios:\n  - flow:\n      - get: {{url: /products}}\n"
+    )
+}
+
+/// index.spec.js "passes and fails correctly multiple conditions and thresholds": a failing
+/// threshold and condition fail the run (surge's failed-target exit, 99), the passing
+/// condition is `ok`, ok lines come first, and summary.json records each check.
+#[test]
+fn ensure_conditions_and_thresholds_decide_the_run() {
+    let dir = common::tmpdir("import_artillery", "ensure_conditions");
+    let model = root().join("tests/data/artillery/model.yaml");
+    let failing = "vusers.created < 2 and vusers.failed == 0";
+    let passing = "http.requests > 0 or http.response_time.min > 1000";
+    let (code, stdout, v) = run_script(
+        &dir,
+        "strict",
+        &script(&format!(
+            "    thresholds:\n      - http.response_time.p99: 1\n    conditions:\n      \
+             - expression: \"{failing}\"\n      - expression: \"{passing}\"\n"
+        )),
+        &model,
+    );
+    let m = &v["metrics"];
+    let created = m["vusers.created"]["values"]["count"].as_f64().unwrap();
+    let p99 = m["http_req_duration"]["values"]["p(99)"].as_f64().unwrap();
+    assert!(created >= 2.0, "the condition can fail: {created} VUs");
+    assert!(p99 >= 1.0, "the threshold can fail: p99 {p99} ms");
+    assert_eq!(code, 99, "{stdout}");
+    assert_eq!(
+        check_lines(&stdout),
+        [
+            format!("ok: {passing}"),
+            "fail: http.response_time.p99 < 1".to_string(),
+            format!("fail: {failing}"),
+        ],
+        "{stdout}"
+    );
+    let c = v["surge"]["conditions"].as_array().unwrap();
+    assert_eq!(c.len(), 3);
+    assert_eq!(c[0]["expression"], "http.response_time.p99 < 1");
+    assert_eq!(c[0]["ok"], false);
+    assert_eq!(c[0]["metrics"]["http.response_time.p99"], json!(p99));
+    assert_eq!(c[1]["expression"], failing);
+    assert_eq!(c[1]["value"], json!(0.0));
+    assert_eq!(c[1]["metrics"]["vusers.created"], json!(created));
+    // Every VU completed: runner.ts still counts vusers.failed (0), so it is in the report.
+    assert_eq!(c[1]["metrics"]["vusers.failed"], json!(0.0));
+    assert_eq!(c[2]["ok"], true);
+    assert_eq!(c[2]["result"], "1");
+    assert_eq!(v["surge"]["passed"], false);
+    // Strict checks are targets of the verdict, as thresholds are.
+    let targets: Vec<(&str, bool)> = v["surge"]["verdict"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["target"] == "conditions")
+        .map(|t| (t["expr"].as_str().unwrap(), t["pass"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            ("http.response_time.p99 < 1", false),
+            (failing, false),
+            (passing, true)
+        ]
+    );
+}
+
+/// index.spec.js "strict set to false correctly does not fail conditions": the failing check
+/// is reported `(optional)` and the run passes.
+#[test]
+fn a_non_strict_condition_only_reports() {
+    let dir = common::tmpdir("import_artillery", "ensure_optional");
+    let model = root().join("tests/data/artillery/model.yaml");
+    let failing = "vusers.created < 2 and vusers.failed == 0";
+    let (code, stdout, v) = run_script(
+        &dir,
+        "optional",
+        &script(&format!(
+            "    conditions:\n      - expression: \"{failing}\"\n        strict: false\n      \
+             - expression: \"vusers.completed == vusers.created\"\n"
+        )),
+        &model,
+    );
+    assert_eq!(code, 0, "{stdout}");
+    assert_eq!(
+        check_lines(&stdout),
+        [
+            "ok: vusers.completed == vusers.created".to_string(),
+            format!("fail: {failing} (optional)"),
+        ]
+    );
+    let c = &v["surge"]["conditions"][0];
+    assert_eq!(
+        (c["strict"].clone(), c["ok"].clone()),
+        (json!(false), json!(false))
+    );
+    assert_eq!(v["surge"]["passed"], true);
+    // Not a target: the optional check never shows as a failed verdict.
+    assert!(!v["surge"]["verdict"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["expr"] == failing));
+    assert!(!stdout.contains("TARGETS FAILED"), "{stdout}");
+}
+
+/// index.spec.js "works with legacy maxErrorRate" and "checks are grouped in the correct
+/// order": `maxErrorRate < X` is `((created - completed)/created * 100) <= X`. It holds when
+/// every VU completes; with no VU created, or none completed, Artillery's report lacks the
+/// counter, the quotient is NaN and the check fails, whatever X is.
+#[test]
+fn max_error_rate_fails_without_vus_as_in_artillery() {
+    let dir = common::tmpdir("import_artillery", "ensure_max_error_rate");
+    let model = root().join("tests/data/artillery/model.yaml");
+    let (code, stdout, v) = run_script(
+        &dir,
+        "all-complete",
+        &script("    p99: 10000\n    max: 1\n    maxErrorRate: 0\n"),
+        &model,
+    );
+    let m = &v["metrics"];
+    assert!(m["http_req_duration"]["values"]["max"].as_f64().unwrap() >= 1.0);
+    assert!(m["http_req_duration"]["values"]["p(99)"].as_f64().unwrap() < 10000.0);
+    assert_eq!(
+        m["vusers.completed"]["values"]["count"],
+        m["vusers.created"]["values"]["count"]
+    );
+    assert_eq!(code, 99);
+    let lines = check_lines(&stdout);
+    assert_eq!(lines.len(), 3, "{stdout}");
+    let mut ok = lines[..2].to_vec();
+    ok.sort();
+    assert_eq!(ok, ["ok: maxErrorRate < 0", "ok: p99 < 10000"]);
+    assert_eq!(lines[2], "fail: max < 1");
+
+    // A pause phase only: no arrival, so no VU.
+    let none =
+        script("    maxErrorRate: 5\n").replace("{duration: 3, arrivalRate: 2}", "{pause: 2}");
+    let (code, stdout, v) = run_script(&dir, "no-vus", &none, &model);
+    assert_eq!(v["metrics"]["vusers.created"]["values"]["count"], 0);
+    assert_eq!(code, 99, "{stdout}");
+    assert_eq!(check_lines(&stdout), ["fail: maxErrorRate < 5"]);
+    // `NaN <= 5` is false: the check's value is 0, as its metrics were not reported.
+    let c = &v["surge"]["conditions"][0];
+    assert_eq!(
+        (c["result"].clone(), c["value"].clone()),
+        (json!("0"), json!(0.0))
+    );
+    assert_eq!(c["metrics"]["vusers.created"], Value::Null);
+    assert_eq!(c["metrics"]["vusers.completed"], Value::Null);
+
+    // Every request times out (1 s timeout, 2 s endpoint): 100 % of VUs failed, yet
+    // `100 <= 100` is never reached, as vusers.completed is absent.
+    let slow = dir.join("slow.yaml");
+    std::fs::write(
+        &slow,
+        "entry: web\nservices:\n  web:\n    replicas: 1\n    pod: {cores: 4}\n    routes:\n      \
+         \"GET /products\": page\n    endpoints:\n      page:\n        - delay: const(2s)\n",
+    )
+    .unwrap();
+    let timeouts =
+        script("    maxErrorRate: 100\n").replace("  plugins:", "  timeout: 1\n  plugins:");
+    let (code, stdout, v) = run_script(&dir, "all-fail", &timeouts, &slow);
+    let m = &v["metrics"];
+    assert!(
+        m["vusers.failed"]["values"]["count"].as_u64().unwrap() > 0,
+        "{m}"
+    );
+    assert_eq!(m["vusers.completed"]["values"]["count"], 0);
+    assert_eq!(code, 99, "{stdout}");
+    assert_eq!(check_lines(&stdout), ["fail: maxErrorRate < 100"]);
+}
+
+/// A hand-written surge scenario carries `conditions:` too; `surge validate` reads them and
+/// refuses a broken one naming the file, the field, its line and the column (exit 2).
+#[test]
+fn scenario_conditions_are_validated() {
+    let dir = common::tmpdir("import_artillery", "ensure_validate");
+    let model = root().join("tests/data/artillery/model.yaml");
+    let scenario = |conditions: &str| {
+        format!(
+            "model: {}\nflows:\n  f:\n    steps:\n      - get: /products\nscenarios:\n  s:\n    \
+             executor: artillery\n    phases:\n      - {{duration: 2, arrivalRate: 1}}\n\
+             conditions:\n{conditions}",
+            model.display()
+        )
+    };
+    let cases = [
+        (
+            "ok",
+            "  - expression: \"vusers.created == vusers.completed and not (http.response_time.max > 5000)\"\n  \
+             - {expression: \"http.codes.200 >= 1\", strict: false, name: codes}\n",
+            0,
+            "",
+        ),
+        (
+            "syntax",
+            "  - expression: \"vusers.created >\"\n",
+            2,
+            "line 12, field conditions[0].expression",
+        ),
+        (
+            "metric",
+            "  - expression: vusers.created > 0\n  - expression: \"http.downloaded_bytes > 0\"\n",
+            2,
+            "line 13, field conditions[1].expression",
+        ),
+        (
+            "field",
+            "  - {expression: \"vusers.created > 0\", severity: high}\n",
+            2,
+            "severity",
+        ),
+    ];
+    for (name, conds, want, needle) in cases {
+        let f = dir.join(format!("{name}.yaml"));
+        std::fs::write(&f, scenario(conds)).unwrap();
+        let o = surge(&["validate", f.to_str().unwrap()], &root());
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(want), "{name}: {e}");
+        assert!(e.contains(needle), "{name}: {needle}: {e}");
+        if want == 2 {
+            assert!(e.contains(f.to_str().unwrap()), "{name}: {e}");
+        }
+    }
+    let e = stderr(&surge(
+        &["validate", dir.join("syntax.yaml").to_str().unwrap()],
+        &root(),
+    ));
+    assert!(e.contains("column 17: expected a number"), "{e}");
+    let e = stderr(&surge(
+        &["validate", dir.join("metric.yaml").to_str().unwrap()],
+        &root(),
+    ));
+    assert!(
+        e.contains("column 1: metric \"http.downloaded_bytes\" is not simulated"),
+        "{e}"
+    );
+    // The valid one runs: every VU completes, so both checks pass.
+    let out = dir.join("out");
+    let o = surge(
+        &[
+            "run",
+            dir.join("ok.yaml").to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &root(),
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{stdout}{}", stderr(&o));
+    assert_eq!(
+        check_lines(&stdout),
+        [
+            "ok: vusers.created == vusers.completed and not (http.response_time.max > 5000)",
+            "ok: codes"
+        ]
+    );
+}
+
+/// In a sweep or a plan, each run's strict conditions are targets (a failed one fails the
+/// run, and so the point's pass probability); optional ones are not.
+#[test]
+fn strict_conditions_are_sweep_targets() {
+    let s = "model: x\nflows:\n  f:\n    steps:\n      - request: ping\nscenarios:\n  s:\n    \
+             executor: artillery\n    phases:\n      - {duration: 2, arrivalRate: 2}\n\
+             conditions:\n  - expression: \"vusers.created < 1\"\n  \
+             - {expression: \"vusers.created > 0\", name: some VUs}\n  \
+             - {expression: \"vusers.failed > 0\", strict: false}\n";
+    let l = config::from_strs(s, &model()).unwrap_or_else(|e| panic!("{e}"));
+    let r = run(
+        &l,
+        RunOptions {
+            seed: 1,
+            replication: 0,
+        },
+        &mut |_, _| {},
+    );
+    let row = surge::sweep::row::measure(&l, &r, 0, 0, None);
+    let targets: Vec<(&str, bool)> = row
+        .targets
+        .iter()
+        .map(|t| (t.name.as_str(), t.pass))
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            ("conditions vusers.created < 1", false),
+            ("conditions some VUs", true)
+        ]
+    );
+    assert!(!row.passed());
 }

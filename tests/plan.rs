@@ -323,3 +323,39 @@ fn when_nothing_passes_the_closest_points_and_their_misses_are_reported() {
     assert!(stdout.contains("closest"), "{stdout}");
     assert!(stdout.contains("missed by"), "{stdout}");
 }
+
+/// `--screen` shortens runs, so an ensure condition on a total (`http.requests`) is refused,
+/// naming the condition, as a count threshold is; a rate passes.
+#[test]
+fn screening_refuses_conditions_on_totals() {
+    let dir = tmpdir("screen_conditions");
+    std::fs::write(dir.join("m.yaml"), MMC_MODEL).unwrap();
+    let with = |expr: &str| {
+        mmc_scenario(20, "1s", "  http_req_duration: ['avg<1000']\n")
+            + &format!("conditions:\n  - expression: \"{expr}\"\n")
+    };
+    std::fs::write(dir.join("total.yaml"), with("http.requests > 100")).unwrap();
+    std::fs::write(dir.join("rate.yaml"), with("http.request_rate > 1")).unwrap();
+    let args = |s: &'static str, out: &'static str| {
+        [
+            "plan",
+            s,
+            "--param",
+            "services.station.pod.cores=5..6",
+            "--replications",
+            "1",
+            "--out",
+            out,
+            "--quiet",
+            "--screen",
+            "0.5",
+        ]
+    };
+    let o = surge(&args("total.yaml", "total"), &dir);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("conditions[0].expression"), "{e}");
+    assert!(e.contains("http.requests"), "{e}");
+    let o = surge(&args("rate.yaml", "rate"), &dir);
+    assert!(matches!(o.status.code(), Some(0 | 99)), "{}", stderr(&o));
+}

@@ -41,6 +41,10 @@ pub struct ScenarioFile {
     pub scenarios: BTreeMap<String, ExecutorCfg>,
     #[serde(default)]
     pub thresholds: Thresholds,
+    /// Artillery ensure checks: filtrex expressions over Artillery's metric names, evaluated
+    /// once at the end of the run (`crate::ensure`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<crate::ensure::Condition>,
     /// Targets beyond k6 thresholds (surge extension), e.g. a cost ratio against a baseline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub targets: Option<TargetsCfg>,

@@ -654,6 +654,7 @@ pub fn scenario(s: &ScenarioFile, m: &ModelFile) -> Check {
         positive_duration("duration".into(), d.0)?;
     }
     thresholds(s, m)?;
+    crate::ensure::validate(&s.conditions)?;
     if let Some(c) = s.targets.as_ref().and_then(|t| t.cost_ratio.as_ref()) {
         positive("targets.cost_ratio.max".into(), c.max, "ratio")?;
         if m.cost.is_none() {

@@ -8,7 +8,8 @@
 //!   requests become method steps (`- get: /api/leaderboard`) resolved through the model's
 //!   routes, `think` a constant sleep, `loop` with a fixed `count` (or a literal `over` list) a
 //!   loop.
-//! - `config.ensure` (or `config.plugins.ensure`) becomes k6-syntax thresholds;
+//! - `config.ensure` (or `config.plugins.ensure`) becomes the scenario's `conditions`, each
+//!   check as ensure builds it (`crate::ensure`);
 //!   `config.timeout` / `config.http.timeout` the executor's request timeout (default 10 s).
 //! - What surge cannot simulate (other engines, JavaScript hooks and functions, random loop
 //!   counts, conditional requests) is an error naming it and its line; what has no effect on
@@ -18,7 +19,6 @@ use crate::config::artillery::{js_display, ms, to_number, truthy};
 use crate::config::scenario::ArtilleryPhaseCfg;
 use crate::error::{Error, Result};
 use serde_json::{json, Map, Value};
-use std::collections::BTreeMap;
 use std::path::Path;
 
 /// HTTP methods Artillery's http engine takes as request steps.
@@ -124,7 +124,7 @@ pub fn import(path: &Path, text: &str, model: &str) -> Result<Imported> {
     let target = read_config(&mut cx, &config)?;
     let phases = read_phases(&mut cx, &config)?;
     let timeout = read_timeout(&cx, &config)?;
-    let thresholds = read_ensure(&mut cx, &config)?;
+    let conditions = read_ensure(&mut cx, &config)?;
     let default_jitter = config
         .get("defaults")
         .and_then(|d| d.get("think"))
@@ -246,8 +246,8 @@ pub fn import(path: &Path, text: &str, model: &str) -> Result<Imported> {
         "flows": flows,
         "scenarios": {"artillery": exec},
     });
-    if !thresholds.is_empty() {
-        scenario["thresholds"] = json!(thresholds);
+    if !conditions.is_empty() {
+        scenario["conditions"] = Value::Array(conditions);
     }
     Ok(Imported {
         scenario,
@@ -428,8 +428,11 @@ fn read_timeout(cx: &Ctx, config: &Map<String, Value>) -> Result<f64> {
     Ok(s)
 }
 
-/// ensure checks (art `packages/artillery-plugin-ensure/plugin.ts`) as k6 thresholds.
-fn read_ensure(cx: &mut Ctx, config: &Map<String, Value>) -> Result<BTreeMap<String, Vec<String>>> {
+/// ensure's checks (art `packages/artillery-plugin-ensure/plugin.ts` runChecks) as the
+/// scenario's `conditions`, in runChecks' order: `thresholds`, `conditions`, the legacy keys,
+/// `maxErrorRate`. Each expression is built as runChecks builds it and compiled here, so that a
+/// mistake names this file's line.
+fn read_ensure(cx: &mut Ctx, config: &Map<String, Value>) -> Result<Vec<Value>> {
     let plugin = config.get("plugins").and_then(|p| p.get("ensure"));
     if let Some(p) = config.get("plugins").and_then(Value::as_object) {
         for k in p.keys().filter(|k| *k != "ensure") {
@@ -442,188 +445,163 @@ fn read_ensure(cx: &mut Ctx, config: &Map<String, Value>) -> Result<BTreeMap<Str
                 cx.note(
                     "config.ensure",
                     "Artillery loads its ensure plugin only when config.plugins.ensure is \
-                     present; imported as thresholds anyway",
+                     present; imported as conditions anyway",
                 );
             }
             ("config.ensure", e)
         }
         (None, Some(p)) => ("config.plugins.ensure", p),
-        (None, None) => return Ok(BTreeMap::new()),
+        (None, None) => return Ok(Vec::new()),
     };
     let Some(checks) = checks.as_object() else {
         return Err(cx.err(at, "expected a mapping of checks"));
     };
-    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut add = |metric: String, expr: String| out.entry(metric).or_default().push(expr);
-    for (k, v) in checks {
-        let here = format!("{at}.{k}");
-        match k.as_str() {
-            "p95" | "p99" | "max" | "min" | "median" => {
-                // `http.response_time.<k> < parseInt(v)`.
-                let n = parse_int(&js_display(v)).ok_or_else(|| {
-                    cx.err(
-                        &here,
-                        format!("expected a number of ms, got {}", js_display(v)),
-                    )
-                })?;
-                add("http_req_duration".into(), format!("{}<{n}", agg_of(k)));
-            }
-            "maxErrorRate" => {
-                let x = to_number(v);
-                if !x.is_finite() {
-                    return Err(cx.err(
-                        &here,
-                        format!("expected a percentage, got {}", js_display(v)),
-                    ));
-                }
-                // (vusers.created − vusers.completed) / vusers.created · 100 <= X
-                add("vusers.error_rate".into(), format!("rate<={}", x / 100.0));
-            }
-            "thresholds" => {
-                let Some(list) = v.as_array() else {
-                    return Err(cx.err(&here, "expected a list of {metric: value}"));
-                };
-                for (j, item) in list.iter().enumerate() {
-                    let at_j = format!("{here}[{j}]");
-                    let Some((name, val)) = item
-                        .as_object()
-                        .and_then(|o| (o.len() == 1).then(|| o.iter().next()).flatten())
-                    else {
-                        return Err(cx.err(&at_j, "expected one `metric: value` pair"));
-                    };
-                    let n = to_number(val);
-                    if !n.is_finite() {
-                        return Err(
-                            cx.err(&at_j, format!("expected a number, got {}", js_display(val)))
-                        );
-                    }
-                    let (metric, agg) = metric_of(name).map_err(|e| cx.err(&at_j, e))?;
-                    add(metric, format!("{agg}<{}", fmt_num(n)));
-                }
-            }
-            "conditions" => {
-                let Some(list) = v.as_array() else {
-                    return Err(cx.err(&here, "expected a list of {expression, strict}"));
-                };
-                for (j, item) in list.iter().enumerate() {
-                    let at_j = format!("{here}[{j}]");
-                    let Some(expr) = item.get("expression").and_then(Value::as_str) else {
-                        return Err(cx.err(&at_j, "expected an `expression` string"));
-                    };
-                    if item.get("strict").is_some_and(|s| !truthy(s)) {
-                        return Err(cx.err(
-                            &format!("{at_j}.strict"),
-                            "a non-strict condition only reports and never fails the run; \
-                             surge thresholds always decide the verdict: remove it or make it \
-                             strict",
-                        ));
-                    }
-                    for (metric, e) in condition(expr).map_err(|e| cx.err(&at_j, e))? {
-                        add(metric, e);
-                    }
-                }
-            }
-            _ => {
-                return Err(cx.err(
-                    &here,
-                    format!(
-                        "unknown ensure check {k:?}; expected thresholds, conditions, \
-                         maxErrorRate, p95, p99, max, min or median"
-                    ),
-                ))
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// k6 aggregation for an Artillery summary statistic (`lib/core/ssms.ts`).
-fn agg_of(stat: &str) -> String {
-    match stat {
-        "median" | "p50" => "med".into(),
-        "mean" => "avg".into(),
-        "min" | "max" | "count" => stat.into(),
-        "p999" => "p(99.9)".into(),
-        p => format!("p({})", &p[1..]),
-    }
-}
-
-/// An Artillery metric name as a surge (k6) metric and aggregation.
-fn metric_of(name: &str) -> std::result::Result<(String, String), String> {
-    const STATS: [&str; 11] = [
-        "min", "max", "count", "mean", "p50", "median", "p75", "p90", "p95", "p99", "p999",
-    ];
-    let summary = |prefix: &str| {
-        name.strip_prefix(prefix)
-            .filter(|s| STATS.contains(s))
-            .map(agg_of)
-    };
-    if let Some(agg) = summary("http.response_time.") {
-        return Ok(if agg == "count" {
-            ("http_reqs".into(), "count".into())
-        } else {
-            ("http_req_duration".into(), agg)
-        });
-    }
-    if let Some(agg) = summary("vusers.session_length.") {
-        return Ok(if agg == "count" {
-            ("iterations".into(), "count".into())
-        } else {
-            ("iteration_duration".into(), agg)
-        });
-    }
-    Ok(match name {
-        "http.requests" => ("http_reqs".into(), "count".into()),
-        "http.request_rate" => ("http_reqs".into(), "rate".into()),
-        "vusers.created" | "vusers.skipped" | "vusers.completed" => (name.into(), "count".into()),
-        // Artillery's own counters, measured under their own names.
-        n if crate::metrics::is_artillery_counter(n) => (name.into(), "count".into()),
-        _ => {
-            return Err(format!(
-                "metric {name:?} is not simulated; expected http.response_time.<stat>, \
-                 vusers.session_length.<stat>, http.requests, http.responses, \
-                 http.request_rate, http.codes.<status>, errors.ETIMEDOUT, errors.ECONNRESET, \
-                 vusers.created, \
-                 vusers.skipped, vusers.completed or vusers.failed"
-            ))
-        }
-    })
-}
-
-/// A filtrex condition made only of `metric OP number` terms joined by `and`.
-fn condition(expr: &str) -> std::result::Result<Vec<(String, String)>, String> {
-    let mut out = Vec::new();
-    for term in expr.split(" and ") {
-        let t = term
-            .trim()
-            .trim_start_matches('(')
-            .trim_end_matches(')')
-            .trim();
-        let op = ["<=", ">=", "==", "<", ">"]
-            .into_iter()
-            .find(|op| t.contains(op))
-            .ok_or_else(|| {
+    for k in checks.keys() {
+        if !ENSURE_KEYS.contains(&k.as_str()) {
+            return Err(cx.err(
+                &format!("{at}.{k}"),
                 format!(
-                    "cannot read {t:?}: surge reads conditions of the form \
-                     `metric < number`, joined by `and`"
-                )
-            })?;
-        let (lhs, rhs) = t.split_once(op).expect("found");
-        let (lhs, rhs) = (lhs.trim(), rhs.trim());
-        if lhs.contains(' ') || lhs.contains(" or ") || lhs.starts_with("not") {
-            return Err(format!(
-                "cannot read {t:?}: surge reads conditions of the form `metric < number`, \
-                 joined by `and` (no `or`, `not` or arithmetic)"
+                    "unknown ensure check {k:?}; expected thresholds, conditions, \
+                     maxErrorRate, p95, p99, max, min or median"
+                ),
             ));
         }
-        let n: f64 = rhs
-            .parse()
-            .map_err(|_| format!("cannot read {t:?}: the right-hand side must be a number"))?;
-        let (metric, agg) = metric_of(lhs)?;
-        let op = if op == "==" { "==" } else { op };
-        out.push((metric, format!("{agg}{op}{}", fmt_num(n))));
     }
-    Ok(out)
+    let mut out: Vec<(String, crate::ensure::Condition)> = Vec::new();
+    let mut add = |here: String, expression: String, strict: bool, name: Option<String>| {
+        let c = crate::ensure::Condition {
+            expression,
+            strict,
+            name,
+        };
+        out.push((here, c));
+    };
+    if let Some(v) = checks.get("thresholds") {
+        let here = format!("{at}.thresholds");
+        let Some(list) = v.as_array() else {
+            return Err(cx.err(&here, "expected a list of {metric: value}"));
+        };
+        for (j, item) in list.iter().enumerate() {
+            let at_j = format!("{here}[{j}]");
+            let Some((name, val)) = item
+                .as_object()
+                .and_then(|o| (o.len() == 1).then(|| o.iter().next()).flatten())
+            else {
+                return Err(cx.err(&at_j, "expected one `metric: value` pair"));
+            };
+            if !to_number(val).is_finite() {
+                return Err(cx.err(&at_j, format!("expected a number, got {}", js_display(val))));
+            }
+            // `${metricName} < ${maxValue}`, strict.
+            add(at_j, format!("{name} < {}", js_text(val)), true, None);
+        }
+    }
+    if let Some(v) = checks.get("conditions") {
+        let here = format!("{at}.conditions");
+        let Some(list) = v.as_array() else {
+            return Err(cx.err(&here, "expected a list of {expression, strict}"));
+        };
+        for (j, item) in list.iter().enumerate() {
+            let at_j = format!("{here}[{j}]");
+            let Some(expr) = item.get("expression").and_then(Value::as_str) else {
+                return Err(cx.err(&at_j, "expected an `expression` string"));
+            };
+            // `typeof o.strict === 'boolean' ? o.strict : true`.
+            let strict = match item.get("strict") {
+                None => true,
+                Some(Value::Bool(b)) => *b,
+                Some(other) => {
+                    cx.note(
+                        &format!("{at_j}.strict"),
+                        format!(
+                            "{} is not a boolean: ensure then treats the condition as strict",
+                            js_display(other)
+                        ),
+                    );
+                    true
+                }
+            };
+            add(at_j, expr.to_string(), strict, None);
+        }
+    }
+    for (k, v) in checks {
+        if !["p95", "p99", "max", "min", "median"].contains(&k.as_str()) {
+            continue;
+        }
+        let here = format!("{at}.{k}");
+        // `http.response_time.<k> < parseInt(v, 10)`, printed as `<k> < N`.
+        let n = parse_int(&js_display(v)).ok_or_else(|| {
+            cx.err(
+                &here,
+                format!("expected a number of ms, got {}", js_display(v)),
+            )
+        })?;
+        add(
+            here,
+            format!("http.response_time.{k} < {n}"),
+            true,
+            Some(format!("{k} < {n}")),
+        );
+    }
+    if let Some(v) = checks.get("maxErrorRate") {
+        let here = format!("{at}.maxErrorRate");
+        let x = to_number(v);
+        if !x.is_finite() {
+            return Err(cx.err(
+                &here,
+                format!("expected a percentage, got {}", js_display(v)),
+            ));
+        }
+        let x = crate::filtrex::js_number(x);
+        add(
+            here,
+            format!("((vusers.created - vusers.completed)/vusers.created * 100) <= {x}"),
+            true,
+            Some(format!("maxErrorRate < {x}")),
+        );
+    }
+    let mut noted: Vec<String> = Vec::new();
+    let mut conditions = Vec::new();
+    for (here, c) in out {
+        let e = c.compile().map_err(|e| cx.err(&here, e))?;
+        for (name, _) in e.names() {
+            let sometimes_absent = (crate::metrics::is_artillery_counter(name)
+                && name != "vusers.failed")
+                || name == "vusers.skipped";
+            if sometimes_absent && !noted.contains(name) {
+                cx.note(
+                    &here,
+                    format!(
+                        "{name} is in Artillery's report only once it has counted: while it \
+                         is 0 the check reads it as undefined, and a comparison with \
+                         undefined is false (so `{name} < 1` fails)"
+                    ),
+                );
+                noted.push(name.clone());
+            }
+        }
+        conditions.push(serde_json::to_value(&c).expect("a condition serializes"));
+    }
+    Ok(conditions)
+}
+
+const ENSURE_KEYS: [&str; 8] = [
+    "thresholds",
+    "conditions",
+    "maxErrorRate",
+    "p95",
+    "p99",
+    "max",
+    "min",
+    "median",
+];
+
+/// A YAML value as JavaScript's template literal prints it (`${v}`).
+fn js_text(v: &Value) -> String {
+    match v {
+        Value::Number(n) => crate::filtrex::js_number(n.as_f64().unwrap_or(f64::NAN)),
+        other => js_display(other),
+    }
 }
 
 /// The flow's steps as surge steps.
@@ -1004,47 +982,6 @@ mod tests {
             Some(("x:8080".into(), "/v1".into()))
         );
         assert_eq!(split_url("/api"), None);
-    }
-
-    #[test]
-    fn metric_names_map_to_k6() {
-        assert_eq!(
-            metric_of("http.response_time.p95").unwrap(),
-            ("http_req_duration".into(), "p(95)".into())
-        );
-        assert_eq!(
-            metric_of("http.response_time.median").unwrap(),
-            ("http_req_duration".into(), "med".into())
-        );
-        assert_eq!(
-            metric_of("http.response_time.p999").unwrap(),
-            ("http_req_duration".into(), "p(99.9)".into())
-        );
-        assert_eq!(
-            metric_of("http.request_rate").unwrap(),
-            ("http_reqs".into(), "rate".into())
-        );
-        // Artillery's counters keep their names; what surge does not simulate is refused.
-        for n in [
-            "http.codes.200",
-            "errors.ETIMEDOUT",
-            "vusers.failed",
-            "http.responses",
-        ] {
-            assert_eq!(metric_of(n).unwrap(), (n.into(), "count".into()));
-        }
-        assert!(metric_of("http.codes.20").is_err());
-        // Only the error codes surge produces: another would always read 0.
-        assert!(metric_of("errors.ECONNREFUSED").is_err());
-        assert!(metric_of("http.downloaded_bytes").is_err());
-        assert_eq!(
-            condition("http.response_time.p99 < 100 and http.request_rate >= 10").unwrap(),
-            vec![
-                ("http_req_duration".into(), "p(99)<100".into()),
-                ("http_reqs".into(), "rate>=10".into())
-            ]
-        );
-        assert!(condition("http.response_time.p99 < 100 or vusers.created > 1").is_err());
     }
 
     #[test]

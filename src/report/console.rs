@@ -198,6 +198,11 @@ pub fn console_summary(r: &Report) -> String {
             c.total, c.per_hour, c.infrastructure_per_hour, c.peak_per_hour, c.per_million_requests
         );
     }
+    // Artillery's own lines, unindented, so that scripts grepping its output still match.
+    let checks = crate::ensure::console_block(&r.conditions);
+    if !checks.is_empty() {
+        let _ = write!(o, "\n{checks}");
+    }
     if !r.verdicts.is_empty() {
         let table = verdict_table(r);
         o.push('\n');

@@ -13,6 +13,8 @@ pub struct Report<'a> {
     pub loaded: &'a Loaded,
     pub result: RunResult,
     pub verdicts: Vec<Verdict>,
+    /// The scenario's ensure conditions, evaluated (strict ones are also in `verdicts`).
+    pub conditions: Vec<crate::ensure::Outcome>,
     pub json: Value,
     pub seed: u64,
     /// The run's bill, when the model declares prices.
@@ -21,11 +23,18 @@ pub struct Report<'a> {
 
 impl<'a> Report<'a> {
     pub fn new(loaded: &'a Loaded, result: RunResult, seed: u64) -> Self {
-        let verdicts = loaded
+        let mut verdicts = loaded
             .scenario
             .thresholds
             .evaluate(&|sel, agg| result.measure(sel, agg));
+        let conditions = crate::ensure::evaluate(
+            &loaded.scenario.conditions,
+            &result.metrics,
+            ns_to_secs(result.end),
+        );
+        verdicts.extend(conditions.iter().filter_map(|c| c.verdict()));
         let mut json = summary_json(loaded, &result, &verdicts, seed);
+        json["surge"]["conditions"] = conditions.iter().map(|c| c.json()).collect();
         let cost = crate::cost::of_run(&loaded.model, &result);
         if let Some(c) = &cost {
             json["surge"]["cost"] = c.json();
@@ -34,6 +43,7 @@ impl<'a> Report<'a> {
             loaded,
             result,
             verdicts,
+            conditions,
             json,
             seed,
             cost,

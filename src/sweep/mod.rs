@@ -282,6 +282,25 @@ pub fn plan(a: &SweepArgs, pa: &PlanArgs) -> Result<(Finished, bool)> {
                 }
             }
         }
+        // The same for an ensure condition reading a counter (`vusers.created < 100`).
+        for (i, c) in base.scenario.conditions.iter().enumerate() {
+            let names = c.compile().map(|e| e.names().to_vec()).unwrap_or_default();
+            let count = names.iter().find(|(n, _)| {
+                crate::ensure::metric_of(n)
+                    .is_ok_and(|(_, agg)| agg == crate::threshold::Aggregation::Count)
+            });
+            if let Some((name, _)) = count {
+                return Err(Error::input(
+                    &base.scenario_path,
+                    format!("field conditions[{i}].expression"),
+                    format!(
+                        "--screen shortens the runs, so the total {name} means something else \
+                         in a screening run; plan without --screen, or compare a rate \
+                         (http.request_rate) instead"
+                    ),
+                ));
+            }
+        }
     }
     if base.model.cost.is_none() && objective.starts_with("cost.") {
         return Err(Error::input(

@@ -168,6 +168,18 @@ pub fn measure(
             pass: v.pass,
         })
         .collect();
+    // Strict ensure conditions are targets; optional ones never decide a verdict.
+    let conditions = crate::ensure::evaluate(&loaded.scenario.conditions, m, secs);
+    targets.extend(
+        conditions
+            .iter()
+            .filter_map(|c| c.verdict())
+            .map(|v| Target {
+                name: format!("{} {}", v.key, v.expr),
+                measured: v.measured,
+                pass: v.pass,
+            }),
+    );
     if let Some((b, base_value)) = baseline {
         let v = b.verdict(bill.as_ref(), base_value);
         targets.push(Target {
