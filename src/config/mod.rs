@@ -467,8 +467,14 @@ fn located(path: &Path, text: &str, field: &str, msg: String) -> Error {
 }
 
 /// Best-effort line of a dotted field path in YAML (1-based). List indices (`stages[1]`)
-/// select the item, block (`- a: 1`) or flow (`- {a: 1}`) style.
+/// select the item, block (`- a: 1`) or flow (`- {a: 1}`) style. A JSON document (YAML's
+/// flow style, one token per line or not) is walked token by token instead; a leading
+/// byte-order mark is skipped.
 pub fn find_line(text: &str, field: &str) -> Option<usize> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.trim_start().starts_with(['{', '[']) {
+        return find_line_json(text, field);
+    }
     let lines: Vec<&str> = text.lines().collect();
     fn content(l: &str) -> Option<&str> {
         let t = l.trim_start_matches([' ', '-']);
@@ -558,9 +564,170 @@ pub fn find_line(text: &str, field: &str) -> Option<usize> {
     found
 }
 
+/// One step of a field path: a key (`phases`) or a list index (`[0]`).
+#[derive(PartialEq, Debug)]
+enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+fn segments(field: &str) -> Vec<Seg<'_>> {
+    let mut out = Vec::new();
+    for part in field.split('.') {
+        let (key, rest) = part.split_once('[').unwrap_or((part, ""));
+        if !key.is_empty() {
+            out.push(Seg::Key(key));
+        }
+        out.extend(
+            rest.split(['[', ']'])
+                .filter_map(|x| x.parse().ok())
+                .map(Seg::Index),
+        );
+    }
+    out
+}
+
+/// [`find_line`] for JSON: the line of the member's key (or the list item's first token) at
+/// `field`, or of its deepest ancestor present. Strings are read with their escapes; the walk
+/// stops at the first byte that is not JSON.
+fn find_line_json(text: &str, field: &str) -> Option<usize> {
+    let want = segments(field);
+    // Per open container: a list's next index, or an object's current key.
+    enum Frame {
+        List(usize),
+        Object(Option<String>),
+    }
+    let mut stack: Vec<Frame> = Vec::new();
+    let (mut line, mut best) = (1usize, None::<(usize, usize)>);
+    let b = text.as_bytes();
+    let mut i = 0;
+    // A value starts here: compare the path to it with `want`.
+    let mut at_value = |stack: &[Frame], line: usize| {
+        let mut depth = 0;
+        for (f, w) in stack.iter().zip(&want) {
+            let same = match (f, w) {
+                (Frame::List(n), Seg::Index(m)) => n == m,
+                (Frame::Object(Some(k)), Seg::Key(w)) => k == w,
+                _ => false,
+            };
+            if !same {
+                return false;
+            }
+            depth += 1;
+        }
+        if depth > 0 && best.is_none_or(|(d, _)| depth > d) {
+            best = Some((depth, line));
+        }
+        depth == want.len() && depth == stack.len()
+    };
+    let mut key_line = 1;
+    while i < b.len() {
+        match b[i] {
+            b'\n' => line += 1,
+            b'{' | b'[' => {
+                if let Some(Frame::List(_)) = stack.last() {
+                    if at_value(&stack, line) {
+                        return Some(line);
+                    }
+                }
+                stack.push(if b[i] == b'{' {
+                    Frame::Object(None)
+                } else {
+                    Frame::List(0)
+                });
+            }
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b',' => match stack.last_mut() {
+                Some(Frame::List(n)) => *n += 1,
+                Some(Frame::Object(k)) => *k = None,
+                None => return None,
+            },
+            b':' => {
+                if let Some(Frame::Object(Some(_))) = stack.last() {
+                    if at_value(&stack, key_line) {
+                        return Some(key_line);
+                    }
+                }
+            }
+            b'"' => {
+                let start_line = line;
+                let mut s = String::new();
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    if b[i] == b'\\' {
+                        i += 1;
+                    }
+                    if let Some(&c) = b.get(i) {
+                        if c == b'\n' {
+                            line += 1;
+                        }
+                        s.push(c as char);
+                    }
+                    i += 1;
+                }
+                match stack.last_mut() {
+                    Some(Frame::Object(k @ None)) => {
+                        *k = Some(s);
+                        key_line = start_line;
+                    }
+                    Some(Frame::List(_)) => {
+                        if at_value(&stack, start_line) {
+                            return Some(start_line);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            c if c.is_ascii_whitespace() => {}
+            _ => {
+                // A bare scalar (number, true, false, null) as a list item, or a YAML flow
+                // mapping's unquoted key.
+                if let Some(Frame::List(_)) = stack.last() {
+                    if at_value(&stack, line) {
+                        return Some(line);
+                    }
+                }
+                let start = i;
+                while i + 1 < b.len()
+                    && !matches!(b[i + 1], b',' | b']' | b'}' | b'\n' | b' ' | b':')
+                {
+                    i += 1;
+                }
+                if let Some(Frame::Object(k @ None)) = stack.last_mut() {
+                    *k = Some(String::from_utf8_lossy(&b[start..=i]).into_owned());
+                    key_line = line;
+                }
+            }
+        }
+        i += 1;
+    }
+    best.map(|(_, l)| l)
+}
+
 #[cfg(test)]
 mod tests {
     use super::find_line;
+
+    #[test]
+    fn finds_json_fields_and_skips_a_bom() {
+        let j = "{\n  \"config\": {\n    \"target\": \"http://x\",\n    \"phases\": [\n      { \"duration\": 1 },\n      {\n        \"duration\": 2, \"arrivalRate\": \"x\"\n      }\n    ]\n  },\n  \"after\": {\"flow\": []}\n}\n";
+        assert_eq!(find_line(j, "config"), Some(2));
+        assert_eq!(find_line(j, "config.target"), Some(3));
+        assert_eq!(find_line(j, "config.phases[0]"), Some(5));
+        assert_eq!(find_line(j, "config.phases[1].arrivalRate"), Some(7));
+        assert_eq!(find_line(j, "config.phases[1].rampTo"), Some(6));
+        assert_eq!(find_line(j, "after"), Some(11));
+        assert_eq!(find_line(j, "nope"), None);
+        // A key inside a string value is not a key.
+        let tricky = "{\"a\": \"\\\"b\\\": 1\",\n\"b\": 2}";
+        assert_eq!(find_line(tricky, "b"), Some(2));
+        let flow = "{config: {phases: [{duration: 1},\n {rate: 2}]}}";
+        assert_eq!(find_line(flow, "config.phases[1].rate"), Some(2));
+        let bom = "\u{feff}config:\n  processor: x.js\n";
+        assert_eq!(find_line(bom, "config.processor"), Some(2));
+    }
 
     #[test]
     fn finds_nested_field_lines() {
