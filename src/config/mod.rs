@@ -672,10 +672,8 @@ fn find_line_json(text: &str, field: &str) -> Option<usize> {
                         *k = Some(s);
                         key_line = start_line;
                     }
-                    Some(Frame::List(_)) => {
-                        if at_value(&stack, start_line) {
-                            return Some(start_line);
-                        }
+                    Some(Frame::List(_)) if at_value(&stack, start_line) => {
+                        return Some(start_line);
                     }
                     _ => {}
                 }
