@@ -667,15 +667,12 @@ fn find_line_json(text: &str, field: &str) -> Option<usize> {
                     }
                     i += 1;
                 }
-                match stack.last_mut() {
-                    Some(Frame::Object(k @ None)) => {
-                        *k = Some(s);
-                        key_line = start_line;
-                    }
-                    Some(Frame::List(_)) if at_value(&stack, start_line) => {
-                        return Some(start_line);
-                    }
-                    _ => {}
+                if matches!(stack.last(), Some(Frame::List(_))) && at_value(&stack, start_line) {
+                    return Some(start_line);
+                }
+                if let Some(Frame::Object(k @ None)) = stack.last_mut() {
+                    *k = Some(s);
+                    key_line = start_line;
                 }
             }
             c if c.is_ascii_whitespace() => {}
