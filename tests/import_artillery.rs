@@ -1031,15 +1031,15 @@ fn strict_conditions_are_sweep_targets() {
 #[test]
 fn json_and_bom_scripts_are_located() {
     let json = "{\n  \"config\": {\n    \"target\": \"http://x\",\n    \"phases\": [{\"duration\": 5, \"arrivalRate\": 1}]\n  },\n  \"scenarios\": [{\"flow\": [{\"get\": {\"url\": \"/a\"}}]}],\n  \"after\": {\"flow\": [{\"get\": {\"url\": \"/b\"}}]}\n}\n";
-    let e = artillery::import(Path::new("s.json"), json, "m.yaml")
-        .err()
-        .expect("`after` is refused")
-        .to_string();
+    let Err(e) = artillery::import(Path::new("s.json"), json, "m.yaml") else {
+        panic!("`after` is refused");
+    };
+    let e = e.to_string();
     assert!(e.contains("line 7, field after"), "{e}");
     let yaml = "\u{feff}config:\n  target: http://x\n  processor: ./p.js\n  phases:\n    - {duration: 5, arrivalRate: 1}\nscenarios:\n  - flow:\n      - get: {url: /a}\n";
-    let e = artillery::import(Path::new("s.yml"), yaml, "m.yaml")
-        .err()
-        .expect("a processor is refused")
-        .to_string();
+    let Err(e) = artillery::import(Path::new("s.yml"), yaml, "m.yaml") else {
+        panic!("a processor is refused");
+    };
+    let e = e.to_string();
     assert!(e.contains("line 3, field config.processor"), "{e}");
 }
