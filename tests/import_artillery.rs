@@ -836,6 +836,22 @@ fn a_non_strict_condition_only_reports() {
         .iter()
         .any(|t| t["expr"] == failing));
     assert!(!stdout.contains("TARGETS FAILED"), "{stdout}");
+    // report.html lists every check, the optional one too, with the metrics it read.
+    let html = std::fs::read_to_string(dir.join("out-optional/report.html")).unwrap();
+    let at = html.find("<table id=\"checks\">").expect("a checks table");
+    let table = &html[at..at + html[at..].find("</table>").unwrap()];
+    let created = v["metrics"]["vusers.created"]["values"]["count"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        table.contains(&format!(
+            "fail: {} (optional)",
+            failing.replace('<', "&lt;")
+        )) && table.contains("FAIL (optional)")
+            && table.contains(&format!("vusers.created = {created}"))
+            && table.contains("ok: vusers.completed == vusers.created"),
+        "{table}"
+    );
 }
 
 /// index.spec.js "works with legacy maxErrorRate" and "checks are grouped in the correct

@@ -963,3 +963,31 @@ fn long_flat_chains_and_nested_ifs_read() {
         "{out}"
     );
 }
+
+/// Sleeps as k6 takes them: 0 or less returns at once (no step), one that may be negative or
+/// is longer than a Go Duration is a TODO saying so.
+#[test]
+fn sleeps_out_of_range_follow_k6() {
+    let d = tmpdir("import-k6", "sleeps");
+    let script = "import http from 'k6/http';\nimport { sleep } from 'k6';\n\
+                  export const options = { vus: 1, duration: '10s' };\n\
+                  export default function () { http.get('http://x/a'); sleep(-1); sleep(0); \
+                  sleep(-2 + Math.random()); sleep(1e308); sleep(-0.5 + Math.random()); \
+                  sleep(1 + Math.random()); }\n";
+    let o = import_text(&d, "s.js", script, None);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        steps(&out),
+        ["- get: \"/a\"", "- sleep: uniform(1s,2s)"],
+        "{out}"
+    );
+    assert!(
+        out.contains("`sleep(1e308)` is longer than k6 can sleep"),
+        "{out}"
+    );
+    assert!(
+        out.contains("`sleep(-0.5 + Math.random())` may be negative"),
+        "{out}"
+    );
+}

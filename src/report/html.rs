@@ -225,6 +225,55 @@ fn verdict_rows(s: &Value) -> Vec<Row> {
         .collect()
 }
 
+/// `surge.conditions`: each check's console line, value and the metrics it read (`absent`:
+/// not in Artillery's report, which filtrex reads as undefined).
+fn condition_rows(s: &Value) -> Vec<Row> {
+    s["surge"]["conditions"]
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or(&[])
+        .iter()
+        .map(|c| {
+            let ok = c["ok"].as_bool().unwrap_or(false);
+            let strict = c["strict"].as_bool().unwrap_or(true);
+            let metrics = c["metrics"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| {
+                            let v = if v.is_null() {
+                                "absent".into()
+                            } else {
+                                jnum(v)
+                            };
+                            format!("{k} = {v}")
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default();
+            let result = match (ok, strict) {
+                (true, _) => "PASS",
+                (false, true) => "FAIL",
+                (false, false) => "FAIL (optional)",
+            };
+            Row {
+                class: if ok || !strict {
+                    "verdict pass"
+                } else {
+                    "verdict fail"
+                },
+                cells: vec![
+                    Cell::Text(c["line"].as_str().unwrap_or("").into()),
+                    Cell::Num(c["result"].as_str().unwrap_or("").into()),
+                    Cell::Text(metrics),
+                    Cell::Result(result.into()),
+                ],
+            }
+        })
+        .collect()
+}
+
 fn dots(name: &str) -> String {
     format!(
         "{name}{}:",
@@ -657,6 +706,24 @@ fn render_run(dir: &Path) -> Result<String> {
         ],
         &verdicts,
     ));
+    let checks = condition_rows(&s);
+    if !checks.is_empty() {
+        b.push_str(
+            "<h2>Checks (Artillery ensure)</h2><p class=\"muted\">Every condition, as \
+             Artillery prints it; an optional one (strict: false) is reported and never fails \
+             the run.</p>",
+        );
+        b.push_str(&table(
+            "checks",
+            &[
+                "check".into(),
+                "value".into(),
+                "metrics read".into(),
+                "result".into(),
+            ],
+            &checks,
+        ));
+    }
 
     b.push_str("<h2>Bottleneck narrative</h2><ul class=\"narrative\">");
     let p95_target = s["surge"]["verdict"].as_array().and_then(|a| {

@@ -16,6 +16,8 @@ const GUARD_NOTE: &str = "k6 runs the next steps only when ";
 const GUARD_TAIL: &str = "; surge runs them every iteration";
 /// Past this length, further nested conditions are summarised.
 const GUARD_MAX: usize = 240;
+/// The longest sleep k6 can take, in seconds: `time.Duration(secs * 1e9)` is an int64 of ns.
+const MAX_SLEEP_S: f64 = i64::MAX as f64 / 1e9;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Flow {
@@ -1058,14 +1060,28 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
         match self.think(arg, f) {
             Some(Some(dist)) => out.push(Step::Sleep { dist, loc }),
             Some(None) => {}
-            None => out.push(Step::Todo {
-                loc,
-                msg: format!(
-                    "`{}` is computed at run time; replace it with `- sleep: <distribution>` \
-                     (e.g. uniform(1s,3s))",
-                    self.src(c.span)
-                ),
-            }),
+            None => {
+                let why = match self.lin(arg, f, 0) {
+                    Some(l)
+                        if (l.a + l.b.max(0.0)).is_nan() || l.a + l.b.max(0.0) >= MAX_SLEEP_S =>
+                    {
+                        "is longer than k6 can sleep (a Go Duration holds 292 years)"
+                    }
+                    Some(l) if l.a + l.b.min(0.0) < 0.0 => {
+                        "may be negative, which k6 sleeps as 0: max(0, …) is not a surge \
+                         distribution"
+                    }
+                    _ => "is computed at run time",
+                };
+                out.push(Step::Todo {
+                    loc,
+                    msg: format!(
+                        "`{}` {why}; replace it with `- sleep: <distribution>` (e.g. \
+                         uniform(1s,3s))",
+                        self.src(c.span)
+                    ),
+                })
+            }
         }
     }
 
@@ -1095,11 +1111,15 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
         }
         let l = self.lin(e, f, 0)?;
         let (lo, hi) = (l.a + l.b.min(0.0), l.a + l.b.max(0.0));
-        if !(lo.is_finite() && hi.is_finite()) || lo < 0.0 {
+        if !(lo.is_finite() && hi.is_finite()) || hi >= MAX_SLEEP_S {
             return None;
         }
-        if hi == 0.0 {
+        // k6's sleep of 0 or less returns at once (a timer of a non-positive Duration).
+        if hi <= 0.0 {
             return Some(None);
+        }
+        if lo < 0.0 {
+            return None;
         }
         Some(Some(if lo == hi {
             format!("const({})", secs(lo))
