@@ -280,16 +280,20 @@ fn native_on(model: &str, phases: &str, steps: &str, extra: &str) -> serde_json:
 }
 
 /// The summary.json of one run (seed 1) of `l`.
-fn summary_of(l: &config::Loaded) -> Value {
-    let r = run(
+/// One run at seed 1, replication 0.
+fn run1(l: &config::Loaded) -> surge::sim::RunResult {
+    run(
         l,
         RunOptions {
             seed: 1,
             replication: 0,
         },
         &mut |_, _| {},
-    );
-    surge::report::Report::new(l, r, 1).json
+    )
+}
+
+fn summary_of(l: &config::Loaded) -> Value {
+    surge::report::Report::new(l, run1(l), 1).json
 }
 
 /// maxVusers 2, one arrival every 100 ms, each VU busy 450 ms: the VUs started at 0.1 and
@@ -1018,14 +1022,7 @@ fn strict_conditions_are_sweep_targets() {
              - {expression: \"vusers.created > 0\", name: some VUs}\n  \
              - {expression: \"vusers.failed > 0\", strict: false}\n";
     let l = config::from_strs(s, &model()).unwrap_or_else(|e| panic!("{e}"));
-    let r = run(
-        &l,
-        RunOptions {
-            seed: 1,
-            replication: 0,
-        },
-        &mut |_, _| {},
-    );
+    let r = run1(&l);
     let row = surge::sweep::row::measure(&l, &r, 0, 0, None);
     let targets: Vec<(&str, bool)> = row
         .targets
