@@ -1056,3 +1056,36 @@ fn json_and_bom_scripts_are_located() {
     let e = e.to_string();
     assert!(e.contains("line 3, field config.processor"), "{e}");
 }
+
+/// `surge run SCRIPT --model`: a budget refusal of the imported scenario (here the time series
+/// of a 10^9 s run) is blamed on the Artillery phases that make the run that long, at their
+/// line, not on a field (`sample_interval`) the script does not have.
+#[test]
+fn a_run_over_budget_is_blamed_on_the_phases() {
+    let dir = common::tmpdir("import_artillery", "budget_line");
+    let model = root().join("tests/data/artillery/model.yaml");
+    let f = dir.join("long.yml");
+    std::fs::write(
+        &f,
+        "config:\n  target: \"http://x\"\n  phases: [{duration: \"1e9\", arrivalRate: 1}]\n\
+         scenarios:\n  - flow:\n      - get: { url: \"/health\" }\n",
+    )
+    .unwrap();
+    let o = surge(
+        &[
+            "run",
+            f.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--out",
+            dir.join("out").to_str().unwrap(),
+        ],
+        &root(),
+    );
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("long.yml: line 3, field config.phases") && e.contains("GiB"),
+        "{e}"
+    );
+}

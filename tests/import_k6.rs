@@ -935,7 +935,7 @@ fn long_flat_chains_and_nested_ifs_read() {
     );
     let ladder = format!(
         "{head}export default function () {{ const x = 1; {} http.get('http://x/a'); }}\n",
-        (0..1200)
+        (0..4000)
             .map(|i| format!("if (x === {i}) {{ }}"))
             .collect::<Vec<_>>()
             .join(" else ")

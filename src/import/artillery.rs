@@ -273,8 +273,58 @@ pub fn load(
         )));
     }
     let imported = import(path, text, &abs.to_string_lossy())?;
-    let loaded = check(path, &imported, path, sets, budget)?;
+    let loaded = check(path, &imported, path, sets, budget).map_err(|e| locate(e, text))?;
     Ok((loaded, imported.notes))
+}
+
+/// An error [`check`] blamed on a field of the imported scenario, blamed instead on the part of
+/// the Artillery script it came from, with its line: the executor's phases are `config.phases`;
+/// the run's length (which the budget names through `duration`, or `sample_interval` for the
+/// time series) is the phases' total; `conditions` are `config.ensure`.
+fn locate(e: Error, text: &str) -> Error {
+    let Error::Input {
+        file,
+        location,
+        message,
+    } = e
+    else {
+        return e;
+    };
+    let Some(field) = location.strip_prefix("the imported scenario's field ") else {
+        return Error::Input {
+            file,
+            location,
+            message,
+        };
+    };
+    let phase = field
+        .strip_prefix("scenarios.")
+        .and_then(|r| r.split_once(".phases"))
+        .map(|(_, rest)| format!("config.phases{rest}"));
+    let (source, why) = match (phase, field) {
+        (Some(p), _) => (p, String::new()),
+        (None, "duration" | "sample_interval") => (
+            "config.phases".to_string(),
+            " (the phases' total length is the run's length)".to_string(),
+        ),
+        (None, f) if f.starts_with("conditions") => ("config.ensure".to_string(), String::new()),
+        _ => {
+            return Error::Input {
+                file,
+                location,
+                message,
+            }
+        }
+    };
+    let at = match crate::config::find_line(text, &source) {
+        Some(l) => format!("line {l}, field {source}"),
+        None => format!("field {source}"),
+    };
+    Error::Input {
+        file,
+        location: format!("{at}{why}"),
+        message,
+    }
 }
 
 /// Load an imported scenario as if it were written at `at` (its `model` relative to there),

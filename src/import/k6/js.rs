@@ -101,6 +101,8 @@ fn too_deep(text: &str, max: usize) -> Option<usize> {
     // (automatic semicolon insertion): decided by the next significant byte.
     let mut last = b';';
     let mut line_break = false;
+    // Where the last `else` ended.
+    let mut else_end: Option<usize> = None;
     let ends_expression = |c: u8| {
         c.is_ascii_alphanumeric()
             || matches!(c, b'_' | b'$' | b')' | b']' | b'}' | b'\'' | b'"' | b'`')
@@ -221,26 +223,35 @@ fn too_deep(text: &str, max: usize) -> Option<usize> {
                 {
                     i += 1;
                 }
-                if matches!(
-                    &text[start..i],
-                    "if" | "else"
-                        | "for"
-                        | "while"
-                        | "do"
-                        | "with"
-                        | "new"
-                        | "typeof"
-                        | "void"
-                        | "delete"
-                        | "await"
-                        | "yield"
-                        | "return"
-                        | "throw"
-                        | "case"
-                        | "async"
-                        | "function"
-                        | "class"
-                ) {
+                let word = &text[start..i];
+                // `else if` nests one statement, not two: the `if` is not counted again.
+                let else_if =
+                    word == "if" && else_end.is_some_and(|e| text[e..start].trim().is_empty());
+                if word == "else" {
+                    else_end = Some(i);
+                }
+                if !else_if
+                    && matches!(
+                        word,
+                        "if" | "else"
+                            | "for"
+                            | "while"
+                            | "do"
+                            | "with"
+                            | "new"
+                            | "typeof"
+                            | "void"
+                            | "delete"
+                            | "await"
+                            | "yield"
+                            | "return"
+                            | "throw"
+                            | "case"
+                            | "async"
+                            | "function"
+                            | "class"
+                    )
+                {
                     if let Some(f) = frames.last_mut() {
                         f.1 += 1;
                     }
