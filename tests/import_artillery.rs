@@ -697,20 +697,8 @@ fn import_writes_a_runnable_scenario() {
 /// `surge run SCRIPT --model tests/data/artillery/model.yaml` in `dir`: exit code, stdout and
 /// the run's summary.json.
 fn run_script(dir: &Path, name: &str, script: &str, model: &Path) -> (i32, String, Value) {
-    let f = dir.join(format!("{name}.yml"));
-    std::fs::write(&f, script).unwrap();
+    let o = run_cli(dir, name, script, model);
     let out = dir.join(format!("out-{name}"));
-    let o = surge(
-        &[
-            "run",
-            f.to_str().unwrap(),
-            "--model",
-            model.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        &root(),
-    );
     let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
     let code = o.status.code().unwrap_or(-1);
     assert!(
@@ -720,6 +708,24 @@ fn run_script(dir: &Path, name: &str, script: &str, model: &Path) -> (i32, Strin
     );
     let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
     (code, stdout, serde_json::from_str(&summary).unwrap())
+}
+
+/// `surge run DIR/NAME.yml --model MODEL --out DIR/out-NAME`, whatever its exit.
+fn run_cli(dir: &Path, name: &str, script: &str, model: &Path) -> std::process::Output {
+    let f = dir.join(format!("{name}.yml"));
+    std::fs::write(&f, script).unwrap();
+    let out = dir.join(format!("out-{name}"));
+    surge(
+        &[
+            "run",
+            f.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &root(),
+    )
 }
 
 /// The lines under `Checks:`, as plugin.ts logs them.
@@ -1064,23 +1070,12 @@ fn json_and_bom_scripts_are_located() {
 fn a_run_over_budget_is_blamed_on_the_phases() {
     let dir = common::tmpdir("import_artillery", "budget_line");
     let model = root().join("tests/data/artillery/model.yaml");
-    let f = dir.join("long.yml");
-    std::fs::write(
-        &f,
+    let o = run_cli(
+        &dir,
+        "long",
         "config:\n  target: \"http://x\"\n  phases: [{duration: \"1e9\", arrivalRate: 1}]\n\
          scenarios:\n  - flow:\n      - get: { url: \"/health\" }\n",
-    )
-    .unwrap();
-    let o = surge(
-        &[
-            "run",
-            f.to_str().unwrap(),
-            "--model",
-            model.to_str().unwrap(),
-            "--out",
-            dir.join("out").to_str().unwrap(),
-        ],
-        &root(),
+        &model,
     );
     let e = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{e}");
