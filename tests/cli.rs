@@ -5,7 +5,7 @@ mod common;
 use common::{root, stderr, surge};
 use std::path::{Path, PathBuf};
 
-fn tmpdir(name: &str) -> PathBuf {
+fn tmpdir(name: &str) -> common::TmpDir {
     common::tmpdir("cli", name)
 }
 
@@ -219,14 +219,15 @@ fn shorthand_set_paths_reach_the_hpa_and_the_pool() {
         }
         let o = surge(&args, &root());
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-        d.join("timeseries.csv")
+        // The directory (removed when dropped) goes back with its file.
+        (d.join("timeseries.csv"), d)
     };
-    let free = run(&[]);
+    let (free, _keep) = run(&[]);
     assert!(
         column_max(&free, "web_replicas") > 3.0,
         "the spike scales web past 3"
     );
-    let capped = run(&[
+    let (capped, _keep) = run(&[
         "services.web.autoscaler.maxReplicas=3",
         "database.pool.max=4",
     ]);

@@ -14,7 +14,7 @@ use surge::config;
 use surge::report::{littles_law, LITTLE_TOLERANCE};
 use surge::sim::{self, RunOptions};
 
-fn tmpdir(name: &str) -> PathBuf {
+fn tmpdir(name: &str) -> common::TmpDir {
     common::tmpdir("report", name)
 }
 

@@ -85,7 +85,6 @@ fn hamballer_model() {
 mod common;
 
 use common::{stderr, surge};
-use std::path::PathBuf;
 
 const MODEL: &str = "entry: web
 services:
@@ -113,7 +112,7 @@ scenarios:
 ";
 
 /// Write `scenario` and `model` into a fresh folder; returns it.
-fn files(name: &str, scenario: &str, model: &str) -> PathBuf {
+fn files(name: &str, scenario: &str, model: &str) -> common::TmpDir {
     let d = common::tmpdir("robust", name);
     std::fs::write(d.join("scenario.yaml"), scenario).unwrap();
     std::fs::write(d.join("model.yaml"), model).unwrap();

@@ -14,7 +14,7 @@ use surge::config;
 use surge::sim::{self, RunOptions};
 use surge::sweep::stats::{interval, LEVEL};
 
-fn tmpdir(name: &str) -> PathBuf {
+fn tmpdir(name: &str) -> common::TmpDir {
     common::tmpdir("sweep", name)
 }
 

@@ -18,12 +18,36 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A fresh, empty directory `surge-<suite>-<name>-<pid>` under the system temp dir.
-pub fn tmpdir(suite: &str, name: &str) -> PathBuf {
+/// A fresh, empty directory `surge-<suite>-<name>-<pid>` under the system temp dir, removed
+/// when the guard drops; a failing test (panicking) leaves it for inspection.
+pub fn tmpdir(suite: &str, name: &str) -> TmpDir {
     let d = std::env::temp_dir().join(format!("surge-{suite}-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
-    d
+    TmpDir(d)
+}
+
+pub struct TmpDir(PathBuf);
+
+impl std::ops::Deref for TmpDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for TmpDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TmpDir {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 }
 
 pub fn stderr(o: &Output) -> String {
