@@ -475,6 +475,13 @@ fn dispatch(cli: Cli) -> Result<i32> {
             let loaded = load_run(&scenario, model.as_deref(), &sets, budget.budget()?)?;
             let seed = seed.unwrap_or(loaded.scenario.seed);
             let out = out.unwrap_or_else(|| Path::new("results").join(loaded.name()));
+            report::check_output_dir("--out", &out)?;
+            if let Some(p) = &iterations_log {
+                report::check_output_file("--iterations-log", p)?;
+            }
+            if let Some(p) = &summary_export {
+                report::check_output_file("--summary-export", p)?;
+            }
             let mut pb: Option<ProgressBar> = None;
             let result = sim::try_run_logged(
                 &loaded,

@@ -914,3 +914,130 @@ fn yaml_past_the_reader_limits_says_what_is_too_large() {
         );
     }
 }
+
+/// A scenario on the bundled HPA model, written beside a copy of that model and its manifest.
+fn hpa_files(name: &str, scenario_extra: &str) -> common::TmpDir {
+    let d = common::tmpdir("robust", name);
+    let root = common::root();
+    std::fs::create_dir_all(d.join("hpa")).unwrap();
+    std::fs::copy(root.join("models/shop-hpa.yaml"), d.join("model.yaml")).unwrap();
+    std::fs::copy(
+        root.join("models/hpa/web-hpa.yaml"),
+        d.join("hpa/web-hpa.yaml"),
+    )
+    .unwrap();
+    let s = format!(
+        "model: model.yaml\n{scenario_extra}flows:\n  a: {{steps: [{{request: home}}, {{sleep: 1s}}]}}\n\
+         scenarios:\n  s: {{executor: constant-vus, vus: 5, duration: 20s}}\n"
+    );
+    std::fs::write(d.join("scenario.yaml"), s).unwrap();
+    d
+}
+
+/// An override pointing the autoscaler at a manifest file used to leave it unread: the service
+/// silently ran without its HPA. A missing file is now refused, naming the override.
+#[test]
+fn an_autoscaler_override_naming_a_file_is_read_or_refused() {
+    let d = hpa_files(
+        "override-hpa",
+        "model_overrides:\n  services.web.autoscaler: hpa/nope.yaml\n",
+    );
+    let o = run(&d, &[]);
+    assert_refused_cleanly(
+        &o,
+        &[
+            "scenario.yaml",
+            "line 3",
+            "services.web.autoscaler",
+            "nope.yaml",
+        ],
+        &d.join("out"),
+        "model_overrides",
+    );
+    let d = hpa_files("set-hpa", "");
+    let o = run(&d, &["--set", "services.web.autoscaler=hpa/nope.yaml"]);
+    assert_refused_cleanly(
+        &o,
+        &["--set", "services.web.autoscaler", "does not exist"],
+        &d.join("out"),
+        "--set",
+    );
+    // The model's own manifest, named by an override, still scales the service.
+    let o = run(&d, &["--set", "services.web.autoscaler=hpa/web-hpa.yaml"]);
+    assert!(matches!(o.status.code(), Some(0 | 99)), "{}", stderr(&o));
+    let ts = std::fs::read_to_string(d.join("out/timeseries.csv")).unwrap();
+    let header = ts.lines().next().unwrap();
+    assert!(header.contains("web_desired"), "HPA columns: {header}");
+}
+
+/// `--set model=PATH` was applied after the model had been read, so it was ignored.
+#[test]
+fn a_model_override_on_the_command_line_chooses_the_model() {
+    let d = files("set-model", SCENARIO, MODEL);
+    let o = run(&d, &["--set", "model=nope.yaml"]);
+    assert_refused_cleanly(
+        &o,
+        &["--set model=nope.yaml", "not found"],
+        &d.join("out"),
+        "nope",
+    );
+    std::fs::write(
+        d.join("other.yaml"),
+        MODEL
+            .replace("web:", "other:")
+            .replace("entry: web", "entry: other"),
+    )
+    .unwrap();
+    let o = run(&d, &["--set", "model=other.yaml"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = std::fs::read_to_string(d.join("out/summary.json")).unwrap();
+    assert!(s.contains("other"), "the run used other.yaml");
+}
+
+/// Output paths that cannot take a file are refused before the run, not after it (exit 2).
+#[test]
+fn unwritable_output_paths_are_refused_before_the_run() {
+    let d = files("out-paths", SCENARIO, MODEL);
+    std::fs::create_dir_all(d.join("adir")).unwrap();
+    for (flag, needle) in [
+        ("--summary-export", "is a directory"),
+        ("--iterations-log", "is a directory"),
+    ] {
+        let o = run(&d, &[flag, "adir"]);
+        assert_refused_cleanly(&o, &[flag, needle], &d.join("out"), flag);
+    }
+    std::fs::write(d.join("afile"), "x").unwrap();
+    let o = surge(&["run", "scenario.yaml", "--out", "afile", "-q"], &d);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("not a directory"), "{}", stderr(&o));
+}
+
+/// A control loop ticking every microsecond is named by the budget before the run.
+#[test]
+fn control_loop_periods_count_in_the_event_budget() {
+    let d = hpa_files(
+        "sync-1us",
+        "model_overrides:\n  cluster.hpa_sync_period: 1us\n",
+    );
+    let o = validate(&d, &["--max-events", "1e6"]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("cluster.hpa_sync_period") && e.contains("HPA syncs"),
+        "{e}"
+    );
+    // At the default period the same run is well inside that budget.
+    let d = hpa_files("sync-15s", "");
+    let o = validate(&d, &["--max-events", "1e6"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// A device that never ends (or any file past the input cap) is refused, not read into memory.
+#[test]
+fn an_endless_input_file_is_refused() {
+    let d = files("dev-zero", SCENARIO, MODEL);
+    let o = surge(&["validate", "/dev/zero"], &d);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("/dev/zero") && e.contains("MiB"), "{e}");
+}

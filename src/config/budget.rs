@@ -740,6 +740,7 @@ pub fn estimate(s: &ScenarioFile, m: &ModelFile) -> Estimate {
             live: false,
         });
     }
+    control_loops(m, horizon, &mut parts);
     let endpoints: u64 = m.services.values().map(|s| s.endpoints.len() as u64).sum();
     parts.push(Part {
         source: Source::Model,
@@ -771,6 +772,60 @@ pub fn estimate(s: &ScenarioFile, m: &ModelFile) -> Estimate {
         parts,
         horizon: sat(horizon),
         columns,
+    }
+}
+
+/// The autoscaling control loops' ticks over the run: each HPA sync and each metrics scrape
+/// passes over the autoscaled pods, each Cluster Autoscaler scan over the nodes (counted as one
+/// event per pod or node, like the time series). A period of microseconds is legal but makes
+/// millions of passes: here it is named before the run, not found by the run's event meter.
+fn control_loops(m: &ModelFile, horizon: f64, parts: &mut Vec<Part>) {
+    let hpa_pods: f64 = m
+        .services
+        .values()
+        .filter_map(|s| match &s.autoscaler {
+            Some(super::model::AutoscalerRef::Inline(h)) => Some(h.spec.max_replicas.max(1) as f64),
+            _ => None,
+        })
+        .sum();
+    let mut tick = |field: &str, period: u64, what: &str, per_tick: f64| {
+        let ticks = horizon / period.max(1) as f64;
+        parts.push(Part {
+            source: Source::Model,
+            field: field.into(),
+            what: format!(
+                "{} {what} (every {} over {})",
+                fmt_count(sat(ticks)),
+                crate::dist::format_duration(period),
+                secs(horizon)
+            ),
+            bytes: 0,
+            events: sat(ticks * (1.0 + per_tick)),
+            live: false,
+        });
+    };
+    if hpa_pods > 0.0 {
+        let c = &m.cluster;
+        tick(
+            "cluster.hpa_sync_period",
+            c.hpa_sync_period.0,
+            "HPA syncs",
+            hpa_pods,
+        );
+        tick(
+            "cluster.metrics_resolution",
+            c.metrics_resolution.0,
+            "metrics scrapes",
+            hpa_pods,
+        );
+    }
+    if let Some(n) = &m.cluster.nodes {
+        tick(
+            "cluster.nodes.scan_interval",
+            n.scan_interval.0,
+            "node scans",
+            f64::from(n.max),
+        );
     }
 }
 

@@ -95,15 +95,35 @@ impl Loaded {
     }
 }
 
+/// Input files past this size are refused: a device such as `/dev/zero` never ends, and no
+/// scenario, model, manifest or measurement file comes near it.
+pub const MAX_INPUT_BYTES: u64 = 256 << 20;
+
 pub fn read_text(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| {
         let what = if e.kind() == std::io::ErrorKind::NotFound {
             "file not found".to_string()
         } else {
             format!("cannot read: {e}")
         };
         Error::input(path, "", what)
-    })?;
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(Error::input(
+            path,
+            "",
+            format!(
+                "larger than {} MiB; expected a text file (a scenario, model, manifest or \
+                 measurements)",
+                MAX_INPUT_BYTES >> 20
+            ),
+        ));
+    }
     String::from_utf8(bytes).map_err(|e| {
         let (line, col, at) = utf8_position(e.as_bytes(), e.utf8_error().valid_up_to());
         Error::input(
@@ -236,13 +256,18 @@ fn resolve_autoscalers(m: &mut ModelFile, model_path: &Path) -> Result<()> {
                 .parent()
                 .unwrap_or_else(|| Path::new("."))
                 .join(p);
-            if !path.exists() {
+            if !path.is_file() {
                 return Err(Error::input(
                     model_path,
                     format!("field services.{name}.autoscaler"),
                     format!(
-                        "HPA manifest {} not found (relative to the model file)",
-                        path.display()
+                        "HPA manifest {} {} (expected a file, relative to the model file)",
+                        path.display(),
+                        if path.exists() {
+                            "is not a file"
+                        } else {
+                            "not found"
+                        }
                     ),
                 ));
             }
@@ -282,11 +307,19 @@ fn resolve_json(v: &mut serde_json::Value, model_path: &Path, field: &str) -> Re
             .parent()
             .unwrap_or_else(|| Path::new("."))
             .join(&*p);
-        if !path.exists() {
+        if !path.is_file() {
             return Err(Error::input(
                 model_path,
                 format!("field {field}"),
-                format!("{} not found (relative to the model file)", path.display()),
+                format!(
+                    "{} {} (expected a JSON file, relative to the model file)",
+                    path.display(),
+                    if path.exists() {
+                        "is not a file"
+                    } else {
+                        "not found"
+                    }
+                ),
             ));
         }
         let text = read_text(&path)?;
@@ -326,20 +359,22 @@ pub fn load_with(path: &Path, sets: &[String], b: budget::Budget) -> Result<Load
 pub fn load_text(path: &Path, text: &str, sets: &[String], b: budget::Budget) -> Result<Loaded> {
     let text = text.to_string();
     let mut scenario: ScenarioFile = parse_yaml(path, &text)?;
+    if let Some(m) = overrides::model_set(sets) {
+        scenario.model = m.to_string();
+    }
     let model_path = path
         .parent()
         .unwrap_or_else(|| Path::new("."))
         .join(&scenario.model);
     if !model_path.exists() {
-        return Err(located(
-            path,
-            &text,
-            "model",
-            format!(
-                "model file {} not found (the path is relative to the scenario file)",
-                model_path.display()
-            ),
-        ));
+        let msg = format!(
+            "model file {} not found (the path is relative to the scenario file)",
+            model_path.display()
+        );
+        return Err(match overrides::model_set(sets) {
+            Some(m) => Error::Usage(format!("--set model={m}: {msg}")),
+            None => located(path, &text, "model", msg),
+        });
     }
     let model_text = read_text(&model_path)?;
     let mut model: ModelFile = parse_yaml(&model_path, &model_text)?;
@@ -355,6 +390,7 @@ pub fn load_text(path: &Path, text: &str, sets: &[String], b: budget::Budget) ->
     if !sets.is_empty() {
         overrides::apply(&mut scenario, &mut model, sets)?;
     }
+    override_manifests(&mut model, &model_path, path, &text, sets)?;
     validate::model(&model)
         .map_err(|(field, msg)| located(&model_path, &model_text, &field, msg))?;
     validate::scenario(&scenario, &model)
@@ -368,6 +404,54 @@ pub fn load_text(path: &Path, text: &str, sets: &[String], b: budget::Budget) ->
     };
     l.check_budget(Some((&text, &model_text)))?;
     Ok(l)
+}
+
+/// An override that points `services.X.autoscaler` at a manifest file: read it as the model's
+/// own reference would be (relative to the model file), or say which override names a missing
+/// file. Left unread, the service would silently run without its autoscaler.
+fn override_manifests(
+    model: &mut ModelFile,
+    model_path: &Path,
+    scenario_path: &Path,
+    scenario_text: &str,
+    sets: &[String],
+) -> Result<()> {
+    use model::AutoscalerRef;
+    let dir = model_path.parent().unwrap_or_else(|| Path::new("."));
+    for (name, s) in &model.services {
+        let Some(AutoscalerRef::Path(p)) = &s.autoscaler else {
+            continue;
+        };
+        let file = dir.join(p);
+        if file.is_file() {
+            continue;
+        }
+        let msg = format!(
+            "expected an HPA manifest file (relative to the model file {}); {} {}",
+            model_path.display(),
+            file.display(),
+            if file.exists() {
+                "is not a file"
+            } else {
+                "does not exist"
+            }
+        );
+        let field = format!("services.{name}.autoscaler");
+        let set = sets.iter().rev().find(|x| {
+            x.split_once('=')
+                .is_some_and(|(k, _)| k.trim().ends_with(&field))
+        });
+        return Err(match set {
+            Some(x) => Error::Usage(format!("--set {x:?}: {msg}")),
+            None => override_error(
+                scenario_path,
+                scenario_text,
+                &format!("model_overrides.{field}"),
+                msg,
+            ),
+        });
+    }
+    resolve_autoscalers(model, model_path)
 }
 
 /// A serialisable file image that does not survive a round trip holds a NaN or an infinity

@@ -112,7 +112,21 @@ fn set_in(root: &mut Value, segs: &[Seg], value: Value) -> std::result::Result<(
 
 /// Parse the right-hand side as a YAML scalar (number, bool, string) or flow collection.
 fn parse_value(raw: &str) -> Value {
-    serde_saphyr::from_str::<Value>(raw).unwrap_or_else(|_| Value::String(raw.to_string()))
+    match serde_saphyr::from_str::<Value>(raw) {
+        // YAML 1.1's `y`, `no`, `on`... are names and paths here, not booleans (YAML 1.2).
+        Ok(Value::Bool(_)) if !matches!(raw, "true" | "false") => Value::String(raw.to_string()),
+        Ok(v) => v,
+        Err(_) => Value::String(raw.to_string()),
+    }
+}
+
+/// The value of the last `--set model=PATH`: the model file is read before the other overrides
+/// apply, so this one is taken first.
+pub fn model_set(sets: &[String]) -> Option<&str> {
+    sets.iter()
+        .rev()
+        .find_map(|s| s.split_once('=').filter(|(k, _)| k.trim() == "model"))
+        .map(|(_, v)| v.trim())
 }
 
 /// Which document a path belongs to: the scenario's own keys win, everything else is the model.

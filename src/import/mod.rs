@@ -54,7 +54,10 @@ impl Target {
     /// Write `yaml` atomically to `--out`, or print it on stdout.
     pub fn emit(&self, yaml: &str) -> Result<()> {
         match &self.out {
-            Some(p) => crate::report::write_atomic(p, yaml.as_bytes()),
+            Some(p) => {
+                crate::report::check_output_file("--out", p)?;
+                crate::report::write_atomic(p, yaml.as_bytes())
+            }
             None => {
                 print!("{yaml}");
                 Ok(())

@@ -20,6 +20,40 @@ use std::path::Path;
 
 /// Write via a temporary file in the same directory and a rename, so an interrupted run never
 /// leaves a half-written file behind.
+/// Check, before a run, that `--flag path` can take a file: not a directory, and in a directory
+/// that exists (or can be made). A bad path is a usage error found up front, not an I/O failure
+/// after minutes of simulation.
+pub fn check_output_file(flag: &str, path: &Path) -> Result<()> {
+    if path.is_dir() {
+        return Err(Error::Usage(format!(
+            "{flag} {}: is a directory; expected a file path",
+            path.display()
+        )));
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty());
+    if let Some(d) = dir {
+        std::fs::create_dir_all(d).map_err(|e| {
+            Error::Usage(format!(
+                "{flag} {}: cannot create its directory {}: {e}",
+                path.display(),
+                d.display()
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+/// The same for an output directory (`--out`): an existing path must be a directory.
+pub fn check_output_dir(flag: &str, dir: &Path) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(Error::Usage(format!(
+            "{flag} {}: exists and is not a directory; expected a directory for the outputs",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or_else(|| Path::new("."));
     let name = path

@@ -111,13 +111,15 @@ pub fn parse(arg: &str) -> Result<Param> {
                 format!("the range end {b} is below its start {a}"),
             ));
         }
-        let n = ((b - a) / step + 1e-9).floor() as usize + 1;
-        if n > MAX_RANGE_VALUES {
+        // Counted in f64: a tiny step gives more values than any integer holds.
+        let count = ((b - a) / step + 1e-9).floor() + 1.0;
+        if count > MAX_RANGE_VALUES as f64 {
             return Err(usage(
                 arg,
-                format!("the range has {n} values; at most {MAX_RANGE_VALUES}"),
+                format!("the range has {count:.3e} values; at most {MAX_RANGE_VALUES}"),
             ));
         }
+        let n = count as usize;
         (0..n)
             .map(|i| PValue::Num(tidy(a + i as f64 * step)))
             .collect()
@@ -204,6 +206,9 @@ mod tests {
             "a=1,,2",
             "a=1,1",
             "a=0..1e9:1",
+            // More values than a usize counts: once wrapped to an empty range.
+            "a=1..2:1e-300",
+            "a=-1e308..1e308:1",
         ] {
             let e = parse(bad).unwrap_err().to_string();
             assert!(e.starts_with("--param"), "{bad}: {e}");
