@@ -85,6 +85,11 @@ pub fn mmc(customers: u64) -> BenchResult {
 
 /// [`mmc`], or why that many customers cannot run (over the budget).
 pub fn try_mmc(customers: u64) -> Result<BenchResult> {
+    if customers == 0 {
+        return Err(crate::error::Error::Usage(
+            "--customers 0: expected at least 1 customer".into(),
+        ));
+    }
     let loaded = try_mmc_loaded(9.0, customers, 1)?;
     timed(&format!("M/M/10 ({customers} customers)"), &loaded, 1)
 }

@@ -153,6 +153,24 @@ fn run_report_renders_with_verdict_rows_and_quiet_prints_failures() {
     let o = surge(&["report", "."], &dir);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("summary.json"), "{}", stderr(&o));
+    // Valid JSON of another shape is no run summary either (it rendered an empty page).
+    std::fs::create_dir_all(dir.join("fake")).unwrap();
+    std::fs::copy(
+        dir.join("r/timeseries.csv"),
+        dir.join("fake/timeseries.csv"),
+    )
+    .unwrap();
+    for bad in ["null", "[]", "\"hello\"", "{\"metrics\": 5, \"surge\": {}}"] {
+        std::fs::write(dir.join("fake/summary.json"), bad).unwrap();
+        let o = surge(&["report", "fake"], &dir);
+        assert_eq!(o.status.code(), Some(2), "{bad}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("field metrics"),
+            "{bad}: {}",
+            stderr(&o)
+        );
+        assert!(!dir.join("fake/report.html").exists(), "{bad}");
+    }
 
     let Some(chrome) = chromium() else { return };
     let (dom, console) = render(&chrome, &dir.join("r/report.html"), &dir.join("run.png"));

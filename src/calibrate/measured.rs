@@ -172,6 +172,8 @@ const CSV_FIXED: [&str; 12] = [
 
 /// The calibration CSV: one row per level, `#` comments, empty cells = not measured.
 pub fn from_csv(path: &Path, text: &str) -> Result<Vec<Point>> {
+    // Spreadsheet exports often start with a byte-order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut lines = text
         .lines()
         .enumerate()
@@ -470,6 +472,10 @@ mod tests {
         assert_eq!(p[1].role, Role::Holdout);
         assert!(p[1].cpu_s.is_empty());
         assert!((p[1].lat_p95.unwrap() - 0.04).abs() < 1e-12);
+        // The same file saved with a byte-order mark reads the same.
+        let bom = from_csv(Path::new("m.csv"), &format!("\u{feff}{t}")).unwrap();
+        assert_eq!(bom.len(), 2);
+        assert_eq!(bom[1].role, Role::Holdout);
     }
 
     #[test]

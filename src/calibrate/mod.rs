@@ -560,15 +560,17 @@ pub fn calibrate(a: &Args) -> Result<Outcome> {
         }
     }
     let (load_closed, load_open) = load_paths(&base, a.load_path.as_deref());
-    for p in &points {
+    for (p, file) in points.iter().zip(&origins) {
         let ok = match p.kind {
             LoadKind::Closed => load_closed.is_some(),
             LoadKind::Open => load_open.is_some(),
         };
         if !ok {
             return Err(Error::Usage(format!(
-                "a {} point (load {}) needs the scenario to set its load: give one {} executor, \
-                 or --load-path PATH naming the field that takes the load",
+                "{}: {} a {} point (load {}) needs the scenario to set its load: give one {} \
+                 executor, or --load-path PATH naming the field that takes the load",
+                file.display(),
+                p.source,
                 if p.kind == LoadKind::Closed {
                     "closed"
                 } else {
@@ -589,9 +591,12 @@ pub fn calibrate(a: &Args) -> Result<Outcome> {
         .cloned()
         .collect();
     if fit_points.is_empty() {
-        return Err(Error::Usage(
-            "every measured point is a hold-out: nothing to fit".into(),
-        ));
+        let files: Vec<String> = a.measured.iter().map(|m| m.to_string()).collect();
+        return Err(Error::Usage(format!(
+            "every measured point is a hold-out ({}): nothing to fit; give some points the \
+             role `fit` (the CSV's role column) or hold out fewer loads (--holdout)",
+            files.join(", ")
+        )));
     }
     let resources = resolve_resources(&base, &points, &origins)?;
     let mut warnings = {

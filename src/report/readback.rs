@@ -14,8 +14,21 @@ fn read(path: &Path) -> Result<String> {
 pub fn summary(dir: &Path) -> Result<Value> {
     let path = dir.join("summary.json");
     let text = read(&path)?;
-    serde_json::from_str(&text)
-        .map_err(|e| Error::input(&path, format!("line {}", e.line()), e.to_string()))
+    let v: Value = serde_json::from_str(&text)
+        .map_err(|e| Error::input(&path, format!("line {}", e.line()), e.to_string()))?;
+    // Valid JSON of another shape would otherwise render as an empty page.
+    for key in ["metrics", "surge"] {
+        if !v.get(key).is_some_and(Value::is_object) {
+            return Err(Error::input(
+                &path,
+                format!("field {key}"),
+                format!(
+                    "expected the summary.json a surge run writes: an object with a `{key}`                      object"
+                ),
+            ));
+        }
+    }
+    Ok(v)
 }
 
 /// Splits one CSV record written by surge: fields separated by commas, optionally quoted
