@@ -859,6 +859,20 @@ pub struct Meter {
     /// Memory that does not change during the run (pods, keys, histograms, plans).
     pub fixed: u64,
     pub columns: u64,
+    /// Where the estimate put most events, and most live VUs: what a stopped run blames.
+    events_at: String,
+    vus_at: String,
+}
+
+/// "; most of them were planned by FIELD (WHAT)" for the part `key` ranks first.
+fn largest(est: &Estimate, key: impl Fn(&Part) -> u64) -> String {
+    est.parts
+        .iter()
+        .filter(|p| key(p) > 0)
+        .max_by_key(|p| key(p))
+        .map_or(String::new(), |p| {
+            format!("; the estimate's largest part is field {}: {}", p.field, p.what)
+        })
 }
 
 impl Meter {
@@ -873,6 +887,8 @@ impl Meter {
             budget,
             fixed,
             columns: est.columns,
+            events_at: largest(est, |p| p.events),
+            vus_at: largest(est, |p| if p.field == "sample_interval" { 0 } else { p.bytes }),
         }
     }
 
@@ -881,8 +897,9 @@ impl Meter {
         if events > self.budget.max_events {
             return Err(format!(
                 "the run exceeded its budget of {} events (--max-events) and was stopped; \
-                 nothing was written",
-                fmt_count(self.budget.max_events)
+                 nothing was written{}",
+                fmt_count(self.budget.max_events),
+                self.events_at
             ));
         }
         let mem = self
@@ -899,12 +916,17 @@ impl Meter {
             return Err(format!(
                 "the run grew to about {} ({} VUs, {} pending events, {} time-series rows), \
                  over its memory budget of {} (--max-memory), and was stopped; nothing was \
-                 written",
+                 written{}",
                 fmt_bytes(mem),
                 fmt_count(vus),
                 fmt_count(pending),
                 fmt_count(rows),
-                fmt_bytes(self.budget.max_memory)
+                fmt_bytes(self.budget.max_memory),
+                if vus.saturating_mul(VU_BYTES) * 2 > mem {
+                    &self.vus_at
+                } else {
+                    ""
+                }
             ));
         }
         Ok(())
