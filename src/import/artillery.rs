@@ -15,7 +15,7 @@
 //!   counts, conditional requests) is an error naming it and its line; what has no effect on
 //!   load (bodies, headers, captures, payload files, most plugins) is listed as a note.
 
-use crate::config::artillery::{js_display, ms, to_number, truthy};
+use crate::config::artillery::{js_display, js_number, ms, to_number, truthy};
 use crate::config::scenario::ArtilleryPhaseCfg;
 use crate::error::{Error, Result};
 use serde_json::{json, Map, Value};
@@ -543,7 +543,7 @@ fn read_ensure(cx: &mut Ctx, config: &Map<String, Value>) -> Result<Vec<Value>> 
                 return Err(cx.err(&at_j, format!("expected a number, got {}", js_display(val))));
             }
             // `${metricName} < ${maxValue}`, strict.
-            add(at_j, format!("{name} < {}", js_text(val)), true, None);
+            add(at_j, format!("{name} < {}", js_display(val)), true, None);
         }
     }
     if let Some(v) = checks.get("conditions") {
@@ -602,7 +602,7 @@ fn read_ensure(cx: &mut Ctx, config: &Map<String, Value>) -> Result<Vec<Value>> 
                 format!("expected a percentage, got {}", js_display(v)),
             ));
         }
-        let x = crate::filtrex::js_number(x);
+        let x = js_number(x);
         add(
             here,
             format!("((vusers.created - vusers.completed)/vusers.created * 100) <= {x}"),
@@ -645,14 +645,6 @@ const ENSURE_KEYS: [&str; 8] = [
     "min",
     "median",
 ];
-
-/// A YAML value as JavaScript's template literal prints it (`${v}`).
-fn js_text(v: &Value) -> String {
-    match v {
-        Value::Number(n) => crate::filtrex::js_number(n.as_f64().unwrap_or(f64::NAN)),
-        other => js_display(other),
-    }
-}
 
 /// The flow's steps as surge steps.
 fn read_steps(
