@@ -1084,3 +1084,38 @@ fn a_run_over_budget_is_blamed_on_the_phases() {
         "{e}"
     );
 }
+
+/// `surge run SCRIPT --model`: a step the model cannot serve (no route) is blamed on the
+/// script's own `scenarios[i].flow[j]` (inside a loop `….loop[k]`) at its line, not on the
+/// imported flow's `flows.<name>.steps[…]`, whose indices differ once a `log` step is left out.
+#[test]
+fn a_flow_step_error_names_the_artillery_step() {
+    let dir = common::tmpdir("import_artillery", "step_line");
+    let model = root().join("tests/data/artillery/model.yaml");
+    let head = "config:\n  target: https://shop.test\n  phases:\n    - {duration: 1, \
+                arrivalRate: 1}\nscenarios:\n  - name: browse\n    flow:\n      - get: {url: \
+                /products}\n  - name: buy\n    flow:\n      - log: start\n      - think: 1\n";
+    let cases = [
+        (
+            "top",
+            "      - get: {url: /products}\n      - post: {url: /nope}\n",
+            "line 14, field scenarios[1].flow[3]",
+        ),
+        (
+            "nested",
+            "      - loop:\n          - get: {url: /products}\n          - post: {url: /nope}\n        \
+             count: 2\n",
+            "line 15, field scenarios[1].flow[2].loop[1]",
+        ),
+    ];
+    for (name, tail, want) in cases {
+        let o = run_cli(&dir, name, &format!("{head}{tail}"), &model);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {e}");
+        assert!(
+            e.contains(&format!("{name}.yml: {want}")) && e.contains("/nope"),
+            "{name}: {e}"
+        );
+        assert!(!e.contains("flows."), "{name}: {e}");
+    }
+}
