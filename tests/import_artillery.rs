@@ -807,6 +807,35 @@ fn ensure_conditions_and_thresholds_decide_the_run() {
             (passing, true)
         ]
     );
+    // The verdict table shows what each condition read (not its 1 or 0), as does the
+    // record's added `shown`; `measured` stays the expression's value.
+    let p99_shown = format!("http.response_time.p99 = {}", (p99 * 1e4).round() / 1e4);
+    let row = stdout
+        .lines()
+        .find(|l| l.contains("conditions http.response_time.p99 < 1"))
+        .expect("a verdict row");
+    assert!(
+        row.contains(&p99_shown) && row.contains("FAIL") && !row.contains("0.0000"),
+        "{row}"
+    );
+    let shown: Vec<(&str, f64)> = v["surge"]["verdict"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["target"] == "conditions")
+        .map(|t| {
+            (
+                t["shown"].as_str().unwrap(),
+                t["measured"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(shown[0], (p99_shown.as_str(), 0.0));
+    assert_eq!(
+        shown[1].0,
+        format!("vusers.created = {created}, vusers.failed = 0")
+    );
+    assert_eq!(c[1]["shown"], shown[1].0);
 }
 
 /// index.spec.js "strict set to false correctly does not fail conditions": the failing check
