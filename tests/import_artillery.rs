@@ -960,6 +960,77 @@ fn max_error_rate_fails_without_vus_as_in_artillery() {
     assert_eq!(check_lines(&stdout), ["fail: maxErrorRate < 100"]);
 }
 
+/// ensure evaluates maxErrorRate on Artillery's final report (plugin.ts runChecks), where a
+/// counter that never counted is absent: with no VU created, or none completed, the quotient
+/// is NaN and the check fails whatever X is. A `vusers.error_rate` threshold, the same
+/// quotient written by hand, is judged the same way (not as a k6 rate without samples, which
+/// passes); the verdict table says why it is NaN.
+#[test]
+fn vusers_error_rate_threshold_agrees_with_max_error_rate() {
+    // (case, phases, steps, executor extra, limit as a fraction, both pass)
+    let cases = [
+        (
+            "no VU",
+            "      - {pause: 2}\n",
+            "      - request: ping\n",
+            "",
+            0.5,
+            false,
+        ),
+        (
+            "none completed",
+            "      - {duration: 3, arrivalCount: 3}\n",
+            "      - request: ping\n      - request: ping\n",
+            "    request_timeout: 200ms\n",
+            1.0,
+            false,
+        ),
+        (
+            "all completed",
+            "      - {duration: 2, arrivalRate: 2}\n",
+            "      - request: ping\n",
+            "",
+            0.0,
+            true,
+        ),
+    ];
+    for (case, phases, steps, extra, x, want) in cases {
+        let s = format!(
+            "model: x\nflows:\n  f:\n    steps:\n{steps}scenarios:\n  s:\n    executor: \
+             artillery\n{extra}    phases:\n{phases}thresholds:\n  vusers.error_rate: \
+             ['rate<={x}']\nconditions:\n  - expression: \"((vusers.created - \
+             vusers.completed)/vusers.created * 100) <= {}\"\n    name: maxErrorRate < {}\n",
+            x * 100.0,
+            x * 100.0
+        );
+        let l = config::from_strs(&s, &model()).unwrap_or_else(|e| panic!("{case}: {e}"));
+        let rep = surge::report::Report::new(&l, run1(&l), 1);
+        let pass: Vec<(&str, bool)> = rep
+            .verdicts
+            .iter()
+            .map(|v| (v.key.as_str(), v.pass))
+            .collect();
+        assert_eq!(
+            pass,
+            [("vusers.error_rate", want), ("conditions", want)],
+            "{case}"
+        );
+        let t = &rep.verdicts[0];
+        if want {
+            assert_eq!(t.measured, Some(0.0), "{case}");
+        } else {
+            let why = t.measured_text();
+            assert!(why.starts_with("NaN (no VU "), "{case}: {why}");
+            let m = &rep.json["metrics"];
+            assert_eq!(
+                m["vusers.error_rate"]["thresholds"][format!("rate<={x}")]["ok"],
+                false,
+                "{case}"
+            );
+        }
+    }
+}
+
 /// A hand-written surge scenario carries `conditions:` too; `surge validate` reads them and
 /// refuses a broken one naming the file, the field, its line and the column (exit 2).
 #[test]

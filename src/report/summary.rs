@@ -27,6 +27,18 @@ impl<'a> Report<'a> {
             .scenario
             .thresholds
             .evaluate(&|sel, agg| result.measure(sel, agg));
+        // vusers.error_rate is NaN where Artillery's report lacks a counter: say which.
+        let vu = result.metrics.vusers.unwrap_or_default();
+        for v in &mut verdicts {
+            if v.key == "vusers.error_rate" && v.measured.is_some_and(f64::is_nan) {
+                let absent = if vu.created == 0 {
+                    "no VU created, vusers.created absent"
+                } else {
+                    "no VU completed, vusers.completed absent"
+                };
+                v.shown = Some(format!("NaN ({absent})"));
+            }
+        }
         let conditions = crate::ensure::evaluate(
             &loaded.scenario.conditions,
             &result.metrics,
