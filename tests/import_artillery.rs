@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{root, stderr, surge};
+use common::{root, stderr, surge, surge_env};
 use serde_json::{json, Value};
 use std::path::Path;
 use surge::config::{self, scenario::ArtilleryPhaseCfg};
@@ -712,10 +712,21 @@ fn run_script(dir: &Path, name: &str, script: &str, model: &Path) -> (i32, Strin
 
 /// `surge run DIR/NAME.yml --model MODEL --out DIR/out-NAME`, whatever its exit.
 fn run_cli(dir: &Path, name: &str, script: &str, model: &Path) -> std::process::Output {
+    run_cli_env(dir, name, script, model, &[])
+}
+
+/// [`run_cli`] with environment variables set.
+fn run_cli_env(
+    dir: &Path,
+    name: &str,
+    script: &str,
+    model: &Path,
+    env: &[(&str, &str)],
+) -> std::process::Output {
     let f = dir.join(format!("{name}.yml"));
     std::fs::write(&f, script).unwrap();
     let out = dir.join(format!("out-{name}"));
-    surge(
+    surge_env(
         &[
             "run",
             f.to_str().unwrap(),
@@ -725,6 +736,7 @@ fn run_cli(dir: &Path, name: &str, script: &str, model: &Path) -> std::process::
             out.to_str().unwrap(),
         ],
         &root(),
+        env,
     )
 }
 
@@ -958,6 +970,56 @@ fn max_error_rate_fails_without_vus_as_in_artillery() {
     assert_eq!(m["vusers.completed"]["values"]["count"], 0);
     assert_eq!(code, 99, "{stdout}");
     assert_eq!(check_lines(&stdout), ["fail: maxErrorRate < 100"]);
+}
+
+/// index.spec.js 'disables plugin correctly when process.env.ARTILLERY_DISABLE_ENSURE is set':
+/// with the variable set, to any value (plugin.ts tests `typeof … !== 'undefined'`, so ""
+/// too), no check is evaluated: no `Checks:` block, no target, exit 0; the console says why.
+#[test]
+fn artillery_disable_ensure_skips_every_check() {
+    let dir = common::tmpdir("import_artillery", "ensure_disabled");
+    let model = root().join("tests/data/artillery/model.yaml");
+    let text =
+        script("    thresholds:\n      - vusers.created: 3\n      - http.response_time.p99: 1\n");
+    // Without it both checks fail the run (6 VUs; every latency is above 1 ms).
+    let (code, stdout, _) = run_script(&dir, "enabled", &text, &model);
+    assert_eq!(code, 99, "{stdout}");
+    assert_eq!(
+        check_lines(&stdout),
+        [
+            "fail: vusers.created < 3",
+            "fail: http.response_time.p99 < 1"
+        ]
+    );
+    for (name, value) in [("true", "true"), ("empty", "")] {
+        let o = run_cli_env(
+            &dir,
+            name,
+            &text,
+            &model,
+            &[("ARTILLERY_DISABLE_ENSURE", value)],
+        );
+        let (out, err) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
+        assert_eq!(o.status.code(), Some(0), "{name}: {err}\n{out}");
+        assert!(!out.contains("Checks:") && !out.contains("fail: "), "{out}");
+        assert!(
+            err.contains(&format!(
+                "{name}.yml: ensure checks disabled by ARTILLERY_DISABLE_ENSURE"
+            )) && err.contains("the 2 checks of config.ensure (line 7)"),
+            "{err}"
+        );
+        let v: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(format!("out-{name}/summary.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(v["surge"]["conditions"], json!([]));
+        assert_eq!(v["surge"]["passed"], true);
+        assert!(!v["surge"]["verdict"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["target"] == "conditions"));
+    }
 }
 
 /// ensure evaluates maxErrorRate on Artillery's final report (plugin.ts runChecks), where a

@@ -291,6 +291,34 @@ pub fn load(
     Ok((loaded, imported.notes))
 }
 
+/// Artillery's `ARTILLERY_DISABLE_ENSURE`: with the variable set, to any value, ensure's
+/// beforeExit hook returns before evaluating a check (art
+/// `packages/artillery-plugin-ensure/plugin.ts`: `typeof process.env.ARTILLERY_DISABLE_ENSURE
+/// !== 'undefined'`). Drops the conditions `load` made from the script's ensure block; the note
+/// to print, or None when there were none.
+pub fn disable_ensure(
+    loaded: &mut crate::config::Loaded,
+    path: &Path,
+    text: &str,
+) -> Option<String> {
+    let n = std::mem::take(&mut loaded.scenario.conditions).len();
+    if n == 0 {
+        return None;
+    }
+    // ensure reads `config.ensure || config.plugins.ensure`.
+    let field = ["config.ensure", "config.plugins.ensure"]
+        .into_iter()
+        .find_map(|f| crate::config::find_line(text, f).map(|l| format!("{f} (line {l})")))
+        .unwrap_or_else(|| "config.ensure".into());
+    Some(format!(
+        "{}: ensure checks disabled by ARTILLERY_DISABLE_ENSURE: the {n} check{} of {field} \
+         {} not evaluated and decide nothing, as in Artillery",
+        path.display(),
+        if n == 1 { "" } else { "s" },
+        if n == 1 { "is" } else { "are" },
+    ))
+}
+
 /// An error [`check`] blamed on a field of the imported scenario, blamed instead on the part of
 /// the Artillery script it came from, with its line: the executor's phases are `config.phases`;
 /// the run's length (which the budget names through `duration`, or `sample_interval` for the
