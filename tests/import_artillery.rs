@@ -1281,3 +1281,56 @@ fn a_flow_step_error_names_the_artillery_step() {
         assert!(!e.contains("flows."), "{name}: {e}");
     }
 }
+
+/// k6's legacy `--summary-export` (internal/js/summary-wrapper.js oldJSONSummary) has no place
+/// for ensure conditions (docs/config.md says why): its `metrics.*.thresholds` hold the k6
+/// thresholds only, `vusers.error_rate`'s among them, and `root_group.checks` stays k6's (none
+/// simulated); the conditions' results are in summary.json.
+#[test]
+fn summary_export_keeps_to_k6_thresholds() {
+    let dir = common::tmpdir("import_artillery", "export");
+    std::fs::write(dir.join("m.yaml"), common::PING_MODEL).unwrap();
+    let f = dir.join("s.yaml");
+    std::fs::write(
+        &f,
+        "model: m.yaml\nflows:\n  f:\n    steps:\n      - request: ping\nscenarios:\n  s:\n    \
+         executor: artillery\n    phases:\n      - {duration: 2, arrivalRate: 2}\n\
+         thresholds:\n  vusers.error_rate: ['rate<=0.01']\nconditions:\n  \
+         - expression: \"vusers.created < 1\"\n  - {expression: \"http.response_time.p99 < 5000\", strict: false}\n",
+    )
+    .unwrap();
+    let export = dir.join("export.json");
+    let o = surge(
+        &[
+            "run",
+            f.to_str().unwrap(),
+            "--out",
+            dir.join("out").to_str().unwrap(),
+            "--summary-export",
+            export.to_str().unwrap(),
+            "-q",
+        ],
+        &root(),
+    );
+    assert_eq!(o.status.code(), Some(99), "{}", stderr(&o));
+    let ex: Value = serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    let with_thresholds: Vec<(&String, &Value)> = ex["metrics"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter_map(|(k, m)| m.get("thresholds").map(|t| (k, t)))
+        .collect();
+    assert_eq!(
+        with_thresholds,
+        [(
+            &"vusers.error_rate".to_string(),
+            &json!({"rate<=0.01": false})
+        )]
+    );
+    assert_eq!(ex["root_group"]["checks"], json!({}));
+    assert!(ex.get("surge").is_none());
+    let sum: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(sum["surge"]["conditions"].as_array().unwrap().len(), 2);
+}
