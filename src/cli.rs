@@ -423,9 +423,15 @@ fn load_run(
         .map_or(model.is_some(), crate::import::artillery::looks_like);
     let loaded = match (artillery, model) {
         (true, Some(m)) => {
-            let (loaded, notes) = crate::import::artillery::load(path, &text, m, sets, budget)?;
+            let (mut loaded, notes) = crate::import::artillery::load(path, &text, m, sets, budget)?;
             for n in notes {
                 eprintln!("note: {n}");
+            }
+            if std::env::var_os("ARTILLERY_DISABLE_ENSURE").is_some() {
+                if let Some(n) = crate::import::artillery::disable_ensure(&mut loaded, path, &text)
+                {
+                    eprintln!("note: {n}");
+                }
             }
             loaded
         }

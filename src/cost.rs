@@ -325,6 +325,7 @@ impl Baseline {
             measured,
             pass: measured.is_some_and(|r| r < self.cfg.max),
             no_data: measured.is_none(),
+            shown: None,
         }
     }
 }

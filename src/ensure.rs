@@ -175,7 +175,8 @@ impl Outcome {
         }
     }
 
-    /// A strict check as a target of the run's verdict (`conditions <name>`).
+    /// A strict check as a target of the run's verdict (`conditions <name>`); the table shows
+    /// what it read ([`Outcome::shown`]), not the expression's 1 or 0.
     pub fn verdict(&self) -> Option<Verdict> {
         self.condition.strict.then(|| Verdict {
             key: "conditions".into(),
@@ -183,7 +184,30 @@ impl Outcome {
             measured: Some(self.value.number()).filter(|x| x.is_finite()),
             pass: self.ok(),
             no_data: false,
+            shown: Some(self.shown()),
         })
+    }
+
+    /// Each metric the expression read with its value (`http.response_time.p99 = 412.3`,
+    /// `vusers.completed absent` when Artillery's report would not have it), or the
+    /// expression's value when it reads none.
+    pub fn shown(&self) -> String {
+        if self.metrics.is_empty() {
+            return format!("= {}", self.value);
+        }
+        let each: Vec<String> = self
+            .metrics
+            .iter()
+            .map(|(k, v)| match v {
+                // Four decimals at most: the table is for reading, summary.json has the value.
+                Some(x) => format!(
+                    "{k} = {}",
+                    crate::config::artillery::js_number((x * 1e4).round() / 1e4)
+                ),
+                None => format!("{k} absent"),
+            })
+            .collect();
+        each.join(", ")
     }
 
     /// The summary.json record.
@@ -203,6 +227,7 @@ impl Outcome {
             "ok": self.ok(),
             "line": self.line(),
             "metrics": metrics,
+            "shown": self.shown(),
         })
     }
 }
@@ -369,5 +394,16 @@ mod tests {
         assert_eq!(none[0].json()["result"], "0", "NaN <= 0 is false");
         assert_eq!(none[0].json()["metrics"]["vusers.created"], json!(null));
         assert_eq!(none[0].verdict().map(|v| v.pass), Some(false));
+        // The verdict table shows what each check read, not its 1 or 0.
+        assert_eq!(
+            none[0].verdict().and_then(|v| v.shown).as_deref(),
+            Some("vusers.created absent, vusers.completed absent")
+        );
+        assert_eq!(
+            out[2].verdict().map(|v| v.measured_text()).as_deref(),
+            Some("vusers.created = 3, vusers.completed = 3")
+        );
+        let constant = evaluate(&[cond("2 > 1", true)], &m, 1.0);
+        assert_eq!(constant[0].shown(), "= 1");
     }
 }

@@ -30,6 +30,7 @@
 //! ReferenceError at run time, which ensure counts as a failed check), and a list `(a, b)`
 //! anywhere but as an operand of `in` / `not in`.
 
+use crate::config::artillery::js_number;
 use std::fmt;
 
 /// A value as filtrex computes it. Lists only exist as operands of `in` and are not values.
@@ -86,30 +87,6 @@ impl fmt::Display for Value {
             Value::Num(x) => f.write_str(&js_number(*x)),
             Value::Undefined => f.write_str("undefined"),
         }
-    }
-}
-
-/// A number as JavaScript prints it (`String(x)`): integers without a fraction, exponent form
-/// below 1e-6 and from 1e21, `NaN`, `Infinity`.
-pub fn js_number(x: f64) -> String {
-    if x.is_nan() {
-        return "NaN".into();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "Infinity" } else { "-Infinity" }.into();
-    }
-    if x == 0.0 {
-        return "0".into();
-    }
-    let a = x.abs();
-    if (1e-6..1e21).contains(&a) {
-        // Rust's shortest round-trip digits are JavaScript's; only the notation differs.
-        return format!("{x}");
-    }
-    let e = format!("{x:e}");
-    match e.split_once('e') {
-        Some((m, exp)) if !exp.starts_with('-') => format!("{m}e+{exp}"),
-        _ => e,
     }
 }
 
@@ -1056,21 +1033,5 @@ mod tests {
         assert!(err(&"-".repeat(5000)).message.contains("4096 characters"));
         let long = vec!["1"; 2000].join("+");
         assert_eq!(n(&long), 2000.0);
-    }
-
-    #[test]
-    fn js_number_prints_as_javascript() {
-        for (x, s) in [
-            (1.0, "1"),
-            (0.5, "0.5"),
-            (-0.0, "0"),
-            (1e21, "1e+21"),
-            (1.5e-7, "1.5e-7"),
-            (123456789012.0, "123456789012"),
-            (f64::NAN, "NaN"),
-            (f64::NEG_INFINITY, "-Infinity"),
-        ] {
-            assert_eq!(js_number(x), s);
-        }
     }
 }

@@ -242,6 +242,31 @@ pub struct Verdict {
     pub pass: bool,
     /// No samples: k6 skips the threshold, so it counts as passing.
     pub no_data: bool,
+    /// What the verdict table shows instead of `measured`, when the number alone would not
+    /// say what was measured (an ensure condition's value is its 1 or 0: the table shows the
+    /// metrics it read).
+    pub shown: Option<String>,
+}
+
+impl Verdict {
+    /// The MEASURED cell: `shown`, else the number, else `no data`.
+    pub fn measured_text(&self) -> String {
+        match (&self.shown, self.measured) {
+            (Some(s), _) => s.clone(),
+            (None, Some(x)) => format!("{x:.4}"),
+            (None, None) => "no data".into(),
+        }
+    }
+
+    /// The `surge.verdict` record of summary.json (`shown` only where set).
+    pub fn json(&self) -> serde_json::Value {
+        let mut v = serde_json::json!({"target": self.key, "expr": self.expr,
+            "measured": self.measured, "pass": self.pass, "no_data": self.no_data});
+        if let Some(s) = &self.shown {
+            v["shown"] = serde_json::json!(s);
+        }
+        v
+    }
 }
 
 const EXPR_SHAPE: &str = "expected <aggregation> <op> <number>, e.g. p(95)<500";
@@ -425,6 +450,7 @@ impl Thresholds {
                     measured,
                     pass,
                     no_data: measured.is_none(),
+                    shown: None,
                 });
             }
         }

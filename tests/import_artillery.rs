@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{root, stderr, surge};
+use common::{root, stderr, surge, surge_env};
 use serde_json::{json, Value};
 use std::path::Path;
 use surge::config::{self, scenario::ArtilleryPhaseCfg};
@@ -712,10 +712,21 @@ fn run_script(dir: &Path, name: &str, script: &str, model: &Path) -> (i32, Strin
 
 /// `surge run DIR/NAME.yml --model MODEL --out DIR/out-NAME`, whatever its exit.
 fn run_cli(dir: &Path, name: &str, script: &str, model: &Path) -> std::process::Output {
+    run_cli_env(dir, name, script, model, &[])
+}
+
+/// [`run_cli`] with environment variables set.
+fn run_cli_env(
+    dir: &Path,
+    name: &str,
+    script: &str,
+    model: &Path,
+    env: &[(&str, &str)],
+) -> std::process::Output {
     let f = dir.join(format!("{name}.yml"));
     std::fs::write(&f, script).unwrap();
     let out = dir.join(format!("out-{name}"));
-    surge(
+    surge_env(
         &[
             "run",
             f.to_str().unwrap(),
@@ -725,6 +736,7 @@ fn run_cli(dir: &Path, name: &str, script: &str, model: &Path) -> std::process::
             out.to_str().unwrap(),
         ],
         &root(),
+        env,
     )
 }
 
@@ -807,6 +819,35 @@ fn ensure_conditions_and_thresholds_decide_the_run() {
             (passing, true)
         ]
     );
+    // The verdict table shows what each condition read (not its 1 or 0), as does the
+    // record's added `shown`; `measured` stays the expression's value.
+    let p99_shown = format!("http.response_time.p99 = {}", (p99 * 1e4).round() / 1e4);
+    let row = stdout
+        .lines()
+        .find(|l| l.contains("conditions http.response_time.p99 < 1"))
+        .expect("a verdict row");
+    assert!(
+        row.contains(&p99_shown) && row.contains("FAIL") && !row.contains("0.0000"),
+        "{row}"
+    );
+    let shown: Vec<(&str, f64)> = v["surge"]["verdict"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["target"] == "conditions")
+        .map(|t| {
+            (
+                t["shown"].as_str().unwrap(),
+                t["measured"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(shown[0], (p99_shown.as_str(), 0.0));
+    assert_eq!(
+        shown[1].0,
+        format!("vusers.created = {created}, vusers.failed = 0")
+    );
+    assert_eq!(c[1]["shown"], shown[1].0);
 }
 
 /// index.spec.js "strict set to false correctly does not fail conditions": the failing check
@@ -929,6 +970,127 @@ fn max_error_rate_fails_without_vus_as_in_artillery() {
     assert_eq!(m["vusers.completed"]["values"]["count"], 0);
     assert_eq!(code, 99, "{stdout}");
     assert_eq!(check_lines(&stdout), ["fail: maxErrorRate < 100"]);
+}
+
+/// index.spec.js 'disables plugin correctly when process.env.ARTILLERY_DISABLE_ENSURE is set':
+/// with the variable set, to any value (plugin.ts tests `typeof … !== 'undefined'`, so ""
+/// too), no check is evaluated: no `Checks:` block, no target, exit 0; the console says why.
+#[test]
+fn artillery_disable_ensure_skips_every_check() {
+    let dir = common::tmpdir("import_artillery", "ensure_disabled");
+    let model = root().join("tests/data/artillery/model.yaml");
+    let text =
+        script("    thresholds:\n      - vusers.created: 3\n      - http.response_time.p99: 1\n");
+    // Without it both checks fail the run (6 VUs; every latency is above 1 ms).
+    let (code, stdout, _) = run_script(&dir, "enabled", &text, &model);
+    assert_eq!(code, 99, "{stdout}");
+    assert_eq!(
+        check_lines(&stdout),
+        [
+            "fail: vusers.created < 3",
+            "fail: http.response_time.p99 < 1"
+        ]
+    );
+    for (name, value) in [("true", "true"), ("empty", "")] {
+        let o = run_cli_env(
+            &dir,
+            name,
+            &text,
+            &model,
+            &[("ARTILLERY_DISABLE_ENSURE", value)],
+        );
+        let (out, err) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
+        assert_eq!(o.status.code(), Some(0), "{name}: {err}\n{out}");
+        assert!(!out.contains("Checks:") && !out.contains("fail: "), "{out}");
+        assert!(
+            err.contains(&format!(
+                "{name}.yml: ensure checks disabled by ARTILLERY_DISABLE_ENSURE"
+            )) && err.contains("the 2 checks of config.ensure (line 7)"),
+            "{err}"
+        );
+        let v: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(format!("out-{name}/summary.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(v["surge"]["conditions"], json!([]));
+        assert_eq!(v["surge"]["passed"], true);
+        assert!(!v["surge"]["verdict"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["target"] == "conditions"));
+    }
+}
+
+/// ensure evaluates maxErrorRate on Artillery's final report (plugin.ts runChecks), where a
+/// counter that never counted is absent: with no VU created, or none completed, the quotient
+/// is NaN and the check fails whatever X is. A `vusers.error_rate` threshold, the same
+/// quotient written by hand, is judged the same way (not as a k6 rate without samples, which
+/// passes); the verdict table says why it is NaN.
+#[test]
+fn vusers_error_rate_threshold_agrees_with_max_error_rate() {
+    // (case, phases, steps, executor extra, limit as a fraction, both pass)
+    let cases = [
+        (
+            "no VU",
+            "      - {pause: 2}\n",
+            "      - request: ping\n",
+            "",
+            0.5,
+            false,
+        ),
+        (
+            "none completed",
+            "      - {duration: 3, arrivalCount: 3}\n",
+            "      - request: ping\n      - request: ping\n",
+            "    request_timeout: 200ms\n",
+            1.0,
+            false,
+        ),
+        (
+            "all completed",
+            "      - {duration: 2, arrivalRate: 2}\n",
+            "      - request: ping\n",
+            "",
+            0.0,
+            true,
+        ),
+    ];
+    for (case, phases, steps, extra, x, want) in cases {
+        let s = format!(
+            "model: x\nflows:\n  f:\n    steps:\n{steps}scenarios:\n  s:\n    executor: \
+             artillery\n{extra}    phases:\n{phases}thresholds:\n  vusers.error_rate: \
+             ['rate<={x}']\nconditions:\n  - expression: \"((vusers.created - \
+             vusers.completed)/vusers.created * 100) <= {}\"\n    name: maxErrorRate < {}\n",
+            x * 100.0,
+            x * 100.0
+        );
+        let l = config::from_strs(&s, &model()).unwrap_or_else(|e| panic!("{case}: {e}"));
+        let rep = surge::report::Report::new(&l, run1(&l), 1);
+        let pass: Vec<(&str, bool)> = rep
+            .verdicts
+            .iter()
+            .map(|v| (v.key.as_str(), v.pass))
+            .collect();
+        assert_eq!(
+            pass,
+            [("vusers.error_rate", want), ("conditions", want)],
+            "{case}"
+        );
+        let t = &rep.verdicts[0];
+        if want {
+            assert_eq!(t.measured, Some(0.0), "{case}");
+        } else {
+            let why = t.measured_text();
+            assert!(why.starts_with("NaN (no VU "), "{case}: {why}");
+            let m = &rep.json["metrics"];
+            assert_eq!(
+                m["vusers.error_rate"]["thresholds"][format!("rate<={x}")]["ok"],
+                false,
+                "{case}"
+            );
+        }
+    }
 }
 
 /// A hand-written surge scenario carries `conditions:` too; `surge validate` reads them and
@@ -1083,4 +1245,92 @@ fn a_run_over_budget_is_blamed_on_the_phases() {
         e.contains("long.yml: line 3, field config.phases") && e.contains("GiB"),
         "{e}"
     );
+}
+
+/// `surge run SCRIPT --model`: a step the model cannot serve (no route) is blamed on the
+/// script's own `scenarios[i].flow[j]` (inside a loop `….loop[k]`) at its line, not on the
+/// imported flow's `flows.<name>.steps[…]`, whose indices differ once a `log` step is left out.
+#[test]
+fn a_flow_step_error_names_the_artillery_step() {
+    let dir = common::tmpdir("import_artillery", "step_line");
+    let model = root().join("tests/data/artillery/model.yaml");
+    let head = "config:\n  target: https://shop.test\n  phases:\n    - {duration: 1, \
+                arrivalRate: 1}\nscenarios:\n  - name: browse\n    flow:\n      - get: {url: \
+                /products}\n  - name: buy\n    flow:\n      - log: start\n      - think: 1\n";
+    let cases = [
+        (
+            "top",
+            "      - get: {url: /products}\n      - post: {url: /nope}\n",
+            "line 14, field scenarios[1].flow[3]",
+        ),
+        (
+            "nested",
+            "      - loop:\n          - get: {url: /products}\n          - post: {url: /nope}\n        \
+             count: 2\n",
+            "line 15, field scenarios[1].flow[2].loop[1]",
+        ),
+    ];
+    for (name, tail, want) in cases {
+        let o = run_cli(&dir, name, &format!("{head}{tail}"), &model);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {e}");
+        assert!(
+            e.contains(&format!("{name}.yml: {want}")) && e.contains("/nope"),
+            "{name}: {e}"
+        );
+        assert!(!e.contains("flows."), "{name}: {e}");
+    }
+}
+
+/// k6's legacy `--summary-export` (internal/js/summary-wrapper.js oldJSONSummary) has no place
+/// for ensure conditions (docs/config.md says why): its `metrics.*.thresholds` hold the k6
+/// thresholds only, `vusers.error_rate`'s among them, and `root_group.checks` stays k6's (none
+/// simulated); the conditions' results are in summary.json.
+#[test]
+fn summary_export_keeps_to_k6_thresholds() {
+    let dir = common::tmpdir("import_artillery", "export");
+    std::fs::write(dir.join("m.yaml"), common::PING_MODEL).unwrap();
+    let f = dir.join("s.yaml");
+    std::fs::write(
+        &f,
+        "model: m.yaml\nflows:\n  f:\n    steps:\n      - request: ping\nscenarios:\n  s:\n    \
+         executor: artillery\n    phases:\n      - {duration: 2, arrivalRate: 2}\n\
+         thresholds:\n  vusers.error_rate: ['rate<=0.01']\nconditions:\n  \
+         - expression: \"vusers.created < 1\"\n  - {expression: \"http.response_time.p99 < 5000\", strict: false}\n",
+    )
+    .unwrap();
+    let export = dir.join("export.json");
+    let o = surge(
+        &[
+            "run",
+            f.to_str().unwrap(),
+            "--out",
+            dir.join("out").to_str().unwrap(),
+            "--summary-export",
+            export.to_str().unwrap(),
+            "-q",
+        ],
+        &root(),
+    );
+    assert_eq!(o.status.code(), Some(99), "{}", stderr(&o));
+    let ex: Value = serde_json::from_str(&std::fs::read_to_string(&export).unwrap()).unwrap();
+    let with_thresholds: Vec<(&String, &Value)> = ex["metrics"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter_map(|(k, m)| m.get("thresholds").map(|t| (k, t)))
+        .collect();
+    assert_eq!(
+        with_thresholds,
+        [(
+            &"vusers.error_rate".to_string(),
+            &json!({"rate<=0.01": false})
+        )]
+    );
+    assert_eq!(ex["root_group"]["checks"], json!({}));
+    assert!(ex.get("surge").is_none());
+    let sum: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out/summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(sum["surge"]["conditions"].as_array().unwrap().len(), 2);
 }

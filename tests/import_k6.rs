@@ -991,3 +991,40 @@ fn sleeps_out_of_range_follow_k6() {
         "{out}"
     );
 }
+
+/// k6 runs CommonJS scripts and hands its modules to `require` as to `import` (k6
+/// `js/modules/require_impl.go`; `var http = require("k6/http")` and `var sleep =
+/// require('k6').sleep` in `internal/js/runner_test.go`): each form reads as its ES import.
+#[test]
+fn commonjs_require_reads_as_import() {
+    let d = tmpdir("import-k6", "require");
+    let opts = "exports.options = { vus: 1, duration: '10s' };\n";
+    for (name, head, body) in [
+        (
+            "whole.js",
+            "const http = require('k6/http');\nconst { sleep } = require('k6');\n",
+            "http.get('http://x/a'); http.post('http://x/b'); sleep(1);",
+        ),
+        (
+            "named.js",
+            "const { get, post: send } = require('k6/http');\nvar sleep = require(\"k6\").sleep;\n",
+            "get('http://x/a'); send('http://x/b'); sleep(1);",
+        ),
+        (
+            "member.js",
+            "var web = require('k6/http');\nvar post = require('k6/http').post;\n\
+             var sleep = require('k6').sleep;\n",
+            "web.get('http://x/a'); post('http://x/b'); sleep(1);",
+        ),
+    ] {
+        let script = format!("{head}{opts}exports.default = function () {{ {body} }};\n");
+        let o = import_text(&d, name, &script, None);
+        let out = stdout(&o);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        assert_eq!(
+            steps(&out),
+            ["- get: \"/a\"", "- post: \"/b\"", "- sleep: const(1s)"],
+            "{name}: {out}"
+        );
+    }
+}

@@ -115,11 +115,38 @@ pub fn truthy(v: &Value) -> bool {
     }
 }
 
-/// How a value prints in JavaScript's template strings (for Artillery's own messages).
+/// A value in Artillery's messages and in the expressions ensure builds: a string as it is, a
+/// number as JavaScript's template literal prints it (`${v}`: `1.0` is `1`, `1e21` `1e+21`),
+/// anything else as JSON (clearer than JavaScript's `[object Object]`).
 pub fn js_display(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
+        Value::Number(n) => js_number(n.as_f64().unwrap_or(f64::NAN)),
         other => other.to_string(),
+    }
+}
+
+/// A number as JavaScript prints it (`String(x)`): integers without a fraction, exponent form
+/// below 1e-6 and from 1e21, `NaN`, `Infinity`.
+pub fn js_number(x: f64) -> String {
+    if x.is_nan() {
+        return "NaN".into();
+    }
+    if x.is_infinite() {
+        return if x > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    if x == 0.0 {
+        return "0".into();
+    }
+    let a = x.abs();
+    if (1e-6..1e21).contains(&a) {
+        // Rust's shortest round-trip digits are JavaScript's; only the notation differs.
+        return format!("{x}");
+    }
+    let e = format!("{x:e}");
+    match e.split_once('e') {
+        Some((m, exp)) if !exp.starts_with('-') => format!("{m}e+{exp}"),
+        _ => e,
     }
 }
 
@@ -186,6 +213,27 @@ pub fn route(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn js_number_prints_as_javascript() {
+        for (x, s) in [
+            (1.0, "1"),
+            (0.5, "0.5"),
+            (-0.0, "0"),
+            (1e21, "1e+21"),
+            (1.5e-7, "1.5e-7"),
+            (123456789012.0, "123456789012"),
+            (f64::NAN, "NaN"),
+            (f64::NEG_INFINITY, "-Infinity"),
+        ] {
+            assert_eq!(js_number(x), s);
+        }
+        // js_display: the template literal's text for numbers, JSON for structures.
+        assert_eq!(js_display(&json!(60.0)), "60");
+        assert_eq!(js_display(&json!(1e21)), "1e+21");
+        assert_eq!(js_display(&json!("5 potatoes")), "5 potatoes");
+        assert_eq!(js_display(&json!({"a": 1})), r#"{"a":1}"#);
+    }
 
     #[test]
     fn ms_package_examples() {

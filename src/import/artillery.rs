@@ -15,7 +15,7 @@
 //!   counts, conditional requests) is an error naming it and its line; what has no effect on
 //!   load (bodies, headers, captures, payload files, most plugins) is listed as a note.
 
-use crate::config::artillery::{js_display, ms, to_number, truthy};
+use crate::config::artillery::{js_display, js_number, ms, to_number, truthy};
 use crate::config::scenario::ArtilleryPhaseCfg;
 use crate::error::{Error, Result};
 use serde_json::{json, Map, Value};
@@ -31,6 +31,10 @@ pub struct Imported {
     pub scenario: Value,
     /// What was read and has no effect on the simulation, one line each.
     pub notes: Vec<String>,
+    /// Where each flow part came from: (surge field, Artillery field), e.g.
+    /// (`flows.checkout.steps[1]`, `scenarios[0].flow[2]`), so that an error in the imported
+    /// scenario names the script's own field and line.
+    pub origins: Vec<(String, String)>,
 }
 
 impl Imported {
@@ -61,6 +65,7 @@ struct Ctx<'a> {
     path: &'a Path,
     text: &'a str,
     notes: Vec<String>,
+    origins: Vec<(String, String)>,
 }
 
 impl Ctx<'_> {
@@ -88,6 +93,7 @@ pub fn import(path: &Path, text: &str, model: &str) -> Result<Imported> {
         path,
         text,
         notes: Vec::new(),
+        origins: Vec::new(),
     };
     let Some(top) = doc.as_object() else {
         return Err(cx.err(
@@ -210,10 +216,11 @@ pub fn import(path: &Path, text: &str, model: &str) -> Result<Imported> {
         let Some(Value::Array(flow)) = sc.get("flow") else {
             return Err(cx.err(&format!("{at}.flow"), "expected a list of steps (`flow:`)"));
         };
+        let to = format!("flows.{name}");
         let steps = read_steps(
             &mut cx,
             flow,
-            &format!("{at}.flow"),
+            (&format!("{to}.steps"), &format!("{at}.flow")),
             &target,
             default_jitter.as_ref(),
         )?;
@@ -225,6 +232,11 @@ pub fn import(path: &Path, text: &str, model: &str) -> Result<Imported> {
             ));
         }
         weights.push(weight);
+        cx.origins
+            .push((format!("{to}.steps"), format!("{at}.flow")));
+        cx.origins
+            .push((format!("{to}.weight"), format!("{at}.weight")));
+        cx.origins.push((to, at));
         flows.insert(name, json!({"weight": weight, "steps": steps}));
     }
     if flows.is_empty() {
@@ -252,6 +264,7 @@ pub fn import(path: &Path, text: &str, model: &str) -> Result<Imported> {
     Ok(Imported {
         scenario,
         notes: cx.notes,
+        origins: cx.origins,
     })
 }
 
@@ -273,15 +286,45 @@ pub fn load(
         )));
     }
     let imported = import(path, text, &abs.to_string_lossy())?;
-    let loaded = check(path, &imported, path, sets, budget).map_err(|e| locate(e, text))?;
+    let loaded = check(path, &imported, path, sets, budget)
+        .map_err(|e| locate(e, text, &imported.origins))?;
     Ok((loaded, imported.notes))
+}
+
+/// Artillery's `ARTILLERY_DISABLE_ENSURE`: with the variable set, to any value, ensure's
+/// beforeExit hook returns before evaluating a check (art
+/// `packages/artillery-plugin-ensure/plugin.ts`: `typeof process.env.ARTILLERY_DISABLE_ENSURE
+/// !== 'undefined'`). Drops the conditions `load` made from the script's ensure block; the note
+/// to print, or None when there were none.
+pub fn disable_ensure(
+    loaded: &mut crate::config::Loaded,
+    path: &Path,
+    text: &str,
+) -> Option<String> {
+    let n = std::mem::take(&mut loaded.scenario.conditions).len();
+    if n == 0 {
+        return None;
+    }
+    // ensure reads `config.ensure || config.plugins.ensure`.
+    let field = ["config.ensure", "config.plugins.ensure"]
+        .into_iter()
+        .find_map(|f| crate::config::find_line(text, f).map(|l| format!("{f} (line {l})")))
+        .unwrap_or_else(|| "config.ensure".into());
+    Some(format!(
+        "{}: ensure checks disabled by ARTILLERY_DISABLE_ENSURE: the {n} check{} of {field} \
+         {} not evaluated and decide nothing, as in Artillery",
+        path.display(),
+        if n == 1 { "" } else { "s" },
+        if n == 1 { "is" } else { "are" },
+    ))
 }
 
 /// An error [`check`] blamed on a field of the imported scenario, blamed instead on the part of
 /// the Artillery script it came from, with its line: the executor's phases are `config.phases`;
 /// the run's length (which the budget names through `duration`, or `sample_interval` for the
-/// time series) is the phases' total; `conditions` are `config.ensure`.
-fn locate(e: Error, text: &str) -> Error {
+/// time series) is the phases' total; `conditions` are `config.ensure`; a flow, step or loop
+/// is the `scenarios[i]`, `scenarios[i].flow[j]` or `….loop` it was read from (`origins`).
+fn locate(e: Error, text: &str, origins: &[(String, String)]) -> Error {
     let Error::Input {
         file,
         location,
@@ -301,7 +344,17 @@ fn locate(e: Error, text: &str) -> Error {
         .strip_prefix("scenarios.")
         .and_then(|r| r.split_once(".phases"))
         .map(|(_, rest)| format!("config.phases{rest}"));
-    let (source, why) = match (phase, field) {
+    // The longest recorded flow part that holds the field (`steps[1]` holds `steps[1].loop`).
+    let origin = origins
+        .iter()
+        .filter(|(to, _)| {
+            field
+                .strip_prefix(to.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+        })
+        .max_by_key(|(to, _)| to.len())
+        .map(|(_, from)| from.clone());
+    let (source, why) = match (phase.or(origin), field) {
         (Some(p), _) => (p, String::new()),
         (None, "duration" | "sample_interval") => (
             "config.phases".to_string(),
@@ -543,7 +596,7 @@ fn read_ensure(cx: &mut Ctx, config: &Map<String, Value>) -> Result<Vec<Value>> 
                 return Err(cx.err(&at_j, format!("expected a number, got {}", js_display(val))));
             }
             // `${metricName} < ${maxValue}`, strict.
-            add(at_j, format!("{name} < {}", js_text(val)), true, None);
+            add(at_j, format!("{name} < {}", js_display(val)), true, None);
         }
     }
     if let Some(v) = checks.get("conditions") {
@@ -602,7 +655,7 @@ fn read_ensure(cx: &mut Ctx, config: &Map<String, Value>) -> Result<Vec<Value>> 
                 format!("expected a percentage, got {}", js_display(v)),
             ));
         }
-        let x = crate::filtrex::js_number(x);
+        let x = js_number(x);
         add(
             here,
             format!("((vusers.created - vusers.completed)/vusers.created * 100) <= {x}"),
@@ -646,25 +699,20 @@ const ENSURE_KEYS: [&str; 8] = [
     "median",
 ];
 
-/// A YAML value as JavaScript's template literal prints it (`${v}`).
-fn js_text(v: &Value) -> String {
-    match v {
-        Value::Number(n) => crate::filtrex::js_number(n.as_f64().unwrap_or(f64::NAN)),
-        other => js_display(other),
-    }
-}
-
-/// The flow's steps as surge steps.
+/// The flow's steps as surge steps. `(to, at)`: the surge field the steps go to and the
+/// Artillery field they come from; each step's origin is recorded (steps left out, such as
+/// `log`, shift the indices).
 fn read_steps(
     cx: &mut Ctx,
     flow: &[Value],
-    at: &str,
+    (to, at): (&str, &str),
     target: &str,
     default_jitter: Option<&Value>,
 ) -> Result<Vec<Value>> {
     let mut out = Vec::new();
     for (j, step) in flow.iter().enumerate() {
         let here = format!("{at}[{j}]");
+        let origin = (format!("{to}[{}]", out.len()), here.clone());
         let Some(s) = step.as_object() else {
             return Err(cx.err(
                 &here,
@@ -672,7 +720,8 @@ fn read_steps(
             ));
         };
         if let Some(body) = s.get("loop") {
-            if let Some(l) = read_loop(cx, s, body, &here, target, default_jitter)? {
+            if let Some(l) = read_loop(cx, s, body, (&origin.0, &here), target, default_jitter)? {
+                cx.origins.push(origin);
                 out.push(l);
             }
             continue;
@@ -695,6 +744,7 @@ fn read_steps(
         if let Some(t) = s.get("think") {
             let jitter = s.get("jitter").or(default_jitter);
             out.push(json!({"sleep": think(cx, t, jitter, &format!("{here}.think"))?}));
+            cx.origins.push(origin);
             continue;
         }
         let methods: Vec<&str> = METHODS
@@ -703,7 +753,10 @@ fn read_steps(
             .filter(|m| s.contains_key(*m))
             .collect();
         match methods.as_slice() {
-            [m] => out.push(request(cx, m, &s[*m], &format!("{here}.{m}"), target)?),
+            [m] => {
+                out.push(request(cx, m, &s[*m], &format!("{here}.{m}"), target)?);
+                cx.origins.push(origin);
+            }
             [] => {
                 let k = s.keys().next().cloned().unwrap_or_default();
                 return Err(cx.err(
@@ -732,7 +785,7 @@ fn read_loop(
     cx: &mut Ctx,
     s: &Map<String, Value>,
     body: &Value,
-    here: &str,
+    (to, here): (&str, &str),
     target: &str,
     default_jitter: Option<&Value>,
 ) -> Result<Option<Value>> {
@@ -798,7 +851,22 @@ fn read_loop(
             format!("count {count} is too large"),
         ));
     }
-    let steps = read_steps(cx, list, &format!("{here}.loop"), target, default_jitter)?;
+    let steps = read_steps(
+        cx,
+        list,
+        (&format!("{to}.loop.steps"), &format!("{here}.loop")),
+        target,
+        default_jitter,
+    )?;
+    let count_at = if s.contains_key("over") {
+        "over"
+    } else {
+        "count"
+    };
+    cx.origins
+        .push((format!("{to}.loop.count"), format!("{here}.{count_at}")));
+    cx.origins
+        .push((format!("{to}.loop.steps"), format!("{here}.loop")));
     Ok(Some(
         json!({"loop": {"count": passes as u32, "steps": steps}}),
     ))

@@ -142,6 +142,17 @@ impl Vusers {
         (self.created > 0)
             .then(|| self.created.saturating_sub(self.completed) as f64 / self.created as f64)
     }
+
+    /// The same quotient as ensure computes it on Artillery's final report (art
+    /// `packages/artillery-plugin-ensure/plugin.ts` runChecks, maxErrorRate): a counter that
+    /// never counted is not in the report, so filtrex reads it as undefined and the quotient is
+    /// NaN when no VU was created or none completed (every comparison with it then fails).
+    pub fn reported_failed_rate(&self) -> f64 {
+        if self.created == 0 || self.completed == 0 {
+            return f64::NAN;
+        }
+        self.created.saturating_sub(self.completed) as f64 / self.created as f64
+    }
 }
 
 /// Artillery's error code for a transport failure (`errors.<code>`); `None` for an outcome with

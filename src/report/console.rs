@@ -221,13 +221,9 @@ pub fn verdict_table(r: &Report) -> String {
     t.load_preset(UTF8_FULL_CONDENSED);
     t.set_header(vec!["TARGET", "MEASURED", "RESULT"]);
     for v in &r.verdicts {
-        let measured = match v.measured {
-            Some(x) => format!("{x:.4}"),
-            None => "no data".into(),
-        };
         t.add_row(vec![
             format!("{} {}", v.key, v.expr),
-            measured,
+            v.measured_text(),
             if v.pass { "PASS" } else { "FAIL" }.to_string(),
         ]);
     }
@@ -255,11 +251,13 @@ pub fn failed_targets(r: &Report) -> String {
         let _ = writeln!(o, "  ABORTED: {}", a.message());
     }
     for v in r.verdicts.iter().filter(|v| !v.pass) {
-        let measured = match v.measured {
-            Some(x) => format!("{x:.4}"),
-            None => "no data".into(),
-        };
-        let _ = writeln!(o, "  FAIL {} {} (measured {measured})", v.key, v.expr);
+        let _ = writeln!(
+            o,
+            "  FAIL {} {} (measured {})",
+            v.key,
+            v.expr,
+            v.measured_text()
+        );
     }
     o
 }

@@ -207,17 +207,20 @@ fn verdict_rows(s: &Value) -> Vec<Row> {
         .iter()
         .map(|v| {
             let pass = v["pass"].as_bool().unwrap_or(false);
-            let measured = if v["no_data"].as_bool().unwrap_or(false) {
-                "no data".to_string()
+            // An ensure condition shows the metrics it read, as text.
+            let measured = if let Some(shown) = v["shown"].as_str() {
+                Cell::Text(shown.to_string())
+            } else if v["no_data"].as_bool().unwrap_or(false) {
+                Cell::Num("no data".to_string())
             } else {
-                jnum(&v["measured"])
+                Cell::Num(jnum(&v["measured"]))
             };
             Row {
                 class: if pass { "verdict pass" } else { "verdict fail" },
                 cells: vec![
                     Cell::Text(v["target"].as_str().unwrap_or("").into()),
                     Cell::Text(v["expr"].as_str().unwrap_or("").into()),
-                    Cell::Num(measured),
+                    measured,
                     Cell::Result(if pass { "PASS" } else { "FAIL" }.into()),
                 ],
             }

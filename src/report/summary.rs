@@ -27,6 +27,18 @@ impl<'a> Report<'a> {
             .scenario
             .thresholds
             .evaluate(&|sel, agg| result.measure(sel, agg));
+        // vusers.error_rate is NaN where Artillery's report lacks a counter: say which.
+        let vu = result.metrics.vusers.unwrap_or_default();
+        for v in &mut verdicts {
+            if v.key == "vusers.error_rate" && v.measured.is_some_and(f64::is_nan) {
+                let absent = if vu.created == 0 {
+                    "no VU created, vusers.created absent"
+                } else {
+                    "no VU completed, vusers.completed absent"
+                };
+                v.shown = Some(format!("NaN ({absent})"));
+            }
+        }
         let conditions = crate::ensure::evaluate(
             &loaded.scenario.conditions,
             &result.metrics,
@@ -52,7 +64,7 @@ impl<'a> Report<'a> {
 
     /// Add a verdict computed outside the thresholds (e.g. `cost_ratio`), to the JSON as well.
     pub fn push_verdict(&mut self, v: Verdict) {
-        let entry = json!({"target": v.key, "expr": v.expr, "measured": v.measured, "pass": v.pass, "no_data": v.no_data});
+        let entry = v.json();
         if let Some(list) = self.json["surge"]["verdict"].as_array_mut() {
             list.push(entry);
         }
@@ -439,10 +451,7 @@ pub fn summary_json(loaded: &Loaded, r: &RunResult, verdicts: &[Verdict], seed: 
         .iter()
         .map(|(k, v)| (k.clone(), json!(v)))
         .collect();
-    let verdict: Vec<Value> = verdicts
-        .iter()
-        .map(|v| json!({"target": v.key, "expr": v.expr, "measured": v.measured, "pass": v.pass, "no_data": v.no_data}))
-        .collect();
+    let verdict: Vec<Value> = verdicts.iter().map(Verdict::json).collect();
     let saturation: Vec<Value> = saturation_order(r)
         .into_iter()
         .map(|(res, t)| json!({"resource": res, "first_above_80pct_s": t}))

@@ -7,11 +7,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn surge(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_surge"))
-        .args(args)
+    surge_env(args, cwd, &[])
+}
+
+/// `surge` with these environment variables set. Variables that change surge's behaviour
+/// (`ARTILLERY_DISABLE_ENSURE`) are otherwise removed, so the caller's shell cannot change a test.
+pub fn surge_env(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_surge"));
+    c.args(args)
         .current_dir(cwd)
-        .output()
-        .expect("run surge")
+        .env_remove("ARTILLERY_DISABLE_ENSURE");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("run surge")
 }
 
 pub fn root() -> PathBuf {

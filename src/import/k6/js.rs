@@ -547,6 +547,10 @@ impl<'a> Module<'a> {
             }
             Declaration::VariableDeclaration(v) => {
                 for d in &v.declarations {
+                    if let Some((module, name)) = d.init.as_ref().and_then(required) {
+                        self.require(&d.id, module, name);
+                        continue;
+                    }
                     let (BindingPattern::BindingIdentifier(id), Some(init)) = (&d.id, &d.init)
                     else {
                         continue;
@@ -563,6 +567,30 @@ impl<'a> Module<'a> {
                         self.options = Some(init);
                     }
                     self.metric(init, lines);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A CommonJS import read as its ES form: `var http = require('k6/http')` as `import http
+    /// from 'k6/http'`, `var sleep = require('k6').sleep` and `const { get, post: p } =
+    /// require('k6/http')` as `import { sleep }` / `import { get, post as p }`.
+    fn require(&mut self, id: &'a BindingPattern<'a>, module: &'a str, name: Option<&'a str>) {
+        match id {
+            BindingPattern::BindingIdentifier(b) => {
+                self.imports.insert(b.name.as_str(), (module, name));
+            }
+            BindingPattern::ObjectPattern(p) if name.is_none() => {
+                for prop in p.properties.iter().filter(|p| !p.computed) {
+                    if let (
+                        PropertyKey::StaticIdentifier(k),
+                        BindingPattern::BindingIdentifier(b),
+                    ) = (&prop.key, &prop.value)
+                    {
+                        self.imports
+                            .insert(b.name.as_str(), (module, Some(k.name.as_str())));
+                    }
                 }
             }
             _ => {}
@@ -616,6 +644,30 @@ impl<'a> Module<'a> {
         } else if let Some(c) = Callable::of(&a.right) {
             self.exports.insert(m.property.name.to_string(), c);
         }
+    }
+}
+
+/// `require('m')` or `require('m').name`: the module and the name read. k6 runs CommonJS
+/// scripts and gives its modules to `require` as to `import` (k6 `js/modules/require_impl.go`;
+/// `var http = require("k6/http")` in `internal/js/runner_test.go`).
+fn required<'a>(e: &'a Expression<'a>) -> Option<(&'a str, Option<&'a str>)> {
+    match e.without_parentheses() {
+        Expression::CallExpression(c) => {
+            let Expression::Identifier(id) = c.callee.without_parentheses() else {
+                return None;
+            };
+            match c.arguments.as_slice() {
+                [Argument::StringLiteral(s)] if id.name == "require" => {
+                    Some((s.value.as_str(), None))
+                }
+                _ => None,
+            }
+        }
+        Expression::StaticMemberExpression(m) => match required(&m.object)? {
+            (module, None) => Some((module, Some(m.property.name.as_str()))),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
