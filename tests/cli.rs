@@ -414,6 +414,14 @@ fn bad_set_flags_exit_2_and_name_the_flag() {
         ),
         ("noequals", vec!["expected PATH=VALUE"]),
         ("services.web.pod.cores=-1", vec!["pod.cores", "positive"]),
+        // Blamed on the flag, not on the file's line that still holds the old value.
+        (
+            "scenarios.shoppers.stages[0].target=0.5",
+            vec![
+                "--set \"scenarios.shoppers.stages[0].target=0.5\"",
+                "whole number",
+            ],
+        ),
     ];
     for (set, expect) in cases {
         let d = tmpdir("badset");

@@ -391,10 +391,24 @@ pub fn load_text(path: &Path, text: &str, sets: &[String], b: budget::Budget) ->
         overrides::apply(&mut scenario, &mut model, sets)?;
     }
     override_manifests(&mut model, &model_path, path, &text, sets)?;
-    validate::model(&model)
-        .map_err(|(field, msg)| located(&model_path, &model_text, &field, msg))?;
-    validate::scenario(&scenario, &model)
-        .map_err(|(field, msg)| located(path, &text, &field, msg))?;
+    // A field a `--set` wrote is blamed on that flag: the file's line holds the old value.
+    let by_set = |field: &str, msg: &str| {
+        sets.iter()
+            .rev()
+            .find(|x| {
+                x.split_once('=').is_some_and(|(k, _)| {
+                    let k = k.trim();
+                    field == k || field.ends_with(&format!(".{k}"))
+                })
+            })
+            .map(|x| Error::Usage(format!("--set {x:?}: field {field}: {msg}")))
+    };
+    validate::model(&model).map_err(|(field, msg)| {
+        by_set(&field, &msg).unwrap_or_else(|| located(&model_path, &model_text, &field, msg))
+    })?;
+    validate::scenario(&scenario, &model).map_err(|(field, msg)| {
+        by_set(&field, &msg).unwrap_or_else(|| located(path, &text, &field, msg))
+    })?;
     let l = Loaded {
         scenario,
         model,
