@@ -206,8 +206,26 @@ pub fn load_all(path: &Path, text: &str) -> Result<(Vec<Imported>, Vec<String>)>
                 ));
             }
         };
-        if let Err(msg) = hpa.validate() {
-            let field = msg.split(':').next().unwrap_or("").trim();
+        if let Err(mut msg) = hpa.validate() {
+            let mut field = msg.split(':').next().unwrap_or("").trim().to_string();
+            // Older versions are checked in the autoscaling/v2 form Kubernetes converts them
+            // to: name the field the file has (v1's one CPU target), and say so.
+            if api != "autoscaling/v2" && api != "autoscaling/v2beta2" {
+                msg = format!("{msg} (checked as the autoscaling/v2 object {api} converts to)");
+                let cpu_target = hpa
+                    .spec
+                    .metrics
+                    .len()
+                    .checked_sub(1)
+                    .map(|i| format!("spec.metrics[{i}]"));
+                if api == "autoscaling/v1"
+                    && cpu_target.is_some_and(|t| field.starts_with(&t))
+                    && text_has(obj.yaml.as_deref(), "targetCPUUtilizationPercentage")
+                {
+                    field = "spec.targetCPUUtilizationPercentage".into();
+                }
+            }
+            let field = field.as_str();
             let loc = match obj.yaml.as_deref().and_then(|y| find_line(y, field)) {
                 Some(l) => format!("line {l}, field {field}"),
                 None => format!("HPA {:?} at {at}", hpa.metadata.name),
@@ -222,6 +240,10 @@ pub fn load_all(path: &Path, text: &str) -> Result<(Vec<Imported>, Vec<String>)>
         });
     }
     Ok((hpas, ignored))
+}
+
+fn text_has(yaml: Option<&str>, key: &str) -> bool {
+    yaml.is_some_and(|y| y.contains(key))
 }
 
 /// The HPA for `service`: the only HPA in the file, else the one whose `scaleTargetRef`
