@@ -178,10 +178,93 @@ pub fn parse_yaml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
                  surge stops reading there so that no input can exhaust memory"
                     .to_string()
             }
-            _ => first.to_string(),
+            _ => plain(first),
+        };
+        // A value inside a buffered enum (an HPA metric's `type`, ...) is reported at its
+        // enclosing item: point at the line that holds the offending value instead.
+        let location = match (e.location(), offending_value(&first)) {
+            (Some(l), Some(v)) => match line_with_value(text, l.line() as usize, &v) {
+                Some(n) => {
+                    let line = text.lines().nth(n - 1).unwrap_or("");
+                    match line.trim_start().trim_start_matches("- ").split_once(':') {
+                        Some((k, _)) if !k.contains([' ', '{', '[']) && !k.is_empty() => {
+                            format!("line {n}, field {}", k.trim_matches(['"', '\'']))
+                        }
+                        _ => format!("line {n}"),
+                    }
+                }
+                None => location,
+            },
+            _ => location,
         };
         Error::input(path, location, first)
     })
+}
+
+/// The reader's message in a planner's words: no Rust type names or library advice.
+fn plain(msg: &str) -> String {
+    if msg.starts_with("multiple YAML documents detected") {
+        return "the file holds more than one YAML document (separated by `---`); expected one"
+            .into();
+    }
+    let mut m = msg.replace("floating point `", "number `");
+    for (rust, said) in [
+        ("expected i8", "expected a whole number"),
+        ("expected i16", "expected a whole number"),
+        ("expected i32", "expected a whole number (up to 2147483647)"),
+        ("expected i64", "expected a whole number"),
+        ("expected u8", "expected a whole number from 0 to 255"),
+        ("expected u16", "expected a whole number from 0 to 65535"),
+        (
+            "expected u32",
+            "expected a whole number from 0 to 4294967295",
+        ),
+        ("expected u64", "expected a whole number of 0 or more"),
+        ("expected usize", "expected a whole number of 0 or more"),
+        ("expected f64", "expected a number"),
+        ("expected f32", "expected a number"),
+        ("invalid i32", "not a whole number up to 2147483647"),
+        ("invalid u32", "not a whole number from 0 to 4294967295"),
+        ("invalid u64", "not a whole number of 0 or more"),
+        ("unknown variant", "unknown value"),
+    ] {
+        if let Some(i) = m.find(rust) {
+            let end = i + rust.len();
+            // Whole words only (`expected i32` but not `expected i32x`).
+            if !m[end..].starts_with(|c: char| c.is_alphanumeric()) {
+                m.replace_range(i..end, said);
+            }
+        }
+    }
+    m
+}
+
+/// The value a type or variant error is about: the first `backticked` token.
+fn offending_value(msg: &str) -> Option<String> {
+    let (_, rest) = msg.split_once('`')?;
+    let (v, _) = rest.split_once('`')?;
+    (!v.is_empty() && v.len() <= 200).then(|| v.to_string())
+}
+
+/// The first line at or after `from` (1-based) where `v` stands as a whole YAML scalar.
+fn line_with_value(text: &str, from: usize, v: &str) -> Option<usize> {
+    text.lines()
+        .enumerate()
+        .skip(from.saturating_sub(1))
+        .find(|(_, l)| {
+            let code = l.split(" #").next().unwrap_or(l);
+            code.match_indices(v).any(|(i, _)| {
+                let before = code[..i].chars().next_back();
+                let after = code[i + v.len()..].chars().next();
+                let edge = |c: Option<char>| {
+                    c.is_none_or(|c| {
+                        matches!(c, ' ' | ':' | ',' | '[' | ']' | '{' | '}' | '"' | '\'')
+                    })
+                };
+                edge(before) && edge(after)
+            })
+        })
+        .map(|(i, _)| i + 1)
 }
 
 /// A YAML reader limit, said as what the file has too much of. The limits (the reader's
@@ -801,7 +884,40 @@ fn find_line_json(text: &str, field: &str) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
-    use super::find_line;
+    use super::{find_line, parse_yaml};
+    use std::path::Path;
+
+    /// A value inside an internally tagged enum was reported at the enclosing list item, in
+    /// Rust's words (`expected i32`), and a second document as library advice.
+    #[test]
+    fn type_errors_point_at_the_value_in_plain_words() {
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(tag = "type")]
+        #[allow(dead_code)]
+        enum M {
+            A { count: i32 },
+            B,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct F {
+            items: Vec<M>,
+        }
+        let err = |text: &str| {
+            parse_yaml::<F>(Path::new("f.yaml"), text)
+                .unwrap_err()
+                .to_string()
+        };
+        let e = err("items:\n  - type: A\n    count: 50.5\n");
+        assert!(e.contains("line 3, field count:"), "{e}");
+        assert!(e.contains("whole number") && !e.contains("i32"), "{e}");
+        let e = err("items:\n  - count: 1\n    type: C\n");
+        assert!(e.contains("line 3, field type:"), "{e}");
+        assert!(e.contains("unknown value `C`"), "{e}");
+        let e = err("items: []\n---\nitems: []\n");
+        assert!(e.contains("more than one YAML document"), "{e}");
+        assert!(!e.contains("from_multiple"), "{e}");
+    }
 
     #[test]
     fn finds_json_fields_and_skips_a_bom() {
