@@ -418,9 +418,12 @@ fn load_run(
     let text = config::read_text(path)?;
     let doc: Option<serde_json::Value> = serde_saphyr::from_str(&text).ok();
     // Unreadable YAML with --model goes to the importer, which reports where it breaks.
-    let artillery = doc
-        .as_ref()
-        .map_or(model.is_some(), crate::import::artillery::looks_like);
+    // With --model, a `scenarios:` list is Artillery's even without `config:` (a scenario-only
+    // file, as `surge import artillery` also reads).
+    let artillery = doc.as_ref().map_or(model.is_some(), |d| {
+        crate::import::artillery::looks_like(d)
+            || (model.is_some() && d.get("scenarios").is_some_and(|v| v.is_array()))
+    });
     let loaded = match (artillery, model) {
         (true, Some(m)) => {
             let (mut loaded, notes) = crate::import::artillery::load(path, &text, m, sets, budget)?;
@@ -442,11 +445,20 @@ fn load_run(
             )))
         }
         (false, Some(_)) => {
-            return Err(Error::Usage(format!(
-                "--model is for Artillery scripts; {} is a surge scenario (its `model:` names the \
-                 model)",
-                path.display()
-            )))
+            let surge = doc.as_ref().is_some_and(|d| d.get("model").is_some());
+            return Err(Error::Usage(if surge {
+                format!(
+                    "--model is for Artillery scripts; {} is a surge scenario (its `model:` \
+                     names the model)",
+                    path.display()
+                )
+            } else {
+                format!(
+                    "{}: expected an Artillery script (a `scenarios:` list of flows, with \
+                     `config:`) to run with --model; this file has neither",
+                    path.display()
+                )
+            }));
         }
         (false, None) => config::load_text(path, &text, sets, budget)?,
     };
@@ -567,7 +579,7 @@ fn dispatch(cli: Cli) -> Result<i32> {
                 let at = out
                     .clone()
                     .unwrap_or_else(|| PathBuf::from("imported.yaml"));
-                artillery::check(&file, &imported, &at, &[], Default::default())?;
+                artillery::check(&file, &text, &imported, &at, &[], Default::default())?;
             }
             for n in &imported.notes {
                 eprintln!("note: {n}");

@@ -1334,3 +1334,54 @@ fn summary_export_keeps_to_k6_thresholds() {
             .unwrap();
     assert_eq!(sum["surge"]["conditions"].as_array().unwrap().len(), 2);
 }
+
+/// Found running Artillery's own example files: `surge import artillery --model` blamed a route
+/// miss on the generated scenario's `flows.scenario_0.steps[0]` (no line), a scenario-only file
+/// (no `config:`, which the importer reads) was called a surge scenario by `surge run --model`,
+/// and a file that is neither was called a surge scenario too.
+#[test]
+fn upstream_shaped_files_get_artillery_locations() {
+    let dir = common::tmpdir("import_artillery", "upstream_shapes");
+    let model = root().join("tests/data/artillery/model.yaml");
+    let miss = dir.join("miss.yml");
+    std::fs::write(
+        &miss,
+        "config:\n  target: http://x\n  phases: [{duration: 1, arrivalCount: 1}]\nscenarios:\n  - flow:\n      - get: {url: /nope}\n",
+    )
+    .unwrap();
+    let o = surge(
+        &[
+            "import",
+            "artillery",
+            miss.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+        ],
+        &root(),
+    );
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("line 6, field scenarios[0].flow[0]"), "{e}");
+    assert!(!e.contains("imported scenario"), "{e}");
+
+    let o = run_cli(
+        &dir,
+        "scenario_only",
+        "scenarios:\n  - flow:\n      - get: {url: /health}\n",
+        &model,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+
+    let o = run_cli(
+        &dir,
+        "buildspec",
+        "version: 0.2\nphases: {build: {commands: [ls]}}\n",
+        &model,
+    );
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("expected an Artillery script") && !e.contains("surge scenario"),
+        "{e}"
+    );
+}

@@ -70,6 +70,9 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn err(&self, field: &str, msg: impl Into<String>) -> Error {
+        if field.is_empty() {
+            return Error::input(self.path, "", msg);
+        }
         let loc = match crate::config::find_line(self.text, field) {
             Some(l) => format!("line {l}, field {field}"),
             None => format!("field {field}"),
@@ -286,8 +289,7 @@ pub fn load(
         )));
     }
     let imported = import(path, text, &abs.to_string_lossy())?;
-    let loaded = check(path, &imported, path, sets, budget)
-        .map_err(|e| locate(e, text, &imported.origins))?;
+    let loaded = check(path, text, &imported, path, sets, budget)?;
     Ok((loaded, imported.notes))
 }
 
@@ -384,27 +386,31 @@ fn locate(e: Error, text: &str, origins: &[(String, String)]) -> Error {
 /// with errors naming the Artillery file `source`.
 pub fn check(
     source: &Path,
+    text: &str,
     imported: &Imported,
     at: &Path,
     sets: &[String],
     budget: crate::config::budget::Budget,
 ) -> Result<crate::config::Loaded> {
     let yaml = imported.to_yaml(source)?;
-    crate::config::load_text(at, &yaml, sets, budget).map_err(|e| match e {
-        Error::Input {
-            file,
-            location,
-            message,
-        } if Path::new(&file) == at => Error::input(
-            source,
-            if location.is_empty() {
-                "the imported scenario".to_string()
-            } else {
-                format!("the imported scenario's {}", location_field(&location))
-            },
-            message,
-        ),
-        other => other,
+    let located = |e| locate(e, text, &imported.origins);
+    crate::config::load_text(at, &yaml, sets, budget).map_err(|e| {
+        located(match e {
+            Error::Input {
+                file,
+                location,
+                message,
+            } if Path::new(&file) == at => Error::input(
+                source,
+                if location.is_empty() {
+                    "the imported scenario".to_string()
+                } else {
+                    format!("the imported scenario's {}", location_field(&location))
+                },
+                message,
+            ),
+            other => other,
+        })
     })
 }
 
