@@ -871,7 +871,10 @@ fn largest(est: &Estimate, key: impl Fn(&Part) -> u64) -> String {
         .filter(|p| key(p) > 0)
         .max_by_key(|p| key(p))
         .map_or(String::new(), |p| {
-            format!("; the estimate's largest part is field {}: {}", p.field, p.what)
+            format!(
+                "; the estimate's largest part is field {}: {}",
+                p.field, p.what
+            )
         })
 }
 
@@ -888,7 +891,13 @@ impl Meter {
             fixed,
             columns: est.columns,
             events_at: largest(est, |p| p.events),
-            vus_at: largest(est, |p| if p.field == "sample_interval" { 0 } else { p.bytes }),
+            vus_at: largest(est, |p| {
+                if p.field == "sample_interval" {
+                    0
+                } else {
+                    p.bytes
+                }
+            }),
         }
     }
 
