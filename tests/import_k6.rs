@@ -456,6 +456,11 @@ fn rejections_exit_2_with_file_and_location() {
             "not valid for http_req_duration, a trend",
         ),
         (
+            "export const options = {\n  vus: 1, duration: '1m',\n  thresholds: { http_req_duration: [{ threshold: 'p(95)<5', abortOnFail: true, delayAbortEval: '-1s' }] },\n};",
+            "line 4, column 96, options.thresholds[\"http_req_duration\"][0].delayAbortEval",
+            "\"-1s\" is negative",
+        ),
+        (
             "export const options = {\n  scenarios: { s: { executor: 'constant-vus', vus: 0, duration: '1m' } },\n};",
             "line 3, column 52, options.scenarios.s.vus",
             "(field scenarios.s.vus of the imported scenario)",
