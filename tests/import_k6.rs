@@ -1033,3 +1033,65 @@ fn commonjs_require_reads_as_import() {
         );
     }
 }
+
+/// `surge args` with its address space capped at 2 GB where `prlimit` exists (util-linux), so
+/// a runaway allocation fails the test instead of exhausting the machine; and its time.
+fn surge_capped(args: &[&str], cwd: &Path) -> (Output, std::time::Duration) {
+    let t = std::time::Instant::now();
+    let has_prlimit = std::process::Command::new("prlimit")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let o = if has_prlimit {
+        std::process::Command::new("prlimit")
+            .arg("--as=2000000000")
+            .arg("--")
+            .arg(env!("CARGO_BIN_EXE_surge"))
+            .args(args)
+            .current_dir(cwd)
+            .output()
+            .expect("run surge")
+    } else {
+        surge(args, cwd)
+    };
+    (o, t.elapsed())
+}
+
+/// Inputs are read up to 256 MiB (`config::MAX_INPUT_BYTES`): a device that never ends is
+/// refused, not read until memory runs out, and so is an archive entry that expands past
+/// it (a sparse file, whose tar is a few KiB).
+#[test]
+fn endless_inputs_are_refused() {
+    let d = tmpdir("import-k6", "endless");
+    let (o, took) = surge_capped(&["import", "k6", "/dev/zero"], &d);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("/dev/zero: larger than 256 MiB"), "{e}");
+    assert!(took.as_secs() < 60, "took {took:?}");
+    // GNU tar writes the sparse archive; skipped where it is missing.
+    let src = d.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(
+        src.join("metadata.json"),
+        r#"{"filename": "file:///x/script.js", "options": {"vus": 1, "duration": "10s"}}"#,
+    )
+    .unwrap();
+    let data_file = std::fs::File::create(src.join("data")).unwrap();
+    data_file.set_len(64 << 30).unwrap();
+    let tar = std::process::Command::new("tar")
+        .args(["--sparse", "-cf", "../sparse.tar", "metadata.json", "data"])
+        .current_dir(&src)
+        .output();
+    if !tar.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped the sparse archive: no GNU tar");
+        return;
+    }
+    let (o, took) = surge_capped(&["import", "k6", "sparse.tar"], &d);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("sparse.tar: entry \"data\": larger than 256 MiB"),
+        "{e}"
+    );
+    assert!(took.as_secs() < 60, "took {took:?}");
+}

@@ -16,6 +16,7 @@ mod writes;
 pub use options::{go_duration, k6_duration};
 
 use super::{check, comment, yaml_key, Check, Imported, Target};
+use crate::config::MAX_INPUT_BYTES;
 use crate::error::{Error, Result};
 use flows::{Flow, Step};
 use options::{Reader, Scenario};
@@ -43,20 +44,45 @@ enum Input {
 
 /// Import `file` for `target` (see [`Target`]): the scenario's YAML and notes, validated.
 pub fn import(file: &Path, target: &Target) -> Result<Imported> {
-    let bytes = std::fs::read(file).map_err(|e| {
-        let what = if e.kind() == std::io::ErrorKind::NotFound {
-            "file not found".to_string()
-        } else {
-            format!("cannot read: {e}")
-        };
-        Error::input(file, "", what)
-    })?;
+    let bytes = read_capped(file)?;
     let input = read_input(file, &bytes)?;
     let stem = file
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "k6".into());
     convert(file, &stem, input, target)
+}
+
+/// The file's bytes, at most [`crate::config::MAX_INPUT_BYTES`] of them: a device that never
+/// ends (`/dev/zero`) or a huge file is refused, not read into memory.
+fn read_capped(file: &Path) -> Result<Vec<u8>> {
+    let cannot = |e: std::io::Error| {
+        let what = if e.kind() == std::io::ErrorKind::NotFound {
+            "file not found".to_string()
+        } else {
+            format!("cannot read: {e}")
+        };
+        Error::input(file, "", what)
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)
+        .and_then(|f| f.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(too_large(file, ""));
+    }
+    Ok(bytes)
+}
+
+fn too_large(file: &Path, what: &str) -> Error {
+    Error::input(
+        file,
+        what,
+        format!(
+            "larger than {} MiB; expected a k6 script, `k6 inspect` JSON or a `k6 archive` tar",
+            MAX_INPUT_BYTES >> 20
+        ),
+    )
 }
 
 fn read_input(file: &Path, bytes: &[u8]) -> Result<Input> {
@@ -105,18 +131,21 @@ fn read_archive(file: &Path, bytes: &[u8]) -> Result<Input> {
             .map_err(|e| bad(&e))?
             .to_string_lossy()
             .into_owned();
+        let slot = match name.trim_start_matches("./") {
+            "metadata.json" => &mut meta,
+            "data" => &mut data,
+            _ => continue,
+        };
+        // An entry may be larger than the archive (a sparse file): read it capped too.
         let mut s = String::new();
-        match name.trim_start_matches("./") {
-            "metadata.json" => {
-                entry.read_to_string(&mut s).map_err(|e| bad(&e))?;
-                meta = Some(s);
-            }
-            "data" => {
-                entry.read_to_string(&mut s).map_err(|e| bad(&e))?;
-                data = Some(s);
-            }
-            _ => {}
+        (&mut entry)
+            .take(MAX_INPUT_BYTES + 1)
+            .read_to_string(&mut s)
+            .map_err(|e| bad(&e))?;
+        if s.len() as u64 > MAX_INPUT_BYTES {
+            return Err(too_large(file, &format!("entry {name:?}")));
         }
+        *slot = Some(s);
     }
     let meta = meta.ok_or_else(|| bad(&"it has no metadata.json"))?;
     let j: serde_json::Value = serde_json::from_str(&meta).map_err(|e| {
