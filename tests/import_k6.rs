@@ -1057,6 +1057,35 @@ fn surge_capped(args: &[&str], cwd: &Path) -> (Output, std::time::Duration) {
     (o, t.elapsed())
 }
 
+/// An object literal that writes a key twice keeps the last value at the first key's place
+/// (ECMAScript object initialisers); k6 exports the options object from JavaScript and reads
+/// its JSON (k6 `internal/js/bundle.go`: `json.MarshalIndent(v.Export(), ...)`), so two
+/// scenarios named `a` are one, the second. It was refused as a duplicate YAML key.
+#[test]
+fn a_key_written_twice_keeps_the_last_value_as_javascript() {
+    let d = tmpdir("import-k6", "dup-key");
+    let s = "import http from 'k6/http';\nexport const options = { scenarios: {\n  \
+             a: { executor: 'constant-vus', vus: 1, duration: '5s' },\n  \
+             b: { executor: 'constant-vus', vus: 3, duration: '5s' },\n  \
+             a: { executor: 'constant-vus', vus: 2, duration: '5s' } } };\n\
+             export default function () { http.get('http://x/'); }\n";
+    let o = import_text(&d, "dup.js", s, Some(&data("model.yaml")));
+    let (out, e) = (stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{e}");
+    let a = out.find("\n  a:").expect("scenario a");
+    let b = out.find("\n  b:").expect("scenario b");
+    assert!(
+        a < b && out[a..b].contains("vus: 2") && !out[a..b].contains("vus: 1"),
+        "{out}"
+    );
+    assert_eq!(out.matches("\n  a:").count(), 1, "{out}");
+    assert!(
+        e.contains("dup.js: line 5, column 3: the key \"a\" is written again")
+            && e.contains("before at line 3, column 3"),
+        "{e}"
+    );
+}
+
 /// Inputs are read up to 256 MiB (`config::MAX_INPUT_BYTES`): a device that never ends is
 /// refused, not read until memory runs out, and so is an archive entry that expands past
 /// it (a sparse file, whose tar is a few KiB).

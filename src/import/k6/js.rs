@@ -24,6 +24,8 @@ pub struct Script {
     pub metrics: BTreeMap<String, (String, Loc)>,
     /// Exports that are not functions surge can read: name -> (where, why).
     pub unreadable: BTreeMap<String, (Loc, String)>,
+    /// What the reader noticed that the user should know (a key written twice).
+    pub notes: Vec<String>,
 }
 
 /// Byte offset -> 1-based line and column (in characters).
@@ -322,7 +324,10 @@ fn read_with(path: &Path, text: &str, max_depth: usize) -> Result<Script> {
     }
     let program = &ret.program;
     let module = Module::index(program, &lines);
-    let options = module.options.map(|e| static_value(e, &lines, &module));
+    let mut notes = Vec::new();
+    let options = module
+        .options
+        .map(|e| static_value(e, &lines, &module, &mut notes));
     if let (Some(_), Some((span, what))) = (&options, module.options_changed) {
         let l = lines.at(span);
         return Err(Error::input(
@@ -353,6 +358,7 @@ fn read_with(path: &Path, text: &str, max_depth: usize) -> Result<Script> {
         .collect();
     Ok(Script {
         options,
+        notes,
         flows,
         metrics: module.metrics.clone(),
         unreadable,
@@ -673,7 +679,8 @@ fn required<'a>(e: &'a Expression<'a>) -> Option<(&'a str, Option<&'a str>)> {
 
 /// Convert the options expression to a value tree: literals are kept, anything else becomes
 /// [`V::Dyn`] with the reason.
-pub fn static_value(e: &Expression, lines: &Lines, m: &Module) -> Node {
+/// A key written twice in one object literal is noted in `notes`.
+pub fn static_value(e: &Expression, lines: &Lines, m: &Module, notes: &mut Vec<String>) -> Node {
     let loc = Some(lines.at(e.span()));
     let dyn_ = |why: &str| {
         Node::new(
@@ -685,10 +692,14 @@ pub fn static_value(e: &Expression, lines: &Lines, m: &Module) -> Node {
         )
     };
     let v = match e {
-        Expression::ParenthesizedExpression(p) => return static_value(&p.expression, lines, m),
-        Expression::TSAsExpression(t) => return static_value(&t.expression, lines, m),
-        Expression::TSSatisfiesExpression(t) => return static_value(&t.expression, lines, m),
-        Expression::TSNonNullExpression(t) => return static_value(&t.expression, lines, m),
+        Expression::ParenthesizedExpression(p) => {
+            return static_value(&p.expression, lines, m, notes)
+        }
+        Expression::TSAsExpression(t) => return static_value(&t.expression, lines, m, notes),
+        Expression::TSSatisfiesExpression(t) => {
+            return static_value(&t.expression, lines, m, notes)
+        }
+        Expression::TSNonNullExpression(t) => return static_value(&t.expression, lines, m, notes),
         Expression::NullLiteral(_) => V::Null,
         Expression::BooleanLiteral(b) => V::Bool(b.value),
         Expression::NumericLiteral(n) => V::Num(n.value),
@@ -740,7 +751,7 @@ pub fn static_value(e: &Expression, lines: &Lines, m: &Module) -> Node {
                     }
                     other => {
                         if let Some(x) = other.as_expression() {
-                            out.push(static_value(x, lines, m));
+                            out.push(static_value(x, lines, m, notes));
                         }
                     }
                 }
@@ -749,6 +760,8 @@ pub fn static_value(e: &Expression, lines: &Lines, m: &Module) -> Node {
         }
         Expression::ObjectExpression(o) => {
             let mut out: Vec<(String, Node)> = Vec::new();
+            // Where each key of `out` was last written.
+            let mut written: Vec<Loc> = Vec::new();
             for p in &o.properties {
                 match p {
                     ObjectPropertyKind::SpreadProperty(s) => {
@@ -800,9 +813,27 @@ pub fn static_value(e: &Expression, lines: &Lines, m: &Module) -> Node {
                                 Some(lines.at(p.span)),
                             )
                         } else {
-                            static_value(&p.value, lines, m)
+                            static_value(&p.value, lines, m, notes)
                         };
-                        out.push((key, val));
+                        // JavaScript keeps the key where it was first written, with the
+                        // last value.
+                        let at = lines.at(p.span);
+                        match out.iter().position(|(k, _)| *k == key) {
+                            Some(i) => {
+                                notes.push(format!(
+                                    "line {}, column {}: the key {key:?} is written again in \
+                                     this object (before at line {}, column {}); JavaScript \
+                                     keeps the last value, as k6 does",
+                                    at.line, at.col, written[i].line, written[i].col
+                                ));
+                                out[i].1 = val;
+                                written[i] = at;
+                            }
+                            None => {
+                                out.push((key, val));
+                                written.push(at);
+                            }
+                        }
                     }
                 }
             }

@@ -182,7 +182,8 @@ fn convert(file: &Path, stem: &str, input: Input, target: &Target) -> Result<Imp
         Input::Archive { options, script } => (options, false, script.as_ref()),
     };
     let mut d = options::derive(&r, opts, derived)?;
-    let mut notes = std::mem::take(&mut d.notes);
+    let mut notes: Vec<String> = script.map(|s| s.notes.clone()).unwrap_or_default();
+    notes.append(&mut d.notes);
     let no_metrics = BTreeMap::new();
     let metrics = script.map_or(&no_metrics, |s| &s.metrics);
     let none = Node::new(value::V::Undef, opts.loc);
