@@ -1057,6 +1057,48 @@ fn surge_capped(args: &[&str], cwd: &Path) -> (Output, std::time::Duration) {
     (o, t.elapsed())
 }
 
+/// Flows that each fit but together make a scenario larger than surge's YAML reader takes
+/// (250,000 values) are refused naming the flows, not as if the script had too many values;
+/// loops nested past surge's 4 levels deeper than the reader's 64 are named where they start.
+#[test]
+fn an_imported_scenario_past_the_reader_limits_says_why() {
+    let d = tmpdir("import-k6", "yaml-limits");
+    let mut s = String::from(
+        "import http from 'k6/http';\nexport const options = { scenarios: {\n  \
+         a: { executor: 'constant-vus', vus: 1, duration: '5s', exec: 'a' },\n  \
+         b: { executor: 'constant-vus', vus: 1, duration: '5s', exec: 'b' } } };\n",
+    );
+    s += &format!(
+        "function f1() {{ {} }}\n",
+        "http.get('http://x/a'); ".repeat(1000)
+    );
+    s += &format!("export function a() {{ {} }}\n", "f1(); ".repeat(60));
+    s += &format!("export function b() {{ {} }}\n", "f1(); ".repeat(60));
+    let o = import_text(&d, "two.js", &s, None);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains(
+            "two.js: the scenario imported from this file would have more than 250000 values"
+        ) && e.contains("flow \"a\" has 60000 steps, flow \"b\" has 60000 steps")
+            && !e.contains("the file has"),
+        "{e}"
+    );
+    let nest = "for (let i = 0; i < 2; i++) { ".repeat(25);
+    let s = format!(
+        "import http from 'k6/http';\nexport default function () {{\n  {nest}http.get('http://x/'); {} }}\n",
+        "}".repeat(25)
+    );
+    let o = import_text(&d, "nest.js", &s, None);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("nest.js: line 3, column 3: flow \"default\" nests loops 25 deep")
+            && e.contains("at most 4 deep"),
+        "{e}"
+    );
+}
+
 /// An object literal that writes a key twice keeps the last value at the first key's place
 /// (ECMAScript object initialisers); k6 exports the options object from JavaScript and reads
 /// its JSON (k6 `internal/js/bundle.go`: `json.MarshalIndent(v.Export(), ...)`), so two

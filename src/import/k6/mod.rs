@@ -337,6 +337,47 @@ fn convert(file: &Path, stem: &str, input: Input, target: &Target) -> Result<Imp
                 format!("the scenario imported from this file is not one surge reads: {msg}"),
             ));
         }
+        Err(Check::Limit(what)) => {
+            // The flows are what grows without bound; say how large each is.
+            let sizes: Vec<String> = flows
+                .iter()
+                .filter_map(|(n, f)| {
+                    let f = f.as_ref()?;
+                    let n_steps = ops(&f.steps);
+                    (n_steps > 0).then(|| format!("flow {n:?} has {n_steps} steps"))
+                })
+                .collect();
+            let deep = flows.iter().find_map(|(n, f)| {
+                let (depth, loc) = loop_depth(&f.as_ref()?.steps)?;
+                (depth > crate::workload::flow::MAX_LOOP_DEPTH).then_some((n, depth, loc))
+            });
+            let max = crate::workload::flow::MAX_LOOP_DEPTH;
+            return Err(match deep {
+                Some((n, depth, loc)) => Error::input(
+                    file,
+                    format!("line {}, column {}", loc.line, loc.col),
+                    format!(
+                        "flow {n:?} nests loops {depth} deep from here, so the scenario \
+                         imported from this file would have {what}; surge flows nest loops at \
+                         most {max} deep: unroll or drop the inner ones"
+                    ),
+                ),
+                None => Error::input(
+                    file,
+                    "",
+                    format!(
+                        "the scenario imported from this file would have {what}, more than \
+                         surge reads from one scenario file{}; import fewer requests, or split \
+                         the flows across several scripts",
+                        if sizes.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", sizes.join(", "))
+                        }
+                    ),
+                ),
+            });
+        }
         Err(Check::Field(field, msg)) => {
             let (path, loc) = origin(&field, &d.scenarios, &flows, &entries);
             return Err(Error::input(
@@ -347,6 +388,31 @@ fn convert(file: &Path, stem: &str, input: Input, target: &Target) -> Result<Imp
         }
     }
     Ok(Imported { yaml, notes })
+}
+
+/// Compiled length of steps, as `config::validate` counts it (a loop adds a start and an end).
+fn ops(steps: &[Step]) -> usize {
+    steps
+        .iter()
+        .map(|s| match s {
+            Step::Http { .. } | Step::Sleep { .. } => 1,
+            Step::Loop { steps, .. } => 2 + ops(steps),
+            Step::Note { .. } | Step::Todo { .. } => 0,
+        })
+        .sum()
+}
+
+/// The deepest nesting of loops in `steps`, with the outermost loop of that nest.
+fn loop_depth(steps: &[Step]) -> Option<(usize, Loc)> {
+    steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Loop { steps, loc, .. } => {
+                Some((1 + loop_depth(steps).map_or(0, |(d, _)| d), *loc))
+            }
+            _ => None,
+        })
+        .max_by_key(|(d, _)| *d)
 }
 
 fn collect_todos(steps: &[Step], out: &mut Vec<(Loc, String)>) {
