@@ -32,23 +32,51 @@ pub struct Script {
 pub struct Lines<'s> {
     text: &'s str,
     starts: Vec<usize>,
+    /// Characters before every [`MARK`]-th byte (rounded down to a character boundary), so a
+    /// column on a long (minified) line is found without counting the whole line: the walk
+    /// asks for locations once per call it follows.
+    marks: Vec<(usize, usize)>,
 }
+
+const MARK: usize = 4096;
 
 impl<'s> Lines<'s> {
     pub fn new(text: &'s str) -> Self {
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Lines { text, starts }
+        let mut marks = vec![(0, 0)];
+        let mut at = MARK;
+        while at < text.len() {
+            let b = (0..=at)
+                .rev()
+                .find(|&b| text.is_char_boundary(b))
+                .unwrap_or(0);
+            let (pb, pc) = *marks.last().expect("one mark");
+            marks.push((b, pc + text[pb..b].chars().count()));
+            at += MARK;
+        }
+        Lines {
+            text,
+            starts,
+            marks,
+        }
+    }
+
+    /// Characters before byte `off` (a character boundary).
+    fn chars_before(&self, off: usize) -> usize {
+        let (b, c) = self.marks[self.marks.partition_point(|&(b, _)| b <= off) - 1];
+        c + self.text.get(b..off).map_or(off - b, |t| t.chars().count())
     }
 
     pub fn loc(&self, offset: u32) -> Loc {
         let off = (offset as usize).min(self.text.len());
         let line = self.starts.partition_point(|&s| s <= off) - 1;
         let start = self.starts[line];
-        let col = self
-            .text
-            .get(start..off)
-            .map_or(off - start, |t| t.chars().count());
+        let col = if self.text.is_char_boundary(off) {
+            self.chars_before(off) - self.chars_before(start)
+        } else {
+            off - start
+        };
         Loc {
             line: line as u32 + 1,
             col: col as u32 + 1,
@@ -59,15 +87,37 @@ impl<'s> Lines<'s> {
         self.loc(span.start)
     }
 
-    /// The source of `span`, shortened to one line of at most 80 characters.
+    /// The source of `span`, shortened to one line of at most 80 characters. Only its start
+    /// is read, so a huge span (a data literal) costs no more than a short one.
     pub fn source(&self, span: Span) -> String {
         let s = self
             .text
             .get(span.start as usize..span.end as usize)
             .unwrap_or("");
-        let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-        if one.chars().count() > 80 {
+        // Whitespace runs collapse to one space; at most 81 characters (or 4 KiB) are read.
+        let (mut one, mut n, mut gap) = (String::new(), 0, false);
+        let mut cut = false;
+        for (i, ch) in s.char_indices() {
+            if n > 80 || i > 4096 {
+                cut = true;
+                break;
+            }
+            if ch.is_whitespace() {
+                gap = n > 0;
+                continue;
+            }
+            if gap {
+                one.push(' ');
+                n += 1;
+                gap = false;
+            }
+            one.push(ch);
+            n += 1;
+        }
+        if n > 80 {
             format!("{}…", one.chars().take(79).collect::<String>())
+        } else if cut {
+            format!("{one}…")
         } else {
             one
         }
@@ -340,7 +390,13 @@ fn read_with(path: &Path, text: &str, max_depth: usize) -> Result<Script> {
             ),
         ));
     }
-    let flows = flows::extract(&module, &lines);
+    let flows = flows::extract(&module, &lines, max_depth).map_err(|stop| {
+        Error::input(
+            path,
+            format!("line {}, column {}", stop.loc.line, stop.loc.col),
+            stop.msg,
+        )
+    })?;
     let unreadable = module
         .unreadable
         .iter()

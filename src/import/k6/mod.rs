@@ -253,9 +253,27 @@ fn convert(file: &Path, stem: &str, input: Input, target: &Target) -> Result<Imp
             Some(f) => {
                 let mut todos = Vec::new();
                 collect_todos(&f.steps, &mut todos);
-                for (loc, msg) in todos {
+                // A helper called many times repeats its TODOs: print each once, with a count.
+                let mut seen: Vec<((Loc, String), usize)> = Vec::new();
+                let mut index: std::collections::HashMap<(Loc, String), usize> =
+                    std::collections::HashMap::new();
+                for t in todos {
+                    match index.get(&t) {
+                        Some(&i) => seen[i].1 += 1,
+                        None => {
+                            index.insert(t.clone(), seen.len());
+                            seen.push((t, 1));
+                        }
+                    }
+                }
+                for ((loc, msg), n) in seen {
+                    let times = if n > 1 {
+                        format!(" (reached {n} times)")
+                    } else {
+                        String::new()
+                    };
                     notes.push(format!(
-                        "line {}, column {}: TODO in flow {name:?}: {msg}",
+                        "line {}, column {}: TODO in flow {name:?}: {msg}{times}",
                         loc.line, loc.col
                     ));
                 }
