@@ -192,7 +192,7 @@ impl Threshold {
 }
 
 /// A `delayAbortEval` value: a k6 duration (a number is milliseconds), not negative.
-fn abort_delay(d: &str) -> Result<i128, String> {
+pub(crate) fn abort_delay(d: &str) -> Result<i128, String> {
     let ns = crate::import::k6::k6_duration(d)?;
     if ns < 0 {
         return Err(format!(

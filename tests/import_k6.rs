@@ -456,6 +456,11 @@ fn rejections_exit_2_with_file_and_location() {
             "not valid for http_req_duration, a trend",
         ),
         (
+            "export const options = {\n  vus: 1, duration: '1m',\n  thresholds: { http_req_duration: [{ threshold: 'p(95)<5', abortOnFail: true, delayAbortEval: '-1s' }] },\n};",
+            "line 4, column 96, options.thresholds[\"http_req_duration\"][0].delayAbortEval",
+            "\"-1s\" is negative",
+        ),
+        (
             "export const options = {\n  scenarios: { s: { executor: 'constant-vus', vus: 0, duration: '1m' } },\n};",
             "line 3, column 52, options.scenarios.s.vus",
             "(field scenarios.s.vus of the imported scenario)",
@@ -1027,4 +1032,313 @@ fn commonjs_require_reads_as_import() {
             "{name}: {out}"
         );
     }
+}
+
+/// `surge args` with its address space capped at 2 GB where `prlimit` exists (util-linux), so
+/// a runaway allocation fails the test instead of exhausting the machine; and its time.
+fn surge_capped(args: &[&str], cwd: &Path) -> (Output, std::time::Duration) {
+    let t = std::time::Instant::now();
+    let has_prlimit = std::process::Command::new("prlimit")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let o = if has_prlimit {
+        std::process::Command::new("prlimit")
+            .arg("--as=2000000000")
+            .arg("--")
+            .arg(env!("CARGO_BIN_EXE_surge"))
+            .args(args)
+            .current_dir(cwd)
+            .output()
+            .expect("run surge")
+    } else {
+        surge(args, cwd)
+    };
+    (o, t.elapsed())
+}
+
+/// Helpers `f0`..`f{depth}`, each calling the next `n` times; the last runs `leaf`; the
+/// default function calls `f0` once.
+fn fan_out(n: usize, depth: usize, leaf: &str) -> String {
+    let mut s = String::from("import http from 'k6/http';\n");
+    for i in 0..depth {
+        s += &format!(
+            "function f{i}() {{ {} }}\n",
+            format!("f{}(); ", i + 1).repeat(n)
+        );
+    }
+    s += &format!("function f{depth}() {{ {leaf} }}\nexport default function () {{ f0(); }}\n");
+    s
+}
+
+/// Each call of a helper is expanded in place, so helpers that call helpers multiply: ten
+/// calls five deep are 10^5 requests, past the 65,535 steps a flow holds (a VU's program
+/// counter is 16 bits, `config::validate`), and seven deep (10^7) once exhausted memory
+/// (`memory allocation of 1280000000 bytes failed`, exit 134). The walk counts steps as it
+/// makes them and stops at that limit, naming the call in the exported function that leads
+/// there and the path to the request, with bounded memory and time.
+#[test]
+fn helper_fan_out_stops_at_the_flow_limit() {
+    let d = tmpdir("import-k6", "fan-out");
+    let get = "http.get('http://x/a');";
+    for (name, n, depth) in [
+        ("fan5.js", 10, 5),
+        ("fan7.js", 10, 7),
+        ("fan100x4.js", 100, 4),
+    ] {
+        std::fs::write(d.join(name), fan_out(n, depth, get)).unwrap();
+        let (o, took) = surge_capped(&["import", "k6", name], &d);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {e}");
+        let call = format!("{name}: line {}, column 30: ", depth + 3);
+        // The lines of the calls on the way: the exported function's, then each helper's.
+        let lines: Vec<usize> = e
+            .split_once("through the calls at line:column ")
+            .and_then(|(_, rest)| rest.split_once(')'))
+            .map(|(at, _)| {
+                at.split(", ")
+                    .map(|lc| lc.split(':').next().unwrap().parse().unwrap())
+            })
+            .map(|l| l.collect())
+            .unwrap_or_default();
+        let want: Vec<usize> = std::iter::once(depth + 3).chain(2..=depth + 1).collect();
+        assert!(
+            e.contains(&call)
+                && e.contains("flow \"default\" grows past 65535 steps")
+                && lines == want
+                && e.contains(&format!("to line {}, column 17", depth + 2))
+                && !e.contains("values")
+                && !e.contains("breached"),
+            "{name}: {e}"
+        );
+        assert!(took.as_secs() < 60, "{name} took {took:?}");
+    }
+    // Within the limit every request is kept: 255 calls of 257 requests are 65,535 steps.
+    let f1 = format!("function f1() {{ {} }}\n", get.repeat(257));
+    let f0 = format!("function f0() {{ {} }}\n", "f1(); ".repeat(255));
+    let full =
+        format!("import http from 'k6/http';\n{f1}{f0}export default function () {{ f0(); }}\n");
+    let o = import_text(&d, "full.js", &full, None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(steps(&stdout(&o)).len(), 65535);
+    // One more is one too many, said at the request itself when no call leads there.
+    let over = full.replace("{ f0(); }", "{ f0(); http.get('http://x/b'); }");
+    let o = import_text(&d, "over.js", &over, None);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("over.js: line 4, column 36: flow \"default\" grows past 65535"),
+        "{e}"
+    );
+}
+
+/// Fan-outs that make no requests are bounded too: calls whose functions do nothing by the
+/// work of reading them, calls that make only TODOs by the notes and TODOs in all, and calls
+/// whose callbacks assign to the caller's variables (so their scopes stay) by those scopes.
+#[test]
+fn fan_outs_without_requests_are_bounded() {
+    let d = tmpdir("import-k6", "fan-quiet");
+    for (name, leaf, want) in [
+        (
+            "quiet.js",
+            "console.log('x');",
+            "takes more than 5000000 steps of reading",
+        ),
+        (
+            "todos.js",
+            "helper();",
+            "grow past 262144 steps, notes and TODOs in all",
+        ),
+        (
+            "scopes.js",
+            "let r = 0; group('g', () => { r = 1; });",
+            "keeps more than 262144 of their scopes",
+        ),
+    ] {
+        std::fs::write(d.join(name), fan_out(10, 9, leaf)).unwrap();
+        let (o, took) = surge_capped(&["import", "k6", name], &d);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {e}");
+        assert!(
+            e.contains(&format!("{name}: line 12, column 30: ")) && e.contains(want),
+            "{name}: {e}"
+        );
+        assert!(took.as_secs() < 60, "{name} took {took:?}");
+    }
+}
+
+/// Flows that each fit but together make a scenario larger than surge's YAML reader takes
+/// (250,000 values) are refused naming the flows, not as if the script had too many values;
+/// loops nested past surge's 4 levels deeper than the reader's 64 are named where they start.
+#[test]
+fn an_imported_scenario_past_the_reader_limits_says_why() {
+    let d = tmpdir("import-k6", "yaml-limits");
+    let mut s = String::from(
+        "import http from 'k6/http';\nexport const options = { scenarios: {\n  \
+         a: { executor: 'constant-vus', vus: 1, duration: '5s', exec: 'a' },\n  \
+         b: { executor: 'constant-vus', vus: 1, duration: '5s', exec: 'b' } } };\n",
+    );
+    s += &format!(
+        "function f1() {{ {} }}\n",
+        "http.get('http://x/a'); ".repeat(1000)
+    );
+    s += &format!("export function a() {{ {} }}\n", "f1(); ".repeat(60));
+    s += &format!("export function b() {{ {} }}\n", "f1(); ".repeat(60));
+    let o = import_text(&d, "two.js", &s, None);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains(
+            "two.js: the scenario imported from this file would have more than 250000 values"
+        ) && e.contains("flow \"a\" has 60000 steps, flow \"b\" has 60000 steps")
+            && !e.contains("the file has"),
+        "{e}"
+    );
+    let nest = "for (let i = 0; i < 2; i++) { ".repeat(25);
+    let s = format!(
+        "import http from 'k6/http';\nexport default function () {{\n  {nest}http.get('http://x/'); {} }}\n",
+        "}".repeat(25)
+    );
+    let o = import_text(&d, "nest.js", &s, None);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("nest.js: line 3, column 3: flow \"default\" nests loops 25 deep")
+            && e.contains("at most 4 deep"),
+        "{e}"
+    );
+}
+
+/// Only a function already on the call stack is a recursive call: a chain of sixteen helpers
+/// was once taken for one and its request dropped. Chains are followed 1000 calls deep (a
+/// bound on the stack the walk takes), and a deeper call is a TODO that says so.
+#[test]
+fn chains_of_helpers_are_followed_and_recursion_is_a_cycle() {
+    let d = tmpdir("import-k6", "chains");
+    let chain = |n: usize| {
+        let mut s = String::from("import http from 'k6/http';\n");
+        for i in 0..n {
+            s += &format!("function f{i}() {{ f{}(); }}\n", i + 1);
+        }
+        s + &format!("function f{n}() {{ http.get('http://x/'); }}\nexport default function () {{ f0(); }}\n")
+    };
+    for n in [16, 999] {
+        let o = import_text(&d, &format!("chain{n}.js"), &chain(n), None);
+        let out = stdout(&o);
+        assert_eq!(o.status.code(), Some(0), "{n}: {}", stderr(&o));
+        assert_eq!(steps(&out), ["- get: \"/\""], "{n}: {out}");
+        assert!(!stderr(&o).contains("recursive"), "{n}: {}", stderr(&o));
+    }
+    let o = import_text(&d, "chain1000.js", &chain(1000), None);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{e}");
+    assert!(steps(&stdout(&o)).is_empty());
+    assert!(
+        e.contains(
+            "line 1001, column 19: TODO in flow \"default\": calls nested more than 1000 deep"
+        ),
+        "{e}"
+    );
+    let cycle = "import http from 'k6/http';\nfunction a() { http.get('http://x/a'); b(); }\n\
+                 function b() { a(); }\nexport default function () { a(); }\n";
+    let o = import_text(&d, "cycle.js", cycle, None);
+    let e = stderr(&o);
+    assert_eq!(steps(&stdout(&o)), ["- get: \"/a\""]);
+    assert!(
+        e.contains("line 3, column 16: TODO in flow \"default\": a recursive call"),
+        "{e}"
+    );
+}
+
+/// An object literal that writes a key twice keeps the last value at the first key's place
+/// (ECMAScript object initialisers); k6 exports the options object from JavaScript and reads
+/// its JSON (k6 `internal/js/bundle.go`: `json.MarshalIndent(v.Export(), ...)`), so two
+/// scenarios named `a` are one, the second. It was refused as a duplicate YAML key.
+#[test]
+fn a_key_written_twice_keeps_the_last_value_as_javascript() {
+    let d = tmpdir("import-k6", "dup-key");
+    let s = "import http from 'k6/http';\nexport const options = { scenarios: {\n  \
+             a: { executor: 'constant-vus', vus: 1, duration: '5s' },\n  \
+             b: { executor: 'constant-vus', vus: 3, duration: '5s' },\n  \
+             a: { executor: 'constant-vus', vus: 2, duration: '5s' } } };\n\
+             export default function () { http.get('http://x/'); }\n";
+    let o = import_text(&d, "dup.js", s, Some(&data("model.yaml")));
+    let (out, e) = (stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{e}");
+    let a = out.find("\n  a:").expect("scenario a");
+    let b = out.find("\n  b:").expect("scenario b");
+    assert!(
+        a < b && out[a..b].contains("vus: 2") && !out[a..b].contains("vus: 1"),
+        "{out}"
+    );
+    assert_eq!(out.matches("\n  a:").count(), 1, "{out}");
+    assert!(
+        e.contains("dup.js: line 5, column 3: the key \"a\" is written again")
+            && e.contains("before at line 3, column 3"),
+        "{e}"
+    );
+}
+
+/// Inputs are read up to 256 MiB (`config::MAX_INPUT_BYTES`): a device that never ends is
+/// refused, not read until memory runs out, and so is an archive entry that expands past
+/// it (a sparse file, whose tar is a few KiB).
+#[test]
+fn endless_inputs_are_refused() {
+    let d = tmpdir("import-k6", "endless");
+    let (o, took) = surge_capped(&["import", "k6", "/dev/zero"], &d);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("/dev/zero: larger than 256 MiB"), "{e}");
+    assert!(took.as_secs() < 60, "took {took:?}");
+    // GNU tar writes the sparse archive; skipped where it is missing.
+    let src = d.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(
+        src.join("metadata.json"),
+        r#"{"filename": "file:///x/script.js", "options": {"vus": 1, "duration": "10s"}}"#,
+    )
+    .unwrap();
+    let data_file = std::fs::File::create(src.join("data")).unwrap();
+    data_file.set_len(64 << 30).unwrap();
+    let tar = std::process::Command::new("tar")
+        .args(["--sparse", "-cf", "../sparse.tar", "metadata.json", "data"])
+        .current_dir(&src)
+        .output();
+    if !tar.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped the sparse archive: no GNU tar");
+        return;
+    }
+    let (o, took) = surge_capped(&["import", "k6", "sparse.tar"], &d);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("sparse.tar: entry \"data\": larger than 256 MiB"),
+        "{e}"
+    );
+    assert!(took.as_secs() < 60, "took {took:?}");
+}
+
+/// `group(name, fnRef)` (upstream `examples/pantheon.js`: `group("front page", doFrontPage)`)
+/// dropped the named function's requests without a note; an inline callback was followed.
+#[test]
+fn group_with_a_function_reference_follows_it() {
+    let dir = common::tmpdir("import-k6", "group-ref");
+    let script = "import http from 'k6/http';\nimport { group, sleep } from 'k6';\n\
+                  function front() { http.get('https://example.com/'); }\n\
+                  const back = () => { http.post('https://example.com/orders'); };\n\
+                  export default function () {\n  group('front page', front);\n  group('back', back);\n\
+                  group('elsewhere', notHere);\n  sleep(1);\n}\n";
+    let o = import_text(&dir, "group.js", script, None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let y = stdout(&o);
+    assert_eq!(
+        steps(&y),
+        vec!["- get: \"/\"", "- post: \"/orders\"", "- sleep: const(1s)"],
+        "{y}"
+    );
+    let notes = stderr(&o);
+    assert!(
+        notes.contains("notHere"),
+        "an unknown function is a TODO: {notes}"
+    );
 }

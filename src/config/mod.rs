@@ -155,50 +155,55 @@ fn utf8_position(bytes: &[u8], at: usize) -> (usize, usize, usize) {
 
 /// Parse YAML into `T`, mapping parser errors to "file: line L, column C: message".
 pub fn parse_yaml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
-    serde_saphyr::from_str::<T>(text).map_err(|e| {
-        let location = e
-            .location()
-            .map(|l| format!("line {}, column {}", l.line(), l.column()))
-            .unwrap_or_default();
-        let msg = e.to_string();
-        // The library's text repeats the location and draws a snippet; keep the first line only.
-        let mut first = msg.lines().next().unwrap_or("").trim();
-        first = first.strip_prefix("error:").unwrap_or(first).trim();
-        // Drop the library's own "line L column C:" prefix; the location is reported separately.
-        if let Some(rest) = first.strip_prefix("line ") {
-            if let Some((_, tail)) = rest.split_once(": ") {
-                first = tail;
-            }
+    serde_saphyr::from_str::<T>(text).map_err(|e| yaml_error(path, text, &e))
+}
+
+/// A YAML reader error as "file: line L, column C: message".
+pub fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> Error {
+    let location = e
+        .location()
+        .map(|l| format!("line {}, column {}", l.line(), l.column()))
+        .unwrap_or_default();
+    let msg = e.to_string();
+    // The library's text repeats the location and draws a snippet; keep the first line only.
+    let mut first = msg.lines().next().unwrap_or("").trim();
+    first = first.strip_prefix("error:").unwrap_or(first).trim();
+    // Drop the library's own "line L column C:" prefix; the location is reported separately.
+    if let Some(rest) = first.strip_prefix("line ") {
+        if let Some((_, tail)) = rest.split_once(": ") {
+            first = tail;
         }
-        let first = match e.without_snippet() {
-            serde_saphyr::Error::Budget { breach, .. } => over_budget(breach),
-            // A limit crossed while expanding aliases (the library reports it as text).
-            serde_saphyr::Error::AliasError { msg, .. } if msg.starts_with("budget breached") => {
-                "the file's aliases (`*name`) expand to more than surge reads (an alias bomb); \
-                 surge stops reading there so that no input can exhaust memory"
-                    .to_string()
-            }
-            _ => plain(first),
-        };
-        // A value inside a buffered enum (an HPA metric's `type`, ...) is reported at its
-        // enclosing item: point at the line that holds the offending value instead.
-        let location = match (e.location(), offending_value(&first)) {
-            (Some(l), Some(v)) => match line_with_value(text, l.line() as usize, &v) {
-                Some(n) => {
-                    let line = text.lines().nth(n - 1).unwrap_or("");
-                    match line.trim_start().trim_start_matches("- ").split_once(':') {
-                        Some((k, _)) if !k.contains([' ', '{', '[']) && !k.is_empty() => {
-                            format!("line {n}, field {}", k.trim_matches(['"', '\'']))
-                        }
-                        _ => format!("line {n}"),
+    }
+    let alias_bomb = matches!(e.without_snippet(), serde_saphyr::Error::AliasError { .. });
+    let first = match yaml_limit(e) {
+        Some(_) if alias_bomb => "the file's aliases (`*name`) expand to more than surge reads \
+                                  (an alias bomb); surge stops reading there so that no input \
+                                  can exhaust memory"
+            .to_string(),
+        Some(what) => format!(
+            "the file has {what}; surge stops reading there so that no input can exhaust \
+             memory (a large data set belongs in a CSV file the scenario names)"
+        ),
+        None => plain(first),
+    };
+    // A value inside a buffered enum (an HPA metric's `type`, ...) is reported at its
+    // enclosing item: point at the line that holds the offending value instead.
+    let location = match (e.location(), offending_value(&first)) {
+        (Some(l), Some(v)) => match line_with_value(text, l.line() as usize, &v) {
+            Some(n) => {
+                let line = text.lines().nth(n - 1).unwrap_or("");
+                match line.trim_start().trim_start_matches("- ").split_once(':') {
+                    Some((k, _)) if !k.contains([' ', '{', '[']) && !k.is_empty() => {
+                        format!("line {n}, field {}", k.trim_matches(['"', '\'']))
                     }
+                    _ => format!("line {n}"),
                 }
-                None => location,
-            },
-            _ => location,
-        };
-        Error::input(path, location, first)
-    })
+            }
+            None => location,
+        },
+        _ => location,
+    };
+    Error::input(path, location, first)
 }
 
 /// The reader's message in a planner's words: no Rust type names or library advice.
@@ -267,9 +272,22 @@ fn line_with_value(text: &str, from: usize, v: &str) -> Option<usize> {
         .map(|(i, _)| i + 1)
 }
 
-/// A YAML reader limit, said as what the file has too much of. The limits (the reader's
-/// defaults) bound the memory and time a file can take, against alias bombs and runaway input.
-/// Each breach carries the count that crossed its limit, one past it.
+/// The YAML reader limit `e` reports, said as what the text has too much of ("more than
+/// 250000 values ..."); none for other errors. The limits (the reader's defaults) bound the
+/// memory and time a file can take, against alias bombs and runaway input.
+pub fn yaml_limit(e: &serde_saphyr::Error) -> Option<String> {
+    match e.without_snippet() {
+        serde_saphyr::Error::Budget { breach, .. } => Some(over_budget(breach)),
+        // A limit crossed while expanding aliases (the library reports it as text).
+        serde_saphyr::Error::AliasError { msg, .. } if msg.starts_with("budget breached") => Some(
+            "aliases (`*name`) that expand to more than surge reads (an alias bomb)".to_string(),
+        ),
+        _ => None,
+    }
+}
+
+/// A YAML reader limit, said as what the file has too much of. Each breach carries the count
+/// that crossed its limit, one past it.
 fn over_budget(b: &serde_saphyr::budget::BudgetBreach) -> String {
     use serde_saphyr::budget::BudgetBreach as B;
     let past = |n: usize| n.saturating_sub(1);
@@ -293,10 +311,7 @@ fn over_budget(b: &serde_saphyr::budget::BudgetBreach) -> String {
         B::InputBytes { .. } => "more bytes than surge reads".to_string(),
         other => format!("more than the YAML reader's limits allow ({other:?})"),
     };
-    format!(
-        "the file has {what}; surge stops reading there so that no input can exhaust memory \
-         (a large data set belongs in a CSV file the scenario names)"
-    )
+    what
 }
 
 /// What kind of file a path holds, judged by its top-level keys.

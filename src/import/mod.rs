@@ -130,7 +130,11 @@ pub fn check(
     scenario_path: &Path,
     model: Option<&ModelFile>,
 ) -> std::result::Result<ScenarioFile, Check> {
-    let s: ScenarioFile = config::parse_yaml(scenario_path, text).map_err(Check::Parse)?;
+    let s: ScenarioFile =
+        serde_saphyr::from_str(text).map_err(|e| match config::yaml_limit(&e) {
+            Some(what) => Check::Limit(what),
+            None => Check::Parse(config::yaml_error(scenario_path, text, &e)),
+        })?;
     match model {
         Some(m) => config::validate_scenario(&s, m).map_err(|(f, m)| Check::Field(f, m))?,
         None => {
@@ -154,6 +158,9 @@ pub fn check(
 pub enum Check {
     /// It does not parse as a scenario (an executor surge lacks, say).
     Parse(Error),
+    /// It is past a limit of the YAML reader: what it has too much of
+    /// (`config::yaml_limit`), a size of the input rather than a mistake in it.
+    Limit(String),
     /// surge's validation names a field and says what was expected.
     Field(String, String),
 }

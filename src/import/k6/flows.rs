@@ -58,12 +58,52 @@ impl Step {
     }
 }
 
-/// Every exported function (and `default`) as a flow.
-pub fn extract(m: &Module, lines: &Lines) -> BTreeMap<String, Flow> {
+/// The most steps a flow holds (requests, sleeps, and a loop's start and end): a VU's program
+/// counter is 16 bits (`config::validate::scenario`).
+pub const MAX_FLOW_STEPS: usize = u16::MAX as usize;
+/// Steps, notes and TODOs made for all flows together. Each call is expanded in place, so
+/// helpers calling helpers multiply; this bounds the memory before the 250,000-value YAML
+/// reader would refuse the scenario anyway.
+const MAX_ITEMS: usize = 1 << 18;
+/// Text in all steps (paths, notes): the YAML reader's limit on a file's scalars or comments.
+const MAX_TEXT: usize = 64 << 20;
+/// Statements, expressions, calls and literal loop iterations walked for all flows: bounds the
+/// time of a wide call tree whose functions make no steps.
+const MAX_WORK: u64 = 5_000_000;
+/// Calls nested this deep are not followed. Recursion is found by the call stack holding the
+/// function already; this only bounds a long chain of distinct helpers.
+pub const MAX_CALL_DEPTH: usize = 1000;
+
+/// Why reading the flows stopped: where, and the message.
+pub struct Stop {
+    pub loc: Loc,
+    pub msg: String,
+}
+
+/// What the walk has made and done so far, for all flows of a script.
+#[derive(Default)]
+struct Budget {
+    items: usize,
+    text: usize,
+    work: std::cell::Cell<u64>,
+}
+
+/// Every exported function (and `default`) as a flow. `max_levels` bounds how deep the walk
+/// may recurse (statements and expressions, through calls), so it fits the reader's stack.
+pub fn extract(
+    m: &Module,
+    lines: &Lines,
+    max_levels: usize,
+) -> Result<BTreeMap<String, Flow>, Stop> {
     let mut out = BTreeMap::new();
+    let mut budget = Budget::default();
     for (name, c) in &m.exports {
-        let mut w = Walker::new(m, lines);
-        let steps = w.call(*c, &[], 0, 0);
+        let mut w = Walker::new(m, lines, name, budget, max_levels);
+        let steps = w.call(*c, &[], 0, 0, None);
+        if let Some(stop) = w.stop {
+            return Err(stop);
+        }
+        budget = w.budget;
         out.insert(
             name.clone(),
             Flow {
@@ -72,7 +112,7 @@ pub fn extract(m: &Module, lines: &Lines) -> BTreeMap<String, Flow> {
             },
         );
     }
-    out
+    Ok(out)
 }
 
 /// The k6 modules whose calls never send HTTP requests (metrics, checks, encodings, data).
@@ -139,6 +179,21 @@ struct Walker<'a, 'm, 'l> {
     frames: Vec<Frame<'a>>,
     /// Functions being followed (recursion guard).
     stack: Vec<Span>,
+    /// Where each followed call is written, outermost first.
+    sites: Vec<Loc>,
+    /// Assignments that stored a newer frame's value in an older frame: while none happen
+    /// during a call, its frames can be dropped when it returns.
+    escapes: usize,
+    /// The export being read, for messages.
+    flow: &'m str,
+    /// This flow's compiled steps so far.
+    steps: usize,
+    budget: Budget,
+    /// Current recursion of the walk and its bound.
+    levels: usize,
+    max_levels: usize,
+    /// The first limit crossed; the walk unwinds without doing more.
+    stop: Option<Stop>,
 }
 
 #[derive(Clone, Debug)]
@@ -155,7 +210,13 @@ struct Lin {
 }
 
 impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
-    fn new(m: &'m Module<'a>, lines: &'l Lines<'l>) -> Self {
+    fn new(
+        m: &'m Module<'a>,
+        lines: &'l Lines<'l>,
+        flow: &'m str,
+        budget: Budget,
+        max_levels: usize,
+    ) -> Self {
         let module = Frame {
             parent: None,
             vars: m.vars.iter().map(|(k, v)| (*k, (*v, 0))).collect(),
@@ -166,7 +227,153 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
             lines,
             frames: vec![module],
             stack: Vec::new(),
+            sites: Vec::new(),
+            escapes: 0,
+            flow,
+            steps: 0,
+            budget,
+            levels: 0,
+            max_levels,
+            stop: None,
         }
+    }
+
+    /// Count `n` units of work; false (and the walk stops) past [`MAX_WORK`].
+    fn work(&mut self, n: u64, at: Span) -> bool {
+        if self.stop.is_some() {
+            return false;
+        }
+        let w = self.budget.work.get().saturating_add(n);
+        self.budget.work.set(w);
+        if w > MAX_WORK {
+            let loc = self.at(at);
+            self.over_work(loc);
+            return false;
+        }
+        true
+    }
+
+    fn over_work(&mut self, at: Loc) {
+        let msg = format!(
+            "following the function calls of the script takes more than {MAX_WORK} steps of \
+             reading{}; surge expands each call in place, so helpers that call helpers many \
+             times multiply: call them fewer times, or repeat with a `for` loop of literal \
+             bounds (read once, as a surge loop)",
+            self.through()
+        );
+        self.halt(at, msg);
+    }
+
+    /// Whether the cheap readers (`parts`, `lin`) may go on: they count without stopping.
+    fn spent(&self) -> bool {
+        let w = self.budget.work.get().saturating_add(1);
+        self.budget.work.set(w);
+        w > MAX_WORK
+    }
+
+    /// Stop at the outermost followed call (the one in the exported function that leads
+    /// here), or `at` when there is none.
+    fn halt(&mut self, at: Loc, msg: String) {
+        if self.stop.is_none() {
+            let loc = self.sites.first().copied().unwrap_or(at);
+            self.stop = Some(Stop { loc, msg });
+        }
+    }
+
+    /// ` (through the calls at line:column 9:28, 1:16, …)` when calls were followed to get
+    /// here.
+    fn through(&self) -> String {
+        let at: Vec<String> = match self.sites.len() {
+            0 | 1 => return String::new(),
+            n if n <= 8 => self.sites.iter().map(Loc::to_string).collect(),
+            n => (self.sites[..4].iter().map(Loc::to_string))
+                .chain(["…".to_string()])
+                .chain(self.sites[n - 3..].iter().map(Loc::to_string))
+                .collect(),
+        };
+        format!(" (through the calls at line:column {})", at.join(", "))
+    }
+
+    /// Add a step to `out`, counting it against the flow's and the script's limits.
+    fn push(&mut self, out: &mut Vec<Step>, s: Step) {
+        if self.stop.is_some() {
+            return;
+        }
+        let (ops, text, loc) = match &s {
+            Step::Http {
+                path, call, loc, ..
+            } => (1, path.len() + call.len(), *loc),
+            Step::Sleep { dist, loc } => (1, dist.len(), *loc),
+            Step::Loop { loc, .. } => (2, 0, *loc),
+            Step::Note { msg, loc } | Step::Todo { msg, loc } => (0, msg.len(), *loc),
+        };
+        // `parts` and `lin` count their work without stopping; their result stops here.
+        if self.budget.work.get() > MAX_WORK {
+            self.over_work(loc);
+            return;
+        }
+        self.steps += ops;
+        self.budget.items += 1;
+        self.budget.text += text;
+        if self.steps > MAX_FLOW_STEPS {
+            let what = format!(
+                "flow {:?} grows past {MAX_FLOW_STEPS} steps (requests, sleeps and loop \
+                 markers; a surge flow holds at most that many)",
+                self.flow
+            );
+            self.halt(loc, self.too_many(what, loc));
+        } else if self.budget.items > MAX_ITEMS {
+            let what =
+                format!("the script's flows grow past {MAX_ITEMS} steps, notes and TODOs in all");
+            self.halt(loc, self.too_many(what, loc));
+        } else if self.budget.text > MAX_TEXT {
+            let what = format!(
+                "the script's flows grow past {} MiB of paths and notes",
+                MAX_TEXT >> 20
+            );
+            self.halt(loc, self.too_many(what, loc));
+        } else {
+            out.push(s);
+        }
+    }
+
+    fn too_many(&self, what: String, at: Loc) -> String {
+        let here = if self.sites.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", following this call{} to line {}, column {}",
+                self.through(),
+                at.line,
+                at.col
+            )
+        };
+        format!(
+            "{what}{here}; surge expands each call of a function in place, so helpers that \
+             call helpers multiply: send fewer requests, or repeat them with a `for` loop of \
+             literal bounds, which becomes a surge loop"
+        )
+    }
+
+    /// Enter a level of the walk; false (and the walk stops) past `max_levels`.
+    fn enter(&mut self, at: Span) -> bool {
+        if self.stop.is_some() || !self.work(1, at) {
+            return false;
+        }
+        self.levels += 1;
+        if self.levels > self.max_levels {
+            let loc = self.at(at);
+            let msg = format!(
+                "following the function calls here{}, the script's calls, blocks and \
+                 expressions nest more than {} levels deep, more than surge follows",
+                self.through(),
+                self.max_levels
+            );
+            self.levels -= 1;
+            self.halt(loc, msg);
+            return false;
+        }
+        true
     }
 
     fn at(&self, s: Span) -> Loc {
@@ -202,24 +409,60 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
         self.lookup_var(name, f).is_some() || self.lookup_fn(name, f).is_some()
     }
 
-    /// Follow a function: parameters bound to `args` (evaluated in `caller`), its scope's
-    /// parent `parent` (the module for top-level functions, the enclosing one for callbacks).
+    /// Follow a function called at `site`: parameters bound to `args` (evaluated in
+    /// `caller`), its scope's parent `parent` (the module for top-level functions, the
+    /// enclosing one for callbacks).
     fn call(
         &mut self,
         c: Callable<'a>,
         args: &[&'a Expression<'a>],
         caller: usize,
         parent: usize,
+        site: Option<Loc>,
     ) -> Vec<Step> {
         let mut out = Vec::new();
-        if self.stack.contains(&c.span()) || self.stack.len() > 16 {
-            out.push(Step::Todo {
-                loc: self.at(c.span()),
-                msg: "a recursive call: its requests are not followed".into(),
-            });
+        if self.stack.contains(&c.span()) {
+            let loc = site.unwrap_or_else(|| self.at(c.span()));
+            self.push(
+                &mut out,
+                Step::Todo {
+                    loc,
+                    msg: "a recursive call: its requests are not followed".into(),
+                },
+            );
+            return out;
+        }
+        if self.stack.len() > MAX_CALL_DEPTH {
+            let loc = site.unwrap_or_else(|| self.at(c.span()));
+            self.push(
+                &mut out,
+                Step::Todo {
+                    loc,
+                    msg: format!(
+                        "calls nested more than {MAX_CALL_DEPTH} deep (helpers calling \
+                         helpers): the requests of this one are not followed"
+                    ),
+                },
+            );
+            return out;
+        }
+        if !self.enter(c.span()) {
             return out;
         }
         let frame = self.frames.len();
+        if frame > MAX_ITEMS {
+            let loc = site.unwrap_or_else(|| self.at(c.span()));
+            let msg = format!(
+                "following the function calls of the script keeps more than {MAX_ITEMS} of \
+                 their scopes (their assignments to outer variables outlive them){}; surge \
+                 expands each call in place: call the helpers fewer times",
+                self.through()
+            );
+            self.levels -= 1;
+            self.halt(loc, msg);
+            return out;
+        }
+        let escapes = self.escapes;
         let mut vars = HashMap::new();
         for (i, p) in c.params().items.iter().enumerate() {
             if let BindingPattern::BindingIdentifier(id) = &p.pattern {
@@ -236,6 +479,7 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
             fns: HashMap::new(),
         });
         self.stack.push(c.span());
+        self.sites.extend(site);
         match c {
             Callable::Function(f) => {
                 if let Some(b) = &f.body {
@@ -253,7 +497,16 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
                 }
             },
         }
+        if site.is_some() {
+            self.sites.pop();
+        }
         self.stack.pop();
+        self.levels -= 1;
+        // Nothing older refers to this call's frames: drop them, so memory follows the depth
+        // of the calls, not their number.
+        if self.escapes == escapes {
+            self.frames.truncate(frame);
+        }
         out
     }
 
@@ -274,6 +527,13 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
     }
 
     fn statement(&mut self, s: &'a Statement<'a>, f: usize, out: &mut Vec<Step>) {
+        if self.enter(s.span()) {
+            self.statement_in(s, f, out);
+            self.levels -= 1;
+        }
+    }
+
+    fn statement_in(&mut self, s: &'a Statement<'a>, f: usize, out: &mut Vec<Step>) {
         match s {
             Statement::VariableDeclaration(v) => {
                 for d in &v.declarations {
@@ -315,13 +575,21 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
                 if !body.iter().any(|s| !matches!(s, Step::Note { .. })) {
                     return;
                 }
-                match self.for_count(l, f) {
+                let count = self.for_count(l, f);
+                // Its arithmetic ran once per iteration, far cheaper than a statement.
+                if !self.work(u64::from(count.unwrap_or(u16::MAX.into())) / 16, l.span) {
+                    return;
+                }
+                match count {
                     Some(0) => {}
-                    Some(count) => out.push(Step::Loop {
-                        count,
-                        loc: self.at(l.span),
-                        steps: body,
-                    }),
+                    Some(count) => self.push(
+                        out,
+                        Step::Loop {
+                            count,
+                            loc: self.at(l.span),
+                            steps: body,
+                        },
+                    ),
                     None => self.once(l.span, body, out),
                 }
             }
@@ -341,14 +609,17 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
                     self.statements(&c.consequent, f, &mut inner);
                 }
                 if inner.iter().any(Step::is_request) {
-                    out.push(Step::Todo {
-                        loc: self.at(sw.span),
-                        msg: format!(
-                            "a `switch` picks among requests at run time: `{}`; split it into \
+                    self.push(
+                        out,
+                        Step::Todo {
+                            loc: self.at(sw.span),
+                            msg: format!(
+                                "a `switch` picks among requests at run time: `{}`; split it into \
                              weighted flows",
-                            self.src(sw.discriminant.span())
-                        ),
-                    });
+                                self.src(sw.discriminant.span())
+                            ),
+                        },
+                    );
                 }
             }
             Statement::LabeledStatement(l) => self.statement(&l.body, f, out),
@@ -384,20 +655,26 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
                     then.remove(0);
                 }
             }
-            out.push(Step::Note {
-                loc: self.at(span),
-                msg: format!("{GUARD_NOTE}{conds}{GUARD_TAIL}"),
-            });
+            self.push(
+                out,
+                Step::Note {
+                    loc: self.at(span),
+                    msg: format!("{GUARD_NOTE}{conds}{GUARD_TAIL}"),
+                },
+            );
             out.extend(then);
         }
         if els.iter().any(Step::is_request) {
-            out.push(Step::Todo {
-                loc: self.at(span),
-                msg: format!(
+            self.push(
+                out,
+                Step::Todo {
+                    loc: self.at(span),
+                    msg: format!(
                     "the `else` of `if ({cond})` sends other requests; a flow has no branches: \
                      make it a second flow and weight the two"
                 ),
-            });
+                },
+            );
         }
     }
 
@@ -409,12 +686,16 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
 
     fn once(&mut self, span: Span, body: Vec<Step>, out: &mut Vec<Step>) {
         if body.iter().any(|s| !matches!(s, Step::Note { .. })) {
-            out.push(Step::Todo {
-                loc: self.at(span),
-                msg: "a loop whose count is known only at run time: its body is imported once; \
+            self.push(
+                out,
+                Step::Todo {
+                    loc: self.at(span),
+                    msg:
+                        "a loop whose count is known only at run time: its body is imported once; \
                       wrap it in `- loop: {count: N, steps: [...]}`"
-                    .into(),
-            });
+                            .into(),
+                },
+            );
             out.extend(body);
         }
     }
@@ -523,6 +804,13 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
     }
 
     fn expr(&mut self, e: &'a Expression<'a>, f: usize, out: &mut Vec<Step>) {
+        if self.enter(e.span()) {
+            self.expr_in(e, f, out);
+            self.levels -= 1;
+        }
+    }
+
+    fn expr_in(&mut self, e: &'a Expression<'a>, f: usize, out: &mut Vec<Step>) {
         match e {
             Expression::CallExpression(c) => self.call_expr(c, f, out, false),
             Expression::ParenthesizedExpression(p) => self.expr(&p.expression, f, out),
@@ -533,6 +821,9 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
                 self.expr(&a.right, f, out);
                 if let AssignmentTarget::AssignmentTargetIdentifier(id) = &a.left {
                     if let Some(fr) = self.frame_of(id.name.as_str(), f) {
+                        if fr < f {
+                            self.escapes += 1;
+                        }
                         self.frames[fr].vars.insert(id.name.as_str(), (&a.right, f));
                     }
                 }
@@ -632,14 +923,17 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
                     let name = id.name.as_str();
                     if let Some((module, _)) = self.m.imports.get(name) {
                         if OTHER_PROTOCOLS.contains(module) && !self.defined(name, f) {
-                            out.push(Step::Todo {
-                                loc,
-                                msg: format!(
+                            self.push(
+                                out,
+                                Step::Todo {
+                                    loc,
+                                    msg: format!(
                                     "`{}` ({module}) is not an HTTP request; model its time as \
                                      a sleep, or give it an endpoint in the model",
                                     self.src(c.span)
                                 ),
-                            });
+                                },
+                            );
                             return;
                         }
                     }
@@ -655,7 +949,7 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
                         .iter()
                         .filter_map(|a| a.as_expression())
                         .collect();
-                    let steps = self.call(callable, &args, f, 0);
+                    let steps = self.call(callable, &args, f, 0, Some(loc));
                     out.extend(steps);
                     return;
                 }
@@ -666,14 +960,30 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
                     }
                     ("sleep", None) | ("sleep", Some(("k6", _))) => self.sleep(c, f, loc, out),
                     ("group" | "describe", _) => {
-                        if let Some(cb) = c
-                            .arguments
-                            .get(1)
-                            .and_then(|a| a.as_expression())
-                            .and_then(Callable::of)
-                        {
-                            let steps = self.call(cb, &[], f, f);
+                        let cb = c.arguments.get(1).and_then(|a| a.as_expression());
+                        if let Some(cb) = cb.and_then(Callable::of) {
+                            let steps = self.call(cb, &[], f, f, Some(loc));
                             out.extend(steps);
+                        } else if let Some(Expression::Identifier(id)) =
+                            cb.map(|e| e.without_parentheses())
+                        {
+                            // `group("checkout", doCheckout)`: the named function runs as if
+                            // called here (upstream `examples/pantheon.js`).
+                            match self.lookup_fn(id.name.as_str(), f) {
+                                Some(named) => {
+                                    let steps = self.call(named, &[], f, 0, Some(loc));
+                                    out.extend(steps);
+                                }
+                                None => out.push(Step::Todo {
+                                    loc,
+                                    msg: format!(
+                                        "`{}` runs `{}`, which this script does not define: add \
+                                         its requests here",
+                                        self.src(c.span),
+                                        id.name
+                                    ),
+                                }),
+                            }
                         }
                     }
                     (_, Some((module, _))) => {
@@ -681,22 +991,28 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
                             || module.contains("jslib.k6.io")
                             || module.starts_with("k6/x/");
                         if OTHER_PROTOCOLS.contains(&module) {
-                            out.push(Step::Todo {
-                                loc,
-                                msg: format!(
-                                    "`{name}()` ({module}) is not an HTTP request; model its \
+                            self.push(
+                                out,
+                                Step::Todo {
+                                    loc,
+                                    msg: format!(
+                                        "`{name}()` ({module}) is not an HTTP request; model its \
                                      time as a sleep, or give it an endpoint in the model"
-                                ),
-                            });
+                                    ),
+                                },
+                            );
                         } else if !quiet {
-                            out.push(Step::Todo {
-                                loc,
-                                msg: format!(
-                                    "calls `{}`, imported from {module:?}; surge reads only \
+                            self.push(
+                                out,
+                                Step::Todo {
+                                    loc,
+                                    msg: format!(
+                                        "calls `{}`, imported from {module:?}; surge reads only \
                                      this script: add that function's requests here",
-                                    self.src(c.span)
-                                ),
-                            });
+                                        self.src(c.span)
+                                    ),
+                                },
+                            );
                         }
                         self.args(&c.arguments, f, out);
                     }
@@ -706,14 +1022,17 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
                             && !GLOBALS.contains(&name)
                             && name != "check"
                         {
-                            out.push(Step::Todo {
-                                loc,
-                                msg: format!(
-                                    "calls `{}`, which this script does not define: add its \
+                            self.push(
+                                out,
+                                Step::Todo {
+                                    loc,
+                                    msg: format!(
+                                        "calls `{}`, which this script does not define: add its \
                                      requests here",
-                                    self.src(c.span)
-                                ),
-                            });
+                                        self.src(c.span)
+                                    ),
+                                },
+                            );
                         }
                         self.args(&c.arguments, f, out);
                     }
@@ -770,14 +1089,17 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
                 let m = arg(0).and_then(|e| self.string(e, f));
                 match m {
                     Some(m) => self.request(call, &m.to_ascii_lowercase(), arg(1), f, loc, out),
-                    None => out.push(Step::Todo {
-                        loc,
-                        msg: format!(
-                            "the method of `{}` is computed at run time; write the request \
+                    None => self.push(
+                        out,
+                        Step::Todo {
+                            loc,
+                            msg: format!(
+                                "the method of `{}` is computed at run time; write the request \
                              as `- get: /path` (or post, put, ...)",
-                            self.src(c.span)
-                        ),
-                    }),
+                                self.src(c.span)
+                            ),
+                        },
+                    ),
                 }
             }
             "batch" => self.batch(call, arg(0), f, loc, out),
@@ -811,37 +1133,46 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
                 })
                 .collect(),
             _ => {
-                out.push(Step::Todo {
-                    loc,
-                    msg: format!(
-                        "the requests of `{call}(...)` are computed at run time; list them as \
+                self.push(
+                    out,
+                    Step::Todo {
+                        loc,
+                        msg: format!(
+                            "the requests of `{call}(...)` are computed at run time; list them as \
                          flow steps"
-                    ),
-                });
+                        ),
+                    },
+                );
                 return;
             }
         };
-        out.push(Step::Note {
-            loc,
-            msg: format!(
-                "{call}: k6 sends these {} requests in parallel; surge sends them one after \
+        self.push(
+            out,
+            Step::Note {
+                loc,
+                msg: format!(
+                    "{call}: k6 sends these {} requests in parallel; surge sends them one after \
                  the other",
-                items.len()
-            ),
-        });
+                    items.len()
+                ),
+            },
+        );
         for it in items {
             match it.without_parentheses() {
                 Expression::ArrayExpression(a) => {
                     let el = |i: usize| a.elements.get(i).and_then(|e| e.as_expression());
                     match el(0).and_then(|m| self.string(m, f)) {
                         Some(m) => self.request(call, &m.to_ascii_lowercase(), el(1), f, loc, out),
-                        None => out.push(Step::Todo {
-                            loc,
-                            msg: format!(
-                                "a request of {call} has a computed method: `{}`",
-                                self.src(it.span())
-                            ),
-                        }),
+                        None => self.push(
+                            out,
+                            Step::Todo {
+                                loc,
+                                msg: format!(
+                                    "a request of {call} has a computed method: `{}`",
+                                    self.src(it.span())
+                                ),
+                            },
+                        ),
                     }
                 }
                 Expression::ObjectExpression(o) => {
@@ -863,13 +1194,16 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
                         Some(m) => {
                             self.request(call, &m.to_ascii_lowercase(), field("url"), f, loc, out)
                         }
-                        None => out.push(Step::Todo {
-                            loc,
-                            msg: format!(
-                                "a request of {call} has a computed method: `{}`",
-                                self.src(it.span())
-                            ),
-                        }),
+                        None => self.push(
+                            out,
+                            Step::Todo {
+                                loc,
+                                msg: format!(
+                                    "a request of {call} has a computed method: `{}`",
+                                    self.src(it.span())
+                                ),
+                            },
+                        ),
                     }
                 }
                 _ => self.request(call, "get", Some(it), f, loc, out),
@@ -890,38 +1224,50 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
             method,
             "get" | "post" | "put" | "patch" | "delete" | "head" | "options"
         ) {
-            out.push(Step::Todo {
-                loc,
-                msg: format!(
-                    "{call} with method {:?}: surge flows send GET, POST, PUT, PATCH, DELETE, \
+            self.push(
+                out,
+                Step::Todo {
+                    loc,
+                    msg: format!(
+                        "{call} with method {:?}: surge flows send GET, POST, PUT, PATCH, DELETE, \
                      HEAD and OPTIONS",
-                    method.to_ascii_uppercase()
-                ),
-            });
+                        method.to_ascii_uppercase()
+                    ),
+                },
+            );
             return;
         }
         let Some(url) = url else {
-            out.push(Step::Todo {
-                loc,
-                msg: format!("{call} without a URL"),
-            });
+            self.push(
+                out,
+                Step::Todo {
+                    loc,
+                    msg: format!("{call} without a URL"),
+                },
+            );
             return;
         };
         match self.path(url, f) {
-            Ok(path) => out.push(Step::Http {
-                method: method.into(),
-                path,
-                loc,
-                call: call.into(),
-            }),
-            Err(why) => out.push(Step::Todo {
-                loc,
-                msg: format!(
-                    "the URL of this {} is {why}: `{}`; write it as `- {method}: /path`",
-                    call,
-                    self.src(url.span())
-                ),
-            }),
+            Ok(path) => self.push(
+                out,
+                Step::Http {
+                    method: method.into(),
+                    path,
+                    loc,
+                    call: call.into(),
+                },
+            ),
+            Err(why) => self.push(
+                out,
+                Step::Todo {
+                    loc,
+                    msg: format!(
+                        "the URL of this {} is {why}: `{}`; write it as `- {method}: /path`",
+                        call,
+                        self.src(url.span())
+                    ),
+                },
+            ),
         }
     }
 
@@ -956,7 +1302,7 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
 
     /// A URL as literal text and holes (values known only at run time).
     fn parts(&self, e: &'a Expression<'a>, f: usize, depth: u32) -> Vec<Part> {
-        if depth > 32 {
+        if depth > 32 || self.spent() {
             return vec![Part::Hole("param".into())];
         }
         match e.without_parentheses() {
@@ -1058,7 +1404,7 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
             return;
         };
         match self.think(arg, f) {
-            Some(Some(dist)) => out.push(Step::Sleep { dist, loc }),
+            Some(Some(dist)) => self.push(out, Step::Sleep { dist, loc }),
             Some(None) => {}
             None => {
                 let why = match self.lin(arg, f, 0) {
@@ -1073,14 +1419,17 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
                     }
                     _ => "is computed at run time",
                 };
-                out.push(Step::Todo {
-                    loc,
-                    msg: format!(
-                        "`{}` {why}; replace it with `- sleep: <distribution>` (e.g. \
+                self.push(
+                    out,
+                    Step::Todo {
+                        loc,
+                        msg: format!(
+                            "`{}` {why}; replace it with `- sleep: <distribution>` (e.g. \
                          uniform(1s,3s))",
-                        self.src(c.span)
-                    ),
-                })
+                            self.src(c.span)
+                        ),
+                    },
+                )
             }
         }
     }
@@ -1130,7 +1479,7 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
 
     /// `e` as `a + b·Math.random()`, when it is one.
     fn lin(&self, e: &'a Expression<'a>, f: usize, depth: u32) -> Option<Lin> {
-        if depth > 32 {
+        if depth > 32 || self.spent() {
             return None;
         }
         let d = depth + 1;

@@ -24,29 +24,59 @@ pub struct Script {
     pub metrics: BTreeMap<String, (String, Loc)>,
     /// Exports that are not functions surge can read: name -> (where, why).
     pub unreadable: BTreeMap<String, (Loc, String)>,
+    /// What the reader noticed that the user should know (a key written twice).
+    pub notes: Vec<String>,
 }
 
 /// Byte offset -> 1-based line and column (in characters).
 pub struct Lines<'s> {
     text: &'s str,
     starts: Vec<usize>,
+    /// Characters before every [`MARK`]-th byte (rounded down to a character boundary), so a
+    /// column on a long (minified) line is found without counting the whole line: the walk
+    /// asks for locations once per call it follows.
+    marks: Vec<(usize, usize)>,
 }
+
+const MARK: usize = 4096;
 
 impl<'s> Lines<'s> {
     pub fn new(text: &'s str) -> Self {
         let mut starts = vec![0];
         starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Lines { text, starts }
+        let mut marks = vec![(0, 0)];
+        let mut at = MARK;
+        while at < text.len() {
+            let b = (0..=at)
+                .rev()
+                .find(|&b| text.is_char_boundary(b))
+                .unwrap_or(0);
+            let (pb, pc) = *marks.last().expect("one mark");
+            marks.push((b, pc + text[pb..b].chars().count()));
+            at += MARK;
+        }
+        Lines {
+            text,
+            starts,
+            marks,
+        }
+    }
+
+    /// Characters before byte `off` (a character boundary).
+    fn chars_before(&self, off: usize) -> usize {
+        let (b, c) = self.marks[self.marks.partition_point(|&(b, _)| b <= off) - 1];
+        c + self.text.get(b..off).map_or(off - b, |t| t.chars().count())
     }
 
     pub fn loc(&self, offset: u32) -> Loc {
         let off = (offset as usize).min(self.text.len());
         let line = self.starts.partition_point(|&s| s <= off) - 1;
         let start = self.starts[line];
-        let col = self
-            .text
-            .get(start..off)
-            .map_or(off - start, |t| t.chars().count());
+        let col = if self.text.is_char_boundary(off) {
+            self.chars_before(off) - self.chars_before(start)
+        } else {
+            off - start
+        };
         Loc {
             line: line as u32 + 1,
             col: col as u32 + 1,
@@ -57,15 +87,37 @@ impl<'s> Lines<'s> {
         self.loc(span.start)
     }
 
-    /// The source of `span`, shortened to one line of at most 80 characters.
+    /// The source of `span`, shortened to one line of at most 80 characters. Only its start
+    /// is read, so a huge span (a data literal) costs no more than a short one.
     pub fn source(&self, span: Span) -> String {
         let s = self
             .text
             .get(span.start as usize..span.end as usize)
             .unwrap_or("");
-        let one: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-        if one.chars().count() > 80 {
+        // Whitespace runs collapse to one space; at most 81 characters (or 4 KiB) are read.
+        let (mut one, mut n, mut gap) = (String::new(), 0, false);
+        let mut cut = false;
+        for (i, ch) in s.char_indices() {
+            if n > 80 || i > 4096 {
+                cut = true;
+                break;
+            }
+            if ch.is_whitespace() {
+                gap = n > 0;
+                continue;
+            }
+            if gap {
+                one.push(' ');
+                n += 1;
+                gap = false;
+            }
+            one.push(ch);
+            n += 1;
+        }
+        if n > 80 {
             format!("{}…", one.chars().take(79).collect::<String>())
+        } else if cut {
+            format!("{one}…")
         } else {
             one
         }
@@ -322,7 +374,10 @@ fn read_with(path: &Path, text: &str, max_depth: usize) -> Result<Script> {
     }
     let program = &ret.program;
     let module = Module::index(program, &lines);
-    let options = module.options.map(|e| static_value(e, &lines, &module));
+    let mut notes = Vec::new();
+    let options = module
+        .options
+        .map(|e| static_value(e, &lines, &module, &mut notes));
     if let (Some(_), Some((span, what))) = (&options, module.options_changed) {
         let l = lines.at(span);
         return Err(Error::input(
@@ -335,7 +390,13 @@ fn read_with(path: &Path, text: &str, max_depth: usize) -> Result<Script> {
             ),
         ));
     }
-    let flows = flows::extract(&module, &lines);
+    let flows = flows::extract(&module, &lines, max_depth).map_err(|stop| {
+        Error::input(
+            path,
+            format!("line {}, column {}", stop.loc.line, stop.loc.col),
+            stop.msg,
+        )
+    })?;
     let unreadable = module
         .unreadable
         .iter()
@@ -353,6 +414,7 @@ fn read_with(path: &Path, text: &str, max_depth: usize) -> Result<Script> {
         .collect();
     Ok(Script {
         options,
+        notes,
         flows,
         metrics: module.metrics.clone(),
         unreadable,
@@ -673,7 +735,8 @@ fn required<'a>(e: &'a Expression<'a>) -> Option<(&'a str, Option<&'a str>)> {
 
 /// Convert the options expression to a value tree: literals are kept, anything else becomes
 /// [`V::Dyn`] with the reason.
-pub fn static_value(e: &Expression, lines: &Lines, m: &Module) -> Node {
+/// A key written twice in one object literal is noted in `notes`.
+pub fn static_value(e: &Expression, lines: &Lines, m: &Module, notes: &mut Vec<String>) -> Node {
     let loc = Some(lines.at(e.span()));
     let dyn_ = |why: &str| {
         Node::new(
@@ -685,10 +748,14 @@ pub fn static_value(e: &Expression, lines: &Lines, m: &Module) -> Node {
         )
     };
     let v = match e {
-        Expression::ParenthesizedExpression(p) => return static_value(&p.expression, lines, m),
-        Expression::TSAsExpression(t) => return static_value(&t.expression, lines, m),
-        Expression::TSSatisfiesExpression(t) => return static_value(&t.expression, lines, m),
-        Expression::TSNonNullExpression(t) => return static_value(&t.expression, lines, m),
+        Expression::ParenthesizedExpression(p) => {
+            return static_value(&p.expression, lines, m, notes)
+        }
+        Expression::TSAsExpression(t) => return static_value(&t.expression, lines, m, notes),
+        Expression::TSSatisfiesExpression(t) => {
+            return static_value(&t.expression, lines, m, notes)
+        }
+        Expression::TSNonNullExpression(t) => return static_value(&t.expression, lines, m, notes),
         Expression::NullLiteral(_) => V::Null,
         Expression::BooleanLiteral(b) => V::Bool(b.value),
         Expression::NumericLiteral(n) => V::Num(n.value),
@@ -740,7 +807,7 @@ pub fn static_value(e: &Expression, lines: &Lines, m: &Module) -> Node {
                     }
                     other => {
                         if let Some(x) = other.as_expression() {
-                            out.push(static_value(x, lines, m));
+                            out.push(static_value(x, lines, m, notes));
                         }
                     }
                 }
@@ -749,6 +816,8 @@ pub fn static_value(e: &Expression, lines: &Lines, m: &Module) -> Node {
         }
         Expression::ObjectExpression(o) => {
             let mut out: Vec<(String, Node)> = Vec::new();
+            // Where each key of `out` was last written.
+            let mut written: Vec<Loc> = Vec::new();
             for p in &o.properties {
                 match p {
                     ObjectPropertyKind::SpreadProperty(s) => {
@@ -800,9 +869,27 @@ pub fn static_value(e: &Expression, lines: &Lines, m: &Module) -> Node {
                                 Some(lines.at(p.span)),
                             )
                         } else {
-                            static_value(&p.value, lines, m)
+                            static_value(&p.value, lines, m, notes)
                         };
-                        out.push((key, val));
+                        // JavaScript keeps the key where it was first written, with the
+                        // last value.
+                        let at = lines.at(p.span);
+                        match out.iter().position(|(k, _)| *k == key) {
+                            Some(i) => {
+                                notes.push(format!(
+                                    "line {}, column {}: the key {key:?} is written again in \
+                                     this object (before at line {}, column {}); JavaScript \
+                                     keeps the last value, as k6 does",
+                                    at.line, at.col, written[i].line, written[i].col
+                                ));
+                                out[i].1 = val;
+                                written[i] = at;
+                            }
+                            None => {
+                                out.push((key, val));
+                                written.push(at);
+                            }
+                        }
                     }
                 }
             }

@@ -16,6 +16,7 @@ mod writes;
 pub use options::{go_duration, k6_duration};
 
 use super::{check, comment, yaml_key, Check, Imported, Target};
+use crate::config::MAX_INPUT_BYTES;
 use crate::error::{Error, Result};
 use flows::{Flow, Step};
 use options::{Reader, Scenario};
@@ -43,20 +44,45 @@ enum Input {
 
 /// Import `file` for `target` (see [`Target`]): the scenario's YAML and notes, validated.
 pub fn import(file: &Path, target: &Target) -> Result<Imported> {
-    let bytes = std::fs::read(file).map_err(|e| {
-        let what = if e.kind() == std::io::ErrorKind::NotFound {
-            "file not found".to_string()
-        } else {
-            format!("cannot read: {e}")
-        };
-        Error::input(file, "", what)
-    })?;
+    let bytes = read_capped(file)?;
     let input = read_input(file, &bytes)?;
     let stem = file
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "k6".into());
     convert(file, &stem, input, target)
+}
+
+/// The file's bytes, at most [`crate::config::MAX_INPUT_BYTES`] of them: a device that never
+/// ends (`/dev/zero`) or a huge file is refused, not read into memory.
+fn read_capped(file: &Path) -> Result<Vec<u8>> {
+    let cannot = |e: std::io::Error| {
+        let what = if e.kind() == std::io::ErrorKind::NotFound {
+            "file not found".to_string()
+        } else {
+            format!("cannot read: {e}")
+        };
+        Error::input(file, "", what)
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(file)
+        .and_then(|f| f.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        return Err(too_large(file, ""));
+    }
+    Ok(bytes)
+}
+
+fn too_large(file: &Path, what: &str) -> Error {
+    Error::input(
+        file,
+        what,
+        format!(
+            "larger than {} MiB; expected a k6 script, `k6 inspect` JSON or a `k6 archive` tar",
+            MAX_INPUT_BYTES >> 20
+        ),
+    )
 }
 
 fn read_input(file: &Path, bytes: &[u8]) -> Result<Input> {
@@ -105,18 +131,21 @@ fn read_archive(file: &Path, bytes: &[u8]) -> Result<Input> {
             .map_err(|e| bad(&e))?
             .to_string_lossy()
             .into_owned();
+        let slot = match name.trim_start_matches("./") {
+            "metadata.json" => &mut meta,
+            "data" => &mut data,
+            _ => continue,
+        };
+        // An entry may be larger than the archive (a sparse file): read it capped too.
         let mut s = String::new();
-        match name.trim_start_matches("./") {
-            "metadata.json" => {
-                entry.read_to_string(&mut s).map_err(|e| bad(&e))?;
-                meta = Some(s);
-            }
-            "data" => {
-                entry.read_to_string(&mut s).map_err(|e| bad(&e))?;
-                data = Some(s);
-            }
-            _ => {}
+        (&mut entry)
+            .take(MAX_INPUT_BYTES + 1)
+            .read_to_string(&mut s)
+            .map_err(|e| bad(&e))?;
+        if s.len() as u64 > MAX_INPUT_BYTES {
+            return Err(too_large(file, &format!("entry {name:?}")));
         }
+        *slot = Some(s);
     }
     let meta = meta.ok_or_else(|| bad(&"it has no metadata.json"))?;
     let j: serde_json::Value = serde_json::from_str(&meta).map_err(|e| {
@@ -153,7 +182,8 @@ fn convert(file: &Path, stem: &str, input: Input, target: &Target) -> Result<Imp
         Input::Archive { options, script } => (options, false, script.as_ref()),
     };
     let mut d = options::derive(&r, opts, derived)?;
-    let mut notes = std::mem::take(&mut d.notes);
+    let mut notes: Vec<String> = script.map(|s| s.notes.clone()).unwrap_or_default();
+    notes.append(&mut d.notes);
     let no_metrics = BTreeMap::new();
     let metrics = script.map_or(&no_metrics, |s| &s.metrics);
     let none = Node::new(value::V::Undef, opts.loc);
@@ -223,9 +253,27 @@ fn convert(file: &Path, stem: &str, input: Input, target: &Target) -> Result<Imp
             Some(f) => {
                 let mut todos = Vec::new();
                 collect_todos(&f.steps, &mut todos);
-                for (loc, msg) in todos {
+                // A helper called many times repeats its TODOs: print each once, with a count.
+                let mut seen: Vec<((Loc, String), usize)> = Vec::new();
+                let mut index: std::collections::HashMap<(Loc, String), usize> =
+                    std::collections::HashMap::new();
+                for t in todos {
+                    match index.get(&t) {
+                        Some(&i) => seen[i].1 += 1,
+                        None => {
+                            index.insert(t.clone(), seen.len());
+                            seen.push((t, 1));
+                        }
+                    }
+                }
+                for ((loc, msg), n) in seen {
+                    let times = if n > 1 {
+                        format!(" (reached {n} times)")
+                    } else {
+                        String::new()
+                    };
                     notes.push(format!(
-                        "line {}, column {}: TODO in flow {name:?}: {msg}",
+                        "line {}, column {}: TODO in flow {name:?}: {msg}{times}",
                         loc.line, loc.col
                     ));
                 }
@@ -307,6 +355,47 @@ fn convert(file: &Path, stem: &str, input: Input, target: &Target) -> Result<Imp
                 format!("the scenario imported from this file is not one surge reads: {msg}"),
             ));
         }
+        Err(Check::Limit(what)) => {
+            // The flows are what grows without bound; say how large each is.
+            let sizes: Vec<String> = flows
+                .iter()
+                .filter_map(|(n, f)| {
+                    let f = f.as_ref()?;
+                    let n_steps = ops(&f.steps);
+                    (n_steps > 0).then(|| format!("flow {n:?} has {n_steps} steps"))
+                })
+                .collect();
+            let deep = flows.iter().find_map(|(n, f)| {
+                let (depth, loc) = loop_depth(&f.as_ref()?.steps)?;
+                (depth > crate::workload::flow::MAX_LOOP_DEPTH).then_some((n, depth, loc))
+            });
+            let max = crate::workload::flow::MAX_LOOP_DEPTH;
+            return Err(match deep {
+                Some((n, depth, loc)) => Error::input(
+                    file,
+                    format!("line {}, column {}", loc.line, loc.col),
+                    format!(
+                        "flow {n:?} nests loops {depth} deep from here, so the scenario \
+                         imported from this file would have {what}; surge flows nest loops at \
+                         most {max} deep: unroll or drop the inner ones"
+                    ),
+                ),
+                None => Error::input(
+                    file,
+                    "",
+                    format!(
+                        "the scenario imported from this file would have {what}, more than \
+                         surge reads from one scenario file{}; import fewer requests, or split \
+                         the flows across several scripts",
+                        if sizes.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", sizes.join(", "))
+                        }
+                    ),
+                ),
+            });
+        }
         Err(Check::Field(field, msg)) => {
             let (path, loc) = origin(&field, &d.scenarios, &flows, &entries);
             return Err(Error::input(
@@ -317,6 +406,31 @@ fn convert(file: &Path, stem: &str, input: Input, target: &Target) -> Result<Imp
         }
     }
     Ok(Imported { yaml, notes })
+}
+
+/// Compiled length of steps, as `config::validate` counts it (a loop adds a start and an end).
+fn ops(steps: &[Step]) -> usize {
+    steps
+        .iter()
+        .map(|s| match s {
+            Step::Http { .. } | Step::Sleep { .. } => 1,
+            Step::Loop { steps, .. } => 2 + ops(steps),
+            Step::Note { .. } | Step::Todo { .. } => 0,
+        })
+        .sum()
+}
+
+/// The deepest nesting of loops in `steps`, with the outermost loop of that nest.
+fn loop_depth(steps: &[Step]) -> Option<(usize, Loc)> {
+    steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Loop { steps, loc, .. } => {
+                Some((1 + loop_depth(steps).map_or(0, |(d, _)| d), *loc))
+            }
+            _ => None,
+        })
+        .max_by_key(|(d, _)| *d)
 }
 
 fn collect_todos(steps: &[Step], out: &mut Vec<(Loc, String)>) {

@@ -158,8 +158,10 @@ pub fn read(
                         None | Some(V::Null | V::Undef) => None,
                         Some(V::Str(s)) if s.is_empty() => None,
                         Some(V::Str(s)) => {
-                            super::options::k6_duration(s)
-                                .map_err(|e| here.err(it, &format!("{ip}.delayAbortEval"), e))?;
+                            // As surge's own thresholds take it: a k6 duration, not negative.
+                            let at = get("delayAbortEval").unwrap_or(it);
+                            crate::threshold::abort_delay(s)
+                                .map_err(|e| here.err(at, &format!("{ip}.delayAbortEval"), e))?;
                             Some(s.clone())
                         }
                         Some(_) => {

@@ -7,7 +7,7 @@ use std::fmt;
 use std::path::Path;
 
 /// 1-based line and column (in characters) in the script.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Loc {
     pub line: u32,
     pub col: u32,
