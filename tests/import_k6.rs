@@ -1342,3 +1342,19 @@ fn group_with_a_function_reference_follows_it() {
         "an unknown function is a TODO: {notes}"
     );
 }
+
+/// A script without a default export was blamed on `options`, which it may not even have.
+#[test]
+fn a_missing_default_export_is_blamed_on_the_file() {
+    let dir = common::tmpdir("import-k6", "no-default");
+    let o = import_text(
+        &dir,
+        "nodef.js",
+        "import http from 'k6/http';\nexport function f() { http.get('http://x/'); }\n",
+        None,
+    );
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("no `export default function`"), "{e}");
+    assert!(!e.contains("options"), "{e}");
+}

@@ -215,7 +215,8 @@ fn convert(file: &Path, stem: &str, input: Input, target: &Target) -> Result<Imp
                             .iter()
                             .find(|(f, _, _)| f == "flows")
                             .map(|(_, p, l)| (p.clone(), *l))
-                            .unwrap_or_else(|| ("options".into(), None));
+                            // The default scenario (no `options.scenarios`): the whole file.
+                            .unwrap_or_else(|| (String::new(), None));
                         if let Some((at, why)) = s.unreadable.get(name) {
                             let export = if name == "default" {
                                 "the default export".to_string()
@@ -236,7 +237,11 @@ fn convert(file: &Path, stem: &str, input: Input, target: &Target) -> Result<Imp
                         let what = if name == "default" {
                             "the script has no `export default function`".to_string()
                         } else {
-                            format!("the script exports no function {name:?}")
+                            format!(
+                                "the script exports no function {name:?} (surge reads the \
+                                 functions declared in this file; one re-exported from another \
+                                 file, `export {{ f }} from './x.js'`, is not read)"
+                            )
                         };
                         return Err(here.at(loc, &path, format!("{what}; k6 requires the function a scenario executes to be exported")));
                     }
