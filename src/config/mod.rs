@@ -99,7 +99,10 @@ impl Loaded {
 /// scenario, model, manifest or measurement file comes near it.
 pub const MAX_INPUT_BYTES: u64 = 256 << 20;
 
-pub fn read_text(path: &Path) -> Result<String> {
+/// The file's bytes, at most [`MAX_INPUT_BYTES`] of them: a device that never ends
+/// (`/dev/zero`) or a huge file is refused, not read into memory. `expected` says what the
+/// file should be.
+pub fn read_bytes(path: &Path, expected: &str) -> Result<Vec<u8>> {
     use std::io::Read;
     let cannot = |e: std::io::Error| {
         let what = if e.kind() == std::io::ErrorKind::NotFound {
@@ -118,12 +121,19 @@ pub fn read_text(path: &Path) -> Result<String> {
             path,
             "",
             format!(
-                "larger than {} MiB; expected a text file (a scenario, model, manifest or \
-                 measurements)",
+                "larger than {} MiB; expected {expected}",
                 MAX_INPUT_BYTES >> 20
             ),
         ));
     }
+    Ok(bytes)
+}
+
+pub fn read_text(path: &Path) -> Result<String> {
+    let bytes = read_bytes(
+        path,
+        "a text file (a scenario, model, manifest or measurements)",
+    )?;
     String::from_utf8(bytes).map_err(|e| {
         let (line, col, at) = utf8_position(e.as_bytes(), e.utf8_error().valid_up_to());
         Error::input(

@@ -1163,16 +1163,7 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
                     let el = |i: usize| a.elements.get(i).and_then(|e| e.as_expression());
                     match el(0).and_then(|m| self.string(m, f)) {
                         Some(m) => self.request(call, &m.to_ascii_lowercase(), el(1), f, loc, out),
-                        None => self.push(
-                            out,
-                            Step::Todo {
-                                loc,
-                                msg: format!(
-                                    "a request of {call} has a computed method: `{}`",
-                                    self.src(it.span())
-                                ),
-                            },
-                        ),
+                        None => self.computed_method(call, it, loc, out),
                     }
                 }
                 Expression::ObjectExpression(o) => {
@@ -1194,21 +1185,21 @@ impl<'a, 'm, 'l> Walker<'a, 'm, 'l> {
                         Some(m) => {
                             self.request(call, &m.to_ascii_lowercase(), field("url"), f, loc, out)
                         }
-                        None => self.push(
-                            out,
-                            Step::Todo {
-                                loc,
-                                msg: format!(
-                                    "a request of {call} has a computed method: `{}`",
-                                    self.src(it.span())
-                                ),
-                            },
-                        ),
+                        None => self.computed_method(call, it, loc, out),
                     }
                 }
                 _ => self.request(call, "get", Some(it), f, loc, out),
             }
         }
+    }
+
+    /// A batch item whose method is known only at run time: a TODO, not a request.
+    fn computed_method(&mut self, call: &str, it: &Expression<'a>, loc: Loc, out: &mut Vec<Step>) {
+        let msg = format!(
+            "a request of {call} has a computed method: `{}`",
+            self.src(it.span())
+        );
+        self.push(out, Step::Todo { loc, msg });
     }
 
     fn request(

@@ -53,25 +53,11 @@ pub fn import(file: &Path, target: &Target) -> Result<Imported> {
     convert(file, &stem, input, target)
 }
 
-/// The file's bytes, at most [`crate::config::MAX_INPUT_BYTES`] of them: a device that never
-/// ends (`/dev/zero`) or a huge file is refused, not read into memory.
+/// What an over-large k6 input should have been.
+const EXPECTED: &str = "a k6 script, `k6 inspect` JSON or a `k6 archive` tar";
+
 fn read_capped(file: &Path) -> Result<Vec<u8>> {
-    let cannot = |e: std::io::Error| {
-        let what = if e.kind() == std::io::ErrorKind::NotFound {
-            "file not found".to_string()
-        } else {
-            format!("cannot read: {e}")
-        };
-        Error::input(file, "", what)
-    };
-    let mut bytes = Vec::new();
-    std::fs::File::open(file)
-        .and_then(|f| f.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(cannot)?;
-    if bytes.len() as u64 > MAX_INPUT_BYTES {
-        return Err(too_large(file, ""));
-    }
-    Ok(bytes)
+    crate::config::read_bytes(file, EXPECTED)
 }
 
 fn too_large(file: &Path, what: &str) -> Error {
@@ -79,7 +65,7 @@ fn too_large(file: &Path, what: &str) -> Error {
         file,
         what,
         format!(
-            "larger than {} MiB; expected a k6 script, `k6 inspect` JSON or a `k6 archive` tar",
+            "larger than {} MiB; expected {EXPECTED}",
             MAX_INPUT_BYTES >> 20
         ),
     )
