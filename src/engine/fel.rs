@@ -25,6 +25,18 @@ impl Node {
     }
 }
 
+/// An entry of a [`DaryHeap`]: ordered by one integer key, least first.
+pub trait Keyed: Copy {
+    fn key(&self) -> u128;
+}
+
+impl Keyed for Node {
+    #[inline(always)]
+    fn key(&self) -> u128 {
+        Node::key(self)
+    }
+}
+
 /// Pending events above which [`Fel`] moves to the calendar. The 4-ary heap is fastest with a
 /// few dozen events; with HamBaller 10x's 4,000 the calendar beat the radix heap by 1.16x over
 /// the whole run, the radix heap having beaten the heap (8.0 against 8.8 s).
@@ -296,13 +308,25 @@ fn packed_keys(v: &[Node]) -> Option<[u64; RUN_MAX]> {
 /// a cache line or two.
 const ARITY: usize = 4;
 
-/// A 4-ary min-heap (sift with a hole: one write per level).
-#[derive(Default)]
-pub struct DaryHeap {
-    heap: Vec<Node>,
+/// A 4-ary min-heap (sift with a hole: one write per level) of keyed entries: the event list's
+/// [`Node`]s, or a processor-sharing station's jobs in service.
+pub struct DaryHeap<T = Node> {
+    heap: Vec<T>,
+}
+
+impl<T> Default for DaryHeap<T> {
+    fn default() -> Self {
+        DaryHeap { heap: Vec::new() }
+    }
 }
 
 impl DaryHeap {
+    pub fn peek_time(&self) -> Option<Nanos> {
+        self.heap.first().map(|n| n.time)
+    }
+}
+
+impl<T: Keyed> DaryHeap<T> {
     pub fn with_capacity(n: usize) -> Self {
         DaryHeap {
             heap: Vec::with_capacity(n),
@@ -313,8 +337,12 @@ impl DaryHeap {
         self.heap.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+
     #[inline(always)]
-    pub fn push(&mut self, node: Node) {
+    pub fn push(&mut self, node: T) {
         let key = node.key();
         let h = &mut self.heap;
         h.push(node);
@@ -331,7 +359,7 @@ impl DaryHeap {
     }
 
     #[inline(always)]
-    fn sift_down(&mut self, mut i: usize, node: Node) {
+    fn sift_down(&mut self, mut i: usize, node: T) {
         let key = node.key();
         let h = &mut self.heap;
         let n = h.len();
@@ -360,7 +388,7 @@ impl DaryHeap {
     }
 
     #[inline]
-    pub fn pop_min(&mut self) -> Option<Node> {
+    pub fn pop_min(&mut self) -> Option<T> {
         let last = self.heap.pop()?;
         if self.heap.is_empty() {
             return Some(last);
@@ -370,14 +398,26 @@ impl DaryHeap {
         Some(top)
     }
 
-    pub fn peek_time(&self) -> Option<Nanos> {
-        self.heap.first().map(|n| n.time)
+    /// The least entry.
+    #[inline]
+    pub fn peek(&self) -> Option<&T> {
+        self.heap.first()
+    }
+
+    /// The entries, in heap order (the least first).
+    pub fn into_vec(self) -> Vec<T> {
+        self.heap
     }
 
     /// Keep the entries `keep` accepts, then rebuild the heap bottom-up.
-    pub fn retain(&mut self, keep: impl FnMut(&Node) -> bool) {
+    pub fn retain(&mut self, keep: impl FnMut(&T) -> bool) {
         self.heap.retain(keep);
         self.heapify();
+    }
+
+    /// A heap of `v`'s entries (one bottom-up pass).
+    pub fn from_vec(v: Vec<T>) -> Self {
+        DaryHeap { heap: v }.heapified()
     }
 
     fn heapified(mut self) -> Self {

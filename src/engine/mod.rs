@@ -7,7 +7,7 @@ mod queue;
 mod rng;
 mod time;
 
-pub use fel::{hold, FelKind};
+pub use fel::{hold, DaryHeap, FelKind, Keyed};
 pub use queue::{prefetch, EventQueue, TimerId};
 pub use rng::{stream, Rng64};
 pub use time::{ns_to_ms, ns_to_secs, secs_to_ns, Nanos, MS, SEC};

@@ -5,10 +5,9 @@
 //! (`config::contention`); a job alone on a server runs at speed 1.
 
 use crate::config::contention::{ContentionCfg, CpuAccounting};
-use crate::engine::{EventQueue, Nanos, TimerId};
+use crate::engine::{DaryHeap, EventQueue, Keyed, Nanos, TimerId};
 use crate::event::{Event, ReqRef};
-use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 use std::mem;
 
 /// `x as f64`, through i64 below 2^63 (one instruction instead of the unsigned conversion's
@@ -97,7 +96,8 @@ impl Speed {
     }
 }
 
-/// A job in service, ordered by its finish tag in virtual time (earliest first).
+/// A job in service, ordered by its finish tag in virtual time (earliest first), then by
+/// arrival.
 #[derive(Clone, Copy)]
 struct VJob {
     finish_tag: f64,
@@ -105,22 +105,14 @@ struct VJob {
     req: ReqRef,
     tenant: u32,
 }
-impl PartialEq for VJob {
-    fn eq(&self, o: &Self) -> bool {
-        self.cmp(o) == Ordering::Equal
-    }
-}
-impl Eq for VJob {}
-impl PartialOrd for VJob {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for VJob {
-    fn cmp(&self, o: &Self) -> Ordering {
-        o.finish_tag
-            .total_cmp(&self.finish_tag)
-            .then_with(|| o.seq.cmp(&self.seq))
+
+impl Keyed for VJob {
+    /// (finish tag, sequence) as one integer. A tag is a sum of non-negative terms, so it is
+    /// +0 or positive, where the bits of an f64 order as its value does.
+    #[inline(always)]
+    fn key(&self) -> u128 {
+        debug_assert!(self.finish_tag >= 0.0 && self.finish_tag.is_sign_positive());
+        (u128::from(self.finish_tag.to_bits()) << 64) | u128::from(self.seq)
     }
 }
 
@@ -130,13 +122,13 @@ impl Ord for VJob {
 const RUN_MAX: usize = 64;
 const RUN_BACK: usize = 16;
 
-/// The jobs in service, earliest finish first out: a run sorted ascending by [`VJob`]'s order
-/// (the earliest finish last, so a pop is `Vec::pop`) while a pod holds a few jobs, a binary heap
-/// past [`RUN_MAX`] (an overloaded station's hundreds). Both pop the greatest job under one total
-/// order (finish tag, then sequence), so which form holds them changes no result.
+/// The jobs in service, least key first out: a run sorted descending by key (the earliest finish
+/// last, so a pop is `Vec::pop`) while a pod holds a few jobs, a 4-ary heap over the same keys
+/// past [`RUN_MAX`] (an overloaded station's hundreds). Both pop the least (finish tag,
+/// sequence), so which form holds them changes no result.
 enum Serving {
     Run(Vec<VJob>),
-    Heap(BinaryHeap<VJob>),
+    Heap(DaryHeap<VJob>),
 }
 
 impl Serving {
@@ -166,16 +158,17 @@ impl Serving {
         match self {
             Serving::Run(v) if v.len() < RUN_MAX => {
                 // Shift from the earliest end, one entry at a time: a pod holds a few jobs.
+                let key = j.key();
                 v.push(j);
                 let mut i = v.len() - 1;
-                while i > 0 && v[i - 1] > j {
+                while i > 0 && v[i - 1].key() < key {
                     v[i] = v[i - 1];
                     i -= 1;
                 }
                 v[i] = j;
             }
             Serving::Run(v) => {
-                let mut h = BinaryHeap::from(mem::take(v));
+                let mut h = DaryHeap::from_vec(mem::take(v));
                 h.push(j);
                 *self = Serving::Heap(h);
             }
@@ -188,9 +181,11 @@ impl Serving {
         match self {
             Serving::Run(v) => v.pop(),
             Serving::Heap(h) => {
-                let j = h.pop();
+                let j = h.pop_min();
                 if h.len() <= RUN_BACK {
-                    *self = Serving::Run(mem::take(h).into_sorted_vec());
+                    let mut v = mem::take(h).into_vec();
+                    v.sort_unstable_by_key(|j| std::cmp::Reverse(j.key()));
+                    *self = Serving::Run(v);
                 }
                 j
             }
@@ -651,22 +646,36 @@ mod tests {
         }
     }
 
-    /// `Serving` pops what a plain binary heap pops, through its run and heap forms (bursts past
-    /// `RUN_MAX`, drains below `RUN_BACK`) and with equal finish tags (broken by sequence).
+    /// `Serving` pops what a linear scan for the least (finish tag by value, then sequence)
+    /// pops, through its run and heap forms (bursts past `RUN_MAX`, drains below `RUN_BACK`),
+    /// with equal finish tags (broken by sequence), zero and fractional tags.
     #[test]
-    fn serving_pops_as_a_binary_heap_does() {
+    fn serving_pops_the_least_finish_tag_then_sequence() {
         use crate::engine::stream;
         use rand::Rng;
         let mut rng = stream(7, 0, "serving");
-        let (mut s, mut reference) = (Serving::Run(Vec::new()), BinaryHeap::new());
+        let (mut s, mut reference) = (Serving::Run(Vec::new()), Vec::<VJob>::new());
+        let least = |r: &Vec<VJob>| {
+            (0..r.len()).min_by(|&a, &b| {
+                r[a].finish_tag
+                    .partial_cmp(&r[b].finish_tag)
+                    .unwrap()
+                    .then(r[a].seq.cmp(&r[b].seq))
+            })
+        };
         let mut seq = 0;
         let mut was_heap = false;
         for _ in 0..20_000 {
             let burst = rng.gen_range(0..3) == 0;
             let pushes = if burst { rng.gen_range(0..80) } else { 1 };
             for _ in 0..pushes {
+                let tag = match rng.gen_range(0..3) {
+                    0 => f64::from(rng.gen_range(0..50u32)),
+                    1 => rng.gen::<f64>() * 1e9,
+                    _ => 0.0,
+                };
                 let j = VJob {
-                    finish_tag: f64::from(rng.gen_range(0..50u32)),
+                    finish_tag: tag,
                     seq,
                     req: ReqRef {
                         idx: seq as u32,
@@ -680,8 +689,9 @@ mod tests {
             }
             was_heap |= matches!(s, Serving::Heap(_));
             for _ in 0..rng.gen_range(0..60) {
-                assert_eq!(s.peek().map(|j| j.seq), reference.peek().map(|j| j.seq));
-                assert_eq!(s.pop().map(|j| j.seq), reference.pop().map(|j| j.seq));
+                let want = least(&reference).map(|i| reference.swap_remove(i).seq);
+                assert_eq!(s.peek().map(|j| j.seq), want);
+                assert_eq!(s.pop().map(|j| j.seq), want);
                 assert_eq!(s.len(), reference.len());
             }
         }
