@@ -1041,3 +1041,28 @@ fn an_endless_input_file_is_refused() {
     assert_eq!(o.status.code(), Some(2), "{e}");
     assert!(e.contains("/dev/zero") && e.contains("MiB"), "{e}");
 }
+
+/// A reader that closes the pipe early (`surge bench | head -1`) ends surge quietly, as it
+/// would `cat`: no panic about a failed print, no backtrace.
+#[cfg(unix)]
+#[test]
+fn closed_stdout_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_surge"))
+        .args(["bench", "--customers", "20000"])
+        .current_dir(common::root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run surge");
+    drop(child.stdout.take()); // the reader is gone before surge prints
+    let out = child.wait_with_output().expect("wait for surge");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        out.status.success() || out.status.signal() == Some(13),
+        "{:?}: {err}",
+        out.status
+    );
+}
