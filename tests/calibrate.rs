@@ -481,3 +481,184 @@ fn fit_ranges_outside_valid_values_exit_2() {
         refused(&d, &args, &[want, fit.as_str()]);
     }
 }
+
+/// A stepped k6 run (`--out json`) with the exact USL throughput and mean latency at each hold:
+/// 5 s ramps between holds of 60 s at 1, 2, 4, 8, 16 and 32 VUs, a `vus` sample every second,
+/// requests spread evenly through each hold, and the timing breakdowns k6 also writes. Times are
+/// RFC 3339 from 2026-11-30T19:00:00Z (1795978800 s since the epoch).
+fn stepped_k6_json(levels: &[u32], s: f64, sigma: f64, kappa: f64) -> String {
+    const T0: i64 = 1_795_978_800;
+    let time = |ns: i64| {
+        let (secs, frac) = (ns.div_euclid(1_000_000_000), ns.rem_euclid(1_000_000_000));
+        let day = secs - T0;
+        format!(
+            "2026-11-30T{:02}:{:02}:{:02}.{frac:09}Z",
+            19 + day / 3600,
+            day / 60 % 60,
+            day % 60
+        )
+    };
+    let point = |metric: &str, ns: i64, v: f64| {
+        format!(
+            "{{\"metric\":\"{metric}\",\"type\":\"Point\",\"data\":{{\"time\":\"{}\",\"value\":{v},\"tags\":{{\"method\":\"GET\",\"status\":\"200\"}}}}}}\n",
+            time(ns)
+        )
+    };
+    let mut out = String::new();
+    for m in [
+        "vus",
+        "http_reqs",
+        "http_req_duration",
+        "http_req_failed",
+        "http_req_blocked",
+    ] {
+        out.push_str(&format!(
+            "{{\"type\":\"Metric\",\"data\":{{\"name\":\"{m}\",\"type\":\"trend\",\"contains\":\"time\",\"thresholds\":[],\"submetrics\":null}},\"metric\":\"{m}\"}}\n"
+        ));
+    }
+    let sec = 1_000_000_000i64;
+    let mut t = T0 * sec;
+    let mut prev = 0u32;
+    for &n in levels {
+        for k in 1..=5 {
+            out.push_str(&point("vus", t, f64::from(prev + (n - prev) * k / 5)));
+            t += sec;
+        }
+        let x = usl_x(n as f64, s, sigma, kappa);
+        let r_ms = n as f64 / x * 1000.0;
+        let hold = 60 * sec;
+        for k in 0..=60 {
+            out.push_str(&point("vus", t + k * sec, f64::from(n)));
+        }
+        let count = (x * 60.0) as i64;
+        for i in 0..count {
+            let at = t + hold * i / count;
+            out.push_str(&point("http_reqs", at, 1.0));
+            out.push_str(&point("http_req_duration", at, r_ms));
+            out.push_str(&point("http_req_blocked", at, 0.01));
+            out.push_str(&point("http_req_failed", at, 0.0));
+        }
+        t += hold + sec;
+        prev = n;
+    }
+    out.push_str(&point("vus", t, 0.0));
+    out
+}
+
+/// Calibration from one stepped k6 time series gives each hold as a point and recovers the
+/// parameters as from one summary per level (the reference's §4: a ramping run is usable
+/// when its windows are known); the same run as k6's CSV output (`--out csv`, Unix seconds).
+#[test]
+fn stepped_k6_time_series_gives_one_point_per_hold() {
+    let d = tmpdir("calibrate", "stream");
+    write(&d, "m.yaml", &model(25.0, 0.05, 0.002));
+    write(&d, "s.yaml", SCENARIO);
+    let json = stepped_k6_json(&[1, 2, 4, 8, 16, 32], 0.010, 0.05, 0.002);
+    write(&d, "run.json", &json);
+    let mut a = vec!["calibrate", "s.yaml", "--measured", "run.json"];
+    a.extend_from_slice(&USL_FIT);
+    let o = surge(&a, &d);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let j = read_json(&d.join("out/calibration.json"));
+    let (s0, _) = param(&j, 0);
+    assert!((s0 / 0.010 - 1.0).abs() < 0.04, "S0 {s0}");
+    let pts = std::fs::read_to_string(d.join("out/points.csv")).unwrap();
+    assert_eq!(
+        pts.lines().filter(|l| l.contains("fit")).count(),
+        6,
+        "{pts}"
+    );
+
+    // The same samples as k6's CSV output, whole Unix seconds.
+    let mut csv = String::from("metric_name,timestamp,metric_value,check,error,error_code,expected_response,group,method,name,proto,scenario,service,status,subproto,tls_version,url,extra_tags,metadata\n");
+    for line in json.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        if v["type"] != "Point" {
+            continue;
+        }
+        let ts = v["data"]["time"].as_str().unwrap();
+        let (hh, mm, ss) = (&ts[11..13], &ts[14..16], &ts[17..19]);
+        let secs = 1_795_978_800
+            + (hh.parse::<i64>().unwrap() - 19) * 3600
+            + mm.parse::<i64>().unwrap() * 60
+            + ss.parse::<i64>().unwrap();
+        csv.push_str(&format!(
+            "{},{secs},{},,,,true,,GET,\"http://x/a,b\",HTTP/1.1,default,,200,,,http://x,,\n",
+            v["metric"].as_str().unwrap(),
+            v["data"]["value"]
+        ));
+    }
+    write(&d, "run.csv", &csv);
+    let o = surge(
+        &[
+            "calibrate",
+            "s.yaml",
+            "--measured",
+            "run.csv",
+            "--fit",
+            "services.db.endpoints.tx[0].cpu=2ms..50ms",
+            "--max-evals",
+            "40",
+            "--out",
+            "out2",
+            "-q",
+        ],
+        &d,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let pts = std::fs::read_to_string(d.join("out2/points.csv")).unwrap();
+    assert_eq!(
+        pts.lines().filter(|l| l.contains("fit")).count(),
+        6,
+        "{pts}"
+    );
+
+    // A constant level with no hold long enough, an '@' load, and a broken line are refused.
+    let short: String = json.lines().take(40).map(|l| format!("{l}\n")).collect();
+    write(&d, "short.json", &short);
+    let o = surge(
+        &[
+            "calibrate",
+            "s.yaml",
+            "--measured",
+            "short.json",
+            "--fit",
+            "services.db.endpoints.tx[0].cpu",
+        ],
+        &d,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("short.json") && stderr(&o).contains("hold"),
+        "{}",
+        stderr(&o)
+    );
+    let o = surge(
+        &[
+            "calibrate",
+            "s.yaml",
+            "--measured",
+            "run.json@8",
+            "--fit",
+            "services.db.endpoints.tx[0].cpu",
+        ],
+        &d,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("vus"), "{}", stderr(&o));
+    let broken = json.replacen("\"value\":1,", "\"value\":\"one\",", 1);
+    write(&d, "broken.json", &broken);
+    let o = surge(
+        &[
+            "calibrate",
+            "s.yaml",
+            "--measured",
+            "broken.json",
+            "--fit",
+            "services.db.endpoints.tx[0].cpu",
+        ],
+        &d,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("broken.json: line "), "{}", stderr(&o));
+}

@@ -67,6 +67,20 @@ pub fn parse_spec(spec: &str) -> Result<(PathBuf, Option<(LoadKind, f64)>)> {
 
 pub fn load_file(spec: &str) -> Result<Vec<Point>> {
     let (path, load) = parse_spec(spec)?;
+    // A k6 time series (`--out json`/`--out csv`) can be far larger than any other input: it is
+    // recognised from its first line and streamed, never read whole.
+    if let Some(format) = super::stream::detect(&head(&path)?) {
+        if load.is_some() {
+            return Err(Error::Usage(format!(
+                "--measured {spec:?}: a k6 time series gives each level from its `vus` gauge; drop the '@'"
+            )));
+        }
+        let pts = super::stream::from_stream(&path, format)?;
+        for p in &pts {
+            check_point(&path, p)?;
+        }
+        return Ok(pts);
+    }
     let text = crate::config::read_text(&path)?;
     let pts = if path.extension().is_some_and(|e| e == "json") || text.trim_start().starts_with('{')
     {
@@ -83,6 +97,20 @@ pub fn load_file(spec: &str) -> Result<Vec<Point>> {
         check_point(&path, p)?;
     }
     Ok(pts)
+}
+
+/// The file's first 4 KiB (up to a character boundary), to recognise its format.
+fn head(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut buf = Vec::new();
+    f.take(4096)
+        .read_to_end(&mut buf)
+        .map_err(|e| Error::io(path, e))?;
+    Ok(match std::str::from_utf8(&buf) {
+        Ok(s) => s.to_string(),
+        Err(e) => String::from_utf8_lossy(&buf[..e.valid_up_to()]).into_owned(),
+    })
 }
 
 fn check_point(path: &Path, p: &Point) -> Result<()> {

@@ -14,6 +14,7 @@ pub mod measured;
 pub mod optimize;
 mod output;
 pub mod params;
+pub mod stream;
 mod surrogate;
 
 use crate::config::scenario::ExecutorCfg;
