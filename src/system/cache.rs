@@ -119,9 +119,16 @@ impl Keyspace {
 /// one comparison per draw, where rejection-inversion Zipf sampling needs `powf`, `exp` and `ln`.
 /// Built once per keyspace, the same size as its expiry table.
 struct Alias {
-    /// Per column: the probability of keeping the column's own outcome, as a 53-bit threshold.
-    keep: Vec<u64>,
-    alias: Vec<u32>,
+    /// Per column, together so that a draw misses the cache once, not twice (a 100,000-key
+    /// table does not stay in cache between draws).
+    cols: Vec<Column>,
+}
+
+#[derive(Clone, Copy)]
+struct Column {
+    /// The probability of keeping the column's own outcome, as a 53-bit threshold.
+    keep: u64,
+    alias: u32,
 }
 
 impl Alias {
@@ -153,21 +160,26 @@ impl Alias {
             p[i as usize] = 1.0;
         }
         const ONE: f64 = (1u64 << 53) as f64;
-        let keep = p
+        let cols = p
             .iter()
-            .map(|&x| (x.clamp(0.0, 1.0) * ONE) as u64)
+            .zip(alias)
+            .map(|(&x, alias)| Column {
+                keep: (x.clamp(0.0, 1.0) * ONE) as u64,
+                alias,
+            })
             .collect();
-        Alias { keep, alias }
+        Alias { cols }
     }
 
     #[inline]
     fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> u32 {
-        let i = rng.gen_range(0..self.keep.len());
+        let i = rng.gen_range(0..self.cols.len());
+        let c = self.cols[i];
         // 53 uniform bits against the threshold: P(keep) = keep / 2^53.
-        if rng.next_u64() >> 11 < self.keep[i] {
+        if rng.next_u64() >> 11 < c.keep {
             i as u32
         } else {
-            self.alias[i]
+            c.alias
         }
     }
 }
