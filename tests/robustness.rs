@@ -1041,3 +1041,56 @@ fn an_endless_input_file_is_refused() {
     assert_eq!(o.status.code(), Some(2), "{e}");
     assert!(e.contains("/dev/zero") && e.contains("MiB"), "{e}");
 }
+
+/// Issue 15: a flow `weight` that is no number (`1e308e308`, or `1e400`, past the largest)
+/// said only "invalid floating point"; two weights of 1e308 add up to infinity, and every VU
+/// then drew the last flow. Each is refused naming the field and the accepted range.
+#[test]
+fn flow_weights_name_the_field_and_the_range() {
+    let two = |a: &str, b: &str| {
+        SCENARIO.replace(
+            "flows:\n  browse:\n    steps:",
+            &format!(
+                "flows:\n  buy:\n    weight: {a}\n    steps:\n      - request: home\n  \
+                 browse:\n    weight: {b}\n    steps:"
+            ),
+        )
+    };
+    for (name, scenario, needles) in [
+        (
+            "weight-garbage",
+            two("1e308e308", "1"),
+            &["line 4, field weight", "`1e308e308`", "a positive number"][..],
+        ),
+        (
+            "weight-overflow",
+            two("1e400", "1"),
+            &[
+                "line 4, field weight",
+                "past the largest number",
+                "a positive number",
+            ][..],
+        ),
+        (
+            "weight-sum",
+            two("1e308", "1e308"),
+            &[
+                "flows.buy.weight",
+                "add up to more than 1.8e308",
+                "a positive number",
+            ][..],
+        ),
+        (
+            "weight-negative",
+            two("-1", "1"),
+            &["flows.buy.weight", "a positive number", "got -1"][..],
+        ),
+    ] {
+        let e = refused(name, &scenario, MODEL, "scenario.yaml", needles);
+        assert!(!e.contains("invalid floating point"), "{name}: {e}");
+    }
+    // Large weights that add up to a number are relative as any others.
+    let d = files("weight-large", &two("1e300", "3e300"), MODEL);
+    let v = validate(&d, &[]);
+    assert_eq!(v.status.code(), Some(0), "{}", stderr(&v));
+}
