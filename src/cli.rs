@@ -763,6 +763,9 @@ fn dispatch(cli: Cli) -> Result<i32> {
             }
             let trace =
                 crate::autoscale::prometheus::load_trace(&metrics, &config::read_text(&metrics)?)?;
+            if let Some(s) = &service {
+                trace.check_service(s)?;
+            }
             let opts = replay::ReplayOptions {
                 sync_s: sync,
                 pod_startup_s: pod_startup,

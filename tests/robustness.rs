@@ -1094,3 +1094,75 @@ fn flow_weights_name_the_field_and_the_range() {
     let v = validate(&d, &[]);
     assert_eq!(v.status.code(), Some(0), "{}", stderr(&v));
 }
+
+/// Issue 15: `surge hpa replay` printed a trace time of 1e308 with 309 digits, took
+/// `--service nope` without saying which services the trace has, and replayed 2^32 ready pods.
+#[test]
+fn hpa_replay_refuses_absurd_times_unknown_services_and_pod_counts() {
+    let d = common::tmpdir("robust", "replay-fields");
+    let hpa = common::root().join("models/hpa/web-hpa.yaml");
+    let hpa = hpa.to_str().unwrap();
+    let trace = "t_s,web_hpa_resource_cpu,web_hpa_pods,web_replicas\n0,50,2,2\n15,50,2,2\n";
+    std::fs::write(d.join("trace.csv"), trace).unwrap();
+    std::fs::write(
+        d.join("far.csv"),
+        trace.replacen("15,50,2,2", "1e308,50,2,2", 1),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("pods.csv"),
+        trace.replacen("15,50,2,2", "15,50,4294967296,2", 1),
+    )
+    .unwrap();
+    let replay = |metrics: &str, extra: &[&str]| {
+        let mut a = vec![
+            "hpa",
+            "replay",
+            "--hpa",
+            hpa,
+            "--metrics",
+            metrics,
+            "--out",
+            "out",
+        ];
+        a.extend_from_slice(extra);
+        surge(&a, &d)
+    };
+    for (metrics, extra, needles) in [
+        (
+            "far.csv",
+            &[][..],
+            &[
+                "far.csv: line 3, column t_s",
+                "from 0 to 315360000",
+                "got 1e308",
+            ][..],
+        ),
+        (
+            "pods.csv",
+            &[][..],
+            &["pods.csv: line 3, column web_hpa_pods", "from 0 to 150000"][..],
+        ),
+        (
+            "trace.csv",
+            &["--service", "nope"][..],
+            &[
+                "trace.csv",
+                "--service nope",
+                "the services it has columns for: web",
+            ][..],
+        ),
+    ] {
+        let o = replay(metrics, extra);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{metrics} {extra:?}: {e}");
+        assert!(
+            needles.iter().all(|n| e.contains(n)),
+            "{metrics} {extra:?}: {e}"
+        );
+        assert!(e.len() < 600, "a short message: {e}");
+        assert!(!d.join("out").exists(), "{extra:?}: nothing is written");
+    }
+    let o = replay("trace.csv", &["--service", "web"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
