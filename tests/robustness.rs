@@ -1166,3 +1166,18 @@ fn hpa_replay_refuses_absurd_times_unknown_services_and_pod_counts() {
     let o = replay("trace.csv", &["--service", "web"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+/// Issue 15: `surge bench --quickstart missing.yaml` timed the M/M/c model and skipped the
+/// scenario without a word.
+#[test]
+fn bench_refuses_a_quickstart_scenario_that_is_not_there() {
+    let d = common::tmpdir("robust", "bench-missing");
+    for (arg, what) in [("missing.yaml", "file not found"), (".", "not a file")] {
+        let o = surge(&["bench", "--customers", "10", "--quickstart", arg], &d);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{arg}: {e}");
+        assert!(e.contains(&format!("{arg}: {what}")), "{arg}: {e}");
+        assert!(e.contains("--quickstart"), "{arg}: {e}");
+        assert!(o.stdout.is_empty(), "refused before any benchmark runs");
+    }
+}
