@@ -1181,3 +1181,61 @@ fn bench_refuses_a_quickstart_scenario_that_is_not_there() {
         assert!(o.stdout.is_empty(), "refused before any benchmark runs");
     }
 }
+
+/// Issue 15: `surge compare` read any `timeseries.csv` (a word, another CSV, NaN times).
+#[test]
+fn compare_refuses_a_malformed_timeseries_at_its_line_and_column() {
+    let d = common::tmpdir("robust", "compare-ts");
+    let summary = r#"{"metrics": {}, "surge": {"verdict": []}}"#;
+    for run in ["a", "b"] {
+        std::fs::create_dir_all(d.join(run)).unwrap();
+        std::fs::write(d.join(run).join("summary.json"), summary).unwrap();
+        std::fs::write(
+            d.join(run).join("timeseries.csv"),
+            "t_s,p95_ms,completions_per_s,error_rate\n1,10,5,0\n2,,5,0\n",
+        )
+        .unwrap();
+    }
+    for (text, needles) in [
+        (
+            "garbage\n",
+            &["line 1, column 1", "starting with t_s", "\"garbage\""][..],
+        ),
+        (
+            "a,b,c\n1,2,3\n",
+            &["line 1, column 1", "starting with t_s"][..],
+        ),
+        (
+            "t_s,p95_ms\n1,inf\n",
+            &["line 2, column 2 (p95_ms)", "a finite number", "\"inf\""][..],
+        ),
+        (
+            "t_s,p95_ms\n2,1\n1,1\n",
+            &["line 3, column 1 (t_s)", "never go back"][..],
+        ),
+        (
+            "t_s,,x\n1,2,3\n",
+            &["line 1, column 2", "a column name"][..],
+        ),
+        ("t_s,x\n1\n", &["line 2", "expected 2 fields"][..]),
+        (
+            "\u{0}\u{1}\n",
+            &["line 1, column 1", "starting with t_s"][..],
+        ),
+    ] {
+        std::fs::write(d.join("b/timeseries.csv"), text).unwrap();
+        let o = surge(&["compare", "a", "b", "--out", "cmp"], &d);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{text:?}: {e}");
+        assert!(e.contains("timeseries.csv"), "{text:?}: {e}");
+        for n in needles {
+            assert!(e.contains(n), "{text:?}: expected {n:?} in: {e}");
+        }
+        assert!(!d.join("cmp").exists(), "{text:?}: nothing is written");
+    }
+    std::fs::write(d.join("b/timeseries.csv"), [0xffu8, 0xfe, b'\n']).unwrap();
+    let o = surge(&["compare", "a", "b", "--out", "cmp"], &d);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("not valid UTF-8") && e.contains("line 1"), "{e}");
+}
