@@ -152,9 +152,10 @@ pub enum Command {
         /// Customers in the M/M/c benchmark.
         #[arg(long, default_value_t = 1_000_000)]
         customers: u64,
-        /// The quickstart scenario to time as well.
-        #[arg(long, default_value = "scenarios/quickstart.yaml")]
-        quickstart: PathBuf,
+        /// The quickstart scenario to time as well [default: scenarios/quickstart.yaml, when
+        /// it is there]. A file named here must exist.
+        #[arg(long)]
+        quickstart: Option<PathBuf>,
     },
 }
 
@@ -763,6 +764,9 @@ fn dispatch(cli: Cli) -> Result<i32> {
             }
             let trace =
                 crate::autoscale::prometheus::load_trace(&metrics, &config::read_text(&metrics)?)?;
+            if let Some(s) = &service {
+                trace.check_service(s)?;
+            }
             let opts = replay::ReplayOptions {
                 sync_s: sync,
                 pod_startup_s: pod_startup,
@@ -819,10 +823,40 @@ fn dispatch(cli: Cli) -> Result<i32> {
             customers,
             quickstart,
         } => {
+            // A scenario named on the command line must be there; the default one is timed
+            // when the command runs from the repository.
+            let quickstart = match quickstart {
+                Some(q) if !q.is_file() => {
+                    let what = if q.exists() {
+                        "not a file"
+                    } else {
+                        "file not found"
+                    };
+                    return Err(Error::input(
+                        &q,
+                        "",
+                        format!("{what}; expected a scenario file to time (--quickstart)"),
+                    ));
+                }
+                Some(q) => Some(q),
+                None => {
+                    let q = PathBuf::from("scenarios/quickstart.yaml");
+                    if q.is_file() {
+                        Some(q)
+                    } else {
+                        eprintln!(
+                            "note: {} is not here (run from the repository, or name a scenario \
+                             with --quickstart): only the M/M/c benchmark is timed",
+                            q.display()
+                        );
+                        None
+                    }
+                }
+            };
             let b = crate::bench::try_mmc(customers)?;
             println!("{b}");
-            if quickstart.exists() {
-                println!("{}", crate::bench::scenario(&quickstart)?);
+            if let Some(q) = quickstart {
+                println!("{}", crate::bench::scenario(&q)?);
             }
             Ok(0)
         }

@@ -604,15 +604,15 @@ fn bad_traces_exit_2_with_their_location() {
         ),
         (
             "t_s,ready_pods,pods_http_rps\n0,-2,5\n",
-            "trace.csv: line 2, column ready_pods: expected a whole number of pods, 0 or more, got -2",
+            "trace.csv: line 2, column ready_pods: expected a whole number of pods from 0 to 150000 (Kubernetes' limit of pods per cluster), got -2",
         ),
         (
             "t_s,ready_pods,replicas,pods_http_rps\n0,2,2.7,5\n",
-            "trace.csv: line 2, column replicas: expected a whole number of pods, 0 or more, got 2.7",
+            "trace.csv: line 2, column replicas: expected a whole number of pods from 0 to 150000 (Kubernetes' limit of pods per cluster), got 2.7",
         ),
         (
             "t_s,web_hpa_pods,web_replicas,pods_http_rps\n0,2,-3,5\n",
-            "trace.csv: line 2, column web_replicas: expected a whole number of pods, 0 or more, got -3",
+            "trace.csv: line 2, column web_replicas: expected a whole number of pods from 0 to 150000 (Kubernetes' limit of pods per cluster), got -3",
         ),
         (
             "t_s,ready_pods,pods_http_rps,pods_http_rps\n0,2,5,6\n",

@@ -1358,3 +1358,216 @@ fn a_missing_default_export_is_blamed_on_the_file() {
     assert!(e.contains("no `export default function`"), "{e}");
     assert!(!e.contains("options"), "{e}");
 }
+
+/// Issue 15: `export { apiTest } from './api.js'` used as a scenario's `exec` was refused; k6
+/// follows ES module re-exports. Named, renamed (`default as`), `export *`, chained and
+/// imported-then-exported functions are read from their files, relative to the script.
+#[test]
+fn functions_re_exported_from_local_files_are_read() {
+    let dir = common::tmpdir("import-k6", "reexport");
+    std::fs::create_dir_all(dir.join("lib")).unwrap();
+    std::fs::write(
+        dir.join("api.js"),
+        "import http from 'k6/http';\nimport { sleep } from 'k6';\n\
+         function helper() { http.get('https://x/api/helper'); }\n\
+         export function apiTest() {\n  http.get('https://x/api/a');\n  helper();\n  sleep(1);\n}\n\
+         export default function () { http.get('https://x/d'); }\n\
+         export const notFn = { a: 1 };\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("more.js"),
+        "import http from 'k6/http';\nexport { moreFn as deeper } from './lib/deep.js';\n\
+         export function moreFn() { http.post('https://x/more'); }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("lib/deep.js"),
+        "import http from 'k6/http';\nexport function moreFn() { http.put('https://x/deep'); }\n",
+    )
+    .unwrap();
+    let sc = |exec: &str| {
+        format!("    {exec}: {{ executor: 'per-vu-iterations', vus: 1, iterations: 1, exec: '{exec}' }},\n")
+    };
+    let script = format!(
+        "export {{ apiTest }} from './api.js';\nexport {{ default as other }} from './api.js';\n\
+         export * from './more.js';\nimport {{ apiTest as viaImport }} from './api.js';\n\
+         export {{ viaImport }};\nexport const options = {{\n  scenarios: {{\n{}{}{}{}{}  }},\n}};\n",
+        sc("apiTest"),
+        sc("other"),
+        sc("moreFn"),
+        sc("deeper"),
+        sc("viaImport")
+    );
+    let o = import_text(&dir, "main.js", &script, None);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let y = stdout(&o);
+    assert_eq!(
+        steps(&y),
+        vec![
+            "- get: \"/api/a\"",
+            "- get: \"/api/helper\"",
+            "- sleep: const(1s)",
+            "- get: \"/d\"",
+            "- post: \"/more\"",
+            "- put: \"/deep\"",
+            "- get: \"/api/a\"",
+            "- get: \"/api/helper\"",
+            "- sleep: const(1s)",
+        ],
+        "{y}"
+    );
+    // The flow says which file its lines are in.
+    assert!(y.contains("of api.js (re-exported"), "{y}");
+    assert!(y.contains("of lib/deep.js (re-exported"), "{y}");
+
+    // What cannot be read: a refusal at the re-export, naming what was expected.
+    for (from, needles) in [
+        (
+            "export { f } from 'https://jslib.k6.io/x.js';",
+            &["line 1, column 10, export f", "not a local file"][..],
+        ),
+        (
+            "export { f } from './nope.js';",
+            &["line 1", "nope.js", "file not found"][..],
+        ),
+        (
+            "export { zz as f } from './api.js';",
+            &["api.js exports no function \"zz\""][..],
+        ),
+        (
+            "export { notFn as f } from './api.js';",
+            &["api.js: line 10", "is an object", "not a function"][..],
+        ),
+        ("export { f } from './bad.js';", &["in a cycle"][..]),
+    ] {
+        let script = format!(
+            "{from}\nexport const options = {{ scenarios: {{ a: {{ executor: 'per-vu-iterations', exec: 'f' }} }} }};\n"
+        );
+        let o = import_text(&dir, "bad.js", &script, None);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{from}: {e}");
+        for n in needles {
+            assert!(e.contains(n), "{from}: expected {n:?} in: {e}");
+        }
+    }
+}
+
+/// Issue 15: k6 wraps a script without `import`/`export` in a function (CommonJS), so a
+/// top-level `return` is legal there; an ES module still cannot have one. Statements after an
+/// unconditional top-level return never run.
+#[test]
+fn commonjs_scripts_may_return_at_the_top_level() {
+    let dir = common::tmpdir("import-k6", "cjs-return");
+    let o = import_text(
+        &dir,
+        "cjs.js",
+        "var http = require(\"k6/http\");\nif (false) {\n  return;\n}\n\
+         exports.default = function () { http.get(\"https://test.k6.io/\"); };\n",
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(steps(&stdout(&o)), vec!["- get: \"/\""]);
+    // After `return;` only hoisted functions count: the options below it are never set.
+    let o = import_text(
+        &dir,
+        "cjs2.js",
+        "var http = require('k6/http');\nexports.default = main;\nreturn;\n\
+         exports.options = { vus: 7, duration: '5s' };\n\
+         function main() { http.get('https://x/m'); }\n",
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let y = stdout(&o);
+    assert_eq!(steps(&y), vec!["- get: \"/m\""], "{y}");
+    assert!(!y.contains("vus: 7"), "{y}");
+    let o = import_text(
+        &dir,
+        "esm.js",
+        "import http from 'k6/http';\nif (false) { return; }\n\
+         export default function () { http.get('https://x/m'); }\n",
+        None,
+    );
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(
+        e.contains("esm.js: line 2") && e.contains("'return'"),
+        "{e}"
+    );
+}
+
+/// Issue 15: `exports.options = options` (a variable holding the object) was refused while
+/// `export { opts as options }` was read. A top-level variable declared before is followed,
+/// in every form, and a later change to it is still refused.
+#[test]
+fn options_through_a_variable_are_read_in_every_module_form() {
+    let dir = common::tmpdir("import-k6", "options-var");
+    let get = "http.get('https://x/m');";
+    for (name, script) in [
+        (
+            "cjs.js",
+            format!("var http = require('k6/http');\nvar options = {{ vus: 3, duration: '10s' }};\nexports.options = options;\nexports.default = function () {{ {get} }};\n"),
+        ),
+        (
+            "cjs_module.js",
+            format!("var http = require('k6/http');\nvar options = {{ vus: 3, duration: '10s' }};\nmodule.exports.options = options;\nmodule.exports.default = function () {{ {get} }};\n"),
+        ),
+        (
+            "cjs_object.js",
+            format!("var http = require('k6/http');\nvar options = {{ vus: 3, duration: '10s' }};\nfunction main() {{ {get} }}\nmodule.exports = {{ options, default: main }};\n"),
+        ),
+        (
+            "esm_const.js",
+            format!("import http from 'k6/http';\nconst opts = {{ vus: 3, duration: '10s' }};\nexport const options = opts;\nexport default function () {{ {get} }}\n"),
+        ),
+    ] {
+        let o = import_text(&dir, name, &script, None);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        let y = stdout(&o);
+        assert!(y.contains("vus: 3") && y.contains("duration: 10s"), "{name}: {y}");
+        assert_eq!(steps(&y), vec!["- get: \"/m\""], "{name}: {y}");
+    }
+    for (name, script, change) in [
+        (
+            "cjs_changed.js",
+            format!("var http = require('k6/http');\nvar options = {{ vus: 3, duration: '10s' }};\nexports.options = options;\noptions.vus = 5;\nexports.default = function () {{ {get} }};\n"),
+            "options.vus = 5",
+        ),
+        (
+            "esm_changed.js",
+            format!("import http from 'k6/http';\nconst opts = {{ vus: 3, duration: '10s' }};\nexport const options = opts;\nopts.vus = 9;\nexport default function () {{ {get} }}\n"),
+            "opts.vus = 9",
+        ),
+    ] {
+        let o = import_text(&dir, name, &script, None);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {e}");
+        assert!(e.contains("line 4, column 1") && e.contains(change), "{name}: {e}");
+    }
+}
+
+/// Issue 15: `export default { ... }` (an object) was explained as "a value known only when
+/// the script runs"; it is a static object, and k6 runs only exported functions.
+#[test]
+fn a_default_export_that_is_an_object_says_k6_needs_a_function() {
+    let dir = common::tmpdir("import-k6", "default-object");
+    let o = import_text(
+        &dir,
+        "obj.js",
+        "import http from 'k6/http';\nexport const options = { vus: 1, iterations: 1 };\n\
+         export default {\n  run() { http.get('https://x/'); },\n};\n",
+        None,
+    );
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    for n in [
+        "obj.js: line 3, column 1, export default",
+        "is an object",
+        "not a function",
+        "function 'default' not found in exports",
+        "export default function",
+    ] {
+        assert!(e.contains(n), "expected {n:?} in: {e}");
+    }
+    assert!(!e.contains("known only when the script runs"), "{e}");
+}

@@ -1066,3 +1066,201 @@ fn closed_stdout_ends_quietly() {
         out.status
     );
 }
+
+/// Issue 15: a flow `weight` that is no number (`1e308e308`, or `1e400`, past the largest)
+/// said only "invalid floating point"; two weights of 1e308 add up to infinity, and every VU
+/// then drew the last flow. Each is refused naming the field and the accepted range.
+#[test]
+fn flow_weights_name_the_field_and_the_range() {
+    let two = |a: &str, b: &str| {
+        SCENARIO.replace(
+            "flows:\n  browse:\n    steps:",
+            &format!(
+                "flows:\n  buy:\n    weight: {a}\n    steps:\n      - request: home\n  \
+                 browse:\n    weight: {b}\n    steps:"
+            ),
+        )
+    };
+    for (name, scenario, needles) in [
+        (
+            "weight-garbage",
+            two("1e308e308", "1"),
+            &["line 4, field weight", "`1e308e308`", "a positive number"][..],
+        ),
+        (
+            "weight-overflow",
+            two("1e400", "1"),
+            &[
+                "line 4, field weight",
+                "past the largest number",
+                "a positive number",
+            ][..],
+        ),
+        (
+            "weight-sum",
+            two("1e308", "1e308"),
+            &[
+                "flows.buy.weight",
+                "add up to more than 1.8e308",
+                "a positive number",
+            ][..],
+        ),
+        (
+            "weight-negative",
+            two("-1", "1"),
+            &["flows.buy.weight", "a positive number", "got -1"][..],
+        ),
+    ] {
+        let e = refused(name, &scenario, MODEL, "scenario.yaml", needles);
+        assert!(!e.contains("invalid floating point"), "{name}: {e}");
+    }
+    // Large weights that add up to a number are relative as any others.
+    let d = files("weight-large", &two("1e300", "3e300"), MODEL);
+    let v = validate(&d, &[]);
+    assert_eq!(v.status.code(), Some(0), "{}", stderr(&v));
+}
+
+/// Issue 15: `surge hpa replay` printed a trace time of 1e308 with 309 digits, took
+/// `--service nope` without saying which services the trace has, and replayed 2^32 ready pods.
+#[test]
+fn hpa_replay_refuses_absurd_times_unknown_services_and_pod_counts() {
+    let d = common::tmpdir("robust", "replay-fields");
+    let hpa = common::root().join("models/hpa/web-hpa.yaml");
+    let hpa = hpa.to_str().unwrap();
+    let trace = "t_s,web_hpa_resource_cpu,web_hpa_pods,web_replicas\n0,50,2,2\n15,50,2,2\n";
+    std::fs::write(d.join("trace.csv"), trace).unwrap();
+    std::fs::write(
+        d.join("far.csv"),
+        trace.replacen("15,50,2,2", "1e308,50,2,2", 1),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("pods.csv"),
+        trace.replacen("15,50,2,2", "15,50,4294967296,2", 1),
+    )
+    .unwrap();
+    let replay = |metrics: &str, extra: &[&str]| {
+        let mut a = vec![
+            "hpa",
+            "replay",
+            "--hpa",
+            hpa,
+            "--metrics",
+            metrics,
+            "--out",
+            "out",
+        ];
+        a.extend_from_slice(extra);
+        surge(&a, &d)
+    };
+    for (metrics, extra, needles) in [
+        (
+            "far.csv",
+            &[][..],
+            &[
+                "far.csv: line 3, column t_s",
+                "from 0 to 315360000",
+                "got 1e308",
+            ][..],
+        ),
+        (
+            "pods.csv",
+            &[][..],
+            &["pods.csv: line 3, column web_hpa_pods", "from 0 to 150000"][..],
+        ),
+        (
+            "trace.csv",
+            &["--service", "nope"][..],
+            &[
+                "trace.csv",
+                "--service nope",
+                "the services it has columns for: web",
+            ][..],
+        ),
+    ] {
+        let o = replay(metrics, extra);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{metrics} {extra:?}: {e}");
+        assert!(
+            needles.iter().all(|n| e.contains(n)),
+            "{metrics} {extra:?}: {e}"
+        );
+        assert!(e.len() < 600, "a short message: {e}");
+        assert!(!d.join("out").exists(), "{extra:?}: nothing is written");
+    }
+    let o = replay("trace.csv", &["--service", "web"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// Issue 15: `surge bench --quickstart missing.yaml` timed the M/M/c model and skipped the
+/// scenario without a word.
+#[test]
+fn bench_refuses_a_quickstart_scenario_that_is_not_there() {
+    let d = common::tmpdir("robust", "bench-missing");
+    for (arg, what) in [("missing.yaml", "file not found"), (".", "not a file")] {
+        let o = surge(&["bench", "--customers", "10", "--quickstart", arg], &d);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{arg}: {e}");
+        assert!(e.contains(&format!("{arg}: {what}")), "{arg}: {e}");
+        assert!(e.contains("--quickstart"), "{arg}: {e}");
+        assert!(o.stdout.is_empty(), "refused before any benchmark runs");
+    }
+}
+
+/// Issue 15: `surge compare` read any `timeseries.csv` (a word, another CSV, NaN times).
+#[test]
+fn compare_refuses_a_malformed_timeseries_at_its_line_and_column() {
+    let d = common::tmpdir("robust", "compare-ts");
+    let summary = r#"{"metrics": {}, "surge": {"verdict": []}}"#;
+    for run in ["a", "b"] {
+        std::fs::create_dir_all(d.join(run)).unwrap();
+        std::fs::write(d.join(run).join("summary.json"), summary).unwrap();
+        std::fs::write(
+            d.join(run).join("timeseries.csv"),
+            "t_s,p95_ms,completions_per_s,error_rate\n1,10,5,0\n2,,5,0\n",
+        )
+        .unwrap();
+    }
+    for (text, needles) in [
+        (
+            "garbage\n",
+            &["line 1, column 1", "starting with t_s", "\"garbage\""][..],
+        ),
+        (
+            "a,b,c\n1,2,3\n",
+            &["line 1, column 1", "starting with t_s"][..],
+        ),
+        (
+            "t_s,p95_ms\n1,inf\n",
+            &["line 2, column 2 (p95_ms)", "a finite number", "\"inf\""][..],
+        ),
+        (
+            "t_s,p95_ms\n2,1\n1,1\n",
+            &["line 3, column 1 (t_s)", "never go back"][..],
+        ),
+        (
+            "t_s,,x\n1,2,3\n",
+            &["line 1, column 2", "a column name"][..],
+        ),
+        ("t_s,x\n1\n", &["line 2", "expected 2 fields"][..]),
+        (
+            "\u{0}\u{1}\n",
+            &["line 1, column 1", "starting with t_s"][..],
+        ),
+    ] {
+        std::fs::write(d.join("b/timeseries.csv"), text).unwrap();
+        let o = surge(&["compare", "a", "b", "--out", "cmp"], &d);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{text:?}: {e}");
+        assert!(e.contains("timeseries.csv"), "{text:?}: {e}");
+        for n in needles {
+            assert!(e.contains(n), "{text:?}: expected {n:?} in: {e}");
+        }
+        assert!(!d.join("cmp").exists(), "{text:?}: nothing is written");
+    }
+    std::fs::write(d.join("b/timeseries.csv"), [0xffu8, 0xfe, b'\n']).unwrap();
+    let o = surge(&["compare", "a", "b", "--out", "cmp"], &d);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("not valid UTF-8") && e.contains("line 1"), "{e}");
+}

@@ -191,6 +191,50 @@ impl Trace {
         }
     }
 
+    /// The services whose columns the trace has: `<service>_hpa_…`, `<service>_ready_pods`,
+    /// `<service>_replicas` (surge's `timeseries.csv`), sorted.
+    pub fn services(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .columns
+            .iter()
+            .filter_map(|c| {
+                c.find("_hpa_")
+                    .map(|i| &c[..i])
+                    .or_else(|| c.strip_suffix("_ready_pods"))
+                    .or_else(|| c.strip_suffix("_replicas"))
+            })
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// `--service NAME`: refused unless the trace has that service's columns.
+    pub fn check_service(&self, service: &str) -> Result<()> {
+        let services = self.services();
+        if services.iter().any(|s| s == service) {
+            return Ok(());
+        }
+        let has = if services.is_empty() {
+            format!(
+                "it has no per-service columns (its header: {}), so leave --service out",
+                self.columns.join(", ")
+            )
+        } else {
+            format!("the services it has columns for: {}", services.join(", "))
+        };
+        Err(Error::input(
+            Path::new(&self.file),
+            "line 1",
+            format!(
+                "--service {service}: the trace has no columns of service {service:?} \
+                 (`{service}_hpa_…`, `{service}_ready_pods` or `{service}_replicas`); {has}"
+            ),
+        ))
+    }
+
     /// The service a `<service>_hpa_<key>` column belongs to.
     fn service_of(&self, col: usize, key: &str) -> Option<String> {
         self.columns[col]
@@ -202,8 +246,10 @@ impl Trace {
 /// What a trace column holds, by its name, for the checks every value must pass.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum ColumnKind {
+    /// Seconds into the trace (`t_s`, surge's `<service>_hpa_sync_s`): 0 to [`MAX_TRACE_S`].
+    Time,
     /// Pods or replicas (`ready_pods`, `replicas`, `<service>_hpa_pods`, `…_ready_pods`,
-    /// `…_replicas`): a whole number, 0 or more.
+    /// `…_replicas`): a whole number from 0 to [`MAX_PODS`].
     Count,
     /// A Resource metric (`resource_cpu`, `<service>_hpa_resource_memory`): usage or percent of
     /// requests, 0 or more.
@@ -213,7 +259,9 @@ pub(crate) enum ColumnKind {
 
 impl ColumnKind {
     pub(crate) fn of(name: &str) -> ColumnKind {
-        if name == "ready_pods"
+        if name == "t_s" || name.ends_with("_hpa_sync_s") {
+            ColumnKind::Time
+        } else if name == "ready_pods"
             || name == "replicas"
             || name.ends_with("_ready_pods")
             || name.ends_with("_hpa_pods")
@@ -228,17 +276,24 @@ impl ColumnKind {
     }
 
     /// What was expected, if `x` (finite or NaN for empty) is not a value this column can hold.
-    pub(crate) fn refuses(self, x: f64) -> Option<&'static str> {
+    pub(crate) fn refuses(self, x: f64) -> Option<String> {
         if x.is_nan() {
             return None;
         }
         match self {
-            ColumnKind::Count if x < 0.0 || x.fract() != 0.0 => {
-                Some("a whole number of pods, 0 or more")
+            ColumnKind::Time if !(0.0..=MAX_TRACE_S).contains(&x) => Some(format!(
+                "a time in seconds from 0 to {MAX_TRACE_S} (10 years: a replay steps through \
+                 every HPA sync of the trace)"
+            )),
+            ColumnKind::Count if !(0.0..=f64::from(MAX_PODS)).contains(&x) || x.fract() != 0.0 => {
+                Some(format!(
+                    "a whole number of pods from 0 to {MAX_PODS} (Kubernetes' limit of pods \
+                     per cluster)"
+                ))
             }
-            ColumnKind::Resource if x < 0.0 => {
-                Some("a resource usage (cores, bytes or percent of requests), 0 or more")
-            }
+            ColumnKind::Resource if x < 0.0 => Some(
+                "a resource usage (cores, bytes or percent of requests), 0 or more".to_string(),
+            ),
             _ => None,
         }
     }
@@ -327,6 +382,9 @@ pub fn load_hpa(path: &Path) -> Result<HorizontalPodAutoscaler> {
 /// The most pods a replay follows (it keeps one per replica and samples each at every sync):
 /// Kubernetes' own limit of pods per cluster. `--initial 4294967295` allocated 32 GiB.
 const MAX_PODS: u32 = 150_000;
+
+/// The longest trace a replay reads, in seconds (10 years): times beyond are not a recording.
+pub(crate) const MAX_TRACE_S: f64 = 10.0 * 365.0 * 86_400.0;
 
 /// The most HPA syncs a replay runs.
 const MAX_SYNCS: u64 = 1_000_000;

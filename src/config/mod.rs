@@ -184,6 +184,32 @@ pub fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> Error {
             first = tail;
         }
     }
+    // A scalar that is no number where one is expected (`1e308e308`, or `1e400`, past the
+    // largest): the reader says only "invalid floating point"; name the field and the value.
+    if let (serde_saphyr::Error::InvalidScalar { ty, .. }, Some(l)) =
+        (e.without_snippet(), e.location())
+    {
+        if let Some((key, value)) = scalar_at(text, l.line() as usize, l.column() as usize) {
+            let expected = match *ty {
+                "floating point" => "a number".to_string(),
+                other => plain(&format!("expected {other}")),
+            };
+            let expected = expected.strip_prefix("expected ").unwrap_or(&expected);
+            let why = match value.parse::<f64>() {
+                Ok(x) if x.is_infinite() => " (past the largest number, 1.8e308)",
+                _ => "",
+            };
+            let location = match key {
+                Some(k) => format!("line {}, field {k}", l.line()),
+                None => format!("line {}, column {}", l.line(), l.column()),
+            };
+            return Error::input(
+                path,
+                location,
+                format!("expected {expected}, got `{value}`{why}"),
+            );
+        }
+    }
     let alias_bomb = matches!(e.without_snippet(), serde_saphyr::Error::AliasError { .. });
     let first = match yaml_limit(e) {
         Some(_) if alias_bomb => "the file's aliases (`*name`) expand to more than surge reads \
@@ -214,6 +240,40 @@ pub fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> Error {
         _ => location,
     };
     Error::input(path, location, first)
+}
+
+/// The plain scalar at 1-based `line` and `column` (in characters), with the key it is the
+/// value of when that key is on the same line (`weight: 1e308e308`, `{count: 1e400}`).
+fn scalar_at(text: &str, line: usize, column: usize) -> Option<(Option<String>, String)> {
+    let l = text.lines().nth(line.checked_sub(1)?)?;
+    let at = l
+        .char_indices()
+        .nth(column.checked_sub(1)?)
+        .map(|(i, _)| i)?;
+    let (before, rest) = l.split_at(at);
+    let value = rest
+        .split([',', '}', ']'])
+        .next()
+        .unwrap_or("")
+        .split(" #")
+        .next()
+        .unwrap_or("")
+        .trim();
+    if value.is_empty() || value.len() > 200 {
+        return None;
+    }
+    let key = before
+        .trim_end()
+        .strip_suffix(':')
+        .map(|k| {
+            k.rsplit(['{', ',', ' '])
+                .next()
+                .unwrap_or("")
+                .trim_matches(['"', '\''])
+                .to_string()
+        })
+        .filter(|k| !k.is_empty() && !k.starts_with('-'));
+    Some((key, value.to_string()))
 }
 
 /// The reader's message in a planner's words: no Rust type names or library advice.

@@ -109,6 +109,50 @@ fn ten_minutes() -> Duration {
     Duration(600 * crate::engine::SEC)
 }
 
+/// What a flow's `weight` holds, for the reader's messages.
+pub const WEIGHT_RANGE: &str = "a positive number (weights are relative: flows of weight 1 and \
+                                3 run one and three times in four), the flows' weights adding \
+                                up to less than 1.8e308";
+
+/// A flow's weight: a number. The YAML reader's own message for a scalar that is no number
+/// (`1e308e308`, or `1e400`, past the largest) was "invalid floating point", with no field and
+/// no range. Infinity and NaN (`.inf`, `.nan`) are read, and refused by validation.
+fn de_weight<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    struct V;
+    impl serde::de::Visitor<'_> for V {
+        type Value = f64;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str(WEIGHT_RANGE)
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<f64, E> {
+            Ok(v)
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<f64, E> {
+            match v {
+                ".inf" | ".Inf" | ".INF" | "+.inf" => Ok(f64::INFINITY),
+                "-.inf" | "-.Inf" | "-.INF" => Ok(f64::NEG_INFINITY),
+                ".nan" | ".NaN" | ".NAN" => Ok(f64::NAN),
+                _ => {
+                    let why = match v.trim().parse::<f64>() {
+                        Ok(x) if x.is_infinite() => " (past the largest number, 1.8e308)",
+                        _ => " (not a number)",
+                    };
+                    Err(E::custom(format!(
+                        "expected {WEIGHT_RANGE}; got `{v}`{why}"
+                    )))
+                }
+            }
+        }
+    }
+    d.deserialize_any(V)
+}
+
 /// A count field (VUs, iterations) read as k6 reads its integers: a whole number; a negative,
 /// fractional or too large value is refused naming the field (serde's own message would only
 /// say "expected u32").
@@ -150,7 +194,7 @@ count_field!(de_max_vus, de_max_vus_opt, u32, "maxVUs");
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FlowCfg {
-    #[serde(default = "one")]
+    #[serde(default = "one", deserialize_with = "de_weight")]
     pub weight: f64,
     pub steps: Vec<FlowStep>,
 }

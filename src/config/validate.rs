@@ -629,8 +629,36 @@ pub fn scenario(s: &ScenarioFile, m: &ModelFile) -> Check {
     if s.flows.is_empty() {
         return fail("flows", "expected at least one flow");
     }
+    let mut total = 0.0;
     for (n, f) in &s.flows {
-        positive(format!("flows.{n}.weight"), f.weight, "weight")?;
+        if !(f.weight.is_finite() && f.weight > 0.0) {
+            return fail(
+                format!("flows.{n}.weight"),
+                format!(
+                    "expected {}, got {}",
+                    super::scenario::WEIGHT_RANGE,
+                    if f.weight.abs() >= 1e15 {
+                        format!("{:e}", f.weight)
+                    } else {
+                        f.weight.to_string()
+                    }
+                ),
+            );
+        }
+        total += f.weight;
+        // A VU draws a flow by a uniform number times the total: an infinite total always
+        // drew the last flow.
+        if !total.is_finite() {
+            return fail(
+                format!("flows.{n}.weight"),
+                format!(
+                    "the flows' weights add up to more than 1.8e308 here (this flow's is {:e}); \
+                     expected {}",
+                    f.weight,
+                    super::scenario::WEIGHT_RANGE
+                ),
+            );
+        }
         if f.steps.is_empty() {
             return fail(format!("flows.{n}.steps"), "a flow needs at least one step");
         }

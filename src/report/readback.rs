@@ -6,8 +6,10 @@ use crate::metrics::TimeSeries;
 use serde_json::Value;
 use std::path::Path;
 
+/// A file surge wrote, read back through the capped, UTF-8-checked read of input files: a
+/// missing, huge or binary file is bad input (exit 2), named with its line and column.
 fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
+    crate::config::read_text(path)
 }
 
 /// `summary.json` of a run directory.
@@ -23,7 +25,7 @@ pub fn summary(dir: &Path) -> Result<Value> {
                 &path,
                 format!("field {key}"),
                 format!(
-                    "expected the summary.json a surge run writes: an object with a `{key}`                      object"
+                    "expected the summary.json a surge run writes: an object with a `{key}` object"
                 ),
             ));
         }
@@ -54,47 +56,125 @@ pub fn timeseries(path: &Path) -> Result<TimeSeries> {
     parse_timeseries(path, &text)
 }
 
+/// The time series a surge run writes: a header of column names starting with `t_s`, then
+/// rows of finite numbers (empty: no data in that interval), `t_s` never going back. Anything
+/// else (another file, a truncated or edited one) is refused at its line and column.
 pub fn parse_timeseries(path: &Path, text: &str) -> Result<TimeSeries> {
     let mut lines = text.lines();
     let header = lines
         .next()
-        .ok_or_else(|| Error::input(path, "line 1", "expected a header of column names"))?;
+        .filter(|h| !h.trim().is_empty())
+        .ok_or_else(|| {
+            Error::input(
+                path,
+                "line 1",
+                "expected the header of a surge timeseries.csv (column names, starting with t_s)",
+            )
+        })?;
     let columns: Vec<String> = header.split(',').map(|s| s.to_string()).collect();
-    let mut rows = Vec::new();
+    if columns[0] != "t_s" {
+        return Err(Error::input(
+            path,
+            "line 1, column 1",
+            format!(
+                "expected the header of a surge timeseries.csv, starting with t_s; found {:?}",
+                short(&columns[0])
+            ),
+        ));
+    }
+    for (k, c) in columns.iter().enumerate() {
+        let name_ok = !c.is_empty()
+            && c.chars()
+                .all(|ch| !ch.is_control() && !ch.is_whitespace() && ch != '"');
+        if !name_ok {
+            return Err(Error::input(
+                path,
+                format!("line 1, column {}", k + 1),
+                format!("expected a column name, found {:?}", short(c)),
+            ));
+        }
+        if let Some(first) = columns[..k].iter().position(|d| d == c) {
+            return Err(Error::input(
+                path,
+                format!("line 1, column {}", k + 1),
+                format!(
+                    "the column {c:?} appears twice (columns {} and {}); expected each once",
+                    first + 1,
+                    k + 1
+                ),
+            ));
+        }
+    }
+    let mut rows: Vec<Vec<f64>> = Vec::new();
     for (i, line) in lines.enumerate() {
         if line.is_empty() {
             continue;
         }
-        let row: Vec<f64> = line
-            .split(',')
-            .map(|f| {
-                if f.is_empty() {
-                    Ok(f64::NAN)
-                } else {
-                    f.parse::<f64>().map_err(|_| {
-                        Error::input(
-                            path,
-                            format!("line {}", i + 2),
-                            format!("expected a number, found {f:?}"),
-                        )
-                    })
-                }
-            })
-            .collect::<Result<_>>()?;
-        if row.len() != columns.len() {
+        let at = i + 2;
+        let fields: Vec<&str> = line.split(',').collect();
+        if fields.len() != columns.len() {
             return Err(Error::input(
                 path,
-                format!("line {}", i + 2),
+                format!("line {at}"),
                 format!(
                     "expected {} fields like the header, found {}",
                     columns.len(),
-                    row.len()
+                    fields.len()
                 ),
+            ));
+        }
+        let mut row = Vec::with_capacity(fields.len());
+        for (k, f) in fields.iter().enumerate() {
+            let where_ = || format!("line {at}, column {} ({})", k + 1, columns[k]);
+            let x = if f.is_empty() {
+                f64::NAN
+            } else {
+                match f.parse::<f64>() {
+                    Ok(x) if x.is_finite() => x,
+                    _ => {
+                        return Err(Error::input(
+                            path,
+                            where_(),
+                            format!(
+                                "expected a finite number (or an empty field: no data), found \
+                                 {:?}",
+                                short(f)
+                            ),
+                        ))
+                    }
+                }
+            };
+            row.push(x);
+        }
+        let t = row[0];
+        let prev = rows.last().map(|r| r[0]);
+        if !(t >= 0.0 && prev.is_none_or(|p| t >= p)) {
+            return Err(Error::input(
+                path,
+                format!("line {at}, column 1 (t_s)"),
+                match prev {
+                    _ if t.is_nan() => "expected the interval's end time in seconds, found an \
+                                        empty field"
+                        .to_string(),
+                    Some(p) if t >= 0.0 => {
+                        format!("expected times that never go back: {t} s is before {p} s")
+                    }
+                    _ => format!("expected a time in seconds, 0 or more; found {t}"),
+                },
             ));
         }
         rows.push(row);
     }
     Ok(TimeSeries { columns, rows })
+}
+
+/// A field as quoted in a message: at most 60 characters.
+fn short(s: &str) -> String {
+    if s.chars().count() > 60 {
+        format!("{}…", s.chars().take(59).collect::<String>())
+    } else {
+        s.to_string()
+    }
 }
 
 /// A CSV file with a header, as (header, records) of text fields.

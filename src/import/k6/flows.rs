@@ -23,6 +23,9 @@ const MAX_SLEEP_S: f64 = i64::MAX as f64 / 1e9;
 pub struct Flow {
     pub loc: Loc,
     pub steps: Vec<Step>,
+    /// The file the function is in, when another than the script (a re-export): its lines
+    /// are that file's.
+    pub file: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -109,6 +112,7 @@ pub fn extract(
             Flow {
                 loc: lines.at(c.span()),
                 steps,
+                file: None,
             },
         );
     }

@@ -24,8 +24,23 @@ pub struct Script {
     pub metrics: BTreeMap<String, (String, Loc)>,
     /// Exports that are not functions surge can read: name -> (where, why).
     pub unreadable: BTreeMap<String, (Loc, String)>,
+    /// Names exported from another module (`export { f } from './x.js'`, or imported and
+    /// exported): export name -> where it comes from.
+    pub reexports: BTreeMap<String, ReExport>,
+    /// `export * from './x.js'`: the modules whose names this one exports too, in order.
+    pub star: Vec<(String, Loc)>,
     /// What the reader noticed that the user should know (a key written twice).
     pub notes: Vec<String>,
+}
+
+/// A name exported from another module.
+#[derive(Debug, Clone)]
+pub struct ReExport {
+    /// The module specifier as written (`./api.js`).
+    pub from: String,
+    /// The name the module exports (`default` for a default import).
+    pub name: String,
+    pub loc: Loc,
 }
 
 /// Byte offset -> 1-based line and column (in characters).
@@ -357,6 +372,21 @@ fn read_with(path: &Path, text: &str, max_depth: usize) -> Result<Script> {
         ));
     }
     let ret = Parser::new(&alloc, text, ty).parse();
+    // k6 reads a script as an ES module when it parses as one with an `import` or `export`;
+    // otherwise it wraps it in a function as CommonJS (k6 `js/modules/resolution.go`
+    // resolveLoaded, isESM), where a top-level `return` is legal. When neither parses, the
+    // module's error is the one k6 reports.
+    let failed = ret.panicked || !ret.diagnostics.is_empty();
+    let ret = if failed || !is_module(&ret.program) {
+        let cjs = Parser::new(&alloc, text, ty.with_commonjs(true)).parse();
+        if !cjs.panicked && cjs.diagnostics.is_empty() && !is_module(&cjs.program) {
+            cjs
+        } else {
+            ret
+        }
+    } else {
+        ret
+    };
     if let Some(d) = ret.diagnostics.iter().next() {
         if ret.panicked || !ret.diagnostics.is_empty() {
             let loc = d
@@ -401,16 +431,30 @@ fn read_with(path: &Path, text: &str, max_depth: usize) -> Result<Script> {
         .unreadable
         .iter()
         .map(|(name, &(at, bound))| {
-            let why = match bound {
-                Some(b) => format!(
-                    "is bound to `{}` (line {}), a value known only when the script runs",
-                    lines.source(b),
-                    lines.at(b).line
-                ),
-                None => "is not bound to a function declared at the top level".to_string(),
-            };
-            (name.clone(), (lines.at(at), why))
+            (
+                name.clone(),
+                (lines.at(at), unreadable_why(name, bound, &lines)),
+            )
         })
+        .collect();
+    let reexports = module
+        .reexports
+        .iter()
+        .map(|(name, &(from, there, at))| {
+            (
+                name.clone(),
+                ReExport {
+                    from: from.to_string(),
+                    name: there.to_string(),
+                    loc: lines.at(at),
+                },
+            )
+        })
+        .collect();
+    let star = module
+        .star
+        .iter()
+        .map(|&(from, at)| (from.to_string(), lines.at(at)))
         .collect();
     Ok(Script {
         options,
@@ -418,6 +462,59 @@ fn read_with(path: &Path, text: &str, max_depth: usize) -> Result<Script> {
         flows,
         metrics: module.metrics.clone(),
         unreadable,
+        reexports,
+        star,
+    })
+}
+
+/// Whether a parsed program is an ES module: it has an `import` or `export` declaration.
+fn is_module(p: &Program) -> bool {
+    p.body.iter().any(|s| s.is_module_declaration())
+}
+
+/// Why the export `name`, bound to `bound` (if to anything), is not a flow surge reads.
+fn unreadable_why(name: &str, bound: Option<&Expression>, lines: &Lines) -> String {
+    const READ: &str = "surge reads a scenario's requests from the function itself: export a \
+                        function declared in the script (`export default function () { … }`, \
+                        or a `const` bound to one)";
+    let Some(e) = bound else {
+        return format!("is not bound to a function declared at the top level; {READ}");
+    };
+    let (source, line) = (lines.source(e.span()), lines.at(e.span()).line);
+    match not_a_function(e) {
+        // k6 `internal/js/bundle.go` populateExports keeps only exports that are functions;
+        // `internal/cmd/config.go` validateScenarioConfig then refuses the scenario.
+        Some(kind) => format!(
+            "is {kind} (`{source}`, line {line}), not a function: k6 runs a scenario's `exec` \
+             only when the export is a function, and stops with \"function '{name}' not found \
+             in exports\" (\"no exported functions in script\" when no export is one); export \
+             the function itself (`export {}function () {{ … }}`)",
+            if name == "default" {
+                "default ".to_string()
+            } else {
+                format!("const {name} = ")
+            }
+        ),
+        None => format!(
+            "is bound to `{source}` (line {line}), a value known only when the script runs; \
+             {READ}"
+        ),
+    }
+}
+
+/// What a literal value is, when it cannot be a function whatever the script does: `an
+/// object`, `an array`, ...; none for values computed at run time.
+fn not_a_function(e: &Expression) -> Option<&'static str> {
+    Some(match e.without_parentheses() {
+        Expression::ObjectExpression(_) => "an object",
+        Expression::ArrayExpression(_) => "an array",
+        Expression::StringLiteral(_) | Expression::TemplateLiteral(_) => "a string",
+        Expression::NumericLiteral(_) | Expression::BigIntLiteral(_) => "a number",
+        Expression::BooleanLiteral(_) => "a boolean",
+        Expression::NullLiteral(_) => "null",
+        Expression::RegExpLiteral(_) => "a regular expression",
+        Expression::Identifier(id) if id.name == "undefined" => "undefined",
+        _ => return None,
     })
 }
 
@@ -464,7 +561,16 @@ pub struct Module<'a> {
     pub exports: BTreeMap<String, Callable<'a>>,
     /// Exports bound to something that is not a function surge can read (a value computed at
     /// run time, say webpack's `var t = e.Z; export { t as default }`): name -> (where, what).
-    pub unreadable: BTreeMap<String, (Span, Option<Span>)>,
+    pub unreadable: BTreeMap<String, (Span, Option<&'a Expression<'a>>)>,
+    /// Export name -> (module specifier, the name it has there, where): `export { f } from
+    /// './x.js'`, `export { default as f } from …`, or a name imported and exported.
+    pub reexports: BTreeMap<String, (&'a str, &'a str, Span)>,
+    /// `export * from './x.js'`: (module specifier, where).
+    pub star: Vec<(&'a str, Span)>,
+    /// Local names bound by `import * as ns`: a namespace object, not a function.
+    namespaces: std::collections::HashSet<&'a str>,
+    /// `export const name = local`: (local, name, where), resolved after the whole top level.
+    aliases: Vec<(&'a str, String, Span)>,
     pub options: Option<&'a Expression<'a>>,
     /// The CommonJS `exports.options = …` assignment that declares options.
     options_declared: Option<Span>,
@@ -481,6 +587,10 @@ impl<'a> Module<'a> {
             vars: HashMap::new(),
             exports: BTreeMap::new(),
             unreadable: BTreeMap::new(),
+            reexports: BTreeMap::new(),
+            star: Vec::new(),
+            namespaces: std::collections::HashSet::new(),
+            aliases: Vec::new(),
             options: None,
             options_declared: None,
             options_changed: None,
@@ -490,8 +600,19 @@ impl<'a> Module<'a> {
         let mut named: Vec<(&'a str, String, Span)> = Vec::new();
         let mut default_ident: Option<(&'a str, Span)> = None;
         let mut options_local: Option<&'a str> = None;
+        // After a top-level `return` (CommonJS) only hoisted function declarations count.
+        let mut returned = false;
         for st in &program.body {
+            if returned {
+                if let Statement::FunctionDeclaration(f) = st {
+                    if let Some(id) = &f.id {
+                        m.functions.insert(id.name.as_str(), Callable::Function(f));
+                    }
+                }
+                continue;
+            }
             match st {
+                Statement::ReturnStatement(_) => returned = true,
                 Statement::ImportDeclaration(d) => {
                     for s in d.specifiers.iter().flatten() {
                         let (local, imported) = match s {
@@ -502,6 +623,7 @@ impl<'a> Module<'a> {
                                 (s.local.name.as_str(), None)
                             }
                             ImportDeclarationSpecifier::ImportNamespaceSpecifier(s) => {
+                                m.namespaces.insert(s.local.name.as_str());
                                 (s.local.name.as_str(), None)
                             }
                         };
@@ -520,6 +642,21 @@ impl<'a> Module<'a> {
                         ));
                     }
                 }
+                // `export { f, g as h, default as d } from './x.js'`: k6 follows ES module
+                // re-exports; the function is read from that file when a scenario runs it.
+                Statement::ExportFromDeclaration(d) => {
+                    for s in &d.specifiers {
+                        m.reexports.insert(
+                            s.exported.name().to_string(),
+                            (d.source.value.as_str(), s.local.name().as_str(), s.span),
+                        );
+                    }
+                }
+                // `export * from './x.js'` (every name but `default`); `export * as ns` is a
+                // namespace object, never a function.
+                Statement::ExportAllDeclaration(d) if d.exported.is_none() => {
+                    m.star.push((d.source.value.as_str(), d.span));
+                }
                 Statement::ExportDefaultDeclaration(d) => match &d.declaration {
                     ExportDefaultDeclarationKind::FunctionDeclaration(f) => {
                         m.exports.insert("default".into(), Callable::Function(f));
@@ -535,8 +672,7 @@ impl<'a> Module<'a> {
                                         m.exports.insert("default".into(), c);
                                     }
                                     None => {
-                                        m.unreadable
-                                            .insert("default".into(), (d.span, Some(x.span())));
+                                        m.unreadable.insert("default".into(), (d.span, Some(x)));
                                     }
                                 },
                             }
@@ -551,6 +687,7 @@ impl<'a> Module<'a> {
                 }
             }
         }
+        named.extend(std::mem::take(&mut m.aliases));
         for (local, exported, span) in named {
             if exported == "options" {
                 options_local = Some(local);
@@ -564,9 +701,25 @@ impl<'a> Module<'a> {
         if let Some(l) = options_local {
             m.options = m.vars.get(l).copied();
         }
+        // The binding's local name: `export const options` or `export { x as options }`.
+        let mut local = options_local.or(m.options_declared.is_none().then_some("options"));
+        // Options that name a top-level variable declared before (`exports.options = options`,
+        // `export const options = opts`): its initialiser, through aliases; the variable is
+        // then the binding whose later changes count.
+        for _ in 0..64 {
+            let Some(Expression::Identifier(id)) = m.options.map(|e| e.without_parentheses())
+            else {
+                break;
+            };
+            match m.vars.get(id.name.as_str()) {
+                Some(&init) if init.span().start < id.span.start => {
+                    m.options = Some(init);
+                    local = Some(id.name.as_str());
+                }
+                _ => break,
+            }
+        }
         if m.options.is_some() {
-            // The binding's local name: `export const options` or `export { x as options }`.
-            let local = options_local.or(m.options_declared.is_none().then_some("options"));
             m.options_changed =
                 writes::first_change(program, local, m.options_declared).map(|c| (c.span, c.what));
         }
@@ -583,11 +736,18 @@ impl<'a> Module<'a> {
                 self.exports.insert(exported, c);
                 return;
             }
+            // `import { f } from './x.js'; export { f }`: a re-export, read from that file.
+            if let Some(&(module, imported)) = self.imports.get(name) {
+                if !self.namespaces.contains(name) {
+                    self.reexports
+                        .insert(exported, (module, imported.unwrap_or("default"), span));
+                    return;
+                }
+            }
             match self.vars.get(name).map(|e| e.without_parentheses()) {
                 Some(Expression::Identifier(id)) => name = id.name.as_str(),
                 other => {
-                    self.unreadable
-                        .insert(exported, (span, other.map(|e| e.span())));
+                    self.unreadable.insert(exported, (span, other));
                     return;
                 }
             }
@@ -623,6 +783,18 @@ impl<'a> Module<'a> {
                         self.functions.insert(name, c);
                         if exported {
                             self.exports.insert(name.to_string(), c);
+                        }
+                    } else if exported && name != "options" {
+                        // `export const t = main` (an alias, resolved once every function is
+                        // known) or a value that is no function.
+                        match init.without_parentheses() {
+                            Expression::Identifier(x) if x.name != "undefined" => self
+                                .aliases
+                                .push((x.name.as_str(), name.to_string(), d.span)),
+                            _ => {
+                                self.unreadable
+                                    .insert(name.to_string(), (d.span, Some(init)));
+                            }
                         }
                     }
                     if exported && name == "options" {
@@ -690,21 +862,54 @@ impl<'a> Module<'a> {
         let AssignmentTarget::StaticMemberExpression(m) = &a.left else {
             return;
         };
+        if a.operator != AssignmentOperator::Assign {
+            return;
+        }
         let on_exports = match m.object.without_parentheses() {
             Expression::Identifier(id) => id.name == "exports",
             Expression::StaticMemberExpression(o) => o.property.name == "exports",
             _ => false,
         };
-        if !on_exports || a.operator != AssignmentOperator::Assign {
+        // `module.exports = { options, default: main }`: each property an export.
+        let whole = matches!(m.object.without_parentheses(),
+            Expression::Identifier(id) if id.name == "module")
+            && m.property.name == "exports";
+        if whole {
+            if let Expression::ObjectExpression(o) = a.right.without_parentheses() {
+                for p in &o.properties {
+                    let ObjectPropertyKind::ObjectProperty(p) = p else {
+                        continue;
+                    };
+                    let key = match &p.key {
+                        PropertyKey::StaticIdentifier(id) if !p.computed => id.name.as_str(),
+                        PropertyKey::StringLiteral(s) if !p.computed => s.value.as_str(),
+                        _ => continue,
+                    };
+                    self.cjs_export(key, &p.value, a.span, p.span);
+                }
+            }
             return;
         }
-        if m.property.name == "options" {
+        if on_exports {
+            self.cjs_export(m.property.name.as_str(), &a.right, a.span, a.span);
+        }
+    }
+
+    /// One CommonJS export, `exports.name = value` (`at`: the assignment that declares it).
+    fn cjs_export(&mut self, name: &'a str, value: &'a Expression<'a>, at: Span, span: Span) {
+        if name == "options" {
             if self.options.is_none() {
-                self.options = Some(&a.right);
-                self.options_declared = Some(a.span);
+                self.options = Some(value);
+                self.options_declared = Some(at);
             }
-        } else if let Some(c) = Callable::of(&a.right) {
-            self.exports.insert(m.property.name.to_string(), c);
+        } else if let Some(c) = Callable::of(value) {
+            self.exports.insert(name.to_string(), c);
+        } else if let Expression::Identifier(id) = value.without_parentheses() {
+            self.aliases
+                .push((id.name.as_str(), name.to_string(), span));
+        } else {
+            self.unreadable
+                .insert(name.to_string(), (span, Some(value)));
         }
     }
 }

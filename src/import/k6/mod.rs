@@ -9,6 +9,7 @@
 mod flows;
 mod js;
 mod options;
+mod reexport;
 mod thresholds;
 mod value;
 mod writes;
@@ -185,11 +186,17 @@ fn convert(file: &Path, stem: &str, input: Input, target: &Target) -> Result<Imp
         }
     }
     let mut flows: Vec<(String, Option<Flow>)> = Vec::new();
+    // Re-exports are read from files beside the script; an archive's script has none here.
+    let beside = matches!(input, Input::Script(_));
     for name in &flow_names {
         match script {
             Some(s) => {
-                match s.flows.get(name) {
-                    Some(f) => flows.push((name.clone(), Some(f.clone()))),
+                let found = match s.flows.get(name) {
+                    Some(f) => Some(f.clone()),
+                    None => reexport::flow(file, s, name, beside)?,
+                };
+                match found {
+                    Some(f) => flows.push((name.clone(), Some(f))),
                     None => {
                         let sc = d
                             .scenarios
@@ -212,12 +219,7 @@ fn convert(file: &Path, stem: &str, input: Input, target: &Target) -> Result<Imp
                             return Err(here.at(
                                 Some(*at),
                                 &format!("export {name}"),
-                                format!(
-                                    "{export} {why}; surge reads a scenario's requests from the \
-                                     function itself: export a function declared in the script \
-                                     (`export default function () {{ … }}`, or a `const` bound to \
-                                     one)"
-                                ),
+                                format!("{export} {why}"),
                             ));
                         }
                         let what = if name == "default" {
@@ -225,8 +227,8 @@ fn convert(file: &Path, stem: &str, input: Input, target: &Target) -> Result<Imp
                         } else {
                             format!(
                                 "the script exports no function {name:?} (surge reads the \
-                                 functions declared in this file; one re-exported from another \
-                                 file, `export {{ f }} from './x.js'`, is not read)"
+                                 functions declared in this file, and those re-exported from \
+                                 local files: `export {{ {name} }} from './x.js'`)"
                             )
                         };
                         return Err(here.at(loc, &path, format!("{what}; k6 requires the function a scenario executes to be exported")));
@@ -263,8 +265,13 @@ fn convert(file: &Path, stem: &str, input: Input, target: &Target) -> Result<Imp
                     } else {
                         String::new()
                     };
+                    let inside = f
+                        .file
+                        .as_ref()
+                        .map(|x| format!(" of {x}"))
+                        .unwrap_or_default();
                     notes.push(format!(
-                        "line {}, column {}: TODO in flow {name:?}: {msg}{times}",
+                        "line {}, column {}{inside}: TODO in flow {name:?}: {msg}{times}",
                         loc.line, loc.col
                     ));
                 }
@@ -273,8 +280,13 @@ fn convert(file: &Path, stem: &str, input: Input, target: &Target) -> Result<Imp
                     .iter()
                     .any(|s| !matches!(s, Step::Note { .. } | Step::Todo { .. }))
                 {
+                    let inside = f
+                        .file
+                        .as_ref()
+                        .map(|x| format!(" of {x}"))
+                        .unwrap_or_default();
                     notes.push(format!(
-                        "flow {name:?} (line {}): no static request or sleep was found; its steps are left for you to write",
+                        "flow {name:?} (line {}{inside}): no static request or sleep was found; its steps are left for you to write",
                         f.loc.line
                     ));
                 }
@@ -567,14 +579,21 @@ fn emit(
         let _ = match f {
             Some(f) => writeln!(
                 y,
-                "  {}:  # {}, line {}",
+                "  {}:  # {}, line {}{}",
                 yaml_key(name),
                 if name == "default" {
                     "export default function".to_string()
                 } else {
                     format!("export function {name}")
                 },
-                f.loc.line
+                f.loc.line,
+                f.file
+                    .as_ref()
+                    .map(|x| format!(
+                        " of {} (re-exported; the lines below are that file's)",
+                        comment(x)
+                    ))
+                    .unwrap_or_default()
             ),
             None => writeln!(y, "  {}:", yaml_key(name)),
         };
