@@ -614,51 +614,28 @@ fn stepped_k6_time_series_gives_one_point_per_hold() {
     );
 
     // A constant level with no hold long enough, an '@' load, and a broken line are refused.
+    let refused = |measured: &str, needles: &[&str]| {
+        let o = surge(
+            &[
+                "calibrate",
+                "s.yaml",
+                "--measured",
+                measured,
+                "--fit",
+                "services.db.endpoints.tx[0].cpu",
+            ],
+            &d,
+        );
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        for n in needles {
+            assert!(stderr(&o).contains(n), "{n}: {}", stderr(&o));
+        }
+    };
     let short: String = json.lines().take(40).map(|l| format!("{l}\n")).collect();
     write(&d, "short.json", &short);
-    let o = surge(
-        &[
-            "calibrate",
-            "s.yaml",
-            "--measured",
-            "short.json",
-            "--fit",
-            "services.db.endpoints.tx[0].cpu",
-        ],
-        &d,
-    );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(
-        stderr(&o).contains("short.json") && stderr(&o).contains("hold"),
-        "{}",
-        stderr(&o)
-    );
-    let o = surge(
-        &[
-            "calibrate",
-            "s.yaml",
-            "--measured",
-            "run.json@8",
-            "--fit",
-            "services.db.endpoints.tx[0].cpu",
-        ],
-        &d,
-    );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("vus"), "{}", stderr(&o));
+    refused("short.json", &["short.json", "hold"]);
+    refused("run.json@8", &["vus"]);
     let broken = json.replacen("\"value\":1,", "\"value\":\"one\",", 1);
     write(&d, "broken.json", &broken);
-    let o = surge(
-        &[
-            "calibrate",
-            "s.yaml",
-            "--measured",
-            "broken.json",
-            "--fit",
-            "services.db.endpoints.tx[0].cpu",
-        ],
-        &d,
-    );
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("broken.json: line "), "{}", stderr(&o));
+    refused("broken.json", &["broken.json: line "]);
 }

@@ -724,20 +724,7 @@ fn hpa_replay_refuses_sync_counts_and_pod_counts_it_cannot_follow() {
         trace.replacen("0,50,2,2", "0,50,2,1e12", 1),
     )
     .unwrap();
-    let replay = |metrics: &str, extra: &[&str]| {
-        let mut a = vec![
-            "hpa",
-            "replay",
-            "--hpa",
-            hpa,
-            "--metrics",
-            metrics,
-            "--out",
-            "out",
-        ];
-        a.extend_from_slice(extra);
-        surge(&a, &d)
-    };
+    let replay = |metrics: &str, extra: &[&str]| hpa_replay(&d, hpa, metrics, extra);
     for (metrics, extra, needles) in [
         (
             "trace.csv",
@@ -1139,20 +1126,7 @@ fn hpa_replay_refuses_absurd_times_unknown_services_and_pod_counts() {
         trace.replacen("15,50,2,2", "15,50,4294967296,2", 1),
     )
     .unwrap();
-    let replay = |metrics: &str, extra: &[&str]| {
-        let mut a = vec![
-            "hpa",
-            "replay",
-            "--hpa",
-            hpa,
-            "--metrics",
-            metrics,
-            "--out",
-            "out",
-        ];
-        a.extend_from_slice(extra);
-        surge(&a, &d)
-    };
+    let replay = |metrics: &str, extra: &[&str]| hpa_replay(&d, hpa, metrics, extra);
     for (metrics, extra, needles) in [
         (
             "far.csv",
@@ -1263,4 +1237,20 @@ fn compare_refuses_a_malformed_timeseries_at_its_line_and_column() {
     let e = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{e}");
     assert!(e.contains("not valid UTF-8") && e.contains("line 1"), "{e}");
+}
+
+/// `surge hpa replay --hpa HPA --metrics METRICS --out out EXTRA...` in `d`.
+fn hpa_replay(d: &Path, hpa: &str, metrics: &str, extra: &[&str]) -> std::process::Output {
+    let mut a = vec![
+        "hpa",
+        "replay",
+        "--hpa",
+        hpa,
+        "--metrics",
+        metrics,
+        "--out",
+        "out",
+    ];
+    a.extend_from_slice(extra);
+    surge(&a, d)
 }
