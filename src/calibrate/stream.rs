@@ -22,6 +22,10 @@ pub const MIN_PLATEAU_S: f64 = 30.0;
 pub const WARMUP_S: f64 = 10.0;
 /// Longest line accepted (k6 writes a few hundred bytes per sample).
 const MAX_LINE: usize = 1 << 20;
+/// Most `vus` samples kept (k6 writes one a second: 115 days), and most holds measured (each
+/// keeps a latency histogram of about 200 KB): bounds on memory whatever the file holds.
+const MAX_VUS_SAMPLES: usize = 10_000_000;
+const MAX_HOLDS: usize = 1000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -243,7 +247,7 @@ fn csv_time_ns(s: &str) -> Option<i64> {
 }
 
 /// The holds of a `vus` series (time-ordered samples): runs of one level above zero that last
-/// at least [`MIN_PLATEAU_S`], each without its warm-up.
+/// at least [`MIN_PLATEAU_S`], each without its warm-up; disjoint and in time order.
 pub fn windows(vus: &[(i64, f64)]) -> Vec<Window> {
     let mut out = Vec::new();
     let mut i = 0;
@@ -291,6 +295,16 @@ pub fn from_stream(path: &Path, format: Format) -> Result<Vec<Point>> {
         }
         if let Some((m, t, v)) = sample(path, format, n, line)? {
             if m == "vus" {
+                if vus.len() == MAX_VUS_SAMPLES {
+                    return Err(Error::input(
+                        path,
+                        format!("line {n}"),
+                        format!(
+                            "more than {MAX_VUS_SAMPLES} `vus` samples: expected one a second \
+                             (k6's own rate); split the run into files"
+                        ),
+                    ));
+                }
                 vus.push((t, v));
             }
         }
@@ -317,6 +331,16 @@ pub fn from_stream(path: &Path, format: Format) -> Result<Vec<Point>> {
             ),
         ));
     }
+    if wins.len() > MAX_HOLDS {
+        return Err(Error::input(
+            path,
+            "vus",
+            format!(
+                "{} holds of the `vus` gauge: expected at most {MAX_HOLDS} load levels in one run",
+                wins.len()
+            ),
+        ));
+    }
     let mut acc: Vec<Acc> = (0..wins.len()).map(|_| Acc::default()).collect();
     each_line(path, |n, line| {
         // Skip the timing breakdowns and data counters unparsed (most of the file).
@@ -326,9 +350,12 @@ pub fn from_stream(path: &Path, format: Format) -> Result<Vec<Point>> {
         let Some((m, t, v)) = sample(path, format, n, line)? else {
             return Ok(());
         };
-        let Some(w) = wins.iter().position(|w| w.from <= t && t <= w.to) else {
+        // Holds are disjoint and in time order: the first ending at or after `t` is the only
+        // one that can hold it.
+        let w = wins.partition_point(|w| w.to < t);
+        if wins.get(w).is_none_or(|w| w.from > t) {
             return Ok(());
-        };
+        }
         let a = &mut acc[w];
         let bad = |what: &str| {
             Err(Error::input(
@@ -486,5 +513,28 @@ mod tests {
         );
         assert_eq!(detect("{\n  \"metrics\": {\n"), None);
         assert_eq!(detect("kind,load,throughput\n"), None);
+    }
+
+    /// Many short alternating holds would each keep a latency histogram: refused past
+    /// `MAX_HOLDS`, before any is allocated, naming the file and the gauge.
+    #[test]
+    fn too_many_holds_are_refused_before_allocating() {
+        let dir = std::env::temp_dir().join(format!("surge-stream-holds-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("holds.csv");
+        let mut text = String::from("metric_name,timestamp,metric_value\n");
+        for i in 0..=(2 * MAX_HOLDS as i64 + 2) {
+            // Two samples 31 s apart per level, alternating 1 and 2 VUs.
+            let v = 1 + i % 2;
+            text.push_str(&format!(
+                "vus,{},{v}\nvus,{},{v}\n",
+                1_700_000_000 + 62 * i,
+                1_700_000_031 + 62 * i
+            ));
+        }
+        std::fs::write(&f, text).unwrap();
+        let e = from_stream(&f, Format::Csv).unwrap_err().to_string();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(e.contains("holds.csv") && e.contains("at most 1000"), "{e}");
     }
 }
