@@ -282,6 +282,14 @@ fn plain(msg: &str) -> String {
         return "the file holds more than one YAML document (separated by `---`); expected one"
             .into();
     }
+    // serde-saphyr's advice names its own options, which a user of surge cannot set.
+    if let Some(rest) = msg.strip_prefix("duplicate mapping key: ") {
+        let key = rest
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(rest);
+        return format!("duplicate key {key}: expected each key once in a mapping");
+    }
     let mut m = msg.replace("floating point `", "number `");
     for (rust, said) in [
         ("expected i8", "expected a whole number"),
@@ -1002,6 +1010,12 @@ mod tests {
         let e = err("items: []\n---\nitems: []\n");
         assert!(e.contains("more than one YAML document"), "{e}");
         assert!(!e.contains("from_multiple"), "{e}");
+        let e = err("items: []\nitems: []\n");
+        assert!(
+            e.contains("line 2") && e.contains("duplicate key items"),
+            "{e}"
+        );
+        assert!(!e.contains("DuplicateKeyPolicy"), "{e}");
     }
 
     #[test]
