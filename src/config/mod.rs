@@ -322,10 +322,13 @@ fn plain(msg: &str) -> String {
     m
 }
 
-/// The value a type or variant error is about: the first `backticked` token.
+/// The value a type or variant error is about: the first `backticked` token, or the quoted
+/// text of serde's `invalid type: string "abc", ...`.
 fn offending_value(msg: &str) -> Option<String> {
-    let (_, rest) = msg.split_once('`')?;
-    let (v, _) = rest.split_once('`')?;
+    let v = match msg.split_once("invalid type: string \"") {
+        Some((_, rest)) => rest.split_once('"')?.0,
+        None => msg.split_once('`')?.1.split_once('`')?.0,
+    };
     (!v.is_empty() && v.len() <= 200).then(|| v.to_string())
 }
 
@@ -1010,6 +1013,9 @@ mod tests {
         let e = err("items: []\n---\nitems: []\n");
         assert!(e.contains("more than one YAML document"), "{e}");
         assert!(!e.contains("from_multiple"), "{e}");
+        // A string where a number belongs, inside the tagged enum: at the value's line too.
+        let e = err("items:\n  - type: A\n    count: abc\n");
+        assert!(e.contains("line 3, field count:"), "{e}");
         let e = err("items: []\nitems: []\n");
         assert!(
             e.contains("line 2") && e.contains("duplicate key items"),
