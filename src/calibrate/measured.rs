@@ -67,36 +67,36 @@ pub fn parse_spec(spec: &str) -> Result<(PathBuf, Option<(LoadKind, f64)>)> {
 
 pub fn load_file(spec: &str) -> Result<Vec<Point>> {
     let (path, load) = parse_spec(spec)?;
-    // A k6 time series (`--out json`/`--out csv`) can be far larger than any other input: it is
-    // recognised from its first line and streamed, never read whole.
-    if let Some(format) = super::stream::detect(&head(&path)?) {
-        if load.is_some() {
-            return Err(Error::Usage(format!(
-                "--measured {spec:?}: a k6 time series gives each level from its `vus` gauge; drop the '@'"
-            )));
-        }
-        let pts = super::stream::from_stream(&path, format)?;
-        for p in &pts {
-            check_point(&path, p)?;
-        }
-        return Ok(pts);
-    }
-    let text = crate::config::read_text(&path)?;
-    let pts = if path.extension().is_some_and(|e| e == "json") || text.trim_start().starts_with('{')
-    {
-        vec![from_k6(&path, &text, load)?]
-    } else {
-        if load.is_some() {
-            return Err(Error::Usage(format!(
-                "--measured {spec:?}: a CSV gives each row's load in its `load` column; drop the '@'"
-            )));
-        }
-        from_csv(&path, &text)?
-    };
+    let pts = read_points(spec, &path, load)?;
     for p in &pts {
         check_point(&path, p)?;
     }
     Ok(pts)
+}
+
+/// The points of one `--measured` file, in whichever format it is.
+fn read_points(spec: &str, path: &Path, load: Option<(LoadKind, f64)>) -> Result<Vec<Point>> {
+    let drop_load = |why: &str| {
+        Err(Error::Usage(format!(
+            "--measured {spec:?}: {why}; drop the '@'"
+        )))
+    };
+    // A k6 time series (`--out json`/`--out csv`) can be far larger than any other input: it is
+    // recognised from its first line and streamed, never read whole.
+    if let Some(format) = super::stream::detect(&head(path)?) {
+        if load.is_some() {
+            return drop_load("a k6 time series gives each level from its `vus` gauge");
+        }
+        return super::stream::from_stream(path, format);
+    }
+    let text = crate::config::read_text(path)?;
+    if path.extension().is_some_and(|e| e == "json") || text.trim_start().starts_with('{') {
+        return Ok(vec![from_k6(path, &text, load)?]);
+    }
+    if load.is_some() {
+        return drop_load("a CSV gives each row's load in its `load` column");
+    }
+    from_csv(path, &text)
 }
 
 /// The file's first 4 KiB (up to a character boundary), to recognise its format.
