@@ -247,8 +247,9 @@ fn secs(s: &str) -> std::result::Result<f64, String> {
 #[derive(clap::Args, Debug)]
 pub struct CalibrateOpts {
     scenario: PathBuf,
-    /// Measured points: a CSV (one row per load level), or a k6 summary JSON as FILE@N
-    /// (VUs) or FILE@R/s (arrivals per second) when the file does not say (repeatable).
+    /// Measured points: a CSV (one row per load level); a k6 summary JSON, as FILE@N (VUs) or
+    /// FILE@R/s (arrivals per second) when the file does not say; or a k6 `--out json`/`--out
+    /// csv` time series, a point per hold (FILE@open or FILE@closed to say which) (repeatable).
     #[arg(long, value_name = "FILE[@LOAD]", required = true)]
     measured: Vec<String>,
     /// A free parameter by --set path, with optional bounds: PATH=LO..HI (repeatable).

@@ -634,8 +634,146 @@ fn stepped_k6_time_series_gives_one_point_per_hold() {
     let short: String = json.lines().take(40).map(|l| format!("{l}\n")).collect();
     write(&d, "short.json", &short);
     refused("short.json", &["short.json", "hold"]);
-    refused("run.json@8", &["vus"]);
+    refused("run.json@8", &["time series", "holds"]);
     let broken = json.replacen("\"value\":1,", "\"value\":\"one\",", 1);
     write(&d, "broken.json", &broken);
     refused("broken.json", &["broken.json: line "]);
+}
+
+/// A stepped open k6 run (`ramping-arrival-rate`: ramp, hold, ramp, hold) as `--out json`:
+/// iterations start on k6's fixed schedule at each level of `rates` (per s, 90-s holds after
+/// 10-s linear ramps), each one request answered in the M/M/1 mean S/(1 − λS); the `vus` gauge
+/// (VUs busy in an iteration) wanders, as it does in a real open run.
+fn stepped_open_k6_json(rates: &[f64], s: f64) -> String {
+    const T0: i64 = 1_795_978_800;
+    let sec = 1_000_000_000i64;
+    let time = |ns: i64| {
+        let (secs, frac) = (ns.div_euclid(sec), ns.rem_euclid(sec));
+        let day = secs - T0;
+        format!(
+            "2026-11-30T{:02}:{:02}:{:02}.{frac:09}Z",
+            19 + day / 3600,
+            day / 60 % 60,
+            day % 60
+        )
+    };
+    let point = |metric: &str, ns: i64, v: f64| {
+        format!(
+            "{{\"metric\":\"{metric}\",\"type\":\"Point\",\"data\":{{\"time\":\"{}\",\"value\":{v},\"tags\":{{\"scenario\":\"open\"}}}}}}\n",
+            time(ns)
+        )
+    };
+    // The rate at t s into the run: ramps of 10 s between holds of 90 s.
+    let rate_at = |t: f64| {
+        let mut prev = 0.0;
+        let mut at = 0.0;
+        for &r in rates {
+            if t < at + 10.0 {
+                return prev + (r - prev) * (t - at) / 10.0;
+            }
+            if t < at + 100.0 {
+                return r;
+            }
+            prev = r;
+            at += 100.0;
+        }
+        0.0
+    };
+    let end = 100.0 * rates.len() as f64;
+    let mut out = String::new();
+    // Starts: the next one 1/rate after the last, as k6's schedule spaces them.
+    let mut t = 0.0;
+    let mut k = 0;
+    while t < end {
+        // From rate 0, the first starts come at least 1 s apart.
+        let r = rate_at(t).max(1.0);
+        let lat = s / (1.0 - r * s);
+        let start = T0 * sec + (t * 1e9) as i64;
+        let done = start + (lat * 1e9) as i64;
+        out.push_str(&point("http_reqs", done, 1.0));
+        out.push_str(&point("http_req_duration", done, lat * 1e3));
+        out.push_str(&point("http_req_failed", done, 0.0));
+        out.push_str(&point("iterations", done, 1.0));
+        out.push_str(&point("iteration_duration", done, lat * 1e3));
+        k += 1;
+        t += 1.0 / r;
+    }
+    for i in 0..=(end as i64) {
+        out.push_str(&point("vus", (T0 + i) * sec, (i % 3) as f64));
+    }
+    assert!(k > 1000);
+    out
+}
+
+/// Calibration from one stepped open k6 time series: each hold of the offered iteration rate
+/// is an open point at that rate (exactly the levels the run held), and fitting the M/M/1
+/// model to them recovers S. Read as closed (`@closed`) it has no hold; a summary given
+/// `@open` and a time series given a load are refused.
+#[test]
+fn stepped_open_k6_time_series_gives_one_open_point_per_rate() {
+    let d = tmpdir("calibrate", "stream-open");
+    write(
+        &d,
+        "m.yaml",
+        "entry: db\nservices:\n  db:\n    replicas: 1\n    pod: {cores: 1, discipline: fcfs, workers: 1}\n    endpoints:\n      tx:\n        - cpu: exp(mean=25ms)\n",
+    );
+    write(
+        &d,
+        "s.yaml",
+        "model: m.yaml\nseed: 5\nsample_interval: 10s\nrequest_timeout: 1000h\n\
+         flows:\n  one:\n    steps:\n      - request: tx\n\
+         scenarios:\n  open:\n    executor: poisson-arrivals\n    rate: 1\n    duration: 600s\n    gracefulStop: 1000h\n",
+    );
+    let json = stepped_open_k6_json(&[10.0, 20.0, 40.0, 60.0], 0.010);
+    write(&d, "run.json", &json);
+    let o = surge(
+        &[
+            "calibrate",
+            "s.yaml",
+            "--measured",
+            "run.json",
+            "--fit",
+            "services.db.endpoints.tx[0].cpu=2ms..50ms",
+            "--max-evals",
+            "60",
+            "--out",
+            "out",
+            "-q",
+        ],
+        &d,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let pts = std::fs::read_to_string(d.join("out/points.csv")).unwrap();
+    let loads: Vec<f64> = pts
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(loads, [10.0, 20.0, 40.0, 60.0], "{pts}");
+    assert!(pts.lines().skip(1).all(|l| l.contains("open")), "{pts}");
+    let j = read_json(&d.join("out/calibration.json"));
+    let (s0, at_bound) = param(&j, 0);
+    assert!(!at_bound && (s0 / 0.010 - 1.0).abs() < 0.05, "S {s0}");
+
+    let refused = |measured: &str, needles: &[&str]| {
+        let o = surge(
+            &[
+                "calibrate",
+                "s.yaml",
+                "--measured",
+                measured,
+                "--fit",
+                "services.db.endpoints.tx[0].cpu",
+            ],
+            &d,
+        );
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        for n in needles {
+            assert!(stderr(&o).contains(n), "{n}: {}", stderr(&o));
+        }
+    };
+    refused("run.json@closed", &["run.json", "vus", "no hold"]);
+    refused("run.json@20/s", &["time series"]);
+    write(&d, "summary.json", "{\"metrics\": {}}");
+    refused("summary.json@open", &["not one"]);
 }

@@ -41,14 +41,26 @@ pub struct Point {
     pub dropped: Option<f64>,
 }
 
-/// `FILE[@LOAD]`: LOAD is `N` (closed VUs) or `R/s` (open arrivals per second).
-pub fn parse_spec(spec: &str) -> Result<(PathBuf, Option<(LoadKind, f64)>)> {
+/// What a `--measured FILE@...` suffix says.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum LoadSpec {
+    /// `@N` (closed VUs) or `@R/s` (open arrivals per second): a summary's load.
+    Level(LoadKind, f64),
+    /// `@closed` or `@open`: which kind of run a k6 time series is.
+    Kind(LoadKind),
+}
+
+/// `FILE[@LOAD]`: LOAD is `N` (closed VUs), `R/s` (open arrivals per second), or `closed` /
+/// `open` (a time series' kind).
+pub fn parse_spec(spec: &str) -> Result<(PathBuf, Option<LoadSpec>)> {
     let (file, load) = match spec.rsplit_once('@') {
         Some((f, l)) if !f.is_empty() => (f, Some(l)),
         _ => (spec, None),
     };
     let load = match load {
         None => None,
+        Some("open") => Some(LoadSpec::Kind(LoadKind::Open)),
+        Some("closed") => Some(LoadSpec::Kind(LoadKind::Closed)),
         Some(l) => {
             let (kind, num) = match l.strip_suffix("/s") {
                 Some(n) => (LoadKind::Open, n),
@@ -56,10 +68,10 @@ pub fn parse_spec(spec: &str) -> Result<(PathBuf, Option<(LoadKind, f64)>)> {
             };
             let v: f64 = num.trim().parse().map_err(|_| {
                 Error::Usage(format!(
-                    "--measured {spec:?}: expected FILE@N (VUs) or FILE@R/s (arrivals per second) after '@', found {l:?}"
+                    "--measured {spec:?}: expected FILE@N (VUs), FILE@R/s (arrivals per second) or, for a k6 time series, FILE@open or FILE@closed after '@', found {l:?}"
                 ))
             })?;
-            Some((kind, v))
+            Some(LoadSpec::Level(kind, v))
         }
     };
     Ok((PathBuf::from(file), load))
@@ -75,7 +87,7 @@ pub fn load_file(spec: &str) -> Result<Vec<Point>> {
 }
 
 /// The points of one `--measured` file, in whichever format it is.
-fn read_points(spec: &str, path: &Path, load: Option<(LoadKind, f64)>) -> Result<Vec<Point>> {
+fn read_points(spec: &str, path: &Path, load: Option<LoadSpec>) -> Result<Vec<Point>> {
     let drop_load = |why: &str| {
         Err(Error::Usage(format!(
             "--measured {spec:?}: {why}; drop the '@'"
@@ -84,14 +96,29 @@ fn read_points(spec: &str, path: &Path, load: Option<(LoadKind, f64)>) -> Result
     // A k6 time series (`--out json`/`--out csv`) can be far larger than any other input: it is
     // recognised from its first line and streamed, never read whole.
     if let Some(format) = super::stream::detect(&head(path)?) {
-        if load.is_some() {
-            return drop_load("a k6 time series gives each level from its `vus` gauge");
-        }
-        return super::stream::from_stream(path, format);
+        return match load {
+            None => super::stream::from_stream(path, format, None),
+            Some(LoadSpec::Kind(k)) => super::stream::from_stream(path, format, Some(k)),
+            Some(LoadSpec::Level(..)) => drop_load(
+                "a k6 time series gives each level from its holds (say FILE@open or \
+                 FILE@closed to choose how they are read)",
+            ),
+        };
     }
+    let level = match load {
+        Some(LoadSpec::Kind(_)) => {
+            return Err(Error::Usage(format!(
+                "--measured {spec:?}: @open and @closed say how to read a k6 time series \
+                 (`--out json`/`--out csv`); this file is not one: give a summary's load as \
+                 FILE@N (VUs) or FILE@R/s"
+            )))
+        }
+        Some(LoadSpec::Level(k, v)) => Some((k, v)),
+        None => None,
+    };
     let text = crate::config::read_text(path)?;
     if path.extension().is_some_and(|e| e == "json") || text.trim_start().starts_with('{') {
-        return Ok(vec![from_k6(path, &text, load)?]);
+        return Ok(vec![from_k6(path, &text, level)?]);
     }
     if load.is_some() {
         return drop_load("a CSV gives each row's load in its `load` column");

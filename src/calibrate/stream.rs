@@ -1,18 +1,30 @@
 //! Measured points from a k6 time-series output (`k6 run --out json=FILE` or `--out csv=FILE`):
-//! one closed point per plateau of the `vus` gauge. A stepped `ramping-vus` test (ramp, hold,
-//! ramp, hold, ...) measures several load levels in one run; an end-of-test summary of it mixes
-//! them (calibration.md §4: "reject it unless windows are given"), while its time series gives
-//! each hold its own window.
+//! one point per level the run held. A stepped run (ramp, hold, ramp, hold, ...) measures several
+//! load levels at once; an end-of-test summary of it mixes them (calibration.md §4: "reject it
+//! unless windows are given"), while its time series gives each hold its own window.
+//!
+//! - A closed test (`constant-vus`, stepped `ramping-vus`) holds its `vus` gauge: each hold is a
+//!   closed point at that many VUs.
+//! - An open test (`constant-arrival-rate`, stepped `ramping-arrival-rate`) holds its offered
+//!   iteration rate: every scheduled iteration either starts (its `iteration_duration` sample,
+//!   written when it ends, dates its start) or is dropped (`dropped_iterations`, written when
+//!   it was due). Each hold of started + dropped per second is an open point at that rate. (Its
+//!   `vus` gauge counts the VUs busy in an iteration, which wanders with the response time.)
+//!
+//! Which kind a run is: an `@open`/`@closed` suffix on the file says so; a run that dropped
+//! iterations is open; otherwise open only if its rate holds cover more than twice the time its
+//! `vus` holds do.
 //!
 //! The file is read twice, line by line, so its size is not bounded by memory (k6 writes about
-//! ten samples per request): first the `vus` samples, which give the windows, then the request
-//! and iteration samples that fall inside a window.
+//! ten samples per request): first the `vus` samples and the iteration starts, which give the
+//! windows, then the request and iteration samples that fall inside a window.
 
 use super::measured::{LoadKind, Point, Role};
 use crate::error::{Error, Result};
 use crate::metrics::Trend;
 use serde::Deserialize;
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
@@ -26,6 +38,19 @@ const MAX_LINE: usize = 1 << 20;
 /// keeps a latency histogram of about 200 KB): bounds on memory whatever the file holds.
 const MAX_VUS_SAMPLES: usize = 10_000_000;
 const MAX_HOLDS: usize = 1000;
+/// Cut from the end of an open hold (see [`rate_windows`]).
+const COOL_DOWN_S: i64 = 2;
+/// Most distinct seconds with an iteration start or drop (115 days), and the longest span of
+/// them (the same): bounds on the per-second counts of an open test.
+const MAX_SECONDS: i64 = 10_000_000;
+/// Two seconds of one open hold differ by at most this many iterations, or this fraction of the
+/// hold's rate if more: k6 starts an arrival-rate executor's iterations on a fixed schedule, so
+/// a hold's per-bucket counts differ only where a start falls on a bucket edge.
+const RATE_TOL_ABS: f64 = 1.5;
+const RATE_TOL_REL: f64 = 0.02;
+/// Fewest iterations a bucket should hold at the run's mean rate: slow runs are counted in
+/// buckets of 2, 5 or 10 s, so that one more start is not a new level.
+const BUCKET_MIN_COUNT: f64 = 20.0;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -68,12 +93,19 @@ struct Data<'a> {
 /// One sample: (metric, time in ns since the epoch, value).
 type Sample<'a> = (Cow<'a, str>, i64, f64);
 
-/// A hold of the `vus` gauge: its level and the window measured (ns since the epoch).
+/// A hold: its kind and level (VUs, or offered iterations per second) and the window measured
+/// (ns since the epoch).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Window {
-    pub vus: f64,
+    pub kind: LoadKind,
+    pub level: f64,
     pub from: i64,
     pub to: i64,
+}
+
+/// The warm-up cut from a hold of `len_s` seconds.
+fn warm_up_s(len_s: f64) -> f64 {
+    WARMUP_S.max(len_s / 10.0)
 }
 
 /// Every line of the file through `f(line number, line)`, with located I/O and size errors.
@@ -260,10 +292,10 @@ pub fn windows(vus: &[(i64, f64)]) -> Vec<Window> {
         let t1 = vus[j].0;
         let len_s = (t1 - t0) as f64 / 1e9;
         if v > 0.0 && len_s >= MIN_PLATEAU_S {
-            let warm = WARMUP_S.max(len_s / 10.0);
             out.push(Window {
-                vus: v,
-                from: t0 + (warm * 1e9) as i64,
+                kind: LoadKind::Closed,
+                level: v,
+                from: t0 + (warm_up_s(len_s) * 1e9) as i64,
                 to: t1,
             });
         }
@@ -272,7 +304,94 @@ pub fn windows(vus: &[(i64, f64)]) -> Vec<Window> {
     out
 }
 
-#[derive(Default)]
+/// The holds of an open test's offered iterations (started + dropped) per second, keyed by the
+/// second since the epoch: runs of buckets whose counts stay within the tolerance of their
+/// running mean, lasting at least [`MIN_PLATEAU_S`], each without its warm-up and its last
+/// [`COOL_DOWN_S`], at the mean rate over what is left. Buckets are 1, 2, 5 or 10 s, the shortest that holds
+/// [`BUCKET_MIN_COUNT`] iterations at the run's mean rate. The caller bounds the span.
+pub fn rate_windows(offered: &BTreeMap<i64, u32>) -> Vec<Window> {
+    let (Some((&first, _)), Some((&last, _))) =
+        (offered.first_key_value(), offered.last_key_value())
+    else {
+        return Vec::new();
+    };
+    let span = last - first + 1;
+    let total: f64 = offered.values().map(|&c| f64::from(c)).sum();
+    let width = [1i64, 2, 5, 10]
+        .into_iter()
+        .find(|w| total / span as f64 * *w as f64 >= BUCKET_MIN_COUNT)
+        .unwrap_or(10);
+    let mut c = vec![0f64; ((span + width - 1) / width) as usize];
+    for (&s, &n) in offered {
+        c[((s - first) / width) as usize] += f64::from(n);
+    }
+    let tol = |mean: f64| RATE_TOL_ABS.max(RATE_TOL_REL * mean);
+    let sec = 1_000_000_000i64;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < c.len() {
+        let mut sum = c[i];
+        let mut j = i + 1;
+        while j < c.len() && (c[j] - sum / (j - i) as f64).abs() <= tol(sum / (j - i) as f64) {
+            sum += c[j];
+            j += 1;
+        }
+        let len_s = ((j - i) as i64 * width) as f64;
+        // The warm-up in whole buckets, so the rate is counted over exactly the window; and
+        // the last 2 s, where the next ramp's first bucket can pass the tolerance.
+        let warm = (warm_up_s(len_s) / width as f64).ceil() as usize;
+        let end = j.saturating_sub((COOL_DOWN_S as usize).div_ceil(width as usize));
+        if sum > 0.0 && len_s >= MIN_PLATEAU_S && i + warm < end {
+            let kept = &c[i + warm..end];
+            let secs = (kept.len() as i64 * width) as f64;
+            out.push(Window {
+                kind: LoadKind::Open,
+                level: kept.iter().sum::<f64>() / secs,
+                from: (first + (i + warm) as i64 * width) * sec,
+                to: (first + end as i64 * width) * sec,
+            });
+        }
+        i = j;
+    }
+    out
+}
+
+/// The iterations a sample says were due, and when: an `iteration_duration` dates its
+/// iteration's start (its end less its duration); `dropped_iterations` counts starts k6 skipped
+/// at the time they were due. Pass 1 has checked the durations.
+fn offered(metric: &str, t: i64, v: f64) -> Option<(i64, u32)> {
+    match metric {
+        "iteration_duration" if v.is_finite() && v >= 0.0 => {
+            Some((t.saturating_sub((v * 1e6) as i64), 1))
+        }
+        "dropped_iterations" if v.is_finite() && v >= 1.0 => {
+            Some((t, v.min(f64::from(u32::MAX)) as u32))
+        }
+        _ => None,
+    }
+}
+
+/// The window holding time `t`: windows are disjoint and in time order, so the first ending at
+/// or after `t` is the only one that can.
+fn window_of(wins: &[Window], t: i64) -> Option<usize> {
+    let w = wins.partition_point(|w| w.to < t);
+    wins.get(w).filter(|w| w.from <= t).map(|_| w)
+}
+
+/// `x` to `digits` significant digits.
+fn round_sig(x: f64, digits: i32) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    let scale = 10f64.powi(digits - 1 - x.abs().log10().floor() as i32);
+    (x * scale).round() / scale
+}
+
+/// Total length of some windows, in ns.
+fn coverage(w: &[Window]) -> i64 {
+    w.iter().map(|w| w.to - w.from).sum()
+}
+
 struct Acc {
     reqs: f64,
     duration: Trend,
@@ -283,60 +402,143 @@ struct Acc {
     iter_n: f64,
     dropped: f64,
     saw_dropped: bool,
+    /// Iterations due inside the window (started or dropped), the first and the last.
+    starts: f64,
+    first_start: i64,
+    last_start: i64,
 }
 
-/// One closed point per hold of the `vus` gauge in a k6 `--out json` or `--out csv` file.
-pub fn from_stream(path: &Path, format: Format) -> Result<Vec<Point>> {
+impl Default for Acc {
+    fn default() -> Self {
+        Acc {
+            reqs: 0.0,
+            duration: Trend::default(),
+            failed: 0.0,
+            failed_n: 0.0,
+            iterations: 0.0,
+            iter_dur_ms: 0.0,
+            iter_n: 0.0,
+            dropped: 0.0,
+            saw_dropped: false,
+            starts: 0.0,
+            first_start: i64::MAX,
+            last_start: i64::MIN,
+        }
+    }
+}
+
+/// The points of a k6 `--out json` or `--out csv` file: one per hold, of the kind `force` says
+/// or the run shows (see the module's doc).
+pub fn from_stream(path: &Path, format: Format, force: Option<LoadKind>) -> Result<Vec<Point>> {
     let mut vus: Vec<(i64, f64)> = Vec::new();
+    // Offered iterations (started + dropped) per second since the epoch.
+    let mut per_second: BTreeMap<i64, u32> = BTreeMap::new();
+    let mut dropped_any = false;
+    let sec = 1_000_000_000i64;
     each_line(path, |n, line| {
-        // Only `vus` samples matter on this pass: skip the others before parsing them.
-        if format == Format::Json && !line.contains("\"vus\"") {
+        // Only these samples matter on this pass: skip the others before parsing them.
+        if format == Format::Json
+            && !(line.contains("\"vus\"")
+                || line.contains("\"iteration_duration\"")
+                || line.contains("\"dropped_iterations\""))
+        {
             return Ok(());
         }
-        if let Some((m, t, v)) = sample(path, format, n, line)? {
-            if m == "vus" {
+        let Some((m, t, v)) = sample(path, format, n, line)? else {
+            return Ok(());
+        };
+        let at = |msg: String| Err(Error::input(path, format!("line {n}"), msg));
+        match &*m {
+            "vus" => {
                 if vus.len() == MAX_VUS_SAMPLES {
-                    return Err(Error::input(
-                        path,
-                        format!("line {n}"),
-                        format!(
-                            "more than {MAX_VUS_SAMPLES} `vus` samples: expected one a second \
-                             (k6's own rate); split the run into files"
-                        ),
+                    return at(format!(
+                        "more than {MAX_VUS_SAMPLES} `vus` samples: expected one a second \
+                         (k6's own rate); split the run into files"
                     ));
                 }
                 vus.push((t, v));
+                return Ok(());
             }
+            "iteration_duration" if !(0.0..1e15).contains(&v) => {
+                return at(format!(
+                    "iteration_duration value {v}: expected a duration in ms >= 0"
+                ));
+            }
+            "dropped_iterations" => dropped_any |= v > 0.0,
+            _ => {}
         }
+        let Some((start, count)) = offered(&m, t, v) else {
+            return Ok(());
+        };
+        let second = start.div_euclid(sec);
+        let spans_too_far = |s: i64| {
+            per_second
+                .first_key_value()
+                .is_some_and(|(&a, _)| s - a >= MAX_SECONDS)
+                || per_second
+                    .last_key_value()
+                    .is_some_and(|(&b, _)| b - s >= MAX_SECONDS)
+        };
+        if spans_too_far(second) {
+            return at(format!(
+                "iteration starts more than {MAX_SECONDS} s apart: expected one test run"
+            ));
+        }
+        let c = per_second.entry(second).or_insert(0);
+        *c = c.saturating_add(count);
         Ok(())
     })?;
-    if vus.is_empty() {
+    if vus.is_empty() && per_second.is_empty() {
         return Err(Error::input(
             path,
             "",
-            "no `vus` samples: expected the output of `k6 run --out json=FILE` or `--out csv=FILE`, \
-             whose `vus` gauge gives the load levels",
+            "no `vus`, `iteration_duration` or `dropped_iterations` samples: expected the \
+             output of `k6 run --out json=FILE` or `--out csv=FILE`",
         ));
     }
     vus.sort_by_key(|s| s.0);
-    let wins = windows(&vus);
+    let closed = windows(&vus);
+    let open = rate_windows(&per_second);
+    let kind = force.unwrap_or(
+        // A held `vus` gauge is the stronger sign: open holds show in a closed run whose
+        // iterations take near-constant time, but a gauge of busy VUs rarely holds.
+        if dropped_any || coverage(&open) > 2 * coverage(&closed) {
+            LoadKind::Open
+        } else {
+            LoadKind::Closed
+        },
+    );
+    let wins = if kind == LoadKind::Closed {
+        closed
+    } else {
+        open
+    };
     if wins.is_empty() {
-        return Err(Error::input(
-            path,
-            "vus",
-            format!(
+        let msg = match kind {
+            LoadKind::Closed => format!(
                 "no hold of at least {MIN_PLATEAU_S} s at one VU count: expected a constant-vus \
-                 run or a stepped ramping-vus run (ramp, hold, ramp, hold); for an arrival-rate \
-                 test give its end-of-test summary as FILE@R/s"
+                 run or a stepped ramping-vus run (ramp, hold, ramp, hold); an arrival-rate run \
+                 is read from its iteration starts (name it FILE@open)"
             ),
-        ));
+            LoadKind::Open => format!(
+                "no hold of at least {MIN_PLATEAU_S} s at one offered iteration rate (iterations \
+                 started, dated by their `iteration_duration`, plus `dropped_iterations`): \
+                 expected a constant-arrival-rate run or a stepped ramping-arrival-rate run"
+            ),
+        };
+        let field = if kind == LoadKind::Closed {
+            "vus"
+        } else {
+            "iteration_duration"
+        };
+        return Err(Error::input(path, field, msg));
     }
     if wins.len() > MAX_HOLDS {
         return Err(Error::input(
             path,
-            "vus",
+            "",
             format!(
-                "{} holds of the `vus` gauge: expected at most {MAX_HOLDS} load levels in one run",
+                "{} holds: expected at most {MAX_HOLDS} load levels in one run",
                 wins.len()
             ),
         ));
@@ -350,12 +552,19 @@ pub fn from_stream(path: &Path, format: Format) -> Result<Vec<Point>> {
         let Some((m, t, v)) = sample(path, format, n, line)? else {
             return Ok(());
         };
-        // Holds are disjoint and in time order: the first ending at or after `t` is the only
-        // one that can hold it.
-        let w = wins.partition_point(|w| w.to < t);
-        if wins.get(w).is_none_or(|w| w.from > t) {
-            return Ok(());
+        // An open hold's rate from the starts due inside it, by when they were due.
+        if let Some((start, c)) = offered(&m, t, v) {
+            if let Some(w) = window_of(&wins, start) {
+                let a = &mut acc[w];
+                a.starts += f64::from(c);
+                a.first_start = a.first_start.min(start);
+                a.last_start = a.last_start.max(start);
+            }
         }
+        // The rest by when it was measured.
+        let Some(w) = window_of(&wins, t) else {
+            return Ok(());
+        };
         let a = &mut acc[w];
         let bad = |what: &str| {
             Err(Error::input(
@@ -396,12 +605,31 @@ pub fn from_stream(path: &Path, format: Format) -> Result<Vec<Point>> {
         if a.duration.count() == 0 || secs <= 0.0 {
             continue; // a hold without requests measured nothing
         }
-        let iterations =
-            (a.iter_n > 0.0).then(|| (w.vus, a.iterations / secs, a.iter_dur_ms / a.iter_n / 1e3));
+        // The Little check (VUs ≈ iterations/s × iteration duration) needs the VU count a
+        // closed hold fixes; an open hold's sampled `vus` is too coarse for its 10 % bound.
+        let iterations = (a.iter_n > 0.0 && w.kind == LoadKind::Closed)
+            .then(|| (w.level, a.iterations / secs, a.iter_dur_ms / a.iter_n / 1e3));
+        let (load, what) = match w.kind {
+            LoadKind::Closed => (w.level, format!("{} VUs", w.level)),
+            // k6 spaces an arrival-rate executor's starts evenly: (n − 1) gaps between the
+            // first and the last start due in the window are the rate, whatever falls on the
+            // window's edges (whole-bucket counts are off by one start there). To 4 significant
+            // digits, so `--holdout` can name it.
+            LoadKind::Open => {
+                let span = (a.last_start - a.first_start) as f64 / 1e9;
+                let rate = if a.starts >= 3.0 && span > 0.0 {
+                    (a.starts - 1.0) / span
+                } else {
+                    w.level
+                };
+                let r = round_sig(rate, 4);
+                (r, format!("{r} iterations/s"))
+            }
+        };
         out.push(Point {
-            source: format!("{name} hold at {} VUs ({:.0} s window):", w.vus, secs),
-            kind: LoadKind::Closed,
-            load: w.vus,
+            source: format!("{name} hold at {what} ({secs:.0} s window):"),
+            kind: w.kind,
+            load,
             throughput: a.reqs / secs,
             lat_mean: a.duration.avg_ms() / 1e3,
             lat_p95: Some(a.duration.percentile_ms(95.0) / 1e3),
@@ -411,14 +639,14 @@ pub fn from_stream(path: &Path, format: Format) -> Result<Vec<Point>> {
             cpu_s: Vec::new(),
             role: Role::Fit,
             iterations,
-            dropped: a.saw_dropped.then_some(a.dropped),
+            dropped: (a.saw_dropped || w.kind == LoadKind::Open).then_some(a.dropped),
         });
     }
     if out.is_empty() {
         return Err(Error::input(
             path,
             "http_req_duration",
-            "no request samples inside any hold of the `vus` gauge: nothing was measured",
+            "no request samples inside any hold: nothing was measured",
         ));
     }
     Ok(out)
@@ -494,11 +722,69 @@ mod tests {
         assert_eq!(
             w[0],
             Window {
-                vus: 10.0,
+                kind: LoadKind::Closed,
+                level: 10.0,
                 from: 19 * s,
                 to: 69 * s
             }
         );
+    }
+
+    /// Per-second counts from `(seconds, count)` runs, starting at second 1000.
+    fn counts(runs: &[(i64, u32)]) -> BTreeMap<i64, u32> {
+        let mut m = BTreeMap::new();
+        let mut t = 1000;
+        for &(len, c) in runs {
+            for _ in 0..len {
+                m.insert(t, c);
+                t += 1;
+            }
+        }
+        m
+    }
+
+    #[test]
+    fn open_holds_are_runs_of_one_offered_rate() {
+        let s = 1_000_000_000i64;
+        // 100/s for 60 s, a 5-s ramp, 110/s for 60 s: a 10 % step is two levels.
+        let mut runs = vec![(60, 100)];
+        runs.extend((1..=5).map(|k| (1, 100 + 2 * k)));
+        runs.push((60, 110));
+        let w = rate_windows(&counts(&runs));
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert_eq!((w[0].kind, w[0].level), (LoadKind::Open, 100.0));
+        // 10 s of warm-up; the ramp's first second (102, within 2 % of 100) joins the run and
+        // the 2-s cut at its end takes it and the hold's last second off again.
+        assert_eq!((w[0].from, w[0].to), (1010 * s, 1059 * s));
+        assert_eq!(w[1].level, 110.0);
+        // 2.5/s (starts alternate 2 and 3 a second) is one level, counted in 10-s buckets.
+        let alt: Vec<(i64, u32)> = (0..120).map(|k| (1, 2 + (k % 2) as u32)).collect();
+        let w = rate_windows(&counts(&alt));
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert_eq!(w[0].level, 2.5);
+        // 0.5/s then 1/s: slow rates are told apart in 10-s buckets.
+        let slow: Vec<(i64, u32)> = (0..120)
+            .map(|k| (1, (k % 2) as u32))
+            .chain(std::iter::repeat_n((1, 1), 120))
+            .collect();
+        let w = rate_windows(&counts(&slow));
+        assert_eq!(
+            w.iter().map(|w| w.level).collect::<Vec<_>>(),
+            [0.5, 1.0],
+            "{w:?}"
+        );
+        // A steady ramp has no hold; nothing offered has none.
+        let ramp: Vec<(i64, u32)> = (0..300).map(|k| (1, k as u32)).collect();
+        assert!(rate_windows(&counts(&ramp)).is_empty());
+        assert!(rate_windows(&BTreeMap::new()).is_empty());
+    }
+
+    #[test]
+    fn rates_round_to_four_significant_digits() {
+        assert_eq!(round_sig(50.0037, 4), 50.0);
+        assert_eq!(round_sig(33.3333, 4), 33.33);
+        assert_eq!(round_sig(0.123456, 4), 0.1235);
+        assert_eq!(round_sig(1234.56, 4), 1235.0);
     }
 
     #[test]
@@ -533,7 +819,7 @@ mod tests {
             ));
         }
         std::fs::write(&f, text).unwrap();
-        let e = from_stream(&f, Format::Csv).unwrap_err().to_string();
+        let e = from_stream(&f, Format::Csv, None).unwrap_err().to_string();
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(e.contains("holds.csv") && e.contains("at most 1000"), "{e}");
     }
