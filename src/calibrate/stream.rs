@@ -40,9 +40,9 @@ const MAX_VUS_SAMPLES: usize = 10_000_000;
 const MAX_HOLDS: usize = 1000;
 /// Cut from the end of an open hold (see [`rate_windows`]).
 const COOL_DOWN_S: i64 = 2;
-/// Most distinct seconds with an iteration start or drop (115 days), and the longest span of
-/// them (the same): bounds on the per-second counts of an open test.
-const MAX_SECONDS: i64 = 10_000_000;
+/// The longest span of iteration starts and drops (11.5 days): a bound on the per-second counts
+/// of an open test (a map entry and a bucket per second, about 40 MB at most).
+const MAX_SECONDS: i64 = 1_000_000;
 /// Two seconds of one open hold differ by at most this many iterations, or this fraction of the
 /// hold's rate if more: k6 starts an arrival-rate executor's iterations on a fixed schedule, so
 /// a hold's per-bucket counts differ only where a start falls on a bucket edge.
@@ -777,6 +777,35 @@ mod tests {
         let ramp: Vec<(i64, u32)> = (0..300).map(|k| (1, k as u32)).collect();
         assert!(rate_windows(&counts(&ramp)).is_empty());
         assert!(rate_windows(&BTreeMap::new()).is_empty());
+    }
+
+    /// Iteration starts further apart than one run could be are refused at the line, before
+    /// their per-second counts are allocated; so is a negative iteration duration.
+    #[test]
+    fn open_runs_are_bounded_and_checked() {
+        let dir = std::env::temp_dir().join(format!("surge-stream-open-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let run = |name: &str, text: &str| {
+            let f = dir.join(name);
+            std::fs::write(&f, text).unwrap();
+            from_stream(&f, Format::Csv, None).unwrap_err().to_string()
+        };
+        let far = format!(
+            "metric_name,timestamp,metric_value\niteration_duration,1700000000,5\n\
+             iteration_duration,{},5\n",
+            1_700_000_000 + MAX_SECONDS + 5
+        );
+        let e = run("far.csv", &far);
+        assert!(
+            e.contains("far.csv") && e.contains("line 3") && e.contains("apart"),
+            "{e}"
+        );
+        let e = run(
+            "neg.csv",
+            "metric_name,timestamp,metric_value\niteration_duration,1700000000,-5\n",
+        );
+        assert!(e.contains("line 2") && e.contains(">= 0"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
