@@ -821,7 +821,7 @@ fn cpu_proposal(r: &CpuRow) -> Option<u32> {
 
 #[test]
 fn test_replica_calc_cpu() {
-    // replica_calculator_test.go @0006726 (the index's copy), the GetResourceReplicas tests
+    // replica_calculator_test.go @00067268 (the index's copy), the GetResourceReplicas tests
     // (TestReplicaCalc<Name>), one row each; the expected utilization and raw value are not
     // outputs of surge's controller, the replica count (or the error) is. Pods listed as
     // (ready, start, phase, deleting).
