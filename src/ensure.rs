@@ -152,6 +152,9 @@ pub struct Outcome {
     pub value: Value,
     /// Each name the expression reads, with its value (None: not in Artillery's report).
     pub metrics: Vec<(String, Option<f64>)>,
+    /// Why ensure could not compile the expression on this run's report, when it could not
+    /// ([`mangled_by`]).
+    pub note: Option<String>,
 }
 
 impl Outcome {
@@ -192,6 +195,9 @@ impl Outcome {
     /// `vusers.completed absent` when Artillery's report would not have it), or the
     /// expression's value when it reads none.
     pub fn shown(&self) -> String {
+        if let Some(n) = &self.note {
+            return n.clone();
+        }
         if self.metrics.is_empty() {
             return format!("= {}", self.value);
         }
@@ -228,6 +234,7 @@ impl Outcome {
             "line": self.line(),
             "metrics": metrics,
             "shown": self.shown(),
+            "note": self.note,
         })
     }
 }
@@ -243,6 +250,7 @@ pub fn evaluate(conditions: &[Condition], m: &Metrics, secs: f64) -> Vec<Outcome
                     condition: c.clone(),
                     value: Value::Undefined,
                     metrics: Vec::new(),
+                    note: None,
                 };
             };
             let metrics: Vec<(String, Option<f64>)> = e
@@ -250,14 +258,57 @@ pub fn evaluate(conditions: &[Condition], m: &Metrics, secs: f64) -> Vec<Outcome
                 .iter()
                 .map(|(n, _)| (n.clone(), value_of(m, secs, n)))
                 .collect();
+            let in_report = |k: &str| value_of(m, secs, k).is_some();
+            if let Some((short, long)) = mangled_by(&e, &in_report) {
+                return Outcome {
+                    condition: c.clone(),
+                    value: Value::Undefined,
+                    metrics,
+                    note: Some(format!(
+                        "does not compile in ensure: {short} is replaced inside {long}"
+                    )),
+                };
+            }
             let lookup = |n: &str| metrics.iter().find(|(k, _)| k == n).and_then(|(_, v)| *v);
             Outcome {
                 condition: c.clone(),
                 value: e.eval(&lookup),
                 metrics,
+                note: None,
             }
         })
         .collect()
+}
+
+/// Whether ensure's `replaceMetricsWithHashes` (art `packages/artillery-plugin-ensure/
+/// utils.ts`) breaks the expression on this report: before compiling, ensure replaces each key
+/// of the report, in the report's order, wherever its text occurs in the expression, by a
+/// quoted hash. A key that is a prefix of a longer name the expression reads, and comes before
+/// it, is replaced inside it: of the names surge simulates, only a summary's `p99`, which
+/// summarizeHistogram (art `lib/core/ssms.ts`) lists before `p999`. `X.p999` becomes
+/// `'<hash of X.p99>'9`, filtrex refuses to compile it, and the check's result is `undefined`
+/// (a failure), whenever `X` has samples. The pair (replaced key, name it was found in).
+pub fn mangled_by(e: &filtrex::Expr, in_report: &dyn Fn(&str) -> bool) -> Option<(String, String)> {
+    const STATS: [&str; 11] = [
+        "min", "max", "count", "mean", "p50", "median", "p75", "p90", "p95", "p99", "p999",
+    ];
+    for (name, _) in e.names() {
+        for prefix in ["http.response_time.", "vusers.session_length."] {
+            let Some(stat) = name.strip_prefix(prefix) else {
+                continue;
+            };
+            let Some(at) = STATS.iter().position(|s| *s == stat) else {
+                continue;
+            };
+            for earlier in &STATS[..at] {
+                let key = format!("{prefix}{earlier}");
+                if stat.starts_with(earlier) && in_report(&key) {
+                    return Some((key, name.clone()));
+                }
+            }
+        }
+    }
+    None
 }
 
 /// plugin.ts's block: `Checks:`, the passed checks, then the failed ones (each group in the
@@ -405,5 +456,110 @@ mod tests {
         );
         let constant = evaluate(&[cond("2 > 1", true)], &m, 1.0);
         assert_eq!(constant[0].shown(), "= 1");
+    }
+    /// A report with 3 VUs created, 2 completed, 1 skipped, and 4 requests of 50 ms.
+    fn report() -> Metrics {
+        let mut m = Metrics::new(vec!["ping".into()]);
+        for _ in 0..3 {
+            m.on_vuser_created();
+        }
+        m.on_vuser_completed();
+        m.on_vuser_completed();
+        m.on_vuser_skipped();
+        let ms = crate::engine::MS;
+        for i in 0..4 {
+            m.on_send(100 * i * ms);
+            m.on_response((100 * i + 50) * ms, 0, 50 * ms, None);
+        }
+        m.finish();
+        m
+    }
+
+    /// art packages/artillery-plugin-ensure/test/utils.unit.js (@5bcfa94): ensure replaces
+    /// each metric name of the expression by a quoted hash before filtrex compiles it, so
+    /// that any name can be written bare. surge's filtrex reads the names themselves; what a
+    /// row shows is that its expression reads the named metrics. Rows naming metrics surge
+    /// does not simulate keep their shape with simulated names (someMetricA/B →
+    /// vusers.created/vusers.completed); skipped: 'works with built-in functions, even if a
+    /// metric name includes it' (`random()` is not supported: a run's verdict would not
+    /// repeat), 'works with complex url expressions' (browser.page.* metrics), 'works with
+    /// space in name' and 'works when metric names include special named operators …'
+    /// (vusers.created_by_name.*, custom.* counters: not simulated, and a name with a space
+    /// cannot be written without ensure's replacement).
+    #[test]
+    fn upstream_replace_metrics_with_hashes() {
+        let m = report();
+        let rows: &[(&str, &str, f64)] = &[
+            (
+                "works with boolean operators",
+                "vusers.created < 20 and vusers.completed < 30",
+                1.0,
+            ),
+            (
+                "works with boolean operators without spaces",
+                "vusers.created<20 and vusers.completed<3",
+                1.0,
+            ),
+            (
+                "works with ternary boolean operator",
+                "vusers.created<20 ? 30 : 40",
+                30.0,
+            ),
+            (
+                "works with explicit operator precedence (parentheses) with spaces",
+                "( ( ( vusers.created - vusers.completed) / floor(vusers.created) * 100 ) + vusers.skipped ) <= 0 or http.request_rate > 0",
+                1.0,
+            ),
+            (
+                "works with explicit operator precedence (parentheses) without spaces",
+                "(((vusers.created-vusers.completed)/floor(vusers.created)*100)+vusers.skipped)<= 0 or http.request_rate>0",
+                1.0,
+            ),
+        ];
+        for (name, expr, want) in rows {
+            let out = evaluate(&[cond(expr, true)], &m, 2.0);
+            assert_eq!(out[0].value.number(), *want, "{name}: {expr}");
+            assert!(out[0].metrics.iter().all(|(_, v)| v.is_some()), "{name}");
+        }
+    }
+
+    /// utils.ts replaceMetricsWithHashes on the report's keys in order: `http.response_time.p99`
+    /// (listed before `p999` by summarizeHistogram) is replaced inside `…p999`, so a check
+    /// reading a p999 does not compile, and fails, whenever the summary has samples.
+    #[test]
+    fn a_p999_check_is_mangled_by_the_p99_key_as_in_ensure() {
+        let m = report();
+        for expr in [
+            "http.response_time.p999 < 100000",
+            "http.response_time.p99 < 100000 and http.response_time.p999 < 100000",
+        ] {
+            let out = evaluate(&[cond(expr, true)], &m, 2.0);
+            assert_eq!(out[0].value, Value::Undefined, "{expr}");
+            assert!(out[0].fails_run(), "{expr}");
+            assert_eq!(
+                out[0].shown(),
+                "does not compile in ensure: http.response_time.p99 is replaced inside \
+                 http.response_time.p999"
+            );
+        }
+        let ok = evaluate(&[cond("http.response_time.p99 < 100000", true)], &m, 2.0);
+        assert!(ok[0].ok());
+        // No iteration has ended: vusers.session_length has no key to replace, and its p999 is
+        // simply absent (undefined < 1 is false; `or 1` passes).
+        let absent = evaluate(
+            &[cond("vusers.session_length.p999 < 1 or 1", true)],
+            &m,
+            2.0,
+        );
+        assert!(absent[0].ok(), "{:?}", absent[0]);
+        let mut with_sessions = report();
+        with_sessions.on_iteration(crate::engine::SEC);
+        with_sessions.finish();
+        let out = evaluate(
+            &[cond("vusers.session_length.p999 < 1 or 1", true)],
+            &with_sessions,
+            2.0,
+        );
+        assert!(!out[0].ok());
     }
 }

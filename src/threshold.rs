@@ -271,55 +271,62 @@ impl Verdict {
 
 const EXPR_SHAPE: &str = "expected <aggregation> <op> <number>, e.g. p(95)<500";
 
-/// Parses a selector such as `http_req_duration{endpoint:claim,scenario:spike}`.
+/// Parses a selector such as `http_req_duration{endpoint:claim,scenario:spike}`, accepting
+/// exactly what k6 accepts: `ParseMetricName` (k6 `metrics/metric.go`, run on every threshold
+/// key by `Thresholds.Validate`) and then `AddSubmetric` (the metrics engine's
+/// `getThresholdMetricOrSubmetric`).
+///
+/// - The tag block runs from the first `{` to the last `}`, which must end the key, so braces
+///   inside values are fine (`{name:http://${}.com}`, k6's `http.url` names).
+/// - Each comma-separated tag needs a `:` followed by something (before trimming): `{a}`,
+///   `{a:}` and `{a:b,}` are errors, `{a: }` and `{a:''}` give `a` the value "".
+/// - Keys and values are split at their first `:` (`{group:::checkout}` is group
+///   `::checkout`), trimmed of whitespace and then of `"` and `'`.
+/// - A key given twice keeps its last value (k6's tag set).
+/// - The metric name is taken as written (not trimmed): k6 then finds no metric named
+///   `"http_reqs "`.
 pub fn parse_selector(key: &str) -> Result<MetricSelector, String> {
-    let k = key.trim();
-    let opens = k.matches('{').count();
-    let closes = k.matches('}').count();
-    if opens == 0 && closes == 0 {
-        if k.is_empty() {
-            return Err("empty metric name".into());
+    let (open, close) = (key.find('{'), key.rfind('}'));
+    let (open, close) = match (open, close) {
+        (None, None) => {
+            if key.is_empty() {
+                return Err("empty metric name".into());
+            }
+            return Ok(MetricSelector {
+                metric: key.to_string(),
+                tags: Vec::new(),
+            });
         }
-        return Ok(MetricSelector {
-            metric: k.to_string(),
-            tags: Vec::new(),
-        });
+        (Some(o), Some(c)) => (o, c),
+        _ => return Err("unmatched opening/closing curly brace in metric selector".into()),
+    };
+    if close < open {
+        return Err("closing curly brace before the opening one in metric selector".into());
     }
-    if opens != 1 || closes != 1 {
-        return Err("unbalanced braces in metric selector".into());
+    if close != key.len() - 1 {
+        return Err("metric selector must end with its {tag:value,...} block".into());
     }
-    let (open, close) = (k.find('{').unwrap(), k.find('}').unwrap());
-    if close < open || close != k.len() - 1 {
-        return Err("metric selector must end with a single {tag:value,...} block".into());
-    }
-    let metric = k[..open].trim();
+    let metric = &key[..open];
     if metric.is_empty() {
         return Err("empty metric name".into());
     }
-    let body = &k[open + 1..close];
-    if body.trim().is_empty() {
-        return Err(format!("empty tag list in selector for metric {metric:?}"));
-    }
+    let body = &key[open + 1..close];
     let unquote = |s: &str| s.trim().trim_matches(['"', '\'']).to_string();
     let mut tags: Vec<(String, String)> = Vec::new();
     for part in body.split(',') {
-        if part.trim().is_empty() {
-            return Err(format!("empty tag in selector for metric {metric:?}"));
-        }
-        let (k, v) = part
-            .split_once(':')
-            .ok_or_else(|| format!("tag {:?} is not of the form name:value", part.trim()))?;
-        let (k, v) = (unquote(k), unquote(v));
-        if k.is_empty() || v.is_empty() {
+        let value = part.split_once(':').map_or("", |(_, v)| v);
+        if value.is_empty() {
             return Err(format!(
-                "tag {:?} needs a non-empty name and value",
+                "tag {:?} is not of the form name:value",
                 part.trim()
             ));
         }
-        if tags.iter().any(|(t, _)| *t == k) {
-            return Err(format!("tag {k:?} given twice"));
+        let (k, v) = part.split_once(':').expect("checked above");
+        let (k, v) = (unquote(k), unquote(v));
+        match tags.iter_mut().find(|(t, _)| *t == k) {
+            Some(slot) => slot.1 = v,
+            None => tags.push((k, v)),
         }
-        tags.push((k, v));
     }
     Ok(MetricSelector {
         metric: metric.to_string(),
@@ -364,12 +371,23 @@ fn parse_aggregation(s: &str) -> Result<Aggregation, String> {
     })
 }
 
+/// k6's `scanThresholdExpression`: the first operator of `<= < >= > === == !=` (in that order)
+/// that occurs with something after it splits the expression; both sides are trimmed and
+/// returned unchecked.
+pub fn scan_expr(s: &str) -> Result<(&str, Op, &str), String> {
+    OP_TOKENS
+        .iter()
+        .find_map(|(tok, op)| {
+            s.split_once(tok)
+                .filter(|(_, r)| !r.is_empty())
+                .map(|(l, r)| (l.trim(), *op, r.trim()))
+        })
+        .ok_or_else(|| EXPR_SHAPE.to_string())
+}
+
 /// Parses `aggregation op number`, e.g. `p(95) < 500`, `rate<0.01`, `count>=1e3`.
 pub fn parse_expr(s: &str) -> Result<Expr, String> {
-    let (lhs, op, rhs) = OP_TOKENS
-        .iter()
-        .find_map(|(tok, op)| s.split_once(tok).map(|(l, r)| (l.trim(), *op, r.trim())))
-        .ok_or_else(|| EXPR_SHAPE.to_string())?;
+    let (lhs, op, rhs) = scan_expr(s)?;
     let agg = parse_aggregation(lhs)?;
     // Rust's float grammar is close to Go's ParseFloat: signs, exponents,
     // "inf"; both reject trailing garbage such as "500ms" or "<500".
@@ -519,15 +537,66 @@ const BUILTIN_METRICS: [&str; 17] = [
 
 // ---- serde -----------------------------------------------------------------
 
-/// Object form of one threshold, as in k6's JSON config.
+/// Object form of one threshold, as in k6's JSON config (k6 `thresholdConfig`): a `null`
+/// `abortOnFail` is false and `delayAbortEval` is a duration string or a number of
+/// milliseconds (k6 `types.NullDuration`), as in k6. Unknown keys are refused (k6 ignores
+/// them), so that a misspelt `abortOnFial` does not silently never abort.
 #[derive(Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RawObject {
     threshold: String,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(
+        default,
+        deserialize_with = "null_is_false",
+        skip_serializing_if = "std::ops::Not::not"
+    )]
     abort_on_fail: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "duration_or_millis",
+        skip_serializing_if = "Option::is_none"
+    )]
     delay_abort_eval: Option<String>,
+}
+
+/// Go's `json.Unmarshal` leaves a bool untouched on `null`.
+fn null_is_false<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(Option::<bool>::deserialize(d)?.unwrap_or(false))
+}
+
+/// A k6 duration: a string (`"10s"`, or a number of milliseconds written as a string), a
+/// JSON number of milliseconds, or `null` (unset). Numbers are kept as their decimal text,
+/// which `abort_delay` reads as milliseconds.
+fn duration_or_millis<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a duration such as \"10s\" or a number of milliseconds")
+        }
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+            Ok(Some(s.to_string()))
+        }
+        fn visit_i64<E: de::Error>(self, n: i64) -> Result<Self::Value, E> {
+            Ok(Some(n.to_string()))
+        }
+        fn visit_u64<E: de::Error>(self, n: u64) -> Result<Self::Value, E> {
+            Ok(Some(n.to_string()))
+        }
+        fn visit_f64<E: de::Error>(self, x: f64) -> Result<Self::Value, E> {
+            Ok(Some(x.to_string()))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_any(V)
+        }
+    }
+    d.deserialize_option(V)
 }
 
 /// One list entry: a string or an object (parsed later, with the key known).
@@ -809,27 +878,29 @@ mod tests {
         );
 
         for bad in [
-            "",
-            "{a:b}",
-            "m{",
-            "m}",
-            "m}a:b{",
-            "m{a:b}}",
-            "m{{a:b}",
-            "m{a:b}x",
-            "m{}",
-            "m{ }",
-            "m{a:b,}",
-            "m{,a:b}",
-            "m{a}",
-            "m{:b}",
-            "m{a:}",
-            "m{a:''}",
-            "m{a:1,a:2}",
+            "", "{a:b}", "m{", "m}", "m}a:b{", "m{a:b}x", "m{}", "m{ }", "m{a:b,}", "m{,a:b}",
+            "m{a}", "m{a:}",
         ] {
             assert!(parse_selector(bad).is_err(), "{bad:?} should be rejected");
         }
         assert!(parse_selector("m{a}").unwrap_err().contains("name:value"));
+
+        // What k6 accepts, surge reads the same way (k6 ParseMetricName + AddSubmetric): the
+        // block runs from the first `{` to the last `}`; a quoted empty value is ""; a key
+        // given twice keeps its last value; the metric name is not trimmed.
+        let tags = |k: &str| parse_selector(k).unwrap().tags;
+        let t = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        assert_eq!(tags("m{a:b}}"), t(&[("a", "b}")]));
+        assert_eq!(tags("m{{a:b}"), t(&[("{a", "b")]));
+        assert_eq!(tags("m{:b}"), t(&[("", "b")]));
+        assert_eq!(tags("m{a:''}"), t(&[("a", "")]));
+        assert_eq!(tags("m{a: }"), t(&[("a", "")]));
+        assert_eq!(tags("m{a:1,b:2,a:3}"), t(&[("a", "3"), ("b", "2")]));
+        assert_eq!(parse_selector(" m {a:b}").unwrap().metric, " m ");
     }
 
     const CONFIG: &str = r#"{

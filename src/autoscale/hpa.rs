@@ -784,34 +784,55 @@ impl HpaController {
 
     /// Legacy path (`behavior == nil`): `stabilizeRecommendation` + `convertDesiredReplicasWithRules`.
     fn normalize_legacy(&mut self, cur: i64, desired: i64, now: f64) -> (i64, Option<String>) {
+        let stabilized = self.stabilize_recommendation(desired, now);
+        let stab_why =
+            (stabilized != desired).then(|| "scaleDown stabilization window".to_string());
+        let (v, why) = self.convert_desired_replicas_with_rules(cur, stabilized);
+        (v, why.or(stab_why))
+    }
+
+    /// `stabilizeRecommendation`: the highest recommendation of the downscale window, the new
+    /// one included. As upstream, the new recommendation takes the slot of the last one that
+    /// has left the window, else is appended; old ones are never read again.
+    fn stabilize_recommendation(&mut self, desired: i64, now: f64) -> i64 {
         let window = self.options.downscale_stabilization_s;
         let mut stabilized = desired;
-        for r in &self.recommendations {
-            if alive(now - r.t, window) && r.replicas > stabilized {
+        let mut old = None;
+        for (i, r) in self.recommendations.iter().enumerate() {
+            if !alive(now - r.t, window) {
+                old = Some(i);
+            } else if r.replicas > stabilized {
                 stabilized = r.replicas;
             }
         }
-        self.recommendations.retain(|r| alive(now - r.t, window));
-        self.recommendations.push(Rec {
-            replicas: desired,
-            t: now,
-        });
-        let stab_why =
-            (stabilized != desired).then(|| "scaleDown stabilization window".to_string());
+        self.store_recommendation(old, desired, now);
+        stabilized
+    }
 
-        // scaleUpLimitFactor 2, scaleUpLimitMinimum 4.
+    fn store_recommendation(&mut self, old: Option<usize>, replicas: i64, t: f64) {
+        let rec = Rec { replicas, t };
+        match old {
+            Some(i) => self.recommendations[i] = rec,
+            None => self.recommendations.push(rec),
+        }
+    }
+
+    /// `convertDesiredReplicasWithRules`: within [minReplicas, min(maxReplicas,
+    /// scaleUpLimit)], scaleUpLimit = max(2 x current, 4) (scaleUpLimitFactor 2,
+    /// scaleUpLimitMinimum 4). The label says what limited it, `None` when nothing did.
+    fn convert_desired_replicas_with_rules(&self, cur: i64, desired: i64) -> (i64, Option<String>) {
         let limit = (2.0 * cur as f64).max(4.0) as i64;
         let (max_allowed, why) = if self.max > limit {
             (limit, "legacy 2x/4 cap")
         } else {
             (self.max, "maxReplicas")
         };
-        if stabilized < self.min {
+        if desired < self.min {
             (self.min, Some("minReplicas".into()))
-        } else if stabilized > max_allowed {
+        } else if desired > max_allowed {
             (max_allowed, Some(why.into()))
         } else {
-            (stabilized, stab_why)
+            (desired, None)
         }
     }
 
@@ -825,15 +846,45 @@ impl HpaController {
     ) -> (i64, Option<String>) {
         let up_w = f64::from(b.scale_up.stabilization_window_s);
         let down_w = f64::from(b.scale_down.stabilization_window_s);
+        let stabilized =
+            self.stabilize_recommendation_with_behaviors(cur, desired, up_w, down_w, now);
+        let stab_why = if stabilized > desired {
+            Some("scaleDown stabilization window".to_string())
+        } else if stabilized < desired {
+            Some("scaleUp stabilization window".to_string())
+        } else {
+            None
+        };
+        let (v, why) = self.convert_desired_replicas_with_behavior_rate(b, cur, stabilized, now);
+        (v, why.or(stab_why))
+    }
+
+    /// `stabilizeRecommendationWithBehaviors`: current replicas, raised to the lowest
+    /// recommendation of the scale-up window and lowered to the highest of the scale-down
+    /// window (the new one included in both). The new recommendation takes the slot of the
+    /// last one outside both windows, else is appended, as upstream.
+    fn stabilize_recommendation_with_behaviors(
+        &mut self,
+        cur: i64,
+        desired: i64,
+        up_w: f64,
+        down_w: f64,
+        now: f64,
+    ) -> i64 {
         let mut up = desired;
         let mut down = desired;
-        for r in &self.recommendations {
+        let mut old = None;
+        for (i, r) in self.recommendations.iter().enumerate() {
             let age = now - r.t;
-            if alive(age, up_w) {
+            let (in_up, in_down) = (alive(age, up_w), alive(age, down_w));
+            if in_up {
                 up = up.min(r.replicas);
             }
-            if alive(age, down_w) {
+            if in_down {
                 down = down.max(r.replicas);
+            }
+            if !in_up && !in_down {
+                old = Some(i);
             }
         }
         let mut stabilized = cur;
@@ -843,22 +894,21 @@ impl HpaController {
         if stabilized > down {
             stabilized = down;
         }
-        // Items outside both windows are never read again; dropping them equals upstream's reuse.
-        self.recommendations
-            .retain(|r| alive(now - r.t, up_w) || alive(now - r.t, down_w));
-        self.recommendations.push(Rec {
-            replicas: desired,
-            t: now,
-        });
-        let stab_why = if stabilized > desired {
-            Some("scaleDown stabilization window".to_string())
-        } else if stabilized < desired {
-            Some("scaleUp stabilization window".to_string())
-        } else {
-            None
-        };
+        self.store_recommendation(old, desired, now);
+        stabilized
+    }
 
-        if stabilized > cur {
+    /// `convertDesiredReplicasWithBehaviorRate`: the stabilized recommendation within the
+    /// policies' limits and [minReplicas, maxReplicas]. The label says what limited it
+    /// (`maxReplicas`, `minReplicas`, a scaleUp / scaleDown policy), `None` when nothing did.
+    fn convert_desired_replicas_with_behavior_rate(
+        &self,
+        b: &EffectiveBehavior,
+        cur: i64,
+        desired: i64,
+        now: f64,
+    ) -> (i64, Option<String>) {
+        if desired > cur {
             let (limit, label) = self.scale_up_limit(&b.scale_up, cur, now);
             // Do not scale up further until events age out.
             let limit = limit.max(cur);
@@ -867,10 +917,10 @@ impl HpaController {
             } else {
                 (self.max, "maxReplicas".to_string())
             };
-            if stabilized > max_allowed {
+            if desired > max_allowed {
                 return (max_allowed, Some(why));
             }
-        } else if stabilized < cur {
+        } else if desired < cur {
             let (limit, label) = self.scale_down_limit(&b.scale_down, cur, now);
             let limit = limit.min(cur);
             let (min_allowed, why) = if self.min < limit {
@@ -878,11 +928,11 @@ impl HpaController {
             } else {
                 (self.min, "minReplicas".to_string())
             };
-            if stabilized < min_allowed {
+            if desired < min_allowed {
                 return (min_allowed, Some(why));
             }
         }
-        (stabilized, stab_why)
+        (desired, None)
     }
 
     /// `getReplicasChangePerPeriod` over both directions (PR #109058): replica count at
@@ -1013,6 +1063,11 @@ fn finish_rebalanced(
 fn to_u32(v: i64) -> u32 {
     v.clamp(0, i64::from(u32::MAX)) as u32
 }
+
+/// Kubernetes' own tables for the functions above (`horizontal_test.go`, `defaults_test.go`).
+#[cfg(test)]
+#[path = "hpa_upstream_tests.rs"]
+mod upstream_tests;
 
 #[cfg(test)]
 mod tests {
