@@ -104,7 +104,8 @@ impl Ticks {
             if self.next_abort == now {
                 m.finish();
                 let secs = crate::engine::ns_to_secs(now);
-                let keys = thresholds.abort_check(now, &|sel, agg| m.measure(sel, agg, secs));
+                let keys =
+                    thresholds.abort_check(now, &|sel, agg| running_value(m, sel, agg, secs));
                 if !keys.is_empty() {
                     return Some(Aborted { at: now, keys });
                 }
@@ -114,6 +115,19 @@ impl Ticks {
         }
         None
     }
+}
+
+/// A threshold's value while the test runs: as at the end, except that a metric without samples
+/// yet has none, so it is skipped (k6 evaluates with `ignoreEmptySinks` while running,
+/// `internal/metrics/engine/engine.go`). Trends, rates and gauges already have no value when
+/// empty; a counter reads 0, so it is asked for its count.
+fn running_value(m: &Metrics, sel: &MetricSelector, agg: &Aggregation, secs: f64) -> Option<f64> {
+    let v = m.measure(sel, agg, secs)?;
+    let counter = crate::metrics::kind_of(&sel.metric) == Some(MetricKind::Counter);
+    if counter && m.measure(sel, &Aggregation::Count, secs) == Some(0.0) {
+        return None;
+    }
+    Some(v)
 }
 
 /// Asked after every `Sample` event (the interval just closed) whether the run may stop now:
