@@ -267,6 +267,167 @@ fn bad_input_exits_2_with_a_location() {
     }
 }
 
+/// Measured files that are not regular files: a missing one and a directory exited 1 (an I/O
+/// error, "No such file or directory (os error 2)"), and a FIFO nobody writes to blocked in
+/// open(2) for ever. Each is bad input now: exit 2 naming the file and what was expected.
+#[cfg(unix)]
+#[test]
+fn measured_paths_that_are_no_regular_file_exit_2() {
+    let d = tmpdir("calibrate", "notafile");
+    write(&d, "m.yaml", &model(10.0, 0.05, 0.002));
+    write(&d, "s.yaml", SCENARIO);
+    std::fs::create_dir(d.join("adir.csv")).unwrap();
+    let st = std::process::Command::new("mkfifo")
+        .arg(d.join("pipe.csv"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    for (file, want) in [
+        ("nosuch.csv", "file not found"),
+        ("adir.csv", "a directory; expected measured points"),
+        ("pipe.csv", "a pipe or FIFO; expected a regular file"),
+    ] {
+        let args = [
+            "calibrate",
+            "s.yaml",
+            "--measured",
+            file,
+            "--fit",
+            "services.db.endpoints.tx[0].cpu",
+        ];
+        let o = common::surge_within(&args, &d, 30)
+            .unwrap_or_else(|| panic!("{file}: still running after 30 s"));
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{file}: {e}");
+        assert!(e.contains(&format!("{file}: {want}")), "{file}: {e}");
+    }
+}
+
+/// A k6 time series whose time has a multi-byte character where the UTC offset's sign or
+/// colon belongs (`2026-11-30T19:00:05é:000`) panicked ("byte index 1 is not a char
+/// boundary"), in the JSON and the CSV output alike; now refused at its line.
+#[test]
+fn a_time_series_time_with_a_multibyte_offset_is_refused_at_its_line() {
+    let d = tmpdir("calibrate", "mbtime");
+    write(&d, "m.yaml", &model(10.0, 0.05, 0.002));
+    write(&d, "s.yaml", SCENARIO);
+    let json = stepped_k6_json(&[1, 2], 0.010, 0.05, 0.002);
+    let first_vus = json
+        .lines()
+        .position(|l| l.contains("\"type\":\"Point\""))
+        .unwrap();
+    let bad: String = json
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == first_vus {
+                let from = l.find("\"time\":\"").unwrap() + 8;
+                let to = from + l[from..].find('"').unwrap();
+                format!("{}2026-11-30T19:00:05é:000{}\n", &l[..from], &l[to..])
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    write(&d, "run.json", &bad);
+    let line = format!("run.json: line {}: data.time", first_vus + 1);
+    refused(
+        &d,
+        &[
+            "calibrate",
+            "s.yaml",
+            "--measured",
+            "run.json",
+            "--fit",
+            "services.db.endpoints.tx[0].cpu",
+        ],
+        &[&line, "expected an RFC 3339 time"],
+    );
+    write(
+        &d,
+        "run.csv",
+        "metric_name,timestamp,metric_value\nvus,2026-11-30T19:00:05é:000,1\n",
+    );
+    refused(
+        &d,
+        &[
+            "calibrate",
+            "s.yaml",
+            "--measured",
+            "run.csv",
+            "--fit",
+            "services.db.endpoints.tx[0].cpu",
+        ],
+        &["run.csv: line 2: timestamp", "RFC 3339"],
+    );
+}
+
+/// A calibration CSV of 20,000 `util.` columns (a 1.8 MB file of 20 rows) took 18 s, and
+/// ten times the rows minutes: every cell searched the header for its column, and every
+/// column the names before it. Now it is read in well under a second and refused (no such
+/// resource in the model) at its line and column.
+#[test]
+fn a_csv_with_many_columns_is_read_in_linear_time() {
+    let d = tmpdir("calibrate", "wide");
+    write(&d, "m.yaml", &model(10.0, 0.05, 0.002));
+    write(&d, "s.yaml", SCENARIO);
+    let n = 20_000;
+    let mut csv = String::from("kind,load,throughput,lat_mean_ms");
+    for i in 0..n {
+        csv.push_str(&format!(",util.r{i}"));
+    }
+    csv.push('\n');
+    for load in 1..=40 {
+        csv.push_str(&format!("closed,{load},{},10", 90 * load));
+        csv.push_str(&",0.1".repeat(n));
+        csv.push('\n');
+    }
+    write(&d, "wide.csv", &csv);
+    let t = std::time::Instant::now();
+    refused(
+        &d,
+        &[
+            "calibrate",
+            "s.yaml",
+            "--measured",
+            "wide.csv",
+            "--fit",
+            "services.db.endpoints.tx[0].cpu",
+        ],
+        &["wide.csv: line 2 column util.r0", "no resource \"r0\""],
+    );
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        t.elapsed()
+    );
+}
+
+/// `--fit` with a wildcard of many stars (`************************z`, 25 bytes) ran for
+/// minutes: the matcher tried every split of every star against each field's path.
+#[test]
+fn a_fit_pattern_of_many_stars_answers_at_once() {
+    let d = tmpdir("calibrate", "stars");
+    write(&d, "m.yaml", &model(10.0, 0.05, 0.002));
+    write(&d, "s.yaml", SCENARIO);
+    write(
+        &d,
+        "ok.csv",
+        "kind,load,throughput,lat_mean_ms\nclosed,1,100,10\nclosed,2,180,11\n",
+    );
+    for pat in ["*".repeat(24) + "z", "**".repeat(20_000) + "z"] {
+        let args = ["calibrate", "s.yaml", "--measured", "ok.csv", "--fit", &pat];
+        let o = common::surge_within(&args, &d, 30)
+            .unwrap_or_else(|| panic!("--fit {}...: still running after 30 s", &pat[..20]));
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{e}");
+        assert!(
+            e.contains("matches no numeric or distribution field"),
+            "{e}"
+        );
+    }
+}
+
 /// `surge args` in `dir` exits 2, without a panic, with every one of `want` in its error.
 fn refused(dir: &Path, args: &[&str], want: &[&str]) {
     let o = surge(args, dir);

@@ -1029,6 +1029,85 @@ fn an_endless_input_file_is_refused() {
     assert!(e.contains("/dev/zero") && e.contains("MiB"), "{e}");
 }
 
+/// A named pipe (FIFO) that nobody writes to, given as a scenario or a k6 script, blocked
+/// surge in open(2) for ever. It is opened without waiting now, and refused as empty (exit 2,
+/// naming the file); a directory given as a file is refused saying so.
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_a_directory_given_as_a_file_is_refused_not_waited_on() {
+    let d = files("fifo", SCENARIO, MODEL);
+    let st = std::process::Command::new("mkfifo")
+        .arg(d.join("pipe.yaml"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    std::fs::create_dir(d.join("dir.yaml")).unwrap();
+    for (args, want) in [
+        (
+            vec!["validate", "pipe.yaml"],
+            "pipe.yaml: a named pipe (FIFO)",
+        ),
+        (
+            vec!["run", "pipe.yaml", "--out", "o"],
+            "pipe.yaml: a named pipe (FIFO)",
+        ),
+        (
+            vec!["import", "k6", "pipe.yaml"],
+            "pipe.yaml: a named pipe (FIFO)",
+        ),
+        (
+            vec!["import", "artillery", "pipe.yaml"],
+            "pipe.yaml: a named pipe (FIFO)",
+        ),
+        (
+            vec!["validate", "dir.yaml"],
+            "dir.yaml: a directory; expected",
+        ),
+        (
+            vec!["import", "k6", "dir.yaml"],
+            "dir.yaml: a directory; expected",
+        ),
+    ] {
+        let o = common::surge_within(&args, &d, 30)
+            .unwrap_or_else(|| panic!("{args:?}: still running after 30 s"));
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {e}");
+        assert!(e.contains(want), "{args:?}: {e}");
+    }
+}
+
+/// A value a scenario's `model_overrides` wrote that the model's validation refuses was blamed
+/// on the model file, at the line of the value it replaced (`model.yaml: line 4, field
+/// services.web.replicas`), where nothing is wrong. It is blamed on the override's own line
+/// in the scenario, whether the entry sets the field or a block around it.
+#[test]
+fn a_bad_value_from_model_overrides_is_blamed_on_the_scenario_line() {
+    let scenario = SCENARIO.replace(
+        "flows:",
+        "model_overrides:\n  services.web.pod.max_inflight: 0\nflows:",
+    );
+    let e = refused(
+        "override-blame",
+        &scenario,
+        MODEL,
+        "scenario.yaml",
+        &["line 3, field model_overrides.services.web.pod.max_inflight: expected at least 1"],
+    );
+    assert!(!e.contains("model.yaml"), "{e}");
+    let scenario = SCENARIO.replace(
+        "flows:",
+        "model_overrides:\n  services.web.pod:\n    cores: 1\n    max_inflight: 0\nflows:",
+    );
+    let e = refused(
+        "override-blame-block",
+        &scenario,
+        MODEL,
+        "scenario.yaml",
+        &["line 5, field model_overrides.services.web.pod.max_inflight"],
+    );
+    assert!(!e.contains("model.yaml"), "{e}");
+}
+
 /// A reader that closes the pipe early (`surge bench | head -1`) ends surge quietly, as it
 /// would `cat`: no panic about a failed print, no backtrace.
 #[cfg(unix)]

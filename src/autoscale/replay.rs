@@ -60,13 +60,26 @@ impl Trace {
                 path,
                 "line 1",
                 format!(
-                    "no t_s column (seconds); the header has: {}",
-                    columns.join(", ")
+                    "no t_s column (seconds); the header has: {}{}",
+                    columns
+                        .iter()
+                        .take(20)
+                        .map(String::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    if columns.len() > 20 {
+                        format!(", … ({} columns)", columns.len())
+                    } else {
+                        String::new()
+                    }
                 ),
             ));
         };
+        // Where each name was first seen (not a search of the columns before: quadratic in a
+        // header of 100,000 columns).
+        let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         for (k, c) in columns.iter().enumerate() {
-            if let Some(first) = columns[..k].iter().position(|d| d == c) {
+            if let Some(&first) = seen.get(c.as_str()) {
                 return Err(Error::input(
                     path,
                     format!("line 1, column {c}"),
@@ -78,6 +91,7 @@ impl Trace {
                     ),
                 ));
             }
+            seen.insert(c, k);
         }
         let kinds: Vec<ColumnKind> = columns.iter().map(|c| ColumnKind::of(c)).collect();
         let mut rows: Vec<Vec<f64>> = Vec::new();
@@ -829,6 +843,26 @@ mod tests {
         assert!(e.contains("line 1: no t_s column"), "{e}");
         let e = Trace::parse(p, "t_s,a\n0,1,2\n").unwrap_err().to_string();
         assert!(e.contains("line 2: expected 2 fields"), "{e}");
+        // 200,000 columns: one pass over the header (a search of the columns before each took
+        // tens of seconds), the repeat still named; a header without t_s is listed briefly.
+        let wide: String = (0..200_000).map(|i| format!(",c{i}")).collect();
+        let t = std::time::Instant::now();
+        let e = Trace::parse(p, &format!("t_s{wide},c5\n0{}\n", ",1".repeat(200_001)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("column c5") && e.contains("fields 7 and 200002"),
+            "{e}"
+        );
+        let e = Trace::parse(p, &format!("time{wide}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("(200001 columns)") && e.len() < 400, "{e}");
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            t.elapsed()
+        );
         let e = Trace::parse(p, "t_s,a,a\n0,1,2\n").unwrap_err().to_string();
         assert!(
             e.starts_with("x.csv: line 1, column a: the column \"a\" appears twice"),

@@ -126,14 +126,30 @@ fn read_points(spec: &str, path: &Path, load: Option<LoadSpec>) -> Result<Vec<Po
     from_csv(path, &text)
 }
 
+/// What a `--measured` file should be, for messages about one that is not.
+const MEASURED: &str = "measured points: a calibration CSV, a k6 end-of-test summary (JSON) or \
+                        a k6 time series (`k6 run --out json|csv`)";
+
 /// The file's first 4 KiB (up to a character boundary), to recognise its format.
 fn head(path: &Path) -> Result<String> {
     use std::io::Read;
-    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let f = crate::config::open_input(path, MEASURED)?;
+    // The file is read more than once (its head, then in full or in two passes): a pipe or
+    // FIFO would lose what the first read took, and one without a writer never ends.
+    if crate::config::is_fifo(&f) {
+        return Err(Error::input(
+            path,
+            "",
+            format!(
+                "a pipe or FIFO; expected a regular file, as the measurements are read more \
+                 than once: {MEASURED}"
+            ),
+        ));
+    }
     let mut buf = Vec::new();
     f.take(4096)
         .read_to_end(&mut buf)
-        .map_err(|e| Error::io(path, e))?;
+        .map_err(|e| crate::config::cannot_read(path, e))?;
     Ok(match std::str::from_utf8(&buf) {
         Ok(s) => s.to_string(),
         Err(e) => String::from_utf8_lossy(&buf[..e.valid_up_to()]).into_owned(),
@@ -258,8 +274,11 @@ pub fn from_csv(path: &Path, text: &str) -> Result<Vec<Point>> {
             ));
         }
     }
+    // Each column's index, looked up per cell: a search of the header per cell made a file of
+    // 20,000 `util.` columns take minutes (rows × columns²).
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for (i, c) in cols.iter().enumerate() {
-        if let Some(j) = cols[..i].iter().position(|d| d == c) {
+        if let Some(&j) = index.get(c.as_str()) {
             return Err(Error::input(
                 path,
                 format!("line {hline}, column {}", i + 1),
@@ -269,9 +288,10 @@ pub fn from_csv(path: &Path, text: &str) -> Result<Vec<Point>> {
                 ),
             ));
         }
+        index.insert(c, i);
     }
     for need in ["load", "throughput", "lat_mean_ms"] {
-        if !cols.iter().any(|c| c == need) {
+        if !index.contains_key(need) {
             return Err(Error::input(
                 path,
                 format!("line {hline}"),
@@ -294,10 +314,7 @@ pub fn from_csv(path: &Path, text: &str) -> Result<Vec<Point>> {
             ));
         }
         let get = |name: &str| -> Option<&str> {
-            cols.iter()
-                .position(|c| c == name)
-                .map(|i| cells[i])
-                .filter(|v| !v.is_empty())
+            index.get(name).map(|&i| cells[i]).filter(|v| !v.is_empty())
         };
         let num = |name: &str| -> Result<Option<f64>> {
             match get(name) {

@@ -82,17 +82,53 @@ pub fn glob(pattern: &str, path: &str) -> bool {
 }
 
 fn glob_one(pattern: &str, path: &str) -> bool {
-    fn go(p: &[u8], s: &[u8]) -> bool {
-        match p.first() {
-            None => s.is_empty(),
-            Some(b'*') if p.get(1) == Some(&b'*') => (0..=s.len()).any(|i| go(&p[2..], &s[i..])),
-            Some(b'*') => (0..=s.len())
-                .take_while(|&i| i == 0 || !matches!(s[i - 1], b'.' | b'[' | b']'))
-                .any(|i| go(&p[1..], &s[i..])),
-            Some(c) => s.first() == Some(c) && go(&p[1..], &s[1..]),
+    #[derive(Clone, Copy)]
+    enum Tok {
+        Byte(u8),
+        Star,
+        Stars,
+    }
+    let p = pattern.as_bytes();
+    let mut toks = Vec::with_capacity(p.len());
+    let mut i = 0;
+    while i < p.len() {
+        match (p[i], p.get(i + 1)) {
+            (b'*', Some(b'*')) => {
+                toks.push(Tok::Stars);
+                i += 2;
+            }
+            (b'*', _) => {
+                toks.push(Tok::Star);
+                i += 1;
+            }
+            (c, _) => {
+                toks.push(Tok::Byte(c));
+                i += 1;
+            }
         }
     }
-    go(pattern.as_bytes(), path.as_bytes())
+    // Dynamic programming over the path's positions, one pattern token at a time from the end:
+    // `m[j]` = the tokens from here on match `s[j..]`. Trying every split of every `*` (the
+    // backtracking this replaces) took minutes for `--fit` `************************z`.
+    let s = path.as_bytes();
+    let n = s.len();
+    let mut next = vec![false; n + 1];
+    next[n] = true;
+    let mut cur = vec![false; n + 1];
+    for t in toks.iter().rev() {
+        for j in (0..=n).rev() {
+            cur[j] = match *t {
+                Tok::Byte(c) => j < n && s[j] == c && next[j + 1],
+                // Empty, or one more character of the same key.
+                Tok::Star => {
+                    next[j] || (j < n && !matches!(s[j], b'.' | b'[' | b']') && cur[j + 1])
+                }
+                Tok::Stars => next[j] || (j < n && cur[j + 1]),
+            };
+        }
+        std::mem::swap(&mut next, &mut cur);
+    }
+    next[0]
 }
 
 /// `LO..HI` (or the default when absent), checked to be a non-empty range.
@@ -430,6 +466,29 @@ mod tests {
             "services.api.endpoints.status[0].delay"
         ));
         assert!(glob("a.*.x|b.**.y", "b.c.d.y") && !glob("a.*.x|b.**.y", "a.c.d.x"));
+        assert!(glob("**", "") && glob("*", "") && !glob("a", "") && glob("", ""));
+        assert!(glob("a***.z", "a.b.c.z") && glob("*[*]", "tx[0]") && !glob("*", "a.b"));
+    }
+
+    /// `--fit '************************z'` took minutes (every split of every `*` tried, and
+    /// `**` chains were exponential in the path's length): now linear in pattern × path.
+    #[test]
+    fn many_stars_match_in_linear_time() {
+        let t = std::time::Instant::now();
+        let path = "services.db.endpoints.tx[0].cpu.mean.of.a.rather.long.path[12]";
+        for pat in [
+            "*".repeat(24) + "z",
+            "**".repeat(5000) + "z",
+            "*.".repeat(3000) + "z",
+        ] {
+            assert!(!glob(&pat, path), "{pat}");
+        }
+        assert!(glob(&("**".repeat(5000) + "path[12]"), path));
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            t.elapsed()
+        );
     }
 
     /// A whole-number field (replicas, a pool size) is tried at the nearest integer: the model

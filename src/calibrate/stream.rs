@@ -110,7 +110,7 @@ fn warm_up_s(len_s: f64) -> f64 {
 
 /// Every line of the file through `f(line number, line)`, with located I/O and size errors.
 fn each_line(path: &Path, mut f: impl FnMut(usize, &str) -> Result<()>) -> Result<()> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let file = crate::config::open_input(path, "a k6 time series (`k6 run --out json|csv`)")?;
     let mut r = BufReader::new(file);
     let mut buf = Vec::new();
     let mut n = 0;
@@ -119,7 +119,7 @@ fn each_line(path: &Path, mut f: impl FnMut(usize, &str) -> Result<()>) -> Resul
         let got = (&mut r)
             .take(MAX_LINE as u64 + 1)
             .read_until(b'\n', &mut buf)
-            .map_err(|e| Error::io(path, e))?;
+            .map_err(|e| crate::config::cannot_read(path, e))?;
         if got == 0 {
             return Ok(());
         }
@@ -248,7 +248,8 @@ pub fn rfc3339_ns(s: &str) -> Option<i64> {
     }
     let offset_s = match s.get(i..)? {
         "Z" | "z" => 0,
-        o if o.len() == 6 && matches!(&o[..1], "+" | "-") && &o[3..4] == ":" => {
+        // Bytes, not `&o[..1]`: a time such as `...10é:000` has no character boundary there.
+        o if o.len() == 6 && matches!(o.as_bytes()[0], b'+' | b'-') && o.as_bytes()[3] == b':' => {
             let v = num(i + 1..i + 3)? * 3600 + num(i + 4..i + 6)? * 60;
             if o.starts_with('-') {
                 -v
@@ -683,6 +684,13 @@ mod tests {
             "2021-02-24T13:37:10",
             "2021-02-24T13:37:10.Z",
             "x021-02-24T13:37:10Z",
+            // A multi-byte character where the offset's sign or colon belongs (was a panic:
+            // "byte index 1 is not a char boundary").
+            "2021-02-24T13:37:10é:000",
+            "2021-02-24T13:37:10+0é:0",
+            "2021-02-24T13:37:10+00é0",
+            "2021-02-24T13:37:1é",
+            "2021-02-24T13:37:10.é",
         ] {
             assert_eq!(rfc3339_ns(bad), None, "{bad}");
         }

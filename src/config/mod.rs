@@ -99,23 +99,83 @@ impl Loaded {
 /// scenario, model, manifest or measurement file comes near it.
 pub const MAX_INPUT_BYTES: u64 = 256 << 20;
 
+/// An input file that cannot be opened or read: bad input (exit 2), naming the file.
+pub fn cannot_read(path: &Path, e: std::io::Error) -> Error {
+    let what = if e.kind() == std::io::ErrorKind::NotFound {
+        "file not found".to_string()
+    } else {
+        format!("cannot read: {e}")
+    };
+    Error::input(path, "", what)
+}
+
+/// An input file opened for reading, with located errors (exit 2): a missing file, a
+/// directory, no permission. A named pipe (FIFO) is opened without waiting for a writer, so
+/// one that nobody writes to reads as empty instead of blocking for ever; reads then block
+/// as usual. `expected` says what the file should be.
+pub fn open_input(path: &Path, expected: &str) -> Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NONBLOCK);
+    }
+    let f = opts.open(path).map_err(|e| cannot_read(path, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::io::AsRawFd;
+        let fd = f.as_raw_fd();
+        // SAFETY: fcntl on a descriptor this function owns, changing only O_NONBLOCK.
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFL);
+            if flags >= 0 {
+                libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+            }
+        }
+    }
+    if f.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(Error::input(
+            path,
+            "",
+            format!("a directory; expected {expected}"),
+        ));
+    }
+    Ok(f)
+}
+
+/// Whether an open file is a named pipe (FIFO) or a pipe.
+pub fn is_fifo(f: &std::fs::File) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        f.metadata().is_ok_and(|m| m.file_type().is_fifo())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = f;
+        false
+    }
+}
+
 /// The file's bytes, at most [`MAX_INPUT_BYTES`] of them: a device that never ends
 /// (`/dev/zero`) or a huge file is refused, not read into memory. `expected` says what the
 /// file should be.
 pub fn read_bytes(path: &Path, expected: &str) -> Result<Vec<u8>> {
     use std::io::Read;
-    let cannot = |e: std::io::Error| {
-        let what = if e.kind() == std::io::ErrorKind::NotFound {
-            "file not found".to_string()
-        } else {
-            format!("cannot read: {e}")
-        };
-        Error::input(path, "", what)
-    };
+    let f = open_input(path, expected)?;
+    let fifo = is_fifo(&f);
     let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes))
-        .map_err(cannot)?;
+    f.take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| cannot_read(path, e))?;
+    if bytes.is_empty() && fifo {
+        return Err(Error::input(
+            path,
+            "",
+            format!("a named pipe (FIFO) that nothing was written to; expected {expected}"),
+        ));
+    }
     if bytes.len() as u64 > MAX_INPUT_BYTES {
         return Err(Error::input(
             path,
@@ -564,7 +624,7 @@ pub fn load_text(path: &Path, text: &str, sets: &[String], b: budget::Budget) ->
         finite_numbers(path, &text, &scenario)?;
         finite_numbers(&model_path, &model_text, &model)?;
     }
-    overrides::apply_to_model(&mut model, &scenario.model_overrides)
+    let written = overrides::apply_to_model(&mut model, &scenario.model_overrides)
         .map_err(|(field, msg)| override_error(path, &text, &field, msg))?;
     if !sets.is_empty() {
         overrides::apply(&mut scenario, &mut model, sets)?;
@@ -582,8 +642,23 @@ pub fn load_text(path: &Path, text: &str, sets: &[String], b: budget::Budget) ->
             })
             .map(|x| Error::Usage(format!("--set {x:?}: field {field}: {msg}")))
     };
+    // A field a `model_overrides` entry wrote is blamed on that entry, at the line of the
+    // field inside it: the model file's line holds the value the entry replaced.
+    let by_override = |field: &str, msg: &str| {
+        written
+            .iter()
+            .rev()
+            .find(|(_, full)| {
+                field
+                    .strip_prefix(full.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(['.', '[']))
+            })
+            .map(|(key, full)| override_field_error(path, &text, key, &field[full.len()..], msg))
+    };
     validate::model(&model).map_err(|(field, msg)| {
-        by_set(&field, &msg).unwrap_or_else(|| located(&model_path, &model_text, &field, msg))
+        by_set(&field, &msg)
+            .or_else(|| by_override(&field, &msg))
+            .unwrap_or_else(|| located(&model_path, &model_text, &field, msg))
     })?;
     validate::scenario(&scenario, &model).map_err(|(field, msg)| {
         by_set(&field, &msg).unwrap_or_else(|| located(path, &text, &field, msg))
@@ -732,6 +807,42 @@ fn override_error(path: &Path, text: &str, field: &str, msg: String) -> Error {
                     .starts_with(':')
         })
         .map_or(start, |(i, _)| i + 1);
+    Error::input(path, format!("line {line}, field {field}"), msg)
+}
+
+/// A value a `model_overrides` entry (`key`) wrote, refused at `rest` inside it (`.retries`,
+/// `.providers[0].failure`, or empty for the entry's own value): the line of that field within
+/// the entry's block, else the entry's line.
+fn override_field_error(path: &Path, text: &str, key: &str, rest: &str, msg: &str) -> Error {
+    let field = format!("model_overrides.{key}{rest}");
+    let entry = override_error(path, text, &format!("model_overrides.{key}"), String::new());
+    let Error::Input { location, .. } = entry else {
+        return Error::input(path, format!("field {field}"), msg);
+    };
+    let key_line: usize = location
+        .strip_prefix("line ")
+        .and_then(|l| l.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1);
+    let lines: Vec<&str> = text.lines().collect();
+    let indent = |l: &str| l.len() - l.trim_start_matches([' ', '-']).len();
+    let inner = rest.trim_start_matches('.');
+    let line = (!inner.is_empty() && key_line <= lines.len())
+        .then(|| {
+            // The entry's block: the lines after its key, indented deeper than the key.
+            let own = indent(lines[key_line - 1]);
+            let block: Vec<&str> = lines[key_line..]
+                .iter()
+                .take_while(|l| {
+                    let t = l.trim();
+                    t.is_empty() || t.starts_with('#') || indent(l) > own
+                })
+                .copied()
+                .collect();
+            find_line(&block.join("\n"), inner).map(|n| key_line + n)
+        })
+        .flatten()
+        .unwrap_or(key_line);
     Error::input(path, format!("line {line}, field {field}"), msg)
 }
 

@@ -296,23 +296,28 @@ fn set_one(
 }
 
 /// Apply a scenario's `model_overrides` to its model; an error names the path at fault.
+/// Returns each entry's key with the full path it wrote (shorthands resolved), so that a
+/// value it wrote which the model's validation refuses is blamed on the entry.
 pub fn apply_to_model(
     model: &mut ModelFile,
     overrides: &std::collections::BTreeMap<String, Value>,
-) -> std::result::Result<(), (String, String)> {
+) -> std::result::Result<Vec<(String, String)>, (String, String)> {
     if overrides.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let internal = |e: serde_json::Error| (String::new(), e.to_string());
     let mut img = serde_json::to_value(&*model).map_err(internal)?;
     // An empty scenario image: every path lands in the model.
     let mut none = Value::Object(Default::default());
+    let mut written = Vec::new();
     for (path, value) in overrides {
-        set_one(&mut none, &mut img, path, value.clone())
-            .map_err(|e| (format!("model_overrides.{path}"), e))?;
+        let at = |e| (format!("model_overrides.{path}"), e);
+        let full = canonical(&none, &img, path).map_err(at)?;
+        set_one(&mut none, &mut img, path, value.clone()).map_err(at)?;
+        written.push((path.clone(), full));
     }
     *model = serde_json::from_value(img).map_err(internal)?;
-    Ok(())
+    Ok(written)
 }
 
 /// Apply `path=value` overrides in order; an unknown path lists the nearest valid ones.

@@ -112,3 +112,45 @@ pub fn erlang_c(c: u32, a: f64) -> f64 {
     let top = term * c as f64 / (c as f64 - a);
     top / (below + top)
 }
+
+/// `surge` with a wall-clock bound: `None` when it had to be killed after `secs` seconds (a
+/// hang), so that a regression fails the test instead of blocking the suite. Its output is
+/// drained while it runs, so a long message cannot fill the pipe and stall it.
+pub fn surge_within(args: &[&str], cwd: &Path, secs: u64) -> Option<Output> {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_surge"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("ARTILLERY_DISABLE_ENSURE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run surge");
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = r.read_to_end(&mut v);
+            v
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().expect("stdout")));
+    let err = drain(Box::new(child.stderr.take().expect("stderr")));
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for surge") {
+            return Some(Output {
+                status,
+                stdout: out.join().expect("stdout reader"),
+                stderr: err.join().expect("stderr reader"),
+            });
+        }
+        if start.elapsed() > std::time::Duration::from_secs(secs) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
