@@ -284,11 +284,16 @@ pub struct CalibrateOpts {
     sets: Vec<String>,
     #[arg(long, short)]
     quiet: bool,
+    /// Each simulation of a point (every load, replication and evaluation) is held to this
+    /// budget, checked up front against its estimate.
+    #[command(flatten)]
+    budget: BudgetOpts,
 }
 
 impl CalibrateOpts {
     fn args(self) -> Result<crate::calibrate::Args> {
         Ok(crate::calibrate::Args {
+            budget: self.budget.budget()?,
             weights: crate::calibrate::Weights::parse(&self.weights)?,
             progress: !self.quiet,
             scenario: self.scenario,

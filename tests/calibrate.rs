@@ -938,3 +938,37 @@ fn stepped_open_k6_time_series_gives_one_open_point_per_rate() {
     write(&d, "summary.json", "{\"metrics\": {}}");
     refused("summary.json@open", &["not one"]);
 }
+
+/// `--max-events` holds each simulation of a calibration to its budget: a point whose run
+/// would be over it is refused up front (exit 2), not simulated for minutes.
+#[test]
+fn calibrate_simulations_are_held_to_the_budget() {
+    let d = tmpdir("calibrate", "budget");
+    write(&d, "m.yaml", &model(10.0, 0.05, 0.002));
+    write(&d, "s.yaml", SCENARIO);
+    write(
+        &d,
+        "p.csv",
+        "kind,load,throughput,lat_mean_ms\nclosed,8,700,11\nclosed,16,1200,13\n",
+    );
+    let o = surge(
+        &[
+            "calibrate",
+            "s.yaml",
+            "--measured",
+            "p.csv",
+            "--fit",
+            "services.db.endpoints.tx[0].cpu",
+            "--max-events",
+            "1000",
+            "-q",
+        ],
+        &d,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("s.yaml") && stderr(&o).contains("events"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -40,6 +40,8 @@ pub struct Args {
     pub weights: Weights,
     pub sets: Vec<String>,
     pub progress: bool,
+    /// The budget of each simulation (`--max-memory`, `--max-events`).
+    pub budget: crate::config::budget::Budget,
 }
 
 /// Loss weights per term (calibration.md §3): throughput, mean latency, p95, utilization and
@@ -526,7 +528,7 @@ pub fn calibrate(a: &Args) -> Result<Outcome> {
             a.max_evals
         )));
     }
-    let base = config::load(&a.scenario, &a.sets)?;
+    let base = config::load_with(&a.scenario, &a.sets, a.budget)?;
     let mut points = Vec::new();
     // The file each point came from, to locate a load the scenario cannot take.
     let mut origins = Vec::new();

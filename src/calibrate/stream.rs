@@ -291,12 +291,13 @@ pub fn windows(vus: &[(i64, f64)]) -> Vec<Window> {
             j += 1;
         }
         let t1 = vus[j].0;
-        let len_s = (t1 - t0) as f64 / 1e9;
+        // Saturating: samples of one level may be centuries apart in a crafted file.
+        let len_s = t1.saturating_sub(t0) as f64 / 1e9;
         if v > 0.0 && len_s >= MIN_PLATEAU_S {
             out.push(Window {
                 kind: LoadKind::Closed,
                 level: v,
-                from: t0 + (warm_up_s(len_s) * 1e9) as i64,
+                from: t0.saturating_add((warm_up_s(len_s) * 1e9) as i64),
                 to: t1,
             });
         }
@@ -390,7 +391,9 @@ fn round_sig(x: f64, digits: i32) -> f64 {
 
 /// Total length of some windows, in ns.
 fn coverage(w: &[Window]) -> i64 {
-    w.iter().map(|w| w.to - w.from).sum()
+    w.iter().fold(0i64, |acc, w| {
+        acc.saturating_add(w.to.saturating_sub(w.from))
+    })
 }
 
 struct Acc {
@@ -602,7 +605,7 @@ pub fn from_stream(path: &Path, format: Format, force: Option<LoadKind>) -> Resu
     let name = path.display();
     let mut out = Vec::new();
     for (w, a) in wins.iter().zip(acc) {
-        let secs = (w.to - w.from) as f64 / 1e9;
+        let secs = w.to.saturating_sub(w.from) as f64 / 1e9;
         if a.duration.count() == 0 || secs <= 0.0 {
             continue; // a hold without requests measured nothing
         }
@@ -814,6 +817,17 @@ mod tests {
         );
         assert!(e.contains("line 2") && e.contains(">= 0"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// Samples of one level centuries apart (a crafted file) give one long hold, not an
+    /// overflow.
+    #[test]
+    fn holds_spanning_any_times_do_not_overflow() {
+        let vus = [(i64::MIN + 1, 5.0), (i64::MAX - 1, 5.0)];
+        let w = windows(&vus);
+        assert_eq!(w.len(), 1);
+        assert!(w[0].from > vus[0].0 && w[0].to == vus[1].0, "{w:?}");
+        assert!(coverage(&w) > 0);
     }
 
     #[test]

@@ -133,7 +133,8 @@ pub fn table(id: &str, head: &[String], rows: &[Row]) -> String {
 /// A PNG of `dir` embedded as a figure.
 pub fn figure(dir: &Path, name: &str) -> Result<String> {
     let path = dir.join(name);
-    let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    // Bounded, and a FIFO or a directory named *.png is refused rather than waited on.
+    let bytes = crate::config::read_bytes(&path, "a PNG figure written by surge")?;
     let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
     Ok(format!(
         "<figure><img alt=\"{n}\" src=\"data:image/png;base64,{b64}\"><figcaption>{n}</figcaption></figure>\n",
@@ -1182,5 +1183,23 @@ mod tests {
         assert_eq!(e[0].first_s, 3.0);
         let in_windows: f64 = e[0].windows.iter().map(|w| w.1).sum();
         assert!((in_windows - 20.0).abs() < 1e-9);
+    }
+}
+
+#[cfg(all(test, unix))]
+mod figure_tests {
+    /// A FIFO named like a figure is refused at once (it used to block the report for ever).
+    #[test]
+    fn a_fifo_named_png_is_refused_not_waited_on() {
+        let dir = std::env::temp_dir().join(format!("surge-html-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let st = std::process::Command::new("mkfifo")
+            .arg(dir.join("x.png"))
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let e = super::figure(&dir, "x.png").unwrap_err().to_string();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(e.contains("x.png") && e.contains("FIFO"), "{e}");
     }
 }
