@@ -775,23 +775,7 @@ fn stepped_k6_time_series_gives_one_point_per_hold() {
     );
 
     // A constant level with no hold long enough, an '@' load, and a broken line are refused.
-    let refused = |measured: &str, needles: &[&str]| {
-        let o = surge(
-            &[
-                "calibrate",
-                "s.yaml",
-                "--measured",
-                measured,
-                "--fit",
-                "services.db.endpoints.tx[0].cpu",
-            ],
-            &d,
-        );
-        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-        for n in needles {
-            assert!(stderr(&o).contains(n), "{n}: {}", stderr(&o));
-        }
-    };
+    let refused = |measured: &str, needles: &[&str]| refused_measured(&d, measured, needles);
     let short: String = json.lines().take(40).map(|l| format!("{l}\n")).collect();
     write(&d, "short.json", &short);
     refused("short.json", &["short.json", "hold"]);
@@ -799,6 +783,25 @@ fn stepped_k6_time_series_gives_one_point_per_hold() {
     let broken = json.replacen("\"value\":1,", "\"value\":\"one\",", 1);
     write(&d, "broken.json", &broken);
     refused("broken.json", &["broken.json: line "]);
+}
+
+/// `calibrate s.yaml --measured MEASURED` in `d` exits 2 with every needle in its message.
+fn refused_measured(d: &Path, measured: &str, needles: &[&str]) {
+    let o = surge(
+        &[
+            "calibrate",
+            "s.yaml",
+            "--measured",
+            measured,
+            "--fit",
+            "services.db.endpoints.tx[0].cpu",
+        ],
+        d,
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    for n in needles {
+        assert!(stderr(&o).contains(n), "{n}: {}", stderr(&o));
+    }
 }
 
 /// A stepped open k6 run (`ramping-arrival-rate`: ramp, hold, ramp, hold) as `--out json`:
@@ -916,23 +919,7 @@ fn stepped_open_k6_time_series_gives_one_open_point_per_rate() {
     let (s0, at_bound) = param(&j, 0);
     assert!(!at_bound && (s0 / 0.010 - 1.0).abs() < 0.05, "S {s0}");
 
-    let refused = |measured: &str, needles: &[&str]| {
-        let o = surge(
-            &[
-                "calibrate",
-                "s.yaml",
-                "--measured",
-                measured,
-                "--fit",
-                "services.db.endpoints.tx[0].cpu",
-            ],
-            &d,
-        );
-        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-        for n in needles {
-            assert!(stderr(&o).contains(n), "{n}: {}", stderr(&o));
-        }
-    };
+    let refused = |measured: &str, needles: &[&str]| refused_measured(&d, measured, needles);
     refused("run.json@closed", &["run.json", "vus", "no hold"]);
     refused("run.json@20/s", &["time series"]);
     write(&d, "summary.json", "{\"metrics\": {}}");
