@@ -309,8 +309,9 @@ pub fn windows(vus: &[(i64, f64)]) -> Vec<Window> {
 /// The holds of an open test's offered iterations (started + dropped) per second, keyed by the
 /// second since the epoch: runs of buckets whose counts stay within the tolerance of their
 /// running mean, lasting at least [`MIN_PLATEAU_S`], each without its warm-up and its last
-/// [`COOL_DOWN_S`], at the mean rate over what is left. Buckets are 1, 2, 5 or 10 s, the shortest that holds
-/// [`BUCKET_MIN_COUNT`] iterations at the run's mean rate. The caller bounds the span.
+/// [`COOL_DOWN_S`], at the mean rate over what is left. Buckets are 1, 2, 5 or 10 s, the
+/// shortest that holds [`BUCKET_MIN_COUNT`] iterations at the run's mean rate. The caller
+/// bounds the span.
 pub fn rate_windows(offered: &BTreeMap<i64, u32>) -> Vec<Window> {
     let (Some((&first, _)), Some((&last, _))) =
         (offered.first_key_value(), offered.last_key_value())
@@ -349,8 +350,9 @@ pub fn rate_windows(offered: &BTreeMap<i64, u32>) -> Vec<Window> {
             out.push(Window {
                 kind: LoadKind::Open,
                 level: kept.iter().sum::<f64>() / secs,
-                from: (first + (i + warm) as i64 * width) * sec,
-                to: (first + end as i64 * width) * sec,
+                // Saturating: a crafted file may date its starts at the end of time.
+                from: (first + (i + warm) as i64 * width).saturating_mul(sec),
+                to: (first + end as i64 * width).saturating_mul(sec),
             });
         }
         i = j;
@@ -828,6 +830,12 @@ mod tests {
         assert_eq!(w.len(), 1);
         assert!(w[0].from > vus[0].0 && w[0].to == vus[1].0, "{w:?}");
         assert!(coverage(&w) > 0);
+        // Slow starts dated at the last representable seconds (10-s buckets reach past them):
+        // a hold, not an overflow.
+        let end = i64::MAX / 1_000_000_000;
+        let w = rate_windows(&(end - 59..=end).map(|s| (s, 1)).collect());
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].level == 1.0 && w[0].from < w[0].to, "{w:?}");
     }
 
     #[test]
