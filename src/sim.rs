@@ -122,12 +122,11 @@ impl Ticks {
 /// `internal/metrics/engine/engine.go`). Trends, rates and gauges already have no value when
 /// empty; a counter reads 0, so it is asked for its count.
 fn running_value(m: &Metrics, sel: &MetricSelector, agg: &Aggregation, secs: f64) -> Option<f64> {
-    let v = m.measure(sel, agg, secs)?;
     let counter = crate::metrics::kind_of(&sel.metric) == Some(MetricKind::Counter);
     if counter && m.measure(sel, &Aggregation::Count, secs) == Some(0.0) {
         return None;
     }
-    Some(v)
+    m.measure(sel, agg, secs)
 }
 
 /// Asked after every `Sample` event (the interval just closed) whether the run may stop now:

@@ -643,27 +643,32 @@ fn fit_ranges_outside_valid_values_exit_2() {
     }
 }
 
+/// The synthetic k6 runs' start: 2026-11-30T19:00:00Z, in s since the epoch.
+const K6_T0: i64 = 1_795_978_800;
+
+/// One k6 `--out json` sample line at `ns` since the epoch (an RFC 3339 time on the day of
+/// [`K6_T0`]), with `tags` as a JSON object.
+fn k6_point(metric: &str, ns: i64, v: f64, tags: &str) -> String {
+    let (secs, frac) = (ns.div_euclid(1_000_000_000), ns.rem_euclid(1_000_000_000));
+    let day = secs - K6_T0;
+    let time = format!(
+        "2026-11-30T{:02}:{:02}:{:02}.{frac:09}Z",
+        19 + day / 3600,
+        day / 60 % 60,
+        day % 60
+    );
+    format!(
+        "{{\"metric\":\"{metric}\",\"type\":\"Point\",\"data\":{{\"time\":\"{time}\",\"value\":{v},\"tags\":{tags}}}}}\n"
+    )
+}
+
 /// A stepped k6 run (`--out json`) with the exact USL throughput and mean latency at each hold:
 /// 5 s ramps between holds of 60 s at 1, 2, 4, 8, 16 and 32 VUs, a `vus` sample every second,
 /// requests spread evenly through each hold, and the timing breakdowns k6 also writes. Times are
 /// RFC 3339 from 2026-11-30T19:00:00Z (1795978800 s since the epoch).
 fn stepped_k6_json(levels: &[u32], s: f64, sigma: f64, kappa: f64) -> String {
-    const T0: i64 = 1_795_978_800;
-    let time = |ns: i64| {
-        let (secs, frac) = (ns.div_euclid(1_000_000_000), ns.rem_euclid(1_000_000_000));
-        let day = secs - T0;
-        format!(
-            "2026-11-30T{:02}:{:02}:{:02}.{frac:09}Z",
-            19 + day / 3600,
-            day / 60 % 60,
-            day % 60
-        )
-    };
     let point = |metric: &str, ns: i64, v: f64| {
-        format!(
-            "{{\"metric\":\"{metric}\",\"type\":\"Point\",\"data\":{{\"time\":\"{}\",\"value\":{v},\"tags\":{{\"method\":\"GET\",\"status\":\"200\"}}}}}}\n",
-            time(ns)
-        )
+        k6_point(metric, ns, v, r#"{"method":"GET","status":"200"}"#)
     };
     let mut out = String::new();
     for m in [
@@ -678,7 +683,7 @@ fn stepped_k6_json(levels: &[u32], s: f64, sigma: f64, kappa: f64) -> String {
         ));
     }
     let sec = 1_000_000_000i64;
-    let mut t = T0 * sec;
+    let mut t = K6_T0 * sec;
     let mut prev = 0u32;
     for &n in levels {
         for k in 1..=5 {
@@ -809,24 +814,8 @@ fn refused_measured(d: &Path, measured: &str, needles: &[&str]) {
 /// 10-s linear ramps), each one request answered in the M/M/1 mean S/(1 − λS); the `vus` gauge
 /// (VUs busy in an iteration) wanders, as it does in a real open run.
 fn stepped_open_k6_json(rates: &[f64], s: f64) -> String {
-    const T0: i64 = 1_795_978_800;
     let sec = 1_000_000_000i64;
-    let time = |ns: i64| {
-        let (secs, frac) = (ns.div_euclid(sec), ns.rem_euclid(sec));
-        let day = secs - T0;
-        format!(
-            "2026-11-30T{:02}:{:02}:{:02}.{frac:09}Z",
-            19 + day / 3600,
-            day / 60 % 60,
-            day % 60
-        )
-    };
-    let point = |metric: &str, ns: i64, v: f64| {
-        format!(
-            "{{\"metric\":\"{metric}\",\"type\":\"Point\",\"data\":{{\"time\":\"{}\",\"value\":{v},\"tags\":{{\"scenario\":\"open\"}}}}}}\n",
-            time(ns)
-        )
-    };
+    let point = |metric: &str, ns: i64, v: f64| k6_point(metric, ns, v, r#"{"scenario":"open"}"#);
     // The rate at t s into the run: ramps of 10 s between holds of 90 s.
     let rate_at = |t: f64| {
         let mut prev = 0.0;
@@ -852,7 +841,7 @@ fn stepped_open_k6_json(rates: &[f64], s: f64) -> String {
         // From rate 0, the first starts come at least 1 s apart.
         let r = rate_at(t).max(1.0);
         let lat = s / (1.0 - r * s);
-        let start = T0 * sec + (t * 1e9) as i64;
+        let start = K6_T0 * sec + (t * 1e9) as i64;
         let done = start + (lat * 1e9) as i64;
         out.push_str(&point("http_reqs", done, 1.0));
         out.push_str(&point("http_req_duration", done, lat * 1e3));
@@ -863,7 +852,7 @@ fn stepped_open_k6_json(rates: &[f64], s: f64) -> String {
         t += 1.0 / r;
     }
     for i in 0..=(end as i64) {
-        out.push_str(&point("vus", (T0 + i) * sec, (i % 3) as f64));
+        out.push_str(&point("vus", (K6_T0 + i) * sec, (i % 3) as f64));
     }
     assert!(k > 1000);
     out

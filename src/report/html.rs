@@ -1184,11 +1184,9 @@ mod tests {
         let in_windows: f64 = e[0].windows.iter().map(|w| w.1).sum();
         assert!((in_windows - 20.0).abs() < 1e-9);
     }
-}
 
-#[cfg(all(test, unix))]
-mod figure_tests {
     /// A FIFO named like a figure is refused at once (it used to block the report for ever).
+    #[cfg(unix)]
     #[test]
     fn a_fifo_named_png_is_refused_not_waited_on() {
         let dir = std::env::temp_dir().join(format!("surge-html-fifo-{}", std::process::id()));
@@ -1198,7 +1196,7 @@ mod figure_tests {
             .status()
             .unwrap();
         assert!(st.success());
-        let e = super::figure(&dir, "x.png").unwrap_err().to_string();
+        let e = figure(&dir, "x.png").unwrap_err().to_string();
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(e.contains("x.png") && e.contains("FIFO"), "{e}");
     }
