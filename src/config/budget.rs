@@ -24,7 +24,7 @@ pub const VU_BYTES: u64 = 512;
 pub const POD_BYTES: u64 = 2048;
 /// Bytes per database instance, cache node or cluster node.
 pub const INSTANCE_BYTES: u64 = 1024;
-/// Bytes per pending event in the queue (time, sequence, event, heap slot).
+/// Bytes per pending event in the queue (a 40-byte entry: time, sequence, event, timer slot; and slack).
 pub const EVENT_BYTES: u64 = 48;
 /// Bytes per time-series cell (an f64), and the per-row vector header.
 const CELL_BYTES: u64 = 8;

@@ -350,6 +350,12 @@ fn plain(msg: &str) -> String {
             .unwrap_or(rest);
         return format!("duplicate key {key}: expected each key once in a mapping");
     }
+    // A number literal past f64's range (`1e400`) reaches serde as a string.
+    if let Some(v) = offending_value(msg).filter(|_| msg.starts_with("invalid type: string")) {
+        if v.parse::<f64>().is_ok_and(f64::is_infinite) {
+            return format!("expected a number, got `{v}` (past the largest number, 1.8e308)");
+        }
+    }
     let mut m = msg.replace("floating point `", "number `");
     for (rust, said) in [
         ("expected i8", "expected a whole number"),
@@ -1127,6 +1133,11 @@ mod tests {
         // A string where a number belongs, inside the tagged enum: at the value's line too.
         let e = err("items:\n  - type: A\n    count: abc\n");
         assert!(e.contains("line 3, field count:"), "{e}");
+        // A number past f64's range is said to be out of range, not a string.
+        let e = err("items:\n  - type: A\n    count: 1e400\n");
+        assert!(e.contains("line 3, field count:"), "{e}");
+        assert!(e.contains("`1e400` (past the largest number"), "{e}");
+        assert!(!e.contains("invalid type"), "{e}");
         let e = err("items: []\nitems: []\n");
         assert!(
             e.contains("line 2") && e.contains("duplicate key items"),

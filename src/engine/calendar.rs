@@ -24,15 +24,15 @@ const RETUNE_EVERY: u32 = 1024;
 const MIN_DAYS: usize = 64;
 const MAX_DAYS: usize = 1 << 16;
 
-pub struct Calendar {
+pub struct Calendar<P = u32> {
     /// Entries with day ≤ `cur`, in key order.
-    near: SmallQueue,
+    near: SmallQueue<P>,
     /// Day `d` with `cur < d < cur + days.len()` lives in slot `d & mask`, unsorted.
-    days: Vec<Vec<Node>>,
+    days: Vec<Vec<Node<P>>>,
     /// Bit `s` set: slot `s` is not empty.
     occupied: Vec<u64>,
     /// Entries with day ≥ `cur + days.len()`.
-    far: DaryHeap,
+    far: DaryHeap<Node<P>>,
     shift: u32,
     mask: u64,
     cur: u64,
@@ -44,14 +44,14 @@ pub struct Calendar {
     far_pushes: u64,
 }
 
-impl Calendar {
+impl<P: Copy> Calendar<P> {
     /// A calendar holding `nodes`, tuned to their spread after the clock `now`.
-    pub fn from_nodes(nodes: Vec<Node>, now: Nanos) -> Self {
+    pub fn from_nodes(nodes: Vec<Node<P>>, now: Nanos) -> Self {
         let (shift, n_days) = tune(&nodes, now);
         Self::with_days(nodes, now, shift, n_days)
     }
 
-    fn with_days(nodes: Vec<Node>, now: Nanos, shift: u32, n_days: usize) -> Self {
+    fn with_days(nodes: Vec<Node<P>>, now: Nanos, shift: u32, n_days: usize) -> Self {
         let mut c = Calendar {
             near: SmallQueue::with_capacity(4 * PER_DAY as usize),
             days: (0..n_days).map(|_| Vec::new()).collect(),
@@ -82,7 +82,7 @@ impl Calendar {
     }
 
     #[inline(always)]
-    pub fn push(&mut self, node: Node) {
+    pub fn push(&mut self, node: Node<P>) {
         let day = node.time >> self.shift;
         self.len += 1;
         self.pushes += 1;
@@ -100,7 +100,7 @@ impl Calendar {
     }
 
     #[inline]
-    pub fn pop_min(&mut self) -> Option<Node> {
+    pub fn pop_min(&mut self) -> Option<Node<P>> {
         if self.near.len() == 0 && !self.advance() {
             return None;
         }
@@ -110,7 +110,7 @@ impl Calendar {
 
     /// The `k`-th entry to come within the current day (0: the next), if the day holds it.
     #[inline(always)]
-    pub fn upcoming(&self, k: usize) -> Option<&Node> {
+    pub fn upcoming(&self, k: usize) -> Option<&Node<P>> {
         self.near.upcoming(k)
     }
 
@@ -215,10 +215,10 @@ impl Calendar {
         let now = self.cur << self.shift;
         let mut all = Vec::with_capacity(self.len);
         self.drain_into(&mut all);
-        *self = Calendar::with_days(all, now, shift, 1 << days_log2);
+        *self = Self::with_days(all, now, shift, 1 << days_log2);
     }
 
-    fn drain_into(&mut self, all: &mut Vec<Node>) {
+    fn drain_into(&mut self, all: &mut Vec<Node<P>>) {
         while let Some(n) = self.near.pop_min() {
             all.push(n);
         }
@@ -242,7 +242,7 @@ impl Calendar {
         self.far.peek_time()
     }
 
-    pub fn retain(&mut self, mut keep: impl FnMut(&Node) -> bool) {
+    pub fn retain(&mut self, mut keep: impl FnMut(&Node<P>) -> bool) {
         self.near.retain(&mut keep);
         self.far.retain(&mut keep);
         self.len = self.near.len() + self.far.len();
@@ -259,7 +259,7 @@ impl Calendar {
 /// Day width (as a shift) and ring size for `nodes` after `now`: days of about [`PER_DAY`]
 /// entries at the density of the nearer half of them, and a ring reaching past the 90th
 /// percentile of their delays, twice over.
-fn tune(nodes: &[Node], now: Nanos) -> (u32, usize) {
+fn tune<P>(nodes: &[Node<P>], now: Nanos) -> (u32, usize) {
     if nodes.len() < 2 {
         return (20, MIN_DAYS);
     }
@@ -297,7 +297,7 @@ mod tests {
                 let n = Node {
                     time: rng.gen_range(0..10_000_000),
                     seq,
-                    idx: 0,
+                    data: 0,
                 };
                 seq += 1;
                 want.insert((n.time, n.seq));
@@ -318,7 +318,7 @@ mod tests {
                     let n = Node {
                         time: now + dt,
                         seq,
-                        idx: 0,
+                        data: 0,
                     };
                     seq += 1;
                     c.push(n);
@@ -350,7 +350,7 @@ mod tests {
     /// Times at the very end of the clock (a "never" timer) build, tune and pop without overflow.
     #[test]
     fn times_near_the_end_of_the_clock() {
-        let node = |time, seq| Node { time, seq, idx: 0 };
+        let node = |time, seq| Node { time, seq, data: 0 };
         let mut nodes: Vec<Node> = (0..100).map(|i| node(i * 1000, i)).collect();
         nodes.extend((0..100).map(|i| node(Nanos::MAX - 100 + i, 100 + i)));
         let mut c = Calendar::from_nodes(nodes, 0);
@@ -363,7 +363,7 @@ mod tests {
     /// comes out first.
     #[test]
     fn a_key_below_the_current_day_comes_out_first() {
-        let node = |time, seq| Node { time, seq, idx: 0 };
+        let node = |time, seq| Node { time, seq, data: 0 };
         let mut c = Calendar::from_nodes(vec![node(1 << 30, 0), node(1 << 31, 1)], 0);
         assert_eq!(c.pop_min().map(|n| n.time), Some(1 << 30));
         c.push(node(5, 2));

@@ -8,16 +8,16 @@
 use super::calendar::Calendar;
 use super::time::Nanos;
 
-/// One entry: the ordering key and where its payload lives (a slab index). Payloads stay put, so
-/// moving an entry moves 24 bytes instead of the whole event.
+/// One entry: the ordering key and its payload (the event queue's event and timer slot, held in
+/// the entry itself so a pop reads one contiguous record and no slab is kept beside the list).
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Node {
+pub struct Node<P = u32> {
     pub time: Nanos,
     pub seq: u64,
-    pub idx: u32,
+    pub data: P,
 }
 
-impl Node {
+impl<P> Node<P> {
     /// (time, seq) as one integer: ties break first in, first out, with one branch-free compare.
     #[inline(always)]
     pub fn key(&self) -> u128 {
@@ -30,7 +30,7 @@ pub trait Keyed: Copy {
     fn key(&self) -> u128;
 }
 
-impl Keyed for Node {
+impl<P: Copy> Keyed for Node<P> {
     #[inline(always)]
     fn key(&self) -> u128 {
         Node::key(self)
@@ -45,12 +45,12 @@ const GROW: usize = 1024;
 /// The event queue's list: a 4-ary heap while the list is short (an M/M/c station's dozen
 /// events), a calendar queue once it passes [`GROW`] (thousands of sleeping VUs), never switching
 /// back. Both order by the same (time, sequence) keys, so the switch changes no output.
-pub enum Fel {
-    Small(SmallQueue),
-    Large(Calendar),
+pub enum Fel<P = u32> {
+    Small(SmallQueue<P>),
+    Large(Calendar<P>),
 }
 
-impl Fel {
+impl<P: Copy> Fel<P> {
     pub fn with_capacity(n: usize) -> Self {
         Fel::Small(SmallQueue::with_capacity(n))
     }
@@ -64,7 +64,7 @@ impl Fel {
     }
 
     #[inline(always)]
-    pub fn push(&mut self, node: Node) {
+    pub fn push(&mut self, node: Node<P>) {
         match self {
             Fel::Small(h) => {
                 h.push(node);
@@ -86,7 +86,7 @@ impl Fel {
     }
 
     #[inline]
-    pub fn pop_min(&mut self) -> Option<Node> {
+    pub fn pop_min(&mut self) -> Option<Node<P>> {
         match self {
             Fel::Small(h) => h.pop_min(),
             Fel::Large(h) => h.pop_min(),
@@ -103,14 +103,14 @@ impl Fel {
 
     /// The `k`-th entry to come (0: the next), when the list knows it without work.
     #[inline(always)]
-    pub fn upcoming(&self, k: usize) -> Option<&Node> {
+    pub fn upcoming(&self, k: usize) -> Option<&Node<P>> {
         match self {
             Fel::Small(h) => h.upcoming(k),
             Fel::Large(h) => h.upcoming(k),
         }
     }
 
-    pub fn retain(&mut self, keep: impl FnMut(&Node) -> bool) {
+    pub fn retain(&mut self, keep: impl FnMut(&Node<P>) -> bool) {
         match self {
             Fel::Small(h) => h.retain(keep),
             Fel::Large(h) => h.retain(keep),
@@ -128,14 +128,22 @@ const RUN_BACK: usize = 8;
 /// while there are at most [`RUN_MAX`]; a 4-ary heap beyond that, until it shrinks to
 /// [`RUN_BACK`]. An M/M/c station's dozen events and a calendar day's few dozen live in the run;
 /// a burst (thousands of events at one instant) gets the heap's O(log n).
-#[derive(Default)]
-pub struct SmallQueue {
+pub struct SmallQueue<P = u32> {
     /// Sorted descending while `!heap`; in heap order while `heap`.
-    v: DaryHeap,
+    v: DaryHeap<Node<P>>,
     heap: bool,
 }
 
-impl SmallQueue {
+impl<P> Default for SmallQueue<P> {
+    fn default() -> Self {
+        SmallQueue {
+            v: DaryHeap::default(),
+            heap: false,
+        }
+    }
+}
+
+impl<P: Copy> SmallQueue<P> {
     pub fn with_capacity(n: usize) -> Self {
         SmallQueue {
             v: DaryHeap::with_capacity(n),
@@ -149,7 +157,7 @@ impl SmallQueue {
     }
 
     #[inline(always)]
-    pub fn push(&mut self, node: Node) {
+    pub fn push(&mut self, node: Node<P>) {
         if self.heap {
             return self.v.push(node);
         }
@@ -171,7 +179,7 @@ impl SmallQueue {
     }
 
     /// Take `nodes` (emptying it): one sort when they fit in the run.
-    pub fn append(&mut self, nodes: &mut Vec<Node>) {
+    pub fn append(&mut self, nodes: &mut Vec<Node<P>>) {
         if !self.heap && self.v.heap.len() + nodes.len() <= RUN_MAX {
             if self.v.heap.is_empty() {
                 // The calendar's usual case (a new day into an empty run): swap, not copy.
@@ -197,7 +205,7 @@ impl SmallQueue {
     }
 
     #[inline]
-    pub fn pop_min(&mut self) -> Option<Node> {
+    pub fn pop_min(&mut self) -> Option<Node<P>> {
         if !self.heap {
             return self.v.heap.pop();
         }
@@ -225,7 +233,7 @@ impl SmallQueue {
 
     /// The `k`-th entry to come (0: the next): a sorted run knows each; a heap only its root.
     #[inline(always)]
-    pub fn upcoming(&self, k: usize) -> Option<&Node> {
+    pub fn upcoming(&self, k: usize) -> Option<&Node<P>> {
         let v = &self.v.heap;
         if self.heap {
             if k == 0 {
@@ -238,7 +246,7 @@ impl SmallQueue {
         }
     }
 
-    pub fn retain(&mut self, keep: impl FnMut(&Node) -> bool) {
+    pub fn retain(&mut self, keep: impl FnMut(&Node<P>) -> bool) {
         if self.heap {
             self.v.retain(keep);
         } else {
@@ -248,7 +256,7 @@ impl SmallQueue {
     }
 
     /// The entries, in no particular order.
-    pub fn take(&mut self) -> Vec<Node> {
+    pub fn take(&mut self) -> Vec<Node<P>> {
         self.heap = false;
         std::mem::take(&mut self.v.heap)
     }
@@ -256,22 +264,25 @@ impl SmallQueue {
 
 /// Sort a run descending by key. A calendar day's entries arrive in random order, and an
 /// insertion sort of them mispredicts about once per entry (9 % of HamBaller's time went to the
-/// day sorts). Up to [`RUN_MAX`] entries, each entry's place is instead the number of entries
-/// with a greater key (keys are unique), counted without branches over keys packed into one
-/// word: the (time, sequence) spans of a day fit in 64 bits in practice; when they do not, the
-/// library sort decides. Either way the order is the key order.
-fn sort_run(v: &mut [Node]) {
+/// day sorts). Up to [`RUN_MAX`] entries, each entry's (time, sequence) key is packed into one
+/// word relative to the run's least time and sequence, with its position in the low bits; the
+/// words are unique, so the library's small-integer sort (branch-free sorting networks) orders
+/// them, and the positions then place the entries. The spans of a day fit in 64 bits in
+/// practice; when they do not, the library sort of the nodes decides. Either way the order is
+/// the key order.
+fn sort_run<P: Copy>(v: &mut [Node<P>]) {
     let n = v.len();
     if n < 2 {
         return;
     }
     if n <= RUN_MAX {
-        if let Some(keys) = packed_keys(v) {
-            let keys = &keys[..n];
-            let mut out = [Node::default(); RUN_MAX];
-            for (node, &k) in v.iter().zip(keys) {
-                let greater: usize = keys.iter().map(|&o| usize::from(o > k)).sum();
-                out[greater] = *node;
+        if let Some(mut keys) = packed_keys(v) {
+            let keys = &mut keys[..n];
+            keys.sort_unstable();
+            let mut out = [v[0]; RUN_MAX];
+            // Ascending words, descending run.
+            for (o, &k) in out[..n].iter_mut().rev().zip(keys.iter()) {
+                *o = v[(k & POS_MASK) as usize];
             }
             v.copy_from_slice(&out[..n]);
             return;
@@ -280,10 +291,16 @@ fn sort_run(v: &mut [Node]) {
     v.sort_unstable_by_key(|n| std::cmp::Reverse(n.key()));
 }
 
+/// Low bits of a packed key that hold the entry's position in the run (`RUN_MAX` = 32).
+const POS_BITS: u32 = 5;
+const POS_MASK: u64 = (1 << POS_BITS) - 1;
+const _: () = assert!(RUN_MAX <= 1 << POS_BITS);
+
 /// Each entry's (time, sequence) as one u64 in the same order, relative to the least time and
-/// sequence of `v` (at most [`RUN_MAX`] entries); `None` when the two spans need over 64 bits.
+/// sequence of `v` (at most [`RUN_MAX`] entries), shifted over its position in `v`; `None` when
+/// the two spans and the position need over 64 bits.
 #[inline]
-fn packed_keys(v: &[Node]) -> Option<[u64; RUN_MAX]> {
+fn packed_keys<P>(v: &[Node<P>]) -> Option<[u64; RUN_MAX]> {
     let (mut t0, mut t1, mut s0, mut s1) = (u64::MAX, 0, u64::MAX, 0);
     for n in v {
         t0 = t0.min(n.time);
@@ -293,13 +310,14 @@ fn packed_keys(v: &[Node]) -> Option<[u64; RUN_MAX]> {
     }
     let seq_bits = u64::BITS - (s1 - s0).leading_zeros();
     let time_bits = u64::BITS - (t1 - t0).leading_zeros();
-    if seq_bits + time_bits > u64::BITS {
+    if seq_bits + time_bits + POS_BITS > u64::BITS {
         return None;
     }
     let mut keys = [0u64; RUN_MAX];
-    for (k, n) in keys.iter_mut().zip(v) {
+    for (i, (k, n)) in keys.iter_mut().zip(v).enumerate() {
         // A shift by 64 only comes with time_bits = 0, where every time offset is 0.
-        *k = (n.time - t0).checked_shl(seq_bits).unwrap_or(0) | (n.seq - s0);
+        let key = (n.time - t0).checked_shl(seq_bits).unwrap_or(0) | (n.seq - s0);
+        *k = (key << POS_BITS) | i as u64;
     }
     Some(keys)
 }
@@ -320,7 +338,7 @@ impl<T> Default for DaryHeap<T> {
     }
 }
 
-impl DaryHeap {
+impl<P> DaryHeap<Node<P>> {
     pub fn peek_time(&self) -> Option<Nanos> {
         self.heap.first().map(|n| n.time)
     }
@@ -591,7 +609,7 @@ pub fn hold(kind: FelKind, size: usize, ops: u64) -> u64 {
         .map(|seq| Node {
             time: draw(&mut rng),
             seq,
-            idx: 0,
+            data: 0,
         })
         .collect();
     let mut q: Box<dyn HoldQueue> = match kind {
@@ -610,7 +628,7 @@ pub fn hold(kind: FelKind, size: usize, ops: u64) -> u64 {
         q.push(Node {
             time: top.time + draw(&mut rng),
             seq,
-            idx: 0,
+            data: 0,
         });
     }
     sum
@@ -668,7 +686,7 @@ mod tests {
     use rand::Rng;
     use std::collections::BTreeSet;
 
-    /// The rank sort of a run gives the library sort's order: runs of every length up to past
+    /// The packed sort of a run gives the library sort's order: runs of every length up to past
     /// [`RUN_MAX`], keys that are close, equal in time, or spread so far that they cannot be
     /// packed into one word (the fallback).
     #[test]
@@ -694,14 +712,14 @@ mod tests {
                 .map(|(i, seq)| Node {
                     time: t0 + rng.gen_range(0..tspan),
                     seq,
-                    idx: i as u32,
+                    data: i as u32,
                 })
                 .collect();
             let mut want = v.clone();
             want.sort_by_key(|n| std::cmp::Reverse(n.key()));
             sort_run(&mut v);
-            let got: Vec<_> = v.iter().map(|n| (n.time, n.seq, n.idx)).collect();
-            let want: Vec<_> = want.iter().map(|n| (n.time, n.seq, n.idx)).collect();
+            let got: Vec<_> = v.iter().map(|n| (n.time, n.seq, n.data)).collect();
+            let want: Vec<_> = want.iter().map(|n| (n.time, n.seq, n.data)).collect();
             assert_eq!(got, want, "case {case}: {len} entries");
         }
     }
@@ -731,7 +749,7 @@ mod tests {
                     let n = Node {
                         time: now + dt,
                         seq,
-                        idx: 0,
+                        data: 0,
                     };
                     seq += 1;
                     d.push(n);
@@ -783,7 +801,7 @@ mod tests {
     /// the queue ran empty), so a later push may sit below it; also with entries still present.
     #[test]
     fn radix_heap_takes_a_key_below_the_last_minimum() {
-        let node = |time, seq| Node { time, seq, idx: 0 };
+        let node = |time, seq| Node { time, seq, data: 0 };
         let mut r = RadixHeap::default();
         r.push(node(100, 0));
         assert_eq!(r.pop_min().map(|n| n.time), Some(100));

@@ -18,13 +18,11 @@ struct Payload<E> {
     gen: u32,
 }
 
-/// Future-event list: (time, sequence) keys in a heap or calendar queue ([`Fel`]) over a slab of payloads.
-/// Events are plain `Copy` values, so scheduling never allocates once the buckets and the slab
-/// have grown to the run's working size.
+/// Future-event list: (time, sequence) keys in a heap or calendar queue ([`Fel`]), each entry
+/// holding its event and timer slot. Events are plain `Copy` values, so scheduling never
+/// allocates once the list has grown to the run's working size.
 pub struct EventQueue<E> {
-    heap: Fel,
-    slab: Vec<Payload<E>>,
-    free: Vec<u32>,
+    heap: Fel<Payload<E>>,
     now: Nanos,
     seq: u64,
     slot_gen: Vec<u32>,
@@ -45,8 +43,6 @@ impl<E: Copy> EventQueue<E> {
     pub fn new() -> Self {
         EventQueue {
             heap: Fel::with_capacity(1024),
-            slab: Vec::with_capacity(1024),
-            free: Vec::with_capacity(1024),
             now: 0,
             seq: 0,
             slot_gen: Vec::new(),
@@ -73,34 +69,18 @@ impl<E: Copy> EventQueue<E> {
         self.heap.len() == 0
     }
 
-    /// Inlined into every caller, so the event goes from registers straight into its slab slot:
-    /// passed by pointer, it was written field by field and reloaded as one 16-byte word, which
-    /// stalled on store forwarding at every push. The key goes on as scalars.
-    #[inline(always)]
+    /// Not inlined (the list's push is large), but the event and key arrive as scalars: passed
+    /// by pointer, the event was written field by field and reloaded as one 16-byte word, which
+    /// stalled on store forwarding at every push.
+    #[inline(never)]
     fn push(&mut self, time: Nanos, slot: u32, gen: u32, event: E) {
         debug_assert!(time >= self.now, "event scheduled in the past");
-        let p = Payload { event, slot, gen };
-        let idx = match self.free.pop() {
-            Some(i) => {
-                self.slab[i as usize] = p;
-                i
-            }
-            None => {
-                self.slab.push(p);
-                (self.slab.len() - 1) as u32
-            }
-        };
-        self.push_key(time, idx);
-    }
-
-    #[inline(never)]
-    fn push_key(&mut self, time: Nanos, idx: u32) {
         let seq = self.seq;
         self.seq += 1;
         self.heap.push(Node {
             time: time.max(self.now),
             seq,
-            idx,
+            data: Payload { event, slot, gen },
         });
     }
 
@@ -145,14 +125,10 @@ impl<E: Copy> EventQueue<E> {
     /// Drop cancelled entries in one O(n) pass. Order is by (time, seq), a total order, so the
     /// sequence of delivered events is unchanged.
     fn compact(&mut self) {
-        let (gens, slab, free) = (&self.slot_gen, &self.slab, &mut self.free);
+        let gens = &self.slot_gen;
         self.heap.retain(|n| {
-            let p = &slab[n.idx as usize];
-            let live = p.slot == NOT_CANCELLABLE || gens[p.slot as usize] == p.gen;
-            if !live {
-                free.push(n.idx);
-            }
-            live
+            let p = &n.data;
+            p.slot == NOT_CANCELLABLE || gens[p.slot as usize] == p.gen
         });
         self.stale = 0;
     }
@@ -161,8 +137,7 @@ impl<E: Copy> EventQueue<E> {
     #[inline]
     pub fn pop(&mut self) -> Option<(Nanos, E)> {
         while let Some(n) = self.heap.pop_min() {
-            let p = self.slab[n.idx as usize];
-            self.free.push(n.idx);
+            let p = n.data;
             if p.slot != NOT_CANCELLABLE {
                 let g = &mut self.slot_gen[p.slot as usize];
                 if *g != p.gen {
@@ -179,20 +154,13 @@ impl<E: Copy> EventQueue<E> {
         None
     }
 
-    /// Start loading what the coming events need: the payload of the event after next, and the
-    /// next event itself (returned, possibly a cancelled timer) so the caller can ask for the
-    /// state its handler will touch. The calendar's current day is a sorted run, so the next
-    /// events are known; by the time their turn comes, their cache lines have arrived instead
-    /// of stalling the handler.
+    /// The next event (possibly a cancelled timer), when the list knows it without work, so the
+    /// caller can ask for the state its handler will touch. The calendar's current day is a
+    /// sorted run, so the next event is known; by the time its turn comes, its cache lines have
+    /// arrived instead of stalling the handler.
     #[inline(always)]
     pub fn prefetch_next(&self) -> Option<&E> {
-        if let Some(n) = self.heap.upcoming(PAYLOAD_AHEAD) {
-            prefetch(self.slab.as_ptr().wrapping_add(n.idx as usize));
-        }
-        self.heap
-            .upcoming(STATE_AHEAD)
-            .and_then(|n| self.slab.get(n.idx as usize))
-            .map(|p| &p.event)
+        self.heap.upcoming(0).map(|n| &n.data.event)
     }
 
     /// Time of the next entry (possibly a cancelled one); used to stop a run at a horizon.
@@ -204,11 +172,6 @@ impl<E: Copy> EventQueue<E> {
         self.now = self.now.max(t);
     }
 }
-
-/// How far ahead [`EventQueue::prefetch_next`] looks: one event's handling (about 90 ns on
-/// HamBaller) covers a miss to L2 or L3; two events ahead measured no better.
-const PAYLOAD_AHEAD: usize = 1;
-const STATE_AHEAD: usize = 0;
 
 /// A hint that `p` will be read soon. It never faults and changes no state, whatever `p` is.
 #[inline(always)]
@@ -228,6 +191,15 @@ pub fn prefetch<T>(p: *const T) {
 mod tests {
     use super::*;
     use arbtest::arbitrary::{self, Unstructured};
+
+    /// An entry holds the event inline: 40 bytes for surge's 16-byte events, within what the
+    /// resource model charges per pending event.
+    #[test]
+    fn an_entry_fits_the_budgeted_bytes() {
+        let entry = std::mem::size_of::<Node<Payload<crate::event::Event>>>();
+        assert_eq!(entry, 40);
+        assert!(entry as u64 <= crate::config::budget::EVENT_BYTES);
+    }
 
     #[test]
     fn ties_are_first_in_first_out() {
