@@ -178,15 +178,16 @@ impl<P: Copy> SmallQueue<P> {
         run[i] = node;
     }
 
-    /// Take `nodes` (emptying it): one sort when they fit in the run.
+    /// Take `nodes` (emptying it, keeping its capacity): one sort when they fit in the run.
     pub fn append(&mut self, nodes: &mut Vec<Node<P>>) {
+        // The calendar's usual case, a new day into an empty run: each entry is copied once,
+        // straight to its sorted place.
+        if !self.heap && self.v.heap.is_empty() && sort_into(nodes, &mut self.v.heap) {
+            nodes.clear();
+            return;
+        }
         if !self.heap && self.v.heap.len() + nodes.len() <= RUN_MAX {
-            if self.v.heap.is_empty() {
-                // The calendar's usual case (a new day into an empty run): swap, not copy.
-                std::mem::swap(&mut self.v.heap, nodes);
-            } else {
-                self.v.heap.append(nodes);
-            }
+            self.v.heap.append(nodes);
             sort_run(&mut self.v.heap);
         } else {
             for n in nodes.drain(..) {
@@ -262,33 +263,39 @@ impl<P: Copy> SmallQueue<P> {
     }
 }
 
-/// Sort a run descending by key. A calendar day's entries arrive in random order, and an
-/// insertion sort of them mispredicts about once per entry (9 % of HamBaller's time went to the
-/// day sorts). Up to [`RUN_MAX`] entries, each entry's (time, sequence) key is packed into one
-/// word relative to the run's least time and sequence, with its position in the low bits; the
-/// words are unique, so the library's small-integer sort (branch-free sorting networks) orders
-/// them, and the positions then place the entries. The spans of a day fit in 64 bits in
-/// practice; when they do not, the library sort of the nodes decides. Either way the order is
-/// the key order.
+/// Sort a run descending by key (a run merged with more entries, a heap shrunk back to a run:
+/// both rare; a new day goes through [`sort_into`]).
 fn sort_run<P: Copy>(v: &mut [Node<P>]) {
-    let n = v.len();
-    if n < 2 {
-        return;
-    }
-    if n <= RUN_MAX {
-        if let Some(mut keys) = packed_keys(v) {
-            let keys = &mut keys[..n];
-            keys.sort_unstable();
-            let mut out = [v[0]; RUN_MAX];
-            // Ascending words, descending run.
-            for (o, &k) in out[..n].iter_mut().rev().zip(keys.iter()) {
-                *o = v[(k & POS_MASK) as usize];
-            }
-            v.copy_from_slice(&out[..n]);
-            return;
-        }
-    }
     v.sort_unstable_by_key(|n| std::cmp::Reverse(n.key()));
+}
+
+/// Append `src` to the empty `dst` sorted descending by key; false (and `dst` untouched) when
+/// `src` is longer than [`RUN_MAX`] or its keys do not pack. A calendar day's entries arrive in
+/// random order, and an insertion sort of them mispredicted about once per entry (9 % of
+/// HamBaller's time went to the day sorts). Instead each entry's (time, sequence) key is packed
+/// into one word relative to the day's least time and sequence, with its position in the low
+/// bits; the words are unique, so the library's small-integer sort (branch-free sorting
+/// networks) orders them, and the positions then copy each entry once, to its place. The
+/// spans of a day fit in 64 bits in practice; when they do not, the caller's library sort of
+/// the nodes decides. Either way the order is the key order.
+#[inline]
+fn sort_into<P: Copy>(src: &[Node<P>], dst: &mut Vec<Node<P>>) -> bool {
+    debug_assert!(dst.is_empty());
+    if src.len() < 2 {
+        dst.extend_from_slice(src);
+        return true;
+    }
+    if src.len() > RUN_MAX {
+        return false;
+    }
+    let Some(mut keys) = packed_keys(src) else {
+        return false;
+    };
+    let keys = &mut keys[..src.len()];
+    keys.sort_unstable();
+    // Ascending words, descending run.
+    dst.extend(keys.iter().rev().map(|&k| src[(k & POS_MASK) as usize]));
+    true
 }
 
 /// Low bits of a packed key that hold the entry's position in the run (`RUN_MAX` = 32).
@@ -686,7 +693,7 @@ mod tests {
     use rand::Rng;
     use std::collections::BTreeSet;
 
-    /// The packed sort of a run gives the library sort's order: runs of every length up to past
+    /// The packed sort of a day (or the library sort, when it does not pack) gives the library sort's order: runs of every length up to past
     /// [`RUN_MAX`], keys that are close, equal in time, or spread so far that they cannot be
     /// packed into one word (the fallback).
     #[test]
@@ -706,7 +713,7 @@ mod tests {
             while seqs.len() < len {
                 seqs.insert(rng.gen_range(0..sspan));
             }
-            let mut v: Vec<Node> = seqs
+            let v: Vec<Node> = seqs
                 .into_iter()
                 .enumerate()
                 .map(|(i, seq)| Node {
@@ -717,8 +724,13 @@ mod tests {
                 .collect();
             let mut want = v.clone();
             want.sort_by_key(|n| std::cmp::Reverse(n.key()));
-            sort_run(&mut v);
-            let got: Vec<_> = v.iter().map(|n| (n.time, n.seq, n.data)).collect();
+            let mut run = Vec::new();
+            if !sort_into(&v, &mut run) {
+                assert!(run.is_empty() && (len > RUN_MAX || packed_keys(&v).is_none()));
+                run = v.clone();
+                sort_run(&mut run);
+            }
+            let got: Vec<_> = run.iter().map(|n| (n.time, n.seq, n.data)).collect();
             let want: Vec<_> = want.iter().map(|n| (n.time, n.seq, n.data)).collect();
             assert_eq!(got, want, "case {case}: {len} entries");
         }
