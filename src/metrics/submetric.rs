@@ -16,7 +16,7 @@
 //! integer ids; recording is a scan of that short list with no allocation. The
 //! `{expected_response:true}` submetric always exists, as in k6.
 
-use super::{Metrics, Trend};
+use super::{Metrics, Sample, Trend};
 use crate::engine::Nanos;
 use crate::system::Cause;
 use crate::threshold::{Aggregation, MetricSelector, Thresholds};
@@ -167,11 +167,15 @@ impl Submetrics {
         });
     }
 
-    #[inline]
     pub fn record(&mut self, ep: u32, sc: u16, latency: Nanos, cause: Option<Cause>) {
+        self.record_sample(ep, sc, Sample::new(latency), cause);
+    }
+
+    #[inline]
+    fn record_sample(&mut self, ep: u32, sc: u16, latency: Sample, cause: Option<Cause>) {
         for s in &mut self.subs {
             if s.filter.matches(ep, sc, cause) {
-                s.duration.record(latency);
+                s.duration.record_sample(latency);
                 s.failed += u64::from(cause.is_some());
             }
         }
@@ -195,8 +199,10 @@ impl Metrics {
         latency: Nanos,
         cause: Option<Cause>,
     ) {
-        self.on_response(now, ep, latency, cause);
-        self.subs.record(ep, sc, latency, cause);
+        // One conversion to µs and one magnitude for the three trends the response goes to.
+        let latency = Sample::new(latency);
+        self.on_response_sample(now, ep, latency, cause);
+        self.subs.record_sample(ep, sc, latency, cause);
         if !self.artillery_scenarios.is_empty() {
             self.count_artillery(sc, cause);
         }

@@ -13,7 +13,7 @@ use std::mem;
 /// `x as f64`, through i64 below 2^63 (one instruction instead of the unsigned conversion's
 /// fix-up); the same value for every `x`.
 #[inline(always)]
-fn real(x: u64) -> f64 {
+pub(crate) fn real(x: u64) -> f64 {
     match i64::try_from(x) {
         Ok(i) => i as f64,
         Err(_) => x as f64,
