@@ -434,11 +434,8 @@ impl Metrics {
         let (p50, p95, p99) = if self.iv_hist.count() == 0 {
             (f64::NAN, f64::NAN, f64::NAN)
         } else {
-            (
-                self.iv_hist.percentile_ms(50.0),
-                self.iv_hist.percentile_ms(95.0),
-                self.iv_hist.percentile_ms(99.0),
-            )
+            let [p50, p95, p99] = self.iv_hist.percentiles_ms([50.0, 95.0, 99.0]);
+            (p50, p95, p99)
         };
         let inflight_avg = if interval > 0 {
             (self.inflight_area - self.iv_inflight_area_start) / interval as f64

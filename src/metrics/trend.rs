@@ -308,19 +308,71 @@ impl Trend {
         ns / 1e6
     }
 
+    /// [`Trend::percentile_ms`] of each of `ps`, the same values, in one pass over the bins
+    /// when `ps` ascend (an interval's p50, p95 and p99; the summary's stats): the bins are
+    /// found by a cursor that only moves on, where each percentile alone scanned from the
+    /// lowest bin.
+    pub fn percentiles_ms<const N: usize>(&self, ps: [f64; N]) -> [f64; N] {
+        let mut out = [0.0; N];
+        if self.count == 0 {
+            return out;
+        }
+        let (lo, hi) = self.range();
+        let end = hi.min(self.counts.len() - 1);
+        // The first bin whose cumulative count passes `rank` (as `ranks_ns` finds it), for
+        // ranks asked in order; `cum` counts the bins before `i`.
+        let (mut i, mut cum) = (lo, 0u64);
+        let mut find = |rank: u64| -> Option<usize> {
+            while i <= end {
+                let c = self.counts[i];
+                if cum + c > rank {
+                    return Some(i);
+                }
+                cum += c;
+                i += 1;
+            }
+            None
+        };
+        let mut last: Option<(u64, (f64, f64))> = None;
+        for (o, p) in out.iter_mut().zip(ps) {
+            let x = (p / 100.0).clamp(0.0, 1.0) * (self.count - 1) as f64;
+            let fl = x.floor();
+            let k = fl as u64;
+            let (j, m) = match last {
+                Some((lk, v)) if lk == k => v,
+                // Out of order: this rank lies behind the cursor.
+                Some((lk, _)) if k < lk => self.ranks_ns(k),
+                _ => {
+                    // As `ranks_ns`: a rank past the last sample is 0 for k, the max for k + 1.
+                    let j = find(k).map_or(0.0, |b| self.rank_value_ns(k, b));
+                    let m =
+                        find(k + 1).map_or(self.max_ns as f64, |b| self.rank_value_ns(k + 1, b));
+                    (j, m)
+                }
+            };
+            if last.is_none_or(|(lk, _)| k >= lk) {
+                last = Some((k, (j, m)));
+            }
+            let ns = if x > fl { j + (m - j) * (x - fl) } else { j };
+            *o = ns / 1e6;
+        }
+        out
+    }
+
     /// The summary's trend stats: k6's default summaryTrendStats plus p(99).
     pub const STATS: [&'static str; 7] = ["avg", "min", "med", "max", "p(90)", "p(95)", "p(99)"];
 
     /// [`Self::STATS`] with their values, in ms.
     pub fn stats(&self) -> [(&'static str, f64); 7] {
+        let [med, p90, p95, p99] = self.percentiles_ms([50.0, 90.0, 95.0, 99.0]);
         [
             ("avg", self.avg_ms()),
             ("min", self.min_ms()),
-            ("med", self.percentile_ms(50.0)),
+            ("med", med),
             ("max", self.max_ms()),
-            ("p(90)", self.percentile_ms(90.0)),
-            ("p(95)", self.percentile_ms(95.0)),
-            ("p(99)", self.percentile_ms(99.0)),
+            ("p(90)", p90),
+            ("p(95)", p95),
+            ("p(99)", p99),
         ]
     }
 }
@@ -396,6 +448,61 @@ mod tests {
         }
         assert!((t.percentile_ms(50.0) - 15.0).abs() < 0.01);
         assert_eq!(Trend::default().percentile_ms(95.0), 0.0);
+    }
+
+    /// One pass gives each percentile exactly as alone, in any order, with repeated and
+    /// equal ranks, few samples and values past the highest trackable one.
+    #[test]
+    fn percentiles_in_one_pass_equal_each_alone() {
+        let mut rng = stream(13, 0, "trend");
+        for round in 0..60 {
+            let n = [1usize, 2, 3, 7, 100, 2_000][round % 6];
+            let mut t = Trend::new(if round % 2 == 0 { 2 } else { 3 });
+            for _ in 0..n {
+                let ns = match round % 3 {
+                    0 => 10f64.powf(rng.gen_range(2.0..13.5)) as u64,
+                    1 => [5_000_000u64, 9_000_000][rng.gen_range(0..2)],
+                    _ => rng.gen_range(1_000_000..1_100_000),
+                };
+                t.record(ns);
+            }
+            let ps = [
+                0.0, 1.0, 50.0, 50.0, 90.0, 95.0, 99.0, 99.9, 100.0, 20.0, 150.0,
+            ];
+            let got = t.percentiles_ms(ps);
+            for (p, g) in ps.iter().zip(got) {
+                assert_eq!(
+                    g.to_bits(),
+                    t.percentile_ms(*p).to_bits(),
+                    "round {round} p{p}"
+                );
+            }
+        }
+        assert_eq!(Trend::default().percentiles_ms([50.0, 99.0]), [0.0, 0.0]);
+    }
+
+    /// The range derived from the min and max holds every count, past the highest trackable
+    /// value too (counted at `top`, or in a bin above it), so a reset clears them all.
+    #[test]
+    fn the_derived_range_holds_every_count() {
+        for sigfig in [2u8, 3] {
+            let mut t = Trend::new(sigfig);
+            for ns in [
+                3_700_000_000_000u64,
+                500,
+                3_600_000_000_000,
+                9_000_000_000_000,
+                u64::MAX / 2,
+                4_000_000_000_000,
+            ] {
+                t.record(ns);
+                let (lo, hi) = t.range();
+                let inside: u64 = t.counts[lo..=hi].iter().sum();
+                assert_eq!(inside, t.count(), "sigfig {sigfig} after {ns}");
+            }
+            t.reset();
+            assert!(t.counts.iter().all(|&c| c == 0));
+        }
     }
 
     #[test]
