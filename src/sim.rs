@@ -357,8 +357,11 @@ fn try_run_with(
             }
             responses.clear();
         }
-        if let Some(e) = wl.error.take() {
-            return Err(at(e));
+        // Tested before taken: taking moves the whole Option out and back on every event.
+        if wl.error.is_some() {
+            if let Some(e) = wl.error.take() {
+                return Err(at(e));
+            }
         }
         if wl.done_at.is_some() {
             break;

@@ -7,7 +7,7 @@ mod tx;
 
 use crate::engine::{Nanos, SEC};
 use crate::system::Cause;
-pub use trend::Trend;
+pub use trend::{Sample, Trend};
 pub use tx::{TxStats, Values};
 
 const N_CAUSES: usize = Cause::ALL.len();
@@ -305,8 +305,12 @@ impl Metrics {
         self.vusers.get_or_insert_default().failed += 1;
     }
 
+    /// Called at every send and response: the elapsed time converts through `real`, which
+    /// gives the same f64 as `as f64` in fewer instructions.
+    #[inline(always)]
     fn integrate(&mut self, now: Nanos) {
-        self.inflight_area += self.inflight as f64 * (now - self.inflight_last) as f64;
+        let dt = crate::system::station::real(now - self.inflight_last);
+        self.inflight_area += self.inflight as f64 * dt;
         self.inflight_last = now;
     }
 
@@ -320,12 +324,17 @@ impl Metrics {
 
     /// A response (or a client-side timeout) reached the client after `latency`.
     pub fn on_response(&mut self, now: Nanos, ep: u32, latency: Nanos, cause: Option<Cause>) {
+        self.on_response_sample(now, ep, Sample::new(latency), cause);
+    }
+
+    #[inline(always)]
+    fn on_response_sample(&mut self, now: Nanos, ep: u32, latency: Sample, cause: Option<Cause>) {
         self.integrate(now);
         self.inflight -= 1;
         self.iv_done += 1;
-        self.iv_hist.record(latency);
+        self.iv_hist.record_sample(latency);
         let e = &mut self.endpoints[ep as usize];
-        e.duration.record(latency);
+        e.duration.record_sample(latency);
         if let Some(c) = cause {
             let i = cause_index(c);
             self.failed += 1;
@@ -425,11 +434,8 @@ impl Metrics {
         let (p50, p95, p99) = if self.iv_hist.count() == 0 {
             (f64::NAN, f64::NAN, f64::NAN)
         } else {
-            (
-                self.iv_hist.percentile_ms(50.0),
-                self.iv_hist.percentile_ms(95.0),
-                self.iv_hist.percentile_ms(99.0),
-            )
+            let [p50, p95, p99] = self.iv_hist.percentiles_ms([50.0, 95.0, 99.0]);
+            (p50, p95, p99)
         };
         let inflight_avg = if interval > 0 {
             (self.inflight_area - self.iv_inflight_area_start) / interval as f64

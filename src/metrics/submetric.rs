@@ -16,7 +16,7 @@
 //! integer ids; recording is a scan of that short list with no allocation. The
 //! `{expected_response:true}` submetric always exists, as in k6.
 
-use super::{Metrics, Trend};
+use super::{Metrics, Sample, Trend};
 use crate::engine::Nanos;
 use crate::system::Cause;
 use crate::threshold::{Aggregation, MetricSelector, Thresholds};
@@ -61,15 +61,32 @@ pub struct Filter {
 }
 
 impl Filter {
-    #[inline]
-    fn matches(&self, ep: u32, sc: u16, cause: Option<Cause>) -> bool {
+    /// Whether a response of this outcome passes the tags that depend on the outcome alone.
+    fn passes_outcome(&self, cause: Option<Cause>) -> bool {
         let status = status_of(cause);
         !self.never
-            && self.endpoint.is_none_or(|e| e == ep)
-            && self.scenario.is_none_or(|s| s == sc)
             && self.status.is_none_or(|s| s == status)
             && self.expected.is_none_or(|x| x == expected(status))
             && self.cause.is_none_or(|c| c == cause)
+    }
+
+    #[cfg(test)]
+    fn matches(&self, ep: u32, sc: u16, cause: Option<Cause>) -> bool {
+        self.passes_outcome(cause)
+            && self.endpoint.is_none_or(|e| e == ep)
+            && self.scenario.is_none_or(|s| s == sc)
+    }
+}
+
+/// Outcomes of a response: success, then each cause in `Cause::ALL` order.
+const OUTCOMES: usize = Cause::ALL.len() + 1;
+
+/// A response's outcome as an index into [`OUTCOMES`] (`Cause::ALL` is in declaration order).
+#[inline(always)]
+fn outcome(cause: Option<Cause>) -> usize {
+    match cause {
+        None => 0,
+        Some(c) => c as usize + 1,
     }
 }
 
@@ -77,6 +94,9 @@ pub struct Submetric {
     /// Its tags, sorted: the identity shared by the three HTTP metrics.
     pub tags: Vec<(String, String)>,
     pub filter: Filter,
+    /// Per outcome, whether the filter's outcome tags (status, expected response, cause, and
+    /// a tag that names nothing) let it through, decided once here rather than per response.
+    outcomes: [bool; OUTCOMES],
     pub duration: Trend,
     pub failed: u64,
 }
@@ -159,19 +179,33 @@ impl Submetrics {
                 _ => f.never = true,
             }
         }
+        let mut outcomes = [false; OUTCOMES];
+        outcomes[0] = f.passes_outcome(None);
+        for c in Cause::ALL {
+            outcomes[outcome(Some(c))] = f.passes_outcome(Some(c));
+        }
         self.subs.push(Submetric {
             tags,
             filter: f,
+            outcomes,
             duration: Trend::default(),
             failed: 0,
         });
     }
 
-    #[inline]
     pub fn record(&mut self, ep: u32, sc: u16, latency: Nanos, cause: Option<Cause>) {
+        self.record_sample(ep, sc, Sample::new(latency), cause);
+    }
+
+    #[inline]
+    fn record_sample(&mut self, ep: u32, sc: u16, latency: Sample, cause: Option<Cause>) {
+        let k = outcome(cause);
         for s in &mut self.subs {
-            if s.filter.matches(ep, sc, cause) {
-                s.duration.record(latency);
+            if s.outcomes[k]
+                && s.filter.endpoint.is_none_or(|e| e == ep)
+                && s.filter.scenario.is_none_or(|x| x == sc)
+            {
+                s.duration.record_sample(latency);
                 s.failed += u64::from(cause.is_some());
             }
         }
@@ -195,8 +229,10 @@ impl Metrics {
         latency: Nanos,
         cause: Option<Cause>,
     ) {
-        self.on_response(now, ep, latency, cause);
-        self.subs.record(ep, sc, latency, cause);
+        // One conversion to µs and one magnitude for the three trends the response goes to.
+        let latency = Sample::new(latency);
+        self.on_response_sample(now, ep, latency, cause);
+        self.subs.record_sample(ep, sc, latency, cause);
         if !self.artillery_scenarios.is_empty() {
             self.count_artillery(sc, cause);
         }
@@ -275,6 +311,40 @@ mod tests {
             .duration;
         assert!((ok.max_ms() - 7.0).abs() < 0.01, "{}", ok.max_ms());
         assert!((ok.min_ms() - 5.0).abs() < 0.01, "{}", ok.min_ms());
+    }
+
+    /// The precomputed outcome table says what the full filter says, for every outcome and
+    /// every filter of the k6 tags.
+    #[test]
+    fn outcome_table_matches_the_filter() {
+        for (i, c) in Cause::ALL.iter().enumerate() {
+            assert_eq!(outcome(Some(*c)), i + 1, "{c:?}");
+        }
+        let th: Thresholds = serde_json::from_str(
+            r#"{"http_reqs{status:503}": ["count<1"],
+                "http_reqs{status:0,scenario:a}": ["count<1"],
+                "http_req_failed{expected_response:false,endpoint:claim}": ["rate<1"],
+                "http_req_failed{cause:timeout}": ["rate<1"],
+                "http_req_failed{cause:nope}": ["rate<1"],
+                "http_reqs{scenario:nope}": ["count<1"]}"#,
+        )
+        .unwrap();
+        let eps = ["ping".to_string(), "claim".to_string()];
+        let scs = ["a".to_string(), "b".to_string()];
+        let s = Submetrics::build(&th, &eps, &scs);
+        let outcomes = std::iter::once(None).chain(Cause::ALL.iter().map(|c| Some(*c)));
+        for cause in outcomes {
+            for sub in &s.subs {
+                for ep in 0..2 {
+                    for sc in 0..2 {
+                        let fast = sub.outcomes[outcome(cause)]
+                            && sub.filter.endpoint.is_none_or(|e| e == ep)
+                            && sub.filter.scenario.is_none_or(|x| x == sc);
+                        assert_eq!(fast, sub.filter.matches(ep, sc, cause), "{:?}", sub.tags);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -581,22 +581,24 @@ impl System {
 
     fn run_step(&mut self, r: ReqRef, q: &mut EventQueue<Event>) {
         let now = q.now();
-        let req = self.reqs[r.idx as usize];
-        let ep = &self.endpoints[req.ep as usize];
-        let Some(step) = ep.steps.get(req.step as usize) else {
+        // The few fields a step reads, not a copy of the whole slot.
+        let rq = &mut self.reqs[r.idx as usize];
+        let (pod, user) = (rq.pod, rq.user);
+        let ep = &self.endpoints[rq.ep as usize];
+        let Some(step) = ep.steps.get(rq.step as usize) else {
             return self.finish(r, None, q);
         };
-        self.reqs[r.idx as usize].stage = 0;
+        rq.stage = 0;
         match step {
             Step::Cpu(d) => {
                 let work = d.sample_ns(&mut self.service_rngs[ep.service as usize]);
-                let st = self.pods[req.pod as usize].cpu;
+                let st = self.pods[pod as usize].cpu;
                 self.req(r).wait = Wait::Cpu;
                 self.arrive_at(st, r, work, q);
             }
             &Step::Call(target) => {
                 self.req(r).wait = Wait::Child;
-                let child = self.alloc(target, r, NONE, req.user, Origin::Client);
+                let child = self.alloc(target, r, NONE, user, Origin::Client);
                 self.start(child, q);
             }
             &Step::Db(qi) => {
@@ -620,13 +622,13 @@ impl System {
                 q.schedule_in(t, Event::Resume { req: r });
             }
             &Step::CacheRead { ks, .. } => {
-                let key = self.keyspaces[ks as usize].pick_key(req.user);
+                let key = self.keyspaces[ks as usize].pick_key(user);
                 self.req(r).key = key;
                 self.keyspace_command(r, q);
             }
             &Step::CacheWrite { ks, q: qi, .. } => {
                 let k = &mut self.keyspaces[ks as usize];
-                let key = k.pick_key(req.user);
+                let key = k.pick_key(user);
                 let db_first = k.strategy != CacheStrategy::WriteBehind;
                 let rq = self.req(r);
                 rq.key = key;
@@ -638,7 +640,7 @@ impl System {
                 }
             }
             &Step::Enqueue(qi) => {
-                self.queues[qi as usize].enqueue(req.user, now);
+                self.queues[qi as usize].enqueue(user, now);
                 self.pump_queue(qi as u16, q);
                 self.step_done(r, q);
             }
@@ -947,28 +949,29 @@ impl System {
     }
 
     fn finish(&mut self, r: ReqRef, cause: Option<Cause>, q: &mut EventQueue<Event>) {
-        let req = self.reqs[r.idx as usize];
-        if req.pod != NONE {
-            let p = &mut self.pods[req.pod as usize];
+        let rq = &self.reqs[r.idx as usize];
+        let (pod, origin, parent, client) = (rq.pod, rq.origin, rq.parent, rq.client);
+        if pod != NONE {
+            let p = &mut self.pods[pod as usize];
             p.inflight -= 1;
             p.completed += 1;
             if p.inflight == 0 && p.state == PodState::Draining {
-                self.pod_gone(req.pod, q.now());
+                self.pod_gone(pod, q.now());
             }
         }
         self.release_slot(r);
-        match req.origin {
+        match origin {
             Origin::Background => {}
-            Origin::Job(qi) => self.job_done(qi, req.client, cause.is_none(), q),
-            Origin::Client if req.parent.idx != NONE => {
+            Origin::Job(qi) => self.job_done(qi, client, cause.is_none(), q),
+            Origin::Client if parent.idx != NONE => {
                 // A failed downstream call fails its caller with the same cause.
                 match cause {
-                    None => self.step_done(req.parent, q),
-                    Some(c) => self.finish(req.parent, Some(c), q),
+                    None => self.step_done(parent, q),
+                    Some(c) => self.finish(parent, Some(c), q),
                 }
             }
             Origin::Client => self.outbox.push(Response {
-                client: req.client,
+                client,
                 req: r,
                 cause,
             }),
@@ -1015,11 +1018,14 @@ impl System {
     }
 
     fn station_done(&mut self, r: ReqRef, q: &mut EventQueue<Event>) {
-        let req = self.reqs[r.idx as usize];
-        if req.origin == Origin::Background {
+        let (origin, wait) = (
+            self.reqs[r.idx as usize].origin,
+            self.reqs[r.idx as usize].wait,
+        );
+        if origin == Origin::Background {
             return self.release_slot(r);
         }
-        match req.wait {
+        match wait {
             Wait::Cpu => self.step_done(r, q),
             Wait::QueryCpu => self.query_done(r, q),
             Wait::CacheCmd => self.cache_done(r, q),

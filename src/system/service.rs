@@ -47,6 +47,20 @@ impl Pod {
     }
 }
 
+/// `(rr + 1) % n` for n > 0, dividing only when `rr` is past the ring (the ready set shrank):
+/// a pick is on every request.
+#[inline(always)]
+fn next_rr(rr: usize, n: usize) -> usize {
+    let next = rr + 1;
+    if next < n {
+        next
+    } else if next == n {
+        0
+    } else {
+        next % n
+    }
+}
+
 pub struct Service {
     pub name: String,
     pub lb: LbPolicy,
@@ -122,19 +136,31 @@ impl Service {
         }
         match self.lb {
             LbPolicy::RoundRobin => {
-                self.rr = (self.rr + 1) % self.ready.len();
+                self.rr = next_rr(self.rr, self.ready.len());
                 Some(self.ready[self.rr])
             }
             LbPolicy::LeastOutstanding => {
                 // Ties go round-robin, so equal pods share load evenly.
                 // From `rr` round the ring, as two slices: no division per pod.
                 let n = self.ready.len();
-                self.rr = (self.rr + 1) % n;
+                self.rr = next_rr(self.rr, n);
                 let (before, from) = self.ready.split_at(self.rr);
                 from.iter()
                     .chain(before)
                     .copied()
                     .min_by_key(|&p| pods[p as usize].inflight)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn next_rr_is_the_successor_modulo_n() {
+        for n in 1..6 {
+            for rr in 0..12 {
+                assert_eq!(super::next_rr(rr, n), (rr + 1) % n, "rr {rr} n {n}");
             }
         }
     }

@@ -13,7 +13,7 @@ use std::mem;
 /// `x as f64`, through i64 below 2^63 (one instruction instead of the unsigned conversion's
 /// fix-up); the same value for every `x`.
 #[inline(always)]
-fn real(x: u64) -> f64 {
+pub(crate) fn real(x: u64) -> f64 {
     match i64::try_from(x) {
         Ok(i) => i as f64,
         Err(_) => x as f64,
@@ -414,7 +414,18 @@ impl Station {
                     return; // nobody waits while a server is free
                 }
                 let b = *busy as f64;
-                (*busy as usize + queue.len(), b, b)
+                let n = *busy as usize + queue.len();
+                if self.tenants.is_empty() {
+                    // Plain FCFS alone on its servers (the common case, two calls per job):
+                    // occupied and useful speed are both `b`, so one product serves both
+                    // areas, and there is no virtual time. The same sums as below.
+                    let area = b * dt;
+                    self.acct.busy_area += area;
+                    self.acct.useful_area += area;
+                    self.acct.jobs_area += real(n as u64) * dt;
+                    return;
+                }
+                (n, b, b)
             }
             Kind::Vt {
                 speed,

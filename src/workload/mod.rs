@@ -1159,13 +1159,17 @@ impl Workload {
 
     fn check_finished(&mut self, sc: u16, now: Nanos) {
         let s = &mut self.scs[sc as usize];
+        // Called after every arrival and iteration: the cheap tests first.
+        if s.finished || !s.started || s.active > 0 {
+            return;
+        }
         // An iteration executor is done once its VUs have run out of iterations (k6 returns
         // from Run when every VU has), which can be well before maxDuration.
         let early = matches!(
             s.kind,
             Kind::SharedIterations { .. } | Kind::PerVuIterations { .. }
         );
-        if s.finished || !s.started || s.active > 0 || (now < s.end && !early) {
+        if now < s.end && !early {
             return;
         }
         let more = match &s.kind {
