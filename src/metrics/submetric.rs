@@ -78,6 +78,17 @@ impl Filter {
     }
 }
 
+impl Submetric {
+    /// Whether a response of outcome `k` (see [`outcome`]) to endpoint `ep` from scenario
+    /// `sc` counts here: the outcome table, then the two tags that depend on the request.
+    #[inline(always)]
+    fn takes(&self, k: usize, ep: u32, sc: u16) -> bool {
+        self.outcomes[k]
+            && self.filter.endpoint.is_none_or(|e| e == ep)
+            && self.filter.scenario.is_none_or(|x| x == sc)
+    }
+}
+
 /// Outcomes of a response: success, then each cause in `Cause::ALL` order.
 const OUTCOMES: usize = Cause::ALL.len() + 1;
 
@@ -201,10 +212,7 @@ impl Submetrics {
     fn record_sample(&mut self, ep: u32, sc: u16, latency: Sample, cause: Option<Cause>) {
         let k = outcome(cause);
         for s in &mut self.subs {
-            if s.outcomes[k]
-                && s.filter.endpoint.is_none_or(|e| e == ep)
-                && s.filter.scenario.is_none_or(|x| x == sc)
-            {
+            if s.takes(k, ep, sc) {
                 s.duration.record_sample(latency);
                 s.failed += u64::from(cause.is_some());
             }
@@ -337,9 +345,7 @@ mod tests {
             for sub in &s.subs {
                 for ep in 0..2 {
                     for sc in 0..2 {
-                        let fast = sub.outcomes[outcome(cause)]
-                            && sub.filter.endpoint.is_none_or(|e| e == ep)
-                            && sub.filter.scenario.is_none_or(|x| x == sc);
+                        let fast = sub.takes(outcome(cause), ep, sc);
                         assert_eq!(fast, sub.filter.matches(ep, sc, cause), "{:?}", sub.tags);
                     }
                 }
