@@ -1333,3 +1333,50 @@ fn hpa_replay(d: &Path, hpa: &str, metrics: &str, extra: &[&str]) -> std::proces
     a.extend_from_slice(extra);
     surge(&a, d)
 }
+
+/// Artillery runs every virtual user's flow to its end, past the phases: a `loop` of 1e8
+/// passes (one second of think each) ran for minutes and grew to the memory budget, because
+/// the estimate's horizon stopped at the phases' end. It is refused up front, at the flow, in
+/// the script's own terms; the same script with 3 passes runs past its 10-second phase.
+#[test]
+fn artillery_flows_that_outlive_their_phases_are_estimated_to_their_end() {
+    let d = common::tmpdir("robust", "artillery-long-loop");
+    let model = common::root().join("tests/data/artillery/model.yaml");
+    let model = model.to_str().unwrap();
+    for (count, refused) in [(100_000_000u64, true), (3, false)] {
+        let script = format!(
+            "config:\n  target: http://x\n  phases:\n    - {{duration: 10, arrivalRate: 1}}\n\
+             scenarios:\n  - name: browse\n    flow:\n      - loop:\n          - get: {{url: /health}}\n          \
+             - think: 1\n        count: {count}\n"
+        );
+        std::fs::write(d.join("loop.yml"), script).unwrap();
+        let t0 = std::time::Instant::now();
+        let o = surge(
+            &["run", "loop.yml", "--model", model, "--out", "out", "-q"],
+            &d,
+        );
+        let e = stderr(&o);
+        assert!(t0.elapsed().as_secs() < 30, "count {count}: took too long");
+        if refused {
+            assert_eq!(o.status.code(), Some(2), "{e}");
+            for n in [
+                "loop.yml",
+                "line 6",
+                "scenarios[0]",
+                "time-series rows",
+                "its flow",
+            ] {
+                assert!(e.contains(n), "should mention {n:?}: {e}");
+            }
+            assert!(!d.join("out").exists(), "a refused run wrote output");
+        } else {
+            assert!(matches!(o.status.code(), Some(0) | Some(99)), "{e}");
+            let s: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(d.join("out/summary.json")).unwrap())
+                    .unwrap();
+            // The last of 10 arrivals starts at 9 s or later and thinks 3 s: past 12 s.
+            let end = s["state"]["testRunDurationMs"].as_f64().unwrap();
+            assert!(end >= 12_000.0, "run ended at {end} ms");
+        }
+    }
+}

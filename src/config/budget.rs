@@ -424,6 +424,35 @@ fn scenario_iteration(s: &ScenarioFile, e: &ExecutorCfg, costs: &BTreeMap<&Strin
 /// A piecewise-linear rate: segments (length ns, value at its start, value at its end).
 type Segments = Vec<(f64, f64, f64)>;
 
+/// The flow a scenario may pick whose iteration is shortest (it bounds how long a VU runs).
+fn shortest_flow<'a>(
+    s: &'a ScenarioFile,
+    e: &ExecutorCfg,
+    costs: &BTreeMap<&String, Cost>,
+) -> Option<&'a String> {
+    let only = e.common().2;
+    s.flows
+        .keys()
+        .filter(|n| only.is_none_or(|o| o.contains(n)))
+        .filter_map(|n| costs.get(n).map(|c| (n, c.time_ns)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(n, _)| n)
+}
+
+/// When the last arrival comes at the earliest (ns from the start): the start of the last
+/// segment that brings at least one arrival.
+fn last_arrival(segs: &[(f64, f64, f64)]) -> Option<f64> {
+    let mut at = 0.0;
+    let mut last = None;
+    for &(d, r0, r1) in segs {
+        if d * (r0 + r1) / 2.0 >= 1.0 {
+            last = Some(at);
+        }
+        at += d;
+    }
+    last
+}
+
 /// Up to `t` ns into the segments: (area, time covered, largest value reached).
 fn until(segs: &[(f64, f64, f64)], t: f64) -> (f64, f64, f64) {
     let (mut area, mut at, mut peak) = (0.0, 0.0, 0.0f64);
@@ -500,6 +529,8 @@ pub fn estimate(s: &ScenarioFile, m: &ModelFile) -> Estimate {
         .map(|(n, f)| (n, flow_cost(m, &f.steps, &mut memo)))
         .collect();
     let mut horizon: f64 = 0.0;
+    // An Artillery scenario whose VUs outlive its phases: (when the last one ends, why).
+    let mut outlived: Option<(f64, String, String)> = None;
     for (name, e) in &s.scenarios {
         let at = format!("scenarios.{name}");
         let (start, _, _, timeout) = e.common();
@@ -650,7 +681,27 @@ pub fn estimate(s: &ScenarioFile, m: &ModelFile) -> Estimate {
                     events: 0,
                     live: true,
                 });
-                full
+                // Artillery never cuts a VU at its phase's end: the last arrival runs its
+                // whole flow (a `loop` of 1e8 passes outlives every phase by far).
+                match (e, last_arrival(&segs)) {
+                    (ExecutorCfg::Artillery(_), Some(last)) if last + it.time_ns > full => {
+                        let t = start.0 as f64 + (last + it.time_ns);
+                        let flow = shortest_flow(s, e, &costs);
+                        outlived = outlived.filter(|o| o.0 >= t).or(Some((
+                            t,
+                            flow.map_or(at.clone(), |f| format!("flows.{f}")),
+                            format!(
+                                "; {at}'s last virtual user arrives at {} or later and runs \
+                                 its flow{} to the end, for about {} or more",
+                                secs(start.0 as f64 + last),
+                                flow.map_or(String::new(), |f| format!(" {f:?}")),
+                                secs(it.time_ns)
+                            ),
+                        )));
+                        last + it.time_ns
+                    }
+                    _ => full,
+                }
             }
         };
         // The run lasts at least until the regular end (gracefulStop, or Artillery's VUs
@@ -660,6 +711,8 @@ pub fn estimate(s: &ScenarioFile, m: &ModelFile) -> Estimate {
     if let Some(d) = s.duration {
         horizon = horizon.min(d.0 as f64);
     }
+    // Why the horizon is where it is, when a flow rather than a schedule sets it.
+    let outlived = outlived.filter(|(t, _, _)| *t == horizon);
 
     // The model's standing state.
     let pods_total: u64 = m.services.values().map(|s| u64::from(s.replicas)).sum();
@@ -755,11 +808,12 @@ pub fn estimate(s: &ScenarioFile, m: &ModelFile) -> Estimate {
     // pod for each row (counted as one event per pod).
     let columns = columns(m);
     let rows = horizon / s.sample_interval.0.max(1) as f64 + 1.0;
+    let (field, why) = outlived.map_or(("sample_interval".into(), String::new()), |o| (o.1, o.2));
     parts.push(Part {
         source: Source::Scenario,
-        field: "sample_interval".into(),
+        field,
         what: format!(
-            "{} time-series rows of {columns} columns (every {} over {})",
+            "{} time-series rows of {columns} columns (every {} over {}{why})",
             fmt_count(sat(rows)),
             crate::dist::format_duration(s.sample_interval.0),
             secs(horizon)
