@@ -88,10 +88,99 @@ struct Data<'a> {
     #[serde(borrow)]
     time: Option<Cow<'a, str>>,
     value: Option<f64>,
+    #[serde(borrow)]
+    tags: Option<Tags<'a>>,
+}
+
+#[derive(Deserialize)]
+struct Tags<'a> {
+    #[serde(borrow)]
+    scenario: Option<Cow<'a, str>>,
 }
 
 /// One sample: (metric, time in ns since the epoch, value).
 type Sample<'a> = (Cow<'a, str>, i64, f64);
+
+/// The k6 scenario a line's sample is tagged with (`data.tags.scenario` in JSON, the `scenario`
+/// column in CSV, whose header `col` locates), if any. Only iteration samples are asked.
+fn scenario_tag<'a>(format: Format, line: &'a str, col: Option<usize>) -> Option<Cow<'a, str>> {
+    match format {
+        Format::Json => {
+            #[derive(Deserialize)]
+            struct Only<'a> {
+                #[serde(borrow)]
+                data: Option<Data<'a>>,
+            }
+            let o: Only = serde_json::from_str(line).ok()?;
+            o.data?.tags?.scenario.filter(|s| !s.is_empty())
+        }
+        Format::Csv => csv_cell(line, col?).filter(|s| !s.is_empty()),
+    }
+}
+
+/// Cell `i` of a CSV row (RFC 4180: a quoted cell may hold commas and doubled quotes).
+fn csv_cell(line: &str, i: usize) -> Option<Cow<'_, str>> {
+    let mut rest = line;
+    for k in 0.. {
+        let (cell, next) = if let Some(q) = rest.strip_prefix('"') {
+            // The closing quote is one not doubled.
+            let b = q.as_bytes();
+            let mut j = 0;
+            loop {
+                match b.get(j) {
+                    Some(b'"') if b.get(j + 1) == Some(&b'"') => j += 2,
+                    Some(b'"') => break,
+                    Some(_) => j += 1,
+                    None => return None,
+                }
+            }
+            let after = &q[j + 1..];
+            let cell = Cow::Owned(q[..j].replace("\"\"", "\""));
+            (cell, after.strip_prefix(','))
+        } else {
+            match rest.split_once(',') {
+                Some((c, r)) => (Cow::Borrowed(c), Some(r)),
+                None => (Cow::Borrowed(rest), None),
+            }
+        };
+        if k == i {
+            return Some(cell);
+        }
+        rest = next?;
+    }
+    None
+}
+
+/// Most distinct scenarios followed (k6 names a handful): a bound on memory.
+const MAX_SCENARIOS: usize = 1000;
+
+/// Iteration starts of each scenario: (first, last), ns since the epoch.
+type Spans = BTreeMap<String, (i64, i64)>;
+
+/// Two scenarios whose iteration starts overlap in time by more than a second: both loads add
+/// up in the `vus` gauge and the iteration starts, so no hold measures one scenario (a closed
+/// and an open one at once can be read as neither).
+fn concurrent(spans: &Spans) -> Option<((&str, i64, i64), (&str, i64, i64))> {
+    let mut by_start: Vec<(&str, i64, i64)> = spans
+        .iter()
+        .map(|(n, &(a, b))| (n.as_str(), a, b))
+        .collect();
+    by_start.sort_by_key(|s| (s.1, s.2));
+    // Sorted by first start, a scenario overlaps an earlier one iff it starts before the
+    // latest last start so far.
+    let mut latest: Option<(&str, i64, i64)> = None;
+    for s in by_start {
+        if let Some(l) = latest {
+            if s.1 < l.2.saturating_sub(1_000_000_000) {
+                return Some((l, s));
+            }
+        }
+        if latest.is_none_or(|l| s.2 > l.2) {
+            latest = Some(s);
+        }
+    }
+    None
+}
 
 /// A hold: its kind and level (VUs, or offered iterations per second) and the window measured
 /// (ns since the epoch).
@@ -440,8 +529,16 @@ pub fn from_stream(path: &Path, format: Format, force: Option<LoadKind>) -> Resu
     // Offered iterations (started + dropped) per second since the epoch.
     let mut per_second: BTreeMap<i64, u32> = BTreeMap::new();
     let mut dropped_any = false;
+    let mut spans: Spans = BTreeMap::new();
+    let mut scenario_col: Option<usize> = None;
     let sec = 1_000_000_000i64;
     each_line(path, |n, line| {
+        if format == Format::Csv && (n == 1 || line.starts_with("metric_name,")) {
+            scenario_col = line
+                .trim_start_matches('\u{feff}')
+                .split(',')
+                .position(|c| c.trim() == "scenario");
+        }
         // Only these samples matter on this pass: skip the others before parsing them.
         if format == Format::Json
             && !(line.contains("\"vus\"")
@@ -476,6 +573,20 @@ pub fn from_stream(path: &Path, format: Format, force: Option<LoadKind>) -> Resu
         let Some((start, count)) = offered(&m, t, v) else {
             return Ok(());
         };
+        if let Some(name) = scenario_tag(format, line, scenario_col) {
+            let full = spans.len() == MAX_SCENARIOS;
+            match spans.get_mut(&*name) {
+                Some(sp) => *sp = (sp.0.min(start), sp.1.max(start)),
+                None if full => {
+                    return at(format!(
+                        "more than {MAX_SCENARIOS} scenarios: expected one k6 test run"
+                    ));
+                }
+                None => {
+                    spans.insert(name.into_owned(), (start, start));
+                }
+            }
+        }
         let second = start.div_euclid(sec);
         let spans_too_far = |s: i64| {
             per_second
@@ -500,6 +611,30 @@ pub fn from_stream(path: &Path, format: Format, force: Option<LoadKind>) -> Resu
             "",
             "no `vus`, `iteration_duration` or `dropped_iterations` samples: expected the \
              output of `k6 run --out json=FILE` or `--out csv=FILE`",
+        ));
+    }
+    if let (None, Some((a, b))) = (force, concurrent(&spans)) {
+        let t0 = spans.values().map(|s| s.0).min().unwrap_or(0);
+        let span = |s: (&str, i64, i64)| {
+            format!(
+                "{:?} (iterations starting from {} s to {} s)",
+                s.0,
+                (s.1 - t0) / sec,
+                (s.2 - t0) / sec
+            )
+        };
+        return Err(Error::input(
+            path,
+            "scenario",
+            format!(
+                "scenarios {} and {} ran at the same time: their loads add up in the `vus` \
+                 gauge and the iteration starts, so no hold measures one scenario's load (a \
+                 closed and an open scenario at once cannot be read as either). Calibrate from \
+                 a run of one scenario at a time, or say how to read this one: FILE@closed \
+                 (holds of the summed VUs) or FILE@open (holds of the summed arrival rate)",
+                span(a),
+                span(b)
+            ),
         ));
     }
     vus.sort_by_key(|s| s.0);
@@ -836,6 +971,88 @@ mod tests {
         let w = rate_windows(&(end - 59..=end).map(|s| (s, 1)).collect());
         assert_eq!(w.len(), 1, "{w:?}");
         assert!(w[0].level == 1.0 && w[0].from < w[0].to, "{w:?}");
+    }
+
+    #[test]
+    fn csv_cells_follow_rfc_4180_quoting() {
+        let row = r#"iteration_duration,1700000000,5,"a,b","say ""hi""",,x"#;
+        assert_eq!(csv_cell(row, 0).as_deref(), Some("iteration_duration"));
+        assert_eq!(csv_cell(row, 3).as_deref(), Some("a,b"));
+        assert_eq!(csv_cell(row, 4).as_deref(), Some(r#"say "hi""#));
+        assert_eq!(csv_cell(row, 5).as_deref(), Some(""));
+        assert_eq!(csv_cell(row, 6).as_deref(), Some("x"));
+        assert_eq!(csv_cell(row, 7), None);
+        assert_eq!(csv_cell(r#"a,"unclosed"#, 1), None);
+    }
+
+    /// A closed and an open scenario at once add up in every series k6 writes: refused, naming
+    /// both and when they ran, unless `@closed`/`@open` says how to read the sums. Scenarios
+    /// one after the other are not concurrent; a quoted URL name with a comma (before the
+    /// `scenario` column) does not shift it.
+    #[test]
+    fn concurrent_scenarios_are_refused_unless_the_kind_is_given() {
+        let dir = std::env::temp_dir().join(format!("surge-stream-mixed-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let header = "metric_name,timestamp,metric_value,check,error,error_code,\
+                      expected_response,group,method,name,proto,scenario,service,status\n";
+        let t0 = 1_700_000_000i64;
+        // `browse` starts iterations in the first minute, `api` in the second; `api` also
+        // starts some during `overlap` (seconds).
+        let csv = |overlap: (i64, i64)| {
+            let mut text = String::from(header);
+            for i in 0..120 {
+                text.push_str(&format!("vus,{},10,,,,,,,,,,,\n", t0 + i));
+                let sc = if i < 60 { "browse" } else { "api" };
+                text.push_str(&format!(
+                    "iteration_duration,{},100,,,,,,,\"GET /a,b\",,{sc},,\n",
+                    t0 + i + 1
+                ));
+                if (overlap.0..overlap.1).contains(&i) {
+                    text.push_str(&format!(
+                        "iteration_duration,{},100,,,,,,,,,api,,\n",
+                        t0 + i + 1
+                    ));
+                }
+            }
+            text
+        };
+        let f = dir.join("mixed.csv");
+        std::fs::write(&f, csv((10, 40))).unwrap();
+        let e = from_stream(&f, Format::Csv, None).unwrap_err().to_string();
+        assert!(
+            e.contains("mixed.csv") && e.contains("at the same time") && e.contains("\"api\""),
+            "{e}"
+        );
+        assert!(
+            e.contains("\"browse\" (iterations starting from 0 s to 59 s)"),
+            "{e}"
+        );
+        for kind in [LoadKind::Closed, LoadKind::Open] {
+            if let Err(e) = from_stream(&f, Format::Csv, Some(kind)) {
+                assert!(!e.to_string().contains("at the same time"), "{e}");
+            }
+        }
+        std::fs::write(&f, csv((0, 0))).unwrap();
+        if let Err(e) = from_stream(&f, Format::Csv, None) {
+            assert!(!e.to_string().contains("at the same time"), "{e}");
+        }
+        // JSON carries the scenario in `data.tags`.
+        let line = |t: i64, sc: &str| {
+            format!(
+                "{{\"type\":\"Point\",\"metric\":\"iteration_duration\",\"data\":{{\"time\":\
+                 \"2023-11-14T22:13:{t:02}Z\",\"value\":100,\"tags\":{{\"scenario\":\"{sc}\"}}}}}}\n"
+            )
+        };
+        let mut json = String::new();
+        for t in 0..50 {
+            json.push_str(&line(t, "browse"));
+            json.push_str(&line(t, "api"));
+        }
+        let j = dir.join("mixed.json");
+        std::fs::write(&j, json).unwrap();
+        let e = from_stream(&j, Format::Json, None).unwrap_err().to_string();
+        assert!(e.contains("at the same time"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
