@@ -156,19 +156,21 @@ const MAX_SCENARIOS: usize = 1000;
 
 /// Iteration starts of each scenario: (first, last), ns since the epoch.
 type Spans = BTreeMap<String, (i64, i64)>;
+/// One scenario's name and its first and last iteration start.
+type Span<'a> = (&'a str, i64, i64);
 
 /// Two scenarios whose iteration starts overlap in time by more than a second: both loads add
 /// up in the `vus` gauge and the iteration starts, so no hold measures one scenario (a closed
 /// and an open one at once can be read as neither).
-fn concurrent(spans: &Spans) -> Option<((&str, i64, i64), (&str, i64, i64))> {
-    let mut by_start: Vec<(&str, i64, i64)> = spans
+fn concurrent(spans: &Spans) -> Option<(Span<'_>, Span<'_>)> {
+    let mut by_start: Vec<Span> = spans
         .iter()
         .map(|(n, &(a, b))| (n.as_str(), a, b))
         .collect();
     by_start.sort_by_key(|s| (s.1, s.2));
     // Sorted by first start, a scenario overlaps an earlier one iff it starts before the
     // latest last start so far.
-    let mut latest: Option<(&str, i64, i64)> = None;
+    let mut latest: Option<Span> = None;
     for s in by_start {
         if let Some(l) = latest {
             if s.1 < l.2.saturating_sub(1_000_000_000) {
@@ -615,7 +617,7 @@ pub fn from_stream(path: &Path, format: Format, force: Option<LoadKind>) -> Resu
     }
     if let (None, Some((a, b))) = (force, concurrent(&spans)) {
         let t0 = spans.values().map(|s| s.0).min().unwrap_or(0);
-        let span = |s: (&str, i64, i64)| {
+        let span = |s: Span| {
             format!(
                 "{:?} (iterations starting from {} s to {} s)",
                 s.0,
