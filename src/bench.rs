@@ -79,6 +79,17 @@ fn timed(name: &str, loaded: &Loaded, seed: u64) -> Result<BenchResult> {
     })
 }
 
+/// Arrivals per second of the M/M/10 benchmark (ρ = 0.9).
+const MMC_LAMBDA: f64 = 9.0;
+
+/// The most customers whose run (customers / λ, plus the scenario's 1000-hour grace and
+/// timeout) fits the longest simulated time a scenario may have.
+fn most_customers() -> u64 {
+    let slack = 2 * 1000 * 3600 * crate::engine::SEC;
+    let secs = (crate::config::MAX_SIM_NS - slack) as f64 / crate::engine::SEC as f64;
+    (secs * MMC_LAMBDA * 0.99) as u64
+}
+
 pub fn mmc(customers: u64) -> BenchResult {
     try_mmc(customers).expect("the M/M/c benchmark fits its budget")
 }
@@ -90,7 +101,14 @@ pub fn try_mmc(customers: u64) -> Result<BenchResult> {
             "--customers 0: expected at least 1 customer".into(),
         ));
     }
-    let loaded = try_mmc_loaded(9.0, customers, 1)?;
+    let most = most_customers();
+    if customers > most {
+        return Err(crate::error::Error::Usage(format!(
+            "--customers {customers}: expected at most {most} (at {MMC_LAMBDA} arrivals/s a \
+             longer run would pass the 146 years a run may simulate)"
+        )));
+    }
+    let loaded = try_mmc_loaded(MMC_LAMBDA, customers, 1)?;
     timed(&format!("M/M/10 ({customers} customers)"), &loaded, 1)
 }
 
@@ -98,4 +116,23 @@ pub fn scenario(path: &Path) -> Result<BenchResult> {
     let loaded = config::load(path, &[])?;
     let seed = loaded.scenario.seed;
     timed(&loaded.name(), &loaded, seed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A customer count whose run outlasts the nanosecond clock is a usage error naming the
+    /// flag and the largest count; the largest count itself is refused by the event budget,
+    /// before anything runs (not by a duration in a generated scenario the user never wrote).
+    #[test]
+    fn customer_counts_past_the_clock_name_the_flag() {
+        let e = try_mmc(u64::MAX).err().expect("refused").to_string();
+        assert!(e.contains("--customers") && e.contains("at most"), "{e}");
+        let e = try_mmc(most_customers())
+            .err()
+            .expect("over the budget")
+            .to_string();
+        assert!(e.contains("events") && !e.contains("too large"), "{e}");
+    }
 }

@@ -14,7 +14,7 @@ pub mod scenario;
 mod validate;
 /// Semantic checks of a parsed scenario against its model: `(field, message)` on failure.
 pub use validate::scenario as validate_scenario;
-pub use validate::{artillery_phase, resolve_call, resolve_endpoint};
+pub use validate::{artillery_phase, resolve_call, resolve_endpoint, MAX_SIM_NS};
 
 use crate::error::{Error, Result};
 pub use model::ModelFile;

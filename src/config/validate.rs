@@ -563,7 +563,7 @@ fn vu_count(field: String, n: u64) -> Check {
 }
 
 /// Simulated times are u64 nanoseconds: keep every instant a run can reach far from overflow.
-const MAX_SIM_NS: u64 = 1 << 62;
+pub const MAX_SIM_NS: u64 = 1 << 62;
 
 fn time_unit(at: &str, tu: u64) -> Check {
     if tu == 0 {
