@@ -18,6 +18,7 @@ pub mod ensure;
 pub mod error;
 pub mod event;
 pub mod filtrex;
+pub mod gofloat;
 pub mod import;
 pub mod metrics;
 pub mod report;

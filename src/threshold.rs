@@ -8,10 +8,12 @@
 //! found by trying `<= < >= > === == !=` in that order and splitting on its
 //! first occurrence (exactly as k6 scans), so `p(95)<<500` fails on the
 //! right-hand side. Aggregations are case-sensitive; `p(N)` takes no inner
-//! whitespace (k6 hands the raw text to `ParseFloat`).
+//! whitespace (k6 hands the raw text to `ParseFloat`). Both numbers are read as Go's
+//! `strconv.ParseFloat` reads them ([`crate::gofloat`]): `1_000`, `0x1p-7`; `1e400` is refused.
 
 use std::fmt;
 
+use crate::gofloat::{self, GoFloatError};
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -358,9 +360,15 @@ fn parse_aggregation(s: &str) -> Result<Aggregation, String> {
                         )
                     }
                 })?;
-            let p: f64 = inner
-                .parse()
-                .map_err(|_| format!("malformed percentile {s:?}; expected p(N), 0 <= N <= 100"))?;
+            let p = gofloat::parse_f64(inner).map_err(|e| match e {
+                GoFloatError::Syntax => {
+                    format!("malformed percentile {s:?}; expected p(N), 0 <= N <= 100")
+                }
+                GoFloatError::Range { negative } => format!(
+                    "malformed percentile {s:?}: {}; expected p(N), 0 <= N <= 100",
+                    past_range(inner, negative)
+                ),
+            })?;
             if !(0.0..=100.0).contains(&p) {
                 return Err(format!(
                     "percentile {s:?} out of range; expected 0 <= N <= 100"
@@ -385,13 +393,25 @@ pub fn scan_expr(s: &str) -> Result<(&str, Op, &str), String> {
         .ok_or_else(|| EXPR_SHAPE.to_string())
 }
 
+/// Says that a literal Go's ParseFloat refuses with a range error lies past f64's range.
+fn past_range(literal: &str, negative: bool) -> String {
+    if negative {
+        format!("`{literal}` is past the smallest number (-1.8e308)")
+    } else {
+        format!("`{literal}` is past the largest number (1.8e308)")
+    }
+}
+
 /// Parses `aggregation op number`, e.g. `p(95) < 500`, `rate<0.01`, `count>=1e3`.
 pub fn parse_expr(s: &str) -> Result<Expr, String> {
     let (lhs, op, rhs) = scan_expr(s)?;
     let agg = parse_aggregation(lhs)?;
-    // Rust's float grammar is close to Go's ParseFloat: signs, exponents,
-    // "inf"; both reject trailing garbage such as "500ms" or "<500".
-    let value: f64 = rhs.parse().map_err(|_| EXPR_SHAPE.to_string())?;
+    // k6 reads the number with Go's ParseFloat: `1_000` and `0x1p-7` are numbers, `500ms` is
+    // not, and `1e400` is an error rather than infinity.
+    let value = gofloat::parse_f64(rhs).map_err(|e| match e {
+        GoFloatError::Syntax => EXPR_SHAPE.to_string(),
+        GoFloatError::Range { negative } => past_range(rhs, negative),
+    })?;
     if value.is_nan() {
         return Err("threshold value must be a number, not NaN".into());
     }
@@ -830,6 +850,43 @@ mod tests {
             .unwrap_err()
             .contains("unknown aggregation"));
         assert!(parse_expr("p(101)<1").unwrap_err().contains("out of range"));
+    }
+
+    /// Numbers as Go's ParseFloat reads them (k6 thresholds_parser.go), not as Rust does.
+    #[test]
+    fn go_float_numbers() {
+        assert_eq!(ok("p(95)<1_000"), (A::Percentile(95.0), Op::Lt, 1000.0));
+        assert_eq!(ok("rate<0x1p-7"), (A::Rate, Op::Lt, 0.0078125));
+        assert_eq!(ok("p(0x1.8p6)<5"), (A::Percentile(96.0), Op::Lt, 5.0));
+        assert_eq!(ok("p(9_9.9)<1e1_0"), (A::Percentile(99.9), Op::Lt, 1e10));
+        assert_eq!(ok("avg<1e-400"), (A::Avg, Op::Lt, 0.0));
+        assert_eq!(ok("avg<-Infinity").2, f64::NEG_INFINITY);
+
+        let err = parse_expr("p(95)<1e400").unwrap_err();
+        assert_eq!(err, "`1e400` is past the largest number (1.8e308)");
+        let err = parse_expr("min > -0x1p1024").unwrap_err();
+        assert_eq!(err, "`-0x1p1024` is past the smallest number (-1.8e308)");
+        let err = parse_expr("p(1e400)<5").unwrap_err();
+        assert!(err.contains("`1e400` is past the largest number"), "{err}");
+
+        for bad in [
+            "avg<0x10",
+            "avg<1p4",
+            "avg<1_",
+            "avg<1_.5",
+            "avg<0x1.5e-2",
+            "avg<-nan",
+            "p(0x60)<5",
+            "p(+nan)<5",
+            "p(9_)<5",
+        ] {
+            assert!(parse_expr(bad).is_err(), "{bad:?} should be rejected");
+        }
+        assert_eq!(parse_expr("avg<1_").unwrap_err(), EXPR_SHAPE);
+        assert_eq!(
+            parse_expr("avg<NaN").unwrap_err(),
+            "threshold value must be a number, not NaN"
+        );
     }
 
     #[test]

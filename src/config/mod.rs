@@ -225,7 +225,11 @@ fn utf8_position(bytes: &[u8], at: usize) -> (usize, usize, usize) {
 
 /// Parse YAML into `T`, mapping parser errors to "file: line L, column C: message".
 pub fn parse_yaml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
-    serde_saphyr::from_str::<T>(text).map_err(|e| yaml_error(path, text, &e))
+    // YAML 1.2 booleans (`true`/`false`) only: with YAML 1.1's `y`, `n`, `yes`, `off`..., a key
+    // or value `n` inside an internally tagged enum (buffered by serde) reached a string map as
+    // a boolean and was refused. `--set` values read YAML 1.2 too (overrides.rs).
+    let options = serde_saphyr::options! { strict_booleans: true };
+    serde_saphyr::from_str_with_options::<T>(text, options).map_err(|e| yaml_error(path, text, &e))
 }
 
 /// A YAML reader error as "file: line L, column C: message".
@@ -267,6 +271,22 @@ pub fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> Error {
                 path,
                 location,
                 format!("expected {expected}, got `{value}`{why}"),
+            );
+        }
+    }
+    // `enabled: yes` in a boolean field: say what is accepted, in plain words.
+    if let (serde_saphyr::Error::InvalidBooleanStrict { .. }, Some(l)) =
+        (e.without_snippet(), e.location())
+    {
+        if let Some((key, value)) = scalar_at(text, l.line() as usize, l.column() as usize) {
+            let location = match key {
+                Some(k) => format!("line {}, field {k}", l.line()),
+                None => format!("line {}, column {}", l.line(), l.column()),
+            };
+            return Error::input(
+                path,
+                location,
+                format!("expected true or false, got `{value}`"),
             );
         }
     }
@@ -355,6 +375,12 @@ fn plain(msg: &str) -> String {
         if v.parse::<f64>().is_ok_and(f64::is_infinite) {
             return format!("expected a number, got `{v}` (past the largest number, 1.8e308)");
         }
+    }
+    // `flag: off` inside a tagged enum (buffered, so not the reader's strict-boolean error).
+    if let Some(v) = offending_value(msg)
+        .filter(|_| msg.starts_with("invalid type: string") && msg.ends_with("expected a boolean"))
+    {
+        return format!("expected true or false, got `{v}`");
     }
     let mut m = msg.replace("floating point `", "number `");
     for (rust, said) in [
@@ -1144,6 +1170,59 @@ mod tests {
             "{e}"
         );
         assert!(!e.contains("DuplicateKeyPolicy"), "{e}");
+    }
+
+    /// YAML 1.1 booleans (`n`, `yes`, `off`...) are strings, also where serde buffers an
+    /// internally tagged enum: a key `n` in a string map was read as `false` and refused.
+    #[test]
+    fn yaml_1_1_booleans_are_strings_in_tagged_enums() {
+        use std::collections::BTreeMap;
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(tag = "type")]
+        enum M {
+            A {
+                #[serde(default)]
+                tags: BTreeMap<String, String>,
+                #[serde(default)]
+                flag: Option<bool>,
+            },
+        }
+        #[derive(serde::Deserialize, Debug)]
+        struct F {
+            item: M,
+            #[serde(default)]
+            flag: Option<bool>,
+        }
+        let parse = |text: &str| parse_yaml::<F>(Path::new("f.yaml"), text);
+        let f = parse("item:\n  type: A\n  tags: {n: x, y: n, yes: off, On: No}\n").unwrap();
+        let M::A { tags, .. } = f.item;
+        let want = [("n", "x"), ("y", "n"), ("yes", "off"), ("On", "No")];
+        let want: BTreeMap<String, String> = want
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(tags, want);
+        // true/false stay booleans, inside the enum and out.
+        for (t, b) in [("true", true), ("false", false), ("True", true)] {
+            let f = parse(&format!("flag: {t}\nitem:\n  type: A\n  flag: {t}\n")).unwrap();
+            let M::A { flag, .. } = f.item;
+            assert_eq!((f.flag, flag), (Some(b), Some(b)), "{t}");
+        }
+        // A YAML 1.1 boolean in a boolean field is refused, naming the field and the value.
+        let e = parse("flag: yes\nitem: {type: A}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 1, field flag: expected true or false, got `yes`"),
+            "{e}"
+        );
+        let e = parse("item:\n  type: A\n  flag: off\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 3, field flag: expected true or false, got `off`"),
+            "{e}"
+        );
     }
 
     #[test]
