@@ -229,7 +229,28 @@ pub fn parse_yaml<T: DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
     // or value `n` inside an internally tagged enum (buffered by serde) reached a string map as
     // a boolean and was refused. `--set` values read YAML 1.2 too (overrides.rs).
     let options = serde_saphyr::options! { strict_booleans: true };
-    serde_saphyr::from_str_with_options::<T>(text, options).map_err(|e| yaml_error(path, text, &e))
+    serde_saphyr::from_str_with_options::<T>(text, options).map_err(|e| {
+        // An empty file (or comments only) has no document: the reader's "unexpected end of
+        // input at line 1, column 1" does not say that.
+        if no_yaml_content(text) {
+            return Error::input(
+                path,
+                "",
+                "the file has no YAML content (it is empty or only comments): expected its \
+                 fields, such as `flows:` and `scenarios:` for a scenario or `services:` for a \
+                 model",
+            );
+        }
+        yaml_error(path, text, &e)
+    })
+}
+
+/// Whether `text` holds nothing but blank lines, comments and document markers.
+fn no_yaml_content(text: &str) -> bool {
+    text.trim_start_matches('\u{feff}').lines().all(|l| {
+        let l = l.trim();
+        l.is_empty() || l.starts_with('#') || l == "---" || l == "..."
+    })
 }
 
 /// A YAML reader error as "file: line L, column C: message".
@@ -1125,6 +1146,30 @@ fn find_line_json(text: &str, field: &str) -> Option<usize> {
 mod tests {
     use super::{find_line, parse_yaml};
     use std::path::Path;
+
+    /// An empty file, or one of comments only, says so instead of "unexpected end of input".
+    #[test]
+    fn empty_files_say_they_are_empty() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct F {
+            items: Vec<u32>,
+        }
+        for text in ["", "\n\n", "# a comment\n  # another\n", "---\n# c\n...\n"] {
+            let e = parse_yaml::<F>(Path::new("f.yaml"), text)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("f.yaml") && e.contains("no YAML content"),
+                "{text:?}: {e}"
+            );
+        }
+        // Content with a missing field is not "empty".
+        let e = parse_yaml::<F>(Path::new("f.yaml"), "# c\nother: 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("no YAML content"), "{e}");
+    }
 
     /// A value inside an internally tagged enum was reported at the enclosing list item, in
     /// Rust's words (`expected i32`), and a second document as library advice.
