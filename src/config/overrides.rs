@@ -112,12 +112,11 @@ fn set_in(root: &mut Value, segs: &[Seg], value: Value) -> std::result::Result<(
 
 /// Parse the right-hand side as a YAML scalar (number, bool, string) or flow collection.
 fn parse_value(raw: &str) -> Value {
-    match serde_saphyr::from_str::<Value>(raw) {
-        // YAML 1.1's `y`, `no`, `on`... are names and paths here, not booleans (YAML 1.2).
-        Ok(Value::Bool(_)) if !matches!(raw, "true" | "false") => Value::String(raw.to_string()),
-        Ok(v) => v,
-        Err(_) => Value::String(raw.to_string()),
-    }
+    // YAML 1.2 booleans, as files are read (`parse_yaml`): `y`, `no`, `on`... are names and
+    // paths here, `true` and `True` are booleans.
+    let options = serde_saphyr::options! { strict_booleans: true };
+    serde_saphyr::from_str_with_options::<Value>(raw, options)
+        .unwrap_or_else(|_| Value::String(raw.to_string()))
 }
 
 /// The value of the last `--set model=PATH`: the model file is read before the other overrides
@@ -425,5 +424,25 @@ mod tests {
             nearest(&c, "services.api.replica", 1),
             vec!["services.api.replicas"]
         );
+    }
+
+    /// `--set` values read as files are (YAML 1.2): only true/false spellings are booleans.
+    #[test]
+    fn set_values_read_yaml_1_2_booleans() {
+        use serde_json::json;
+        for (raw, want) in [
+            ("true", json!(true)),
+            ("True", json!(true)),
+            ("false", json!(false)),
+            ("y", json!("y")),
+            ("no", json!("no")),
+            ("on", json!("on")),
+            ("12", json!(12)),
+            ("2.5", json!(2.5)),
+            ("[1, 2]", json!([1, 2])),
+            ("exp(mean=2ms)", json!("exp(mean=2ms)")),
+        ] {
+            assert_eq!(parse_value(raw), want, "{raw}");
+        }
     }
 }
