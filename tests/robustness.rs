@@ -1380,3 +1380,36 @@ fn artillery_flows_that_outlive_their_phases_are_estimated_to_their_end() {
         }
     }
 }
+
+/// A k6 VU still waiting at the end keeps the run going until gracefulStop: with a 100,000-hour
+/// endpoint, client timeout and gracefulStop, the run grew for 39 s to the memory budget (13 GB)
+/// because the estimate's horizon stopped at the executor's end. It is refused at once, at the
+/// flow, saying why; with the default gracefulStop (30 s) the same scenario runs, and ends when
+/// the VUs are cut, 30 s after the 5-s duration.
+#[test]
+fn k6_iterations_running_past_the_end_count_until_graceful_stop() {
+    let model = "entry: web\nservices:\n  web:\n    replicas: 1\n    pod: {cores: 1}\n    \
+                 endpoints:\n      slow:\n        - delay: const(100000h)\n";
+    let scenario = |grace: &str| {
+        format!(
+            "model: model.yaml\nrequest_timeout: 100000h\nflows:\n  wait:\n    steps:\n      \
+             - request: slow\nscenarios:\n  load:\n    executor: constant-vus\n    vus: 2\n    \
+             duration: 5s\n{grace}"
+        )
+    };
+    let t0 = std::time::Instant::now();
+    refused(
+        "k6-grace-long",
+        &scenario("    gracefulStop: 100000h\n"),
+        model,
+        "scenario.yaml",
+        &["line 4", "flows.wait", "time-series rows", "gracefulStop"],
+    );
+    assert!(t0.elapsed().as_secs() < 30, "the refusal took too long");
+    let s = runs("k6-grace-default", &scenario(""), model);
+    let end = s["state"]["testRunDurationMs"].as_f64().unwrap();
+    assert!(
+        (34_000.0..=36_000.0).contains(&end),
+        "run ended at {end} ms"
+    );
+}

@@ -4,7 +4,9 @@
 //! The estimate sums the things that grow with the configuration: virtual users (k6 VUs,
 //! Artillery arrivals still running), the ramping-vus plan, cache keys, pods and database
 //! instances, per-endpoint histograms and the time series (rows = horizon / sample_interval,
-//! times its columns; the horizon is the executors' regular end, cut by `duration`). The event count is the arrivals (rate × duration, or phase areas) and the
+//! times its columns; the horizon is the executors' regular end, extended by an iteration still
+//! running then (until gracefulStop for k6, to the flow's end for Artillery), cut by
+//! `duration`). The event count is the arrivals (rate × duration, or phase areas) and the
 //! closed loops' iterations times the events one iteration needs, plus one event per sample.
 //! Where the configuration does not determine a quantity the estimate takes a lower bound, so
 //! a refusal is never wrong: a closed VU's iteration lasts at most its think time plus one
@@ -424,19 +426,26 @@ fn scenario_iteration(s: &ScenarioFile, e: &ExecutorCfg, costs: &BTreeMap<&Strin
 /// A piecewise-linear rate: segments (length ns, value at its start, value at its end).
 type Segments = Vec<(f64, f64, f64)>;
 
-/// The flow a scenario may pick whose iteration is shortest (it bounds how long a VU runs).
-fn shortest_flow<'a>(
+/// How long an iteration of the flows a scenario may pick lasts at the least, and which flow
+/// that is: its service and think time, or, when client timeouts cut its requests short,
+/// its think time plus a timeout per request.
+fn shortest_iteration<'a>(
     s: &'a ScenarioFile,
     e: &ExecutorCfg,
     costs: &BTreeMap<&String, Cost>,
-) -> Option<&'a String> {
+    timeout: f64,
+) -> (f64, Option<&'a String>) {
     let only = e.common().2;
     s.flows
         .keys()
         .filter(|n| only.is_none_or(|o| o.contains(n)))
-        .filter_map(|n| costs.get(n).map(|c| (n, c.time_ns)))
-        .min_by(|a, b| a.1.total_cmp(&b.1))
-        .map(|(n, _)| n)
+        .filter_map(|n| {
+            costs
+                .get(n)
+                .map(|c| (c.time_ns.min(c.max_time(timeout)), Some(n)))
+        })
+        .min_by(|a, b| a.0.total_cmp(&b.0))
+        .unwrap_or((0.0, None))
 }
 
 /// When the last arrival comes at the earliest (ns from the start): the start of the last
@@ -559,7 +568,8 @@ pub fn estimate(s: &ScenarioFile, m: &ModelFile) -> Estimate {
                 live: true,
             });
         };
-        let end = match e {
+        // (The regular end, when an iteration still running then began at the earliest.)
+        let (end, runs_on) = match e {
             // A fixed number of looping VUs for at most a duration.
             ExecutorCfg::ConstantVus(_)
             | ExecutorCfg::SharedIterations(_)
@@ -577,7 +587,8 @@ pub fn estimate(s: &ScenarioFile, m: &ModelFile) -> Estimate {
                     format!("{at}.vus"),
                     &mut parts,
                 );
-                d
+                // Every VU starts an iteration at the start.
+                (d, Some(0.0))
             }
             ExecutorCfg::RampingVus(c) => {
                 let d: f64 = c.stages.iter().map(|x| x.duration.0 as f64).sum();
@@ -612,7 +623,9 @@ pub fn estimate(s: &ScenarioFile, m: &ModelFile) -> Estimate {
                     events: 0,
                     live: false,
                 });
-                d
+                // VUs still active at the end run an iteration begun at the start or later (VUs
+                // ramped down to 0 before the end may stop early: no bound then).
+                (d, (from > 0.0).then_some(0.0))
             }
             _ => {
                 let segs = arrival_segments(e).unwrap_or_default();
@@ -681,28 +694,53 @@ pub fn estimate(s: &ScenarioFile, m: &ModelFile) -> Estimate {
                     events: 0,
                     live: true,
                 });
-                // Artillery never cuts a VU at its phase's end: the last arrival runs its
-                // whole flow (a `loop` of 1e8 passes outlives every phase by far).
-                match (e, last_arrival(&segs)) {
-                    (ExecutorCfg::Artillery(_), Some(last)) if last + it.time_ns > full => {
-                        let t = start.0 as f64 + (last + it.time_ns);
-                        let flow = shortest_flow(s, e, &costs);
-                        outlived = outlived.filter(|o| o.0 >= t).or(Some((
-                            t,
-                            flow.map_or(at.clone(), |f| format!("flows.{f}")),
-                            format!(
-                                "; {at}'s last virtual user arrives at {} or later and runs \
-                                 its flow{} to the end, for about {} or more",
-                                secs(start.0 as f64 + last),
-                                flow.map_or(String::new(), |f| format!(" {f:?}")),
-                                secs(it.time_ns)
-                            ),
-                        )));
-                        last + it.time_ns
-                    }
-                    _ => full,
+                // Artillery's last arrival runs its whole flow; a k6 iteration begun at the
+                // start or later runs until gracefulStop.
+                match e {
+                    ExecutorCfg::Artillery(_) => (full, last_arrival(&segs)),
+                    _ => (full, (n >= 1.0).then_some(0.0)),
                 }
             }
+        };
+        // An iteration still running at the regular end (begun at `from` or later) keeps the
+        // run going: an Artillery VU to the end of its flow (a `loop` of 1e8 passes outlives
+        // every phase by far), a k6 one until gracefulStop. The run lasts at least that long.
+        let end = match runs_on {
+            Some(from) => {
+                let (least, flow) = shortest_iteration(s, e, &costs, timeout);
+                let artillery = matches!(e, ExecutorCfg::Artillery(_));
+                let cut = if artillery {
+                    f64::INFINITY
+                } else {
+                    end + e.common().1 .0 as f64
+                };
+                let lasts = (from + least).min(cut);
+                if lasts > end {
+                    let t = start.0 as f64 + lasts;
+                    let flow_name = flow.map_or(String::new(), |f| format!(" {f:?}"));
+                    let why = if artillery {
+                        format!(
+                            "; {at}'s last virtual user arrives at {} or later and runs its \
+                             flow{flow_name} to the end, for about {} or more",
+                            secs(start.0 as f64 + from),
+                            secs(least)
+                        )
+                    } else {
+                        format!(
+                            "; {at}'s iterations of flow{flow_name} take about {} or more, and \
+                             gracefulStop lets one running at the end go on until {}",
+                            secs(least),
+                            secs(start.0 as f64 + cut)
+                        )
+                    };
+                    let field = flow.map_or(at.clone(), |f| format!("flows.{f}"));
+                    outlived = outlived.filter(|o| o.0 >= t).or(Some((t, field, why)));
+                    lasts
+                } else {
+                    end
+                }
+            }
+            None => end,
         };
         // The run lasts at least until the regular end (gracefulStop, or Artillery's VUs
         // finishing their flows, may add to it).
@@ -1023,6 +1061,43 @@ mod tests {
         assert_eq!(parse_count("1e9").unwrap(), 1_000_000_000);
         assert!(parse_count("0").is_err());
         assert_eq!(fmt_bytes(1536), "1.5 KiB");
+    }
+
+    /// The horizon reaches past an executor's end by what an iteration still running then
+    /// needs: until gracefulStop for k6 (none when a ramp takes every VU away first), to the
+    /// flow's end for Artillery; the same 20-s flow (a 20-s request) against 10-s schedules.
+    #[test]
+    fn horizon_covers_iterations_running_past_the_end() {
+        let model = "entry: web\nservices:\n  web:\n    replicas: 1\n    pod: {cores: 1}\n    \
+                     endpoints:\n      slow:\n        - delay: const(20s)\n";
+        let horizon_s = |exec: &str| {
+            let scenario = format!(
+                "model: m.yaml\nflows:\n  f:\n    steps:\n      - request: slow\n\
+                 scenarios:\n  a:\n{exec}"
+            );
+            let l = crate::config::from_strs(&scenario, model).expect("valid");
+            estimate(&l.scenario, &l.model).horizon as f64 / SEC as f64
+        };
+        let k6 = "    executor: constant-vus\n    vus: 1\n    duration: 10s\n";
+        assert_eq!(horizon_s(k6), 20.0);
+        assert_eq!(horizon_s(&format!("{k6}    gracefulStop: 5s\n")), 15.0);
+        let ramp = |to: u32| {
+            format!(
+                "    executor: ramping-vus\n    startVUs: 1\n    stages:\n      \
+                 - {{duration: 10s, target: {to}}}\n"
+            )
+        };
+        assert_eq!(horizon_s(&ramp(0)), 10.0);
+        assert_eq!(horizon_s(&ramp(2)), 20.0);
+        let artillery = "    executor: artillery\n    phases:\n      \
+                         - {duration: 10, arrivalRate: 1}\n      - {duration: 10, arrivalRate: 2}\n";
+        // The last phase starts at 10 s: its arrivals end at 30 s or later.
+        assert_eq!(horizon_s(artillery), 30.0);
+        // A client timeout ends the wait (and an Artillery VU) at 2 s.
+        assert_eq!(
+            horizon_s(&format!("{artillery}    request_timeout: 2s\n")),
+            20.0
+        );
     }
 
     #[test]
