@@ -269,17 +269,22 @@ pub fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> Error {
             first = tail;
         }
     }
-    // A scalar that is no number where one is expected (`1e308e308`, or `1e400`, past the
-    // largest): the reader says only "invalid floating point"; name the field and the value.
-    if let (serde_saphyr::Error::InvalidScalar { ty, .. }, Some(l)) =
-        (e.without_snippet(), e.location())
-    {
+    // A scalar of the wrong kind (`1e308e308`, `1e400` past the largest number, `yes` in a
+    // boolean field): the reader says only "invalid floating point" or names its option; name
+    // the field, the value and what is accepted, in plain words.
+    let expected = match e.without_snippet() {
+        serde_saphyr::Error::InvalidScalar { ty, .. } => Some(match *ty {
+            "floating point" => "a number".to_string(),
+            other => {
+                let p = plain(&format!("expected {other}"));
+                p.strip_prefix("expected ").unwrap_or(&p).to_string()
+            }
+        }),
+        serde_saphyr::Error::InvalidBooleanStrict { .. } => Some("true or false".to_string()),
+        _ => None,
+    };
+    if let (Some(expected), Some(l)) = (expected, e.location()) {
         if let Some((key, value)) = scalar_at(text, l.line() as usize, l.column() as usize) {
-            let expected = match *ty {
-                "floating point" => "a number".to_string(),
-                other => plain(&format!("expected {other}")),
-            };
-            let expected = expected.strip_prefix("expected ").unwrap_or(&expected);
             let why = match value.parse::<f64>() {
                 Ok(x) if x.is_infinite() => " (past the largest number, 1.8e308)",
                 _ => "",
@@ -292,22 +297,6 @@ pub fn yaml_error(path: &Path, text: &str, e: &serde_saphyr::Error) -> Error {
                 path,
                 location,
                 format!("expected {expected}, got `{value}`{why}"),
-            );
-        }
-    }
-    // `enabled: yes` in a boolean field: say what is accepted, in plain words.
-    if let (serde_saphyr::Error::InvalidBooleanStrict { .. }, Some(l)) =
-        (e.without_snippet(), e.location())
-    {
-        if let Some((key, value)) = scalar_at(text, l.line() as usize, l.column() as usize) {
-            let location = match key {
-                Some(k) => format!("line {}, field {k}", l.line()),
-                None => format!("line {}, column {}", l.line(), l.column()),
-            };
-            return Error::input(
-                path,
-                location,
-                format!("expected true or false, got `{value}`"),
             );
         }
     }
