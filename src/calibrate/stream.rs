@@ -98,25 +98,8 @@ struct Tags<'a> {
     scenario: Option<Cow<'a, str>>,
 }
 
-/// One sample: (metric, time in ns since the epoch, value).
-type Sample<'a> = (Cow<'a, str>, i64, f64);
-
-/// The k6 scenario a line's sample is tagged with (`data.tags.scenario` in JSON, the `scenario`
-/// column in CSV, whose header `col` locates), if any. Only iteration samples are asked.
-fn scenario_tag<'a>(format: Format, line: &'a str, col: Option<usize>) -> Option<Cow<'a, str>> {
-    match format {
-        Format::Json => {
-            #[derive(Deserialize)]
-            struct Only<'a> {
-                #[serde(borrow)]
-                data: Option<Data<'a>>,
-            }
-            let o: Only = serde_json::from_str(line).ok()?;
-            o.data?.tags?.scenario.filter(|s| !s.is_empty())
-        }
-        Format::Csv => csv_cell(line, col?).filter(|s| !s.is_empty()),
-    }
-}
+/// One sample: (metric, time in ns since the epoch, value, the k6 scenario it is tagged with).
+type Sample<'a> = (Cow<'a, str>, i64, f64, Option<Cow<'a, str>>);
 
 /// Cell `i` of a CSV row (RFC 4180: a quoted cell may hold commas and doubled quotes).
 fn csv_cell(line: &str, i: usize) -> Option<Cow<'_, str>> {
@@ -235,7 +218,14 @@ fn each_line(path: &Path, mut f: impl FnMut(usize, &str) -> Result<()>) -> Resul
 
 /// The sample a line holds, if it is one (`None` for metric declarations, the CSV header and
 /// blank lines).
-fn sample<'a>(path: &Path, format: Format, n: usize, line: &'a str) -> Result<Option<Sample<'a>>> {
+/// `scenario_col`: the CSV header's `scenario` column, when it has one.
+fn sample<'a>(
+    path: &Path,
+    format: Format,
+    n: usize,
+    line: &'a str,
+    scenario_col: Option<usize>,
+) -> Result<Option<Sample<'a>>> {
     let at = |what: &str| Error::input(path, format!("line {n}"), what.to_string());
     let line = if n == 1 {
         line.trim_start_matches('\u{feff}')
@@ -263,7 +253,8 @@ fn sample<'a>(path: &Path, format: Format, n: usize, line: &'a str) -> Result<Op
                 ))
             })?;
             let v = d.value.ok_or_else(|| at("a Point without `data.value`"))?;
-            Ok(Some((e.metric, t, v)))
+            let scenario = d.tags.and_then(|t| t.scenario).filter(|s| !s.is_empty());
+            Ok(Some((e.metric, t, v, scenario)))
         }
         Format::Csv => {
             if n == 1 || line.starts_with("metric_name,") {
@@ -284,7 +275,10 @@ fn sample<'a>(path: &Path, format: Format, n: usize, line: &'a str) -> Result<Op
                 .trim()
                 .parse()
                 .map_err(|_| at(&format!("metric_value {value:?}: expected a number")))?;
-            Ok(Some((Cow::Borrowed(metric.trim()), t, v)))
+            let scenario = scenario_col
+                .and_then(|c| csv_cell(line, c))
+                .filter(|s| !s.is_empty());
+            Ok(Some((Cow::Borrowed(metric.trim()), t, v, scenario)))
         }
     }
 }
@@ -549,7 +543,7 @@ pub fn from_stream(path: &Path, format: Format, force: Option<LoadKind>) -> Resu
         {
             return Ok(());
         }
-        let Some((m, t, v)) = sample(path, format, n, line)? else {
+        let Some((m, t, v, scenario)) = sample(path, format, n, line, scenario_col)? else {
             return Ok(());
         };
         let at = |msg: String| Err(Error::input(path, format!("line {n}"), msg));
@@ -575,7 +569,7 @@ pub fn from_stream(path: &Path, format: Format, force: Option<LoadKind>) -> Resu
         let Some((start, count)) = offered(&m, t, v) else {
             return Ok(());
         };
-        if let Some(name) = scenario_tag(format, line, scenario_col) {
+        if let Some(name) = scenario {
             let full = spans.len() == MAX_SCENARIOS;
             match spans.get_mut(&*name) {
                 Some(sp) => *sp = (sp.0.min(start), sp.1.max(start)),
@@ -692,7 +686,7 @@ pub fn from_stream(path: &Path, format: Format, force: Option<LoadKind>) -> Resu
         if format == Format::Json && !(line.contains("\"http_req") || line.contains("iteration")) {
             return Ok(());
         }
-        let Some((m, t, v)) = sample(path, format, n, line)? else {
+        let Some((m, t, v, _)) = sample(path, format, n, line, None)? else {
             return Ok(());
         };
         // An open hold's rate from the starts due inside it, by when they were due.
