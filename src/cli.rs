@@ -249,7 +249,8 @@ pub struct CalibrateOpts {
     scenario: PathBuf,
     /// Measured points: a CSV (one row per load level); a k6 summary JSON, as FILE@N (VUs) or
     /// FILE@R/s (arrivals per second) when the file does not say; or a k6 `--out json`/`--out
-    /// csv` time series, a point per hold (FILE@open or FILE@closed to say which) (repeatable).
+    /// csv` time series, a point per hold (FILE@open or FILE@closed to say which kind,
+    /// FILE@scenario=NAME for one scenario of several) (repeatable).
     #[arg(long, value_name = "FILE[@LOAD]", required = true)]
     measured: Vec<String>,
     /// A free parameter by --set path, with optional bounds: PATH=LO..HI (repeatable).

@@ -915,6 +915,78 @@ fn stepped_open_k6_time_series_gives_one_open_point_per_rate() {
     refused("summary.json@open", &["not one"]);
 }
 
+/// A run of two scenarios one after the other, an open test then a closed soak (k6
+/// `startTime`): each is read as its own kind, so the run gives open and closed points. A
+/// calibration scenario with one arrival-rate executor cannot set a closed point's load: that
+/// is refused with the way out, `@scenario=NAME`, which keeps the open scenario's holds and
+/// recovers S as from the open run alone. An unknown name is refused naming the scenarios.
+#[test]
+fn one_scenario_of_a_mixed_k6_run_is_chosen_by_name() {
+    let d = tmpdir("calibrate", "stream-mixed");
+    write(
+        &d,
+        "m.yaml",
+        "entry: db\nservices:\n  db:\n    replicas: 1\n    pod: {cores: 1, discipline: fcfs, workers: 1}\n    endpoints:\n      tx:\n        - cpu: exp(mean=25ms)\n",
+    );
+    write(
+        &d,
+        "s.yaml",
+        "model: m.yaml\nseed: 5\nsample_interval: 10s\nrequest_timeout: 1000h\n\
+         flows:\n  one:\n    steps:\n      - request: tx\n\
+         scenarios:\n  open:\n    executor: poisson-arrivals\n    rate: 1\n    duration: 600s\n    gracefulStop: 1000h\n",
+    );
+    let mut json = stepped_open_k6_json(&[10.0, 20.0, 40.0, 60.0], 0.010);
+    // The soak: 5 VUs from 410 s to 530 s, each iteration one 12 ms request and a 1 s sleep.
+    let sec = 1_000_000_000i64;
+    let soak = |metric: &str, ns: i64, v: f64| k6_point(metric, ns, v, r#"{"scenario":"soak"}"#);
+    for i in 410..=530 {
+        json.push_str(&k6_point("vus", (K6_T0 + i) * sec, 5.0, "{}"));
+    }
+    for i in 410..530 {
+        for v in 0..5 {
+            let start = (K6_T0 + i) * sec + v * 200_000_000;
+            json.push_str(&soak("http_reqs", start + 12_000_000, 1.0));
+            json.push_str(&soak("http_req_duration", start + 12_000_000, 12.0));
+            json.push_str(&soak("iterations", start + 1_012_000_000, 1.0));
+            json.push_str(&soak("iteration_duration", start + 1_012_000_000, 1012.0));
+        }
+    }
+    write(&d, "run.json", &json);
+    refused_measured(&d, "run.json", &["run.json", "closed point", "@scenario="]);
+    refused_measured(
+        &d,
+        "run.json@scenario=nope",
+        &["run.json", "\"open\"", "\"soak\""],
+    );
+    let o = surge(
+        &[
+            "calibrate",
+            "s.yaml",
+            "--measured",
+            "run.json@scenario=open",
+            "--fit",
+            "services.db.endpoints.tx[0].cpu=2ms..50ms",
+            "--max-evals",
+            "60",
+            "--out",
+            "out",
+            "-q",
+        ],
+        &d,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let pts = std::fs::read_to_string(d.join("out/points.csv")).unwrap();
+    let loads: Vec<f64> = pts
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(loads, [10.0, 20.0, 40.0, 60.0], "{pts}");
+    let j = read_json(&d.join("out/calibration.json"));
+    let (s0, at_bound) = param(&j, 0);
+    assert!(!at_bound && (s0 / 0.010 - 1.0).abs() < 0.05, "S {s0}");
+}
+
 /// `--max-events` holds each simulation of a calibration to its budget: a point whose run
 /// would be over it is refused up front (exit 2), not simulated for minutes.
 #[test]

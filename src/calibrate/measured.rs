@@ -42,16 +42,18 @@ pub struct Point {
 }
 
 /// What a `--measured FILE@...` suffix says.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum LoadSpec {
     /// `@N` (closed VUs) or `@R/s` (open arrivals per second): a summary's load.
     Level(LoadKind, f64),
     /// `@closed` or `@open`: which kind of run a k6 time series is.
     Kind(LoadKind),
+    /// `@scenario=NAME`: only that scenario of a k6 time series.
+    Scenario(String),
 }
 
-/// `FILE[@LOAD]`: LOAD is `N` (closed VUs), `R/s` (open arrivals per second), or `closed` /
-/// `open` (a time series' kind).
+/// `FILE[@LOAD]`: LOAD is `N` (closed VUs), `R/s` (open arrivals per second), `closed` /
+/// `open` (a time series' kind), or `scenario=NAME` (one scenario of a time series).
 pub fn parse_spec(spec: &str) -> Result<(PathBuf, Option<LoadSpec>)> {
     let (file, load) = match spec.rsplit_once('@') {
         Some((f, l)) if !f.is_empty() => (f, Some(l)),
@@ -61,6 +63,15 @@ pub fn parse_spec(spec: &str) -> Result<(PathBuf, Option<LoadSpec>)> {
         None => None,
         Some("open") => Some(LoadSpec::Kind(LoadKind::Open)),
         Some("closed") => Some(LoadSpec::Kind(LoadKind::Closed)),
+        Some(l) if l.starts_with("scenario=") => {
+            let name = &l["scenario=".len()..];
+            if name.is_empty() {
+                return Err(Error::Usage(format!(
+                    "--measured {spec:?}: expected a scenario name after 'scenario='"
+                )));
+            }
+            Some(LoadSpec::Scenario(name.to_string()))
+        }
         Some(l) => {
             let (kind, num) = match l.strip_suffix("/s") {
                 Some(n) => (LoadKind::Open, n),
@@ -68,7 +79,7 @@ pub fn parse_spec(spec: &str) -> Result<(PathBuf, Option<LoadSpec>)> {
             };
             let v: f64 = num.trim().parse().map_err(|_| {
                 Error::Usage(format!(
-                    "--measured {spec:?}: expected FILE@N (VUs), FILE@R/s (arrivals per second) or, for a k6 time series, FILE@open or FILE@closed after '@', found {l:?}"
+                    "--measured {spec:?}: expected FILE@N (VUs), FILE@R/s (arrivals per second) or, for a k6 time series, FILE@open, FILE@closed or FILE@scenario=NAME after '@', found {l:?}"
                 ))
             })?;
             Some(LoadSpec::Level(kind, v))
@@ -96,24 +107,25 @@ fn read_points(spec: &str, path: &Path, load: Option<LoadSpec>) -> Result<Vec<Po
     // A k6 time series (`--out json`/`--out csv`) can be far larger than any other input: it is
     // recognised from its first line and streamed, never read whole.
     if let Some(format) = super::stream::detect(&head(path)?) {
-        return match load {
+        return match &load {
             None => super::stream::from_stream(path, format, None),
-            Some(LoadSpec::Kind(k)) => super::stream::from_stream(path, format, Some(k)),
+            Some(LoadSpec::Kind(k)) => super::stream::from_stream(path, format, Some(*k)),
+            Some(LoadSpec::Scenario(n)) => super::stream::scenario_from_stream(path, format, n),
             Some(LoadSpec::Level(..)) => drop_load(
                 "a k6 time series gives each level from its holds (say FILE@open or \
                  FILE@closed to choose how they are read)",
             ),
         };
     }
-    let level = match load {
-        Some(LoadSpec::Kind(_)) => {
+    let level = match &load {
+        Some(LoadSpec::Kind(_) | LoadSpec::Scenario(_)) => {
             return Err(Error::Usage(format!(
-                "--measured {spec:?}: @open and @closed say how to read a k6 time series \
-                 (`--out json`/`--out csv`); this file is not one: give a summary's load as \
-                 FILE@N (VUs) or FILE@R/s"
+                "--measured {spec:?}: @open, @closed and @scenario= say how to read a k6 time \
+                 series (`--out json`/`--out csv`); this file is not one: give a summary's load \
+                 as FILE@N (VUs) or FILE@R/s"
             )))
         }
-        Some(LoadSpec::Level(k, v)) => Some((k, v)),
+        Some(LoadSpec::Level(k, v)) => Some((*k, *v)),
         None => None,
     };
     let text = crate::config::read_text(path)?;

@@ -574,7 +574,9 @@ pub fn calibrate(a: &Args) -> Result<Outcome> {
         if !ok {
             return Err(Error::Usage(format!(
                 "{}: {} a {} point (load {}) needs the scenario to set its load: give one {} \
-                 executor, or --load-path PATH naming the field that takes the load",
+                 executor, or --load-path PATH naming the field that takes the load (a k6 time \
+                 series of several scenarios of both kinds: FILE@scenario=NAME keeps one \
+                 scenario's holds)",
                 file.display(),
                 p.source,
                 if p.kind == LoadKind::Closed {

@@ -13,7 +13,9 @@
 //!
 //! Which kind a run is: an `@open`/`@closed` suffix on the file says so; a run that dropped
 //! iterations is open; otherwise open only if its rate holds cover more than twice the time its
-//! `vus` holds do.
+//! `vus` holds do. Scenarios that ran one after the other (k6 `startTime`), each tagged, are
+//! each judged so over their own stretch of the run, so a closed warm-up followed by an open
+//! test gives points of both kinds; concurrent ones are refused unless a kind is given.
 //!
 //! The file is read twice, line by line, so its size is not bounded by memory (k6 writes about
 //! ten samples per request): first the `vus` samples and the iteration starts, which give the
@@ -24,7 +26,7 @@ use crate::error::{Error, Result};
 use crate::metrics::Trend;
 use serde::Deserialize;
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
@@ -476,6 +478,64 @@ fn round_sig(x: f64, digits: i32) -> f64 {
     (x * scale).round() / scale
 }
 
+/// Which kind a run (or one scenario's stretch of it) is, from what it shows: one that dropped
+/// iterations is open; otherwise open only if its rate holds cover more than twice the time its
+/// `vus` holds do (a held `vus` gauge is the stronger sign: open holds show in a closed run
+/// whose iterations take near-constant time, but a gauge of busy VUs rarely holds).
+fn run_kind(dropped: bool, vus: &[(i64, f64)], offered: &BTreeMap<i64, u32>) -> LoadKind {
+    if dropped || coverage(&rate_windows(offered)) > 2 * coverage(&windows(vus)) {
+        LoadKind::Open
+    } else {
+        LoadKind::Closed
+    }
+}
+
+/// The holds of scenarios that ran one after the other, each read as its own kind over its own
+/// stretch: from its first iteration start to the next scenario's first (the `vus` gauge and
+/// the per-second starts are sums over scenarios, but only one runs at a time). Returns the
+/// windows in time order with their scenario, and each scenario named with the kind it was
+/// read as (for a message when no scenario held a level).
+fn scenario_windows(
+    spans: &Spans,
+    dropped_in: &BTreeSet<String>,
+    vus: &[(i64, f64)],
+    per_second: &BTreeMap<i64, u32>,
+) -> (Vec<(Window, String)>, Vec<String>) {
+    let sec = 1_000_000_000i64;
+    let mut order: Vec<Span> = spans
+        .iter()
+        .map(|(n, &(a, b))| (n.as_str(), a, b))
+        .collect();
+    order.sort_by_key(|s| (s.1, s.2));
+    let mut wins = Vec::new();
+    let mut names = Vec::new();
+    for (i, &(name, first, _)) in order.iter().enumerate() {
+        // The first scenario's stretch reaches back to the run's start (its ramp-up).
+        let from = if i == 0 { i64::MIN } else { first };
+        let to = order.get(i + 1).map_or(i64::MAX, |n| n.1);
+        let v = &vus[vus.partition_point(|s| s.0 < from)..vus.partition_point(|s| s.0 < to)];
+        let offered: BTreeMap<i64, u32> = per_second
+            .range(from.div_euclid(sec)..to.div_euclid(sec))
+            .map(|(&s, &c)| (s, c))
+            .collect();
+        let kind = run_kind(dropped_in.contains(name), v, &offered);
+        let held = if kind == LoadKind::Closed {
+            windows(v)
+        } else {
+            rate_windows(&offered)
+        };
+        let what = if kind == LoadKind::Closed {
+            "closed"
+        } else {
+            "open"
+        };
+        names.push(format!("{name:?} read as {what}"));
+        wins.extend(held.into_iter().map(|w| (w, name.to_string())));
+    }
+    wins.sort_by_key(|w| w.0.from);
+    (wins, names)
+}
+
 /// Total length of some windows, in ns.
 fn coverage(w: &[Window]) -> i64 {
     w.iter().fold(0i64, |acc, w| {
@@ -521,11 +581,29 @@ impl Default for Acc {
 /// The points of a k6 `--out json` or `--out csv` file: one per hold, of the kind `force` says
 /// or the run shows (see the module's doc).
 pub fn from_stream(path: &Path, format: Format, force: Option<LoadKind>) -> Result<Vec<Point>> {
+    read_stream(path, format, force, None)
+}
+
+/// The points of one scenario of a k6 time series (`FILE@scenario=NAME`): the holds of its own
+/// stretch of the run, read as its own kind.
+pub fn scenario_from_stream(path: &Path, format: Format, name: &str) -> Result<Vec<Point>> {
+    read_stream(path, format, None, Some(name))
+}
+
+fn read_stream(
+    path: &Path,
+    format: Format,
+    force: Option<LoadKind>,
+    only: Option<&str>,
+) -> Result<Vec<Point>> {
     let mut vus: Vec<(i64, f64)> = Vec::new();
     // Offered iterations (started + dropped) per second since the epoch.
     let mut per_second: BTreeMap<i64, u32> = BTreeMap::new();
     let mut dropped_any = false;
     let mut spans: Spans = BTreeMap::new();
+    // Scenarios that dropped iterations, and whether any start or drop carried no scenario tag.
+    let mut dropped_in: BTreeSet<String> = BTreeSet::new();
+    let mut untagged = false;
     let mut scenario_col: Option<usize> = None;
     let sec = 1_000_000_000i64;
     each_line(path, |n, line| {
@@ -570,6 +648,9 @@ pub fn from_stream(path: &Path, format: Format, force: Option<LoadKind>) -> Resu
             return Ok(());
         };
         if let Some(name) = scenario {
+            if m == "dropped_iterations" && !dropped_in.contains(&*name) {
+                dropped_in.insert(name.to_string());
+            }
             let full = spans.len() == MAX_SCENARIOS;
             match spans.get_mut(&*name) {
                 Some(sp) => *sp = (sp.0.min(start), sp.1.max(start)),
@@ -582,6 +663,8 @@ pub fn from_stream(path: &Path, format: Format, force: Option<LoadKind>) -> Resu
                     spans.insert(name.into_owned(), (start, start));
                 }
             }
+        } else {
+            untagged = true;
         }
         let second = start.div_euclid(sec);
         let spans_too_far = |s: i64| {
@@ -634,42 +717,91 @@ pub fn from_stream(path: &Path, format: Format, force: Option<LoadKind>) -> Resu
         ));
     }
     vus.sort_by_key(|s| s.0);
-    let closed = windows(&vus);
-    let open = rate_windows(&per_second);
-    let kind = force.unwrap_or(
-        // A held `vus` gauge is the stronger sign: open holds show in a closed run whose
-        // iterations take near-constant time, but a gauge of busy VUs rarely holds.
-        if dropped_any || coverage(&open) > 2 * coverage(&closed) {
-            LoadKind::Open
-        } else {
-            LoadKind::Closed
-        },
-    );
-    let wins = if kind == LoadKind::Closed {
-        closed
-    } else {
-        open
-    };
-    if wins.is_empty() {
-        let msg = match kind {
-            LoadKind::Closed => format!(
-                "no hold of at least {MIN_PLATEAU_S} s at one VU count: expected a constant-vus \
-                 run or a stepped ramping-vus run (ramp, hold, ramp, hold); an arrival-rate run \
-                 is read from its iteration starts (name it FILE@open)"
-            ),
-            LoadKind::Open => format!(
-                "no hold of at least {MIN_PLATEAU_S} s at one offered iteration rate (iterations \
-                 started, dated by their `iteration_duration`, plus `dropped_iterations`): \
-                 expected a constant-arrival-rate run or a stepped ramping-arrival-rate run"
-            ),
-        };
-        let field = if kind == LoadKind::Closed {
-            "vus"
-        } else {
-            "iteration_duration"
-        };
-        return Err(Error::input(path, field, msg));
+    // Scenarios one after the other, each tagged: each is read as its own kind, over its own
+    // stretch of the run. Otherwise (one scenario, untagged samples, or a kind given) the run
+    // is read as one.
+    if let Some(name) = only {
+        if untagged || !spans.contains_key(name) {
+            let have: Vec<String> = spans.keys().map(|n| format!("{n:?}")).collect();
+            return Err(Error::input(
+                path,
+                "scenario",
+                format!(
+                    "no scenario {name:?}: expected one of the `scenario` tags of its \
+                     iterations ({}){}",
+                    if have.is_empty() {
+                        "none".to_string()
+                    } else {
+                        have.join(", ")
+                    },
+                    if untagged {
+                        "; some iterations carry no scenario tag, so no scenario's stretch \
+                         of the run is known"
+                    } else {
+                        ""
+                    }
+                ),
+            ));
+        }
     }
+    let (wins, scenario_of) = if force.is_none() && !untagged && (spans.len() > 1 || only.is_some())
+    {
+        let (mut wins, names) = scenario_windows(&spans, &dropped_in, &vus, &per_second);
+        if let Some(name) = only {
+            wins.retain(|w| w.1 == name);
+        }
+        if wins.is_empty() {
+            return Err(Error::input(
+                path,
+                "scenario",
+                format!(
+                    "no hold of at least {MIN_PLATEAU_S} s in {} ({}): expected a constant or \
+                     stepped load (a closed scenario holds its `vus` gauge, an open one its \
+                     offered iteration rate)",
+                    if only.is_some() {
+                        "the scenario"
+                    } else {
+                        "any scenario"
+                    },
+                    names.join(", ")
+                ),
+            ));
+        }
+        (
+            wins.iter().map(|w| w.0).collect(),
+            wins.into_iter().map(|w| Some(w.1)).collect(),
+        )
+    } else {
+        let kind = force.unwrap_or_else(|| run_kind(dropped_any, &vus, &per_second));
+        let wins = if kind == LoadKind::Closed {
+            windows(&vus)
+        } else {
+            rate_windows(&per_second)
+        };
+        if wins.is_empty() {
+            let msg = match kind {
+                LoadKind::Closed => format!(
+                    "no hold of at least {MIN_PLATEAU_S} s at one VU count: expected a \
+                     constant-vus run or a stepped ramping-vus run (ramp, hold, ramp, hold); an \
+                     arrival-rate run is read from its iteration starts (name it FILE@open)"
+                ),
+                LoadKind::Open => format!(
+                    "no hold of at least {MIN_PLATEAU_S} s at one offered iteration rate \
+                     (iterations started, dated by their `iteration_duration`, plus \
+                     `dropped_iterations`): expected a constant-arrival-rate run or a stepped \
+                     ramping-arrival-rate run"
+                ),
+            };
+            let field = if kind == LoadKind::Closed {
+                "vus"
+            } else {
+                "iteration_duration"
+            };
+            return Err(Error::input(path, field, msg));
+        }
+        let n = wins.len();
+        (wins, vec![None; n])
+    };
     if wins.len() > MAX_HOLDS {
         return Err(Error::input(
             path,
@@ -737,7 +869,7 @@ pub fn from_stream(path: &Path, format: Format, force: Option<LoadKind>) -> Resu
     })?;
     let name = path.display();
     let mut out = Vec::new();
-    for (w, a) in wins.iter().zip(acc) {
+    for (i, (w, a)) in wins.iter().zip(acc).enumerate() {
         let secs = w.to.saturating_sub(w.from) as f64 / 1e9;
         if a.duration.count() == 0 || secs <= 0.0 {
             continue; // a hold without requests measured nothing
@@ -763,8 +895,12 @@ pub fn from_stream(path: &Path, format: Format, force: Option<LoadKind>) -> Resu
                 (r, format!("{r} iterations/s"))
             }
         };
+        let scenario = scenario_of[i]
+            .as_ref()
+            .map(|s| format!("scenario {s:?}, "))
+            .unwrap_or_default();
         out.push(Point {
-            source: format!("{name} hold at {what} ({secs:.0} s window):"),
+            source: format!("{name} hold at {what} ({scenario}{secs:.0} s window):"),
             kind: w.kind,
             load,
             throughput: a.reqs / secs,
@@ -1094,5 +1230,114 @@ mod tests {
         let e = from_stream(&f, Format::Csv, None).unwrap_err().to_string();
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(e.contains("holds.csv") && e.contains("at most 1000"), "{e}");
+    }
+
+    /// A closed scenario, then an open one (k6 `startTime`), in one `--out csv` file: each is
+    /// read as its own kind over its own stretch of the run, so the run gives a closed point at
+    /// the VUs the first held and an open point at the rate the second offered. Read as one
+    /// kind, one of the two would be lost (the first reads as open once the second drops
+    /// iterations, and the second's wandering `vus` gauge holds nothing). A kind given with
+    /// `@` still reads the whole run as that kind.
+    #[test]
+    fn scenarios_one_after_the_other_are_each_read_as_their_own_kind() {
+        let dir = std::env::temp_dir().join(format!("surge-stream-seq-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let header = "metric_name,timestamp,metric_value,check,error,error_code,\
+                      expected_response,group,method,name,proto,scenario,service,status\n";
+        let t0 = 1_700_000_000_000i64; // ms (k6's unix_milli)
+        let row = |m: &str, ms: i64, v: f64, sc: &str| {
+            let mut cells = vec![String::new(); 14];
+            cells[0] = m.to_string();
+            cells[1] = ms.to_string();
+            cells[2] = v.to_string();
+            cells[11] = sc.to_string();
+            cells.join(",") + "\n"
+        };
+        let run = |drops: bool| {
+            let mut text = String::from(header);
+            // `warm`: 10 VUs for 120 s, each iteration one 50 ms request and 950 ms of sleep.
+            for s in 0..=120 {
+                text.push_str(&row("vus", t0 + s * 1000, 10.0, ""));
+            }
+            for s in 0..120 {
+                for v in 0..10 {
+                    let start = t0 + s * 1000 + v * 100;
+                    text.push_str(&row("http_reqs", start + 50, 1.0, "warm"));
+                    text.push_str(&row("http_req_duration", start + 50, 50.0, "warm"));
+                    text.push_str(&row("iteration_duration", start + 1000, 1000.0, "warm"));
+                }
+            }
+            // `load` from 125 s: 20 iterations/s for 120 s, each one 80 ms request; the `vus`
+            // gauge counts the VUs busy at the second, which wanders.
+            let t1 = t0 + 125_000;
+            for s in 0..=120 {
+                text.push_str(&row("vus", t1 + s * 1000, (s % 3) as f64, ""));
+                if drops && s % 10 == 0 {
+                    text.push_str(&row("dropped_iterations", t1 + s * 1000, 1.0, "load"));
+                }
+            }
+            for k in 0..2400 {
+                let start = t1 + k * 50;
+                text.push_str(&row("http_reqs", start + 80, 1.0, "load"));
+                text.push_str(&row("http_req_duration", start + 80, 80.0, "load"));
+                text.push_str(&row("iteration_duration", start + 80, 80.0, "load"));
+            }
+            text
+        };
+        let f = dir.join("seq.csv");
+        for drops in [false, true] {
+            std::fs::write(&f, run(drops)).unwrap();
+            let pts = from_stream(&f, Format::Csv, None).unwrap();
+            let got: Vec<(LoadKind, f64)> = pts.iter().map(|p| (p.kind, p.load)).collect();
+            assert_eq!(got.len(), 2, "{got:?}");
+            assert_eq!(got[0], (LoadKind::Closed, 10.0), "{got:?}");
+            assert_eq!(got[1].0, LoadKind::Open, "{got:?}");
+            assert!((got[1].1 / 20.0 - 1.0).abs() < 0.02, "{got:?}");
+            assert!(
+                pts[0].source.contains("scenario \"warm\""),
+                "{}",
+                pts[0].source
+            );
+            assert!(
+                pts[1].source.contains("scenario \"load\""),
+                "{}",
+                pts[1].source
+            );
+            // Each point measures its own scenario's requests only.
+            assert!(
+                (pts[0].lat_mean - 0.050).abs() < 0.001,
+                "{}",
+                pts[0].lat_mean
+            );
+            assert!(
+                (pts[1].lat_mean - 0.080).abs() < 0.001,
+                "{}",
+                pts[1].lat_mean
+            );
+        }
+        // Given a kind, the run is read as one: as closed, only `warm` holds its gauge.
+        let pts = from_stream(&f, Format::Csv, Some(LoadKind::Closed)).unwrap();
+        assert!(pts
+            .iter()
+            .all(|p| p.kind == LoadKind::Closed && p.load == 10.0));
+        // No scenario held anything: the message names each and the kind it was read as.
+        let mut short = String::from(header);
+        for s in 0..20 {
+            short.push_str(&row("vus", t0 + s * 1000, 5.0, ""));
+            short.push_str(&row("iteration_duration", t0 + s * 1000, 100.0, "a"));
+            short.push_str(&row(
+                "iteration_duration",
+                t0 + 30_000 + s * 1000,
+                100.0,
+                "b",
+            ));
+        }
+        std::fs::write(&f, short).unwrap();
+        let e = from_stream(&f, Format::Csv, None).unwrap_err().to_string();
+        assert!(
+            e.contains("seq.csv") && e.contains("\"a\" read as") && e.contains("\"b\" read as"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
