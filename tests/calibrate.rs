@@ -858,33 +858,31 @@ fn stepped_open_k6_json(rates: &[f64], s: f64) -> String {
     out
 }
 
-/// Calibration from one stepped open k6 time series: each hold of the offered iteration rate
-/// is an open point at that rate (exactly the levels the run held), and fitting the M/M/1
-/// model to them recovers S. Read as closed (`@closed`) it has no hold; a summary given
-/// `@open` and a time series given a load are refused.
-#[test]
-fn stepped_open_k6_time_series_gives_one_open_point_per_rate() {
-    let d = tmpdir("calibrate", "stream-open");
+/// The M/M/1 model (S = 25 ms, to be fitted) and a poisson-arrivals scenario, in `d`.
+fn write_open_mm1(d: &Path) {
     write(
-        &d,
+        d,
         "m.yaml",
         "entry: db\nservices:\n  db:\n    replicas: 1\n    pod: {cores: 1, discipline: fcfs, workers: 1}\n    endpoints:\n      tx:\n        - cpu: exp(mean=25ms)\n",
     );
     write(
-        &d,
+        d,
         "s.yaml",
         "model: m.yaml\nseed: 5\nsample_interval: 10s\nrequest_timeout: 1000h\n\
          flows:\n  one:\n    steps:\n      - request: tx\n\
          scenarios:\n  open:\n    executor: poisson-arrivals\n    rate: 1\n    duration: 600s\n    gracefulStop: 1000h\n",
     );
-    let json = stepped_open_k6_json(&[10.0, 20.0, 40.0, 60.0], 0.010);
-    write(&d, "run.json", &json);
+}
+
+/// Calibrating [`write_open_mm1`] from `measured` (the holds of `stepped_open_k6_json` at 10,
+/// 20, 40 and 60/s with S = 10 ms) gives exactly those open points and recovers S.
+fn fits_the_stepped_open_run(d: &Path, measured: &str) {
     let o = surge(
         &[
             "calibrate",
             "s.yaml",
             "--measured",
-            "run.json",
+            measured,
             "--fit",
             "services.db.endpoints.tx[0].cpu=2ms..50ms",
             "--max-evals",
@@ -893,7 +891,7 @@ fn stepped_open_k6_time_series_gives_one_open_point_per_rate() {
             "out",
             "-q",
         ],
-        &d,
+        d,
     );
     assert!(o.status.success(), "{}", stderr(&o));
     let pts = std::fs::read_to_string(d.join("out/points.csv")).unwrap();
@@ -907,6 +905,19 @@ fn stepped_open_k6_time_series_gives_one_open_point_per_rate() {
     let j = read_json(&d.join("out/calibration.json"));
     let (s0, at_bound) = param(&j, 0);
     assert!(!at_bound && (s0 / 0.010 - 1.0).abs() < 0.05, "S {s0}");
+}
+
+/// Calibration from one stepped open k6 time series: each hold of the offered iteration rate
+/// is an open point at that rate (exactly the levels the run held), and fitting the M/M/1
+/// model to them recovers S. Read as closed (`@closed`) it has no hold; a summary given
+/// `@open` and a time series given a load are refused.
+#[test]
+fn stepped_open_k6_time_series_gives_one_open_point_per_rate() {
+    let d = tmpdir("calibrate", "stream-open");
+    write_open_mm1(&d);
+    let json = stepped_open_k6_json(&[10.0, 20.0, 40.0, 60.0], 0.010);
+    write(&d, "run.json", &json);
+    fits_the_stepped_open_run(&d, "run.json");
 
     let refused = |measured: &str, needles: &[&str]| refused_measured(&d, measured, needles);
     refused("run.json@closed", &["run.json", "vus", "no hold"]);
@@ -923,18 +934,7 @@ fn stepped_open_k6_time_series_gives_one_open_point_per_rate() {
 #[test]
 fn one_scenario_of_a_mixed_k6_run_is_chosen_by_name() {
     let d = tmpdir("calibrate", "stream-mixed");
-    write(
-        &d,
-        "m.yaml",
-        "entry: db\nservices:\n  db:\n    replicas: 1\n    pod: {cores: 1, discipline: fcfs, workers: 1}\n    endpoints:\n      tx:\n        - cpu: exp(mean=25ms)\n",
-    );
-    write(
-        &d,
-        "s.yaml",
-        "model: m.yaml\nseed: 5\nsample_interval: 10s\nrequest_timeout: 1000h\n\
-         flows:\n  one:\n    steps:\n      - request: tx\n\
-         scenarios:\n  open:\n    executor: poisson-arrivals\n    rate: 1\n    duration: 600s\n    gracefulStop: 1000h\n",
-    );
+    write_open_mm1(&d);
     let mut json = stepped_open_k6_json(&[10.0, 20.0, 40.0, 60.0], 0.010);
     // The soak: 5 VUs from 410 s to 530 s, each iteration one 12 ms request and a 1 s sleep.
     let sec = 1_000_000_000i64;
@@ -958,33 +958,7 @@ fn one_scenario_of_a_mixed_k6_run_is_chosen_by_name() {
         "run.json@scenario=nope",
         &["run.json", "\"open\"", "\"soak\""],
     );
-    let o = surge(
-        &[
-            "calibrate",
-            "s.yaml",
-            "--measured",
-            "run.json@scenario=open",
-            "--fit",
-            "services.db.endpoints.tx[0].cpu=2ms..50ms",
-            "--max-evals",
-            "60",
-            "--out",
-            "out",
-            "-q",
-        ],
-        &d,
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let pts = std::fs::read_to_string(d.join("out/points.csv")).unwrap();
-    let loads: Vec<f64> = pts
-        .lines()
-        .skip(1)
-        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
-        .collect();
-    assert_eq!(loads, [10.0, 20.0, 40.0, 60.0], "{pts}");
-    let j = read_json(&d.join("out/calibration.json"));
-    let (s0, at_bound) = param(&j, 0);
-    assert!(!at_bound && (s0 / 0.010 - 1.0).abs() < 0.05, "S {s0}");
+    fits_the_stepped_open_run(&d, "run.json@scenario=open");
 }
 
 /// `--max-events` holds each simulation of a calibration to its budget: a point whose run
