@@ -1293,6 +1293,32 @@ const K6_SUMMARIES: &[&str] = &[
         {"name":"vus_max","type":"gauge","contains":"default","values":{"value":16}}]}}"#,
 ];
 
+/// A k6 `--out csv` time series of two scenarios one after the other: `warm` holds 4 VUs for
+/// 60 s, then `load` offers 10 iterations/s for 60 s (its `vus` gauge wandering).
+fn two_scenario_k6_csv() -> String {
+    let mut t = String::from(
+        "metric_name,timestamp,metric_value,check,error,error_code,expected_response,group,\
+         method,name,proto,scenario,service,status\n",
+    );
+    let row = |m: &str, ms: i64, v: f64, sc: &str| format!("{m},{ms},{v},,,,,,,,,{sc},,\n");
+    let t0 = 1_700_000_000_000i64;
+    for s in 0..=60 {
+        t.push_str(&row("vus", t0 + s * 1000, 4.0, ""));
+        t.push_str(&row("vus", t0 + 65_000 + s * 1000, (s % 3) as f64, ""));
+    }
+    for k in 0..240 {
+        let start = t0 + k * 250;
+        t.push_str(&row("http_req_duration", start + 20, 20.0, "warm"));
+        t.push_str(&row("iteration_duration", start + 1000, 1000.0, "warm"));
+    }
+    for k in 0..600 {
+        let start = t0 + 65_000 + k * 100;
+        t.push_str(&row("http_req_duration", start + 30, 30.0, "load"));
+        t.push_str(&row("iteration_duration", start + 30, 30.0, "load"));
+    }
+    t
+}
+
 #[test]
 fn calibration_measurements_never_panic() {
     let mut corpus = files("models", &[".csv"]);
@@ -1300,6 +1326,7 @@ fn calibration_measurements_never_panic() {
     for (i, s) in K6_SUMMARIES.iter().enumerate() {
         corpus.push((format!("summary{i}.json"), s.as_bytes().to_vec()));
     }
+    corpus.push(("series.csv".into(), two_scenario_k6_csv().into_bytes()));
     let dir = tempfile::tempdir().unwrap();
     let r = Reached::new(&["read"]);
     fuzz("calibration measurements", 800, 1024, |u, replay| {
@@ -1322,6 +1349,16 @@ fn calibration_measurements_never_panic() {
         let suffix = if json {
             *u.choose(&[
                 "", "@4", "@120/s", "@0", "@-1", "@NaN", "@1e308/s", "@", "@x",
+            ])?
+        } else if name == "series.csv" {
+            *u.choose(&[
+                "",
+                "@closed",
+                "@open",
+                "@scenario=warm",
+                "@scenario=load",
+                "@scenario=",
+                "@4",
             ])?
         } else {
             *u.choose(&["", "", "@4"])?
