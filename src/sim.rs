@@ -347,6 +347,10 @@ fn try_run_with(
             | Event::ClusterScan
             | Event::AsgTick { .. }
             | Event::ReplicaTick { .. } => auto.handle(ev, &mut q, &mut sys),
+            // The commonest system events go straight to their handlers: one dispatch on the
+            // event, not a second in `System::handle` behind its larger frame.
+            Event::FcfsDone { station, req } => sys.fcfs_event(station, req, &mut q),
+            Event::Resume { req } => sys.resume(req, &mut q),
             ev if ev.is_system() => sys.handle(ev, &mut q),
             _ => wl.handle(ev, &mut q, &mut sys, &mut m),
         }

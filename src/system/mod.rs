@@ -915,7 +915,9 @@ impl System {
         }
     }
 
-    fn resume(&mut self, r: ReqRef, q: &mut EventQueue<Event>) {
+    /// A timed wait ended (`Event::Resume`).
+    #[inline(never)]
+    pub fn resume(&mut self, r: ReqRef, q: &mut EventQueue<Event>) {
         let req = self.reqs[r.idx as usize];
         match req.wait {
             Wait::Delay => self.step_done(r, q),
@@ -1033,12 +1035,16 @@ impl System {
         }
     }
 
+    /// A plain FCFS job finished (`Event::FcfsDone`).
+    #[inline]
+    pub fn fcfs_event(&mut self, station: u32, r: ReqRef, q: &mut EventQueue<Event>) {
+        self.stations[station as usize].fcfs_done(station, q);
+        self.station_done(r, q);
+    }
+
     pub fn handle(&mut self, ev: Event, q: &mut EventQueue<Event>) {
         match ev {
-            Event::FcfsDone { station, req } => {
-                self.stations[station as usize].fcfs_done(station, q);
-                self.station_done(req, q);
-            }
+            Event::FcfsDone { station, req } => self.fcfs_event(station, req, q),
             Event::PsDone { station } => {
                 let mut done = std::mem::take(&mut self.done_scratch);
                 self.stations[station as usize].ps_done(station, q, &mut done);
