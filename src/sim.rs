@@ -351,6 +351,7 @@ fn try_run_with(
             // event, not a second in `System::handle` behind its larger frame.
             Event::FcfsDone { station, req } => sys.fcfs_event(station, req, &mut q),
             Event::Resume { req } => sys.resume(req, &mut q),
+            Event::PsDone { station } => sys.ps_event(station, &mut q),
             ev if ev.is_system() => sys.handle(ev, &mut q),
             _ => wl.handle(ev, &mut q, &mut sys, &mut m),
         }

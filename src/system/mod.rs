@@ -151,6 +151,14 @@ enum Wait {
     Confirm,
 }
 
+/// A completion that found its request waiting on something else: a bug. Out of line, so the
+/// formatting does not give the dispatchers a stack frame.
+#[cold]
+#[inline(never)]
+fn unexpected(what: &str, w: Wait) -> ! {
+    unreachable!("{what} while waiting on {w:?}")
+}
+
 /// Who a request answers to when it finishes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Origin {
@@ -754,27 +762,31 @@ impl System {
     }
 
     /// A query finished on its instance: hand the connection on, then continue the step.
+    #[inline(never)]
     fn query_done(&mut self, r: ReqRef, q: &mut EventQueue<Event>) {
         let now = q.now();
-        let req = self.reqs[r.idx as usize];
         self.release_connection(r, q);
-        let qi = self.query_of_step(r);
+        // Read after the release (which changes only the slot's `pool`): the fields used, not
+        // a copy of the slot kept across the call.
+        let rq = &self.reqs[r.idx as usize];
+        let (qi, t0, user, rep) = (rq.query, rq.t0, rq.user, rq.rep);
         let (db, write) = (
             self.queries[qi as usize].db,
             self.queries[qi as usize].write,
         );
         let d = &mut self.databases[db as usize];
-        if !d.finish_query(now - req.t0) {
+        if !d.finish_query(now - t0) {
             return self.finish(r, Some(Cause::StatementTimeout), q);
         }
         if write {
-            d.replication.on_write(req.user, now, &mut d.rng);
+            d.replication.on_write(user, now, &mut d.rng);
         }
-        if req.rep > 1 {
+        if rep > 1 {
             self.req(r).rep -= 1;
             return self.start_query(r, qi, q);
         }
-        match &self.endpoints[req.ep as usize].steps[req.step as usize] {
+        let rq = &self.reqs[r.idx as usize];
+        match &self.endpoints[rq.ep as usize].steps[rq.step as usize] {
             Step::Db(_) => self.step_done(r, q),
             // The miss was read (stage 1) or the database written (write-through, cache-aside):
             // now SET or DEL the key.
@@ -799,6 +811,7 @@ impl System {
         }
     }
 
+    #[inline(never)]
     fn cache_done(&mut self, r: ReqRef, q: &mut EventQueue<Event>) {
         let now = q.now();
         let req = self.reqs[r.idx as usize];
@@ -923,19 +936,25 @@ impl System {
             Wait::Delay => self.step_done(r, q),
             Wait::Connect => self.begin_query(r, q),
             Wait::QueryIo => self.query_cpu(r, q),
-            Wait::Confirm => {
-                let Step::Transaction { chain, .. } =
-                    self.endpoints[req.ep as usize].steps[req.step as usize]
-                else {
-                    unreachable!()
-                };
-                if self.chains[chain as usize].settle(req.t0, q.now()) {
-                    self.step_done(r, q)
-                } else {
-                    self.finish(r, Some(Cause::TxReverted), q)
-                }
-            }
-            w => unreachable!("resume while waiting on {w:?}"),
+            Wait::Confirm => self.confirmed(r, q),
+            w => unexpected("resume", w),
+        }
+    }
+
+    /// A transaction's confirmation wait ended. Out of line, like every arm of `resume` and
+    /// `station_done`, so those dispatchers need no stack frame of their own.
+    #[inline(never)]
+    fn confirmed(&mut self, r: ReqRef, q: &mut EventQueue<Event>) {
+        let req = &self.reqs[r.idx as usize];
+        let (t0, ep, step) = (req.t0, req.ep, req.step);
+        let Step::Transaction { chain, .. } = self.endpoints[ep as usize].steps[step as usize]
+        else {
+            unreachable!()
+        };
+        if self.chains[chain as usize].settle(t0, q.now()) {
+            self.step_done(r, q)
+        } else {
+            self.finish(r, Some(Cause::TxReverted), q)
         }
     }
 
@@ -1031,7 +1050,7 @@ impl System {
             Wait::Cpu => self.step_done(r, q),
             Wait::QueryCpu => self.query_done(r, q),
             Wait::CacheCmd => self.cache_done(r, q),
-            w => unreachable!("station done while waiting on {w:?}"),
+            w => unexpected("station done", w),
         }
     }
 
@@ -1042,17 +1061,21 @@ impl System {
         self.station_done(r, q);
     }
 
+    /// The earliest jobs of a virtual-time station finished (`Event::PsDone`).
+    #[inline(never)]
+    pub fn ps_event(&mut self, station: u32, q: &mut EventQueue<Event>) {
+        let mut done = std::mem::take(&mut self.done_scratch);
+        self.stations[station as usize].ps_done(station, q, &mut done);
+        for r in done.drain(..) {
+            self.station_done(r, q);
+        }
+        self.done_scratch = done;
+    }
+
     pub fn handle(&mut self, ev: Event, q: &mut EventQueue<Event>) {
         match ev {
             Event::FcfsDone { station, req } => self.fcfs_event(station, req, q),
-            Event::PsDone { station } => {
-                let mut done = std::mem::take(&mut self.done_scratch);
-                self.stations[station as usize].ps_done(station, q, &mut done);
-                for r in done.drain(..) {
-                    self.station_done(r, q);
-                }
-                self.done_scratch = done;
-            }
+            Event::PsDone { station } => self.ps_event(station, q),
             Event::PoolTimeouts { pool } => {
                 let mut expired = std::mem::take(&mut self.done_scratch);
                 self.pools[pool as usize].expire(pool, q, &mut expired);
