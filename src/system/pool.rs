@@ -98,6 +98,9 @@ impl Pool {
         self.waiters.len()
     }
 
+    /// The common case (an idle connection, none to close) inline at the caller; opening,
+    /// queueing and closing out of line.
+    #[inline(always)]
     pub fn acquire(
         &mut self,
         id: u32,
@@ -106,11 +109,29 @@ impl Pool {
         q: &mut EventQueue<Event>,
     ) -> Acquire {
         let now = q.now();
-        self.close_idle(now, server);
+        // Only an idle connection past its timeout can close: test the oldest before the call.
+        if let Some(t) = self.idle_timeout {
+            if self.idle.front().is_some_and(|&since| since + t <= now) {
+                self.close_idle(now, server);
+            }
+        }
         if self.idle.pop_back().is_some() {
             self.in_use += 1;
             return Acquire::Granted;
         }
+        self.acquire_more(id, req, server, q, now)
+    }
+
+    /// No idle connection: open one, or wait for one.
+    #[inline(never)]
+    fn acquire_more(
+        &mut self,
+        id: u32,
+        req: ReqRef,
+        server: &mut ServerConns,
+        q: &mut EventQueue<Event>,
+        now: Nanos,
+    ) -> Acquire {
         if self.below_max() {
             if server.open >= server.max {
                 self.refused += 1;
@@ -167,6 +188,7 @@ impl Pool {
     }
 
     /// Close idle connections older than the idle timeout while more than `min` are open.
+    #[inline(never)]
     pub fn close_idle(&mut self, now: Nanos, server: &mut ServerConns) {
         let Some(t) = self.idle_timeout else { return };
         while self.open() > self.min && self.idle.front().is_some_and(|&since| since + t <= now) {
