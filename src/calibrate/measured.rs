@@ -13,6 +13,16 @@ pub enum LoadKind {
     Open,
 }
 
+impl LoadKind {
+    /// As a measured CSV's `kind` column and the outputs write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            LoadKind::Closed => "closed",
+            LoadKind::Open => "open",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
     Fit,

@@ -579,11 +579,7 @@ pub fn calibrate(a: &Args) -> Result<Outcome> {
                  scenario's holds)",
                 file.display(),
                 p.source,
-                if p.kind == LoadKind::Closed {
-                    "closed"
-                } else {
-                    "open"
-                },
+                p.kind.name(),
                 fmt_num(p.load),
                 if p.kind == LoadKind::Closed {
                     "constant-vus"

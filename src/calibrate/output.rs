@@ -317,7 +317,7 @@ pub fn write(problem: &Problem, fit: &Fit, out: &Path) -> Result<(Vec<String>, S
         .map(|(i, (pt, pr))| {
             json!({
                 "source": pt.source,
-                "kind": if pt.kind == LoadKind::Closed { "closed" } else { "open" },
+                "kind": pt.kind.name(),
                 "load": pt.load,
                 "role": if pt.role == Role::Fit { "fit" } else { "holdout" },
                 "measured": {"throughput": pt.throughput, "lat_mean_s": pt.lat_mean, "lat_p95_s": pt.lat_p95,
@@ -383,11 +383,7 @@ pub fn write(problem: &Problem, fit: &Fit, out: &Path) -> Result<(Vec<String>, S
     for (pt, pr) in problem.points.iter().zip(&fit.preds) {
         csv.push_str(&format!(
             "{},{},{},{},{},{:.5},{},{},{:.5},{},{}\n",
-            if pt.kind == LoadKind::Closed {
-                "closed"
-            } else {
-                "open"
-            },
+            pt.kind.name(),
             pt.load,
             if pt.role == Role::Fit {
                 "fit"

@@ -478,15 +478,29 @@ fn round_sig(x: f64, digits: i32) -> f64 {
     (x * scale).round() / scale
 }
 
-/// Which kind a run (or one scenario's stretch of it) is, from what it shows: one that dropped
-/// iterations is open; otherwise open only if its rate holds cover more than twice the time its
-/// `vus` holds do (a held `vus` gauge is the stronger sign: open holds show in a closed run
-/// whose iterations take near-constant time, but a gauge of busy VUs rarely holds).
-fn run_kind(dropped: bool, vus: &[(i64, f64)], offered: &BTreeMap<i64, u32>) -> LoadKind {
-    if dropped || coverage(&rate_windows(offered)) > 2 * coverage(&windows(vus)) {
-        LoadKind::Open
-    } else {
-        LoadKind::Closed
+/// The holds of a run (or of one scenario's stretch of it) and the kind they were read as:
+/// `force`, or what the run shows. One that dropped iterations is open; otherwise open only if
+/// its rate holds cover more than twice the time its `vus` holds do (a held `vus` gauge is the
+/// stronger sign: open holds show in a closed run whose iterations take near-constant time,
+/// but a gauge of busy VUs rarely holds).
+fn holds(
+    force: Option<LoadKind>,
+    dropped: bool,
+    vus: &[(i64, f64)],
+    offered: &BTreeMap<i64, u32>,
+) -> (LoadKind, Vec<Window>) {
+    match force {
+        Some(LoadKind::Closed) => (LoadKind::Closed, windows(vus)),
+        Some(LoadKind::Open) => (LoadKind::Open, rate_windows(offered)),
+        None if dropped => (LoadKind::Open, rate_windows(offered)),
+        None => {
+            let (closed, open) = (windows(vus), rate_windows(offered));
+            if coverage(&open) > 2 * coverage(&closed) {
+                (LoadKind::Open, open)
+            } else {
+                (LoadKind::Closed, closed)
+            }
+        }
     }
 }
 
@@ -518,18 +532,8 @@ fn scenario_windows(
             .range(from.div_euclid(sec)..to.div_euclid(sec))
             .map(|(&s, &c)| (s, c))
             .collect();
-        let kind = run_kind(dropped_in.contains(name), v, &offered);
-        let held = if kind == LoadKind::Closed {
-            windows(v)
-        } else {
-            rate_windows(&offered)
-        };
-        let what = if kind == LoadKind::Closed {
-            "closed"
-        } else {
-            "open"
-        };
-        names.push(format!("{name:?} read as {what}"));
+        let (kind, held) = holds(None, dropped_in.contains(name), v, &offered);
+        names.push(format!("{name:?} read as {}", kind.name()));
         wins.extend(held.into_iter().map(|w| (w, name.to_string())));
     }
     wins.sort_by_key(|w| w.0.from);
@@ -744,64 +748,56 @@ fn read_stream(
             ));
         }
     }
-    let (wins, scenario_of) = if force.is_none() && !untagged && (spans.len() > 1 || only.is_some())
-    {
-        let (mut wins, names) = scenario_windows(&spans, &dropped_in, &vus, &per_second);
-        if let Some(name) = only {
-            wins.retain(|w| w.1 == name);
-        }
-        if wins.is_empty() {
-            return Err(Error::input(
-                path,
-                "scenario",
-                format!(
-                    "no hold of at least {MIN_PLATEAU_S} s in {} ({}): expected a constant or \
+    let (wins, scenario_of): (Vec<Window>, Vec<Option<String>>) =
+        if force.is_none() && !untagged && (spans.len() > 1 || only.is_some()) {
+            let (mut wins, names) = scenario_windows(&spans, &dropped_in, &vus, &per_second);
+            if let Some(name) = only {
+                wins.retain(|w| w.1 == name);
+            }
+            if wins.is_empty() {
+                return Err(Error::input(
+                    path,
+                    "scenario",
+                    format!(
+                        "no hold of at least {MIN_PLATEAU_S} s in {} ({}): expected a constant or \
                      stepped load (a closed scenario holds its `vus` gauge, an open one its \
                      offered iteration rate)",
-                    if only.is_some() {
-                        "the scenario"
-                    } else {
-                        "any scenario"
-                    },
-                    names.join(", ")
-                ),
-            ));
-        }
-        (
-            wins.iter().map(|w| w.0).collect(),
-            wins.into_iter().map(|w| Some(w.1)).collect(),
-        )
-    } else {
-        let kind = force.unwrap_or_else(|| run_kind(dropped_any, &vus, &per_second));
-        let wins = if kind == LoadKind::Closed {
-            windows(&vus)
+                        if only.is_some() {
+                            "the scenario"
+                        } else {
+                            "any scenario"
+                        },
+                        names.join(", ")
+                    ),
+                ));
+            }
+            wins.into_iter().map(|(w, name)| (w, Some(name))).unzip()
         } else {
-            rate_windows(&per_second)
-        };
-        if wins.is_empty() {
-            let msg = match kind {
-                LoadKind::Closed => format!(
-                    "no hold of at least {MIN_PLATEAU_S} s at one VU count: expected a \
+            let (kind, wins) = holds(force, dropped_any, &vus, &per_second);
+            if wins.is_empty() {
+                let msg = match kind {
+                    LoadKind::Closed => format!(
+                        "no hold of at least {MIN_PLATEAU_S} s at one VU count: expected a \
                      constant-vus run or a stepped ramping-vus run (ramp, hold, ramp, hold); an \
                      arrival-rate run is read from its iteration starts (name it FILE@open)"
-                ),
-                LoadKind::Open => format!(
-                    "no hold of at least {MIN_PLATEAU_S} s at one offered iteration rate \
+                    ),
+                    LoadKind::Open => format!(
+                        "no hold of at least {MIN_PLATEAU_S} s at one offered iteration rate \
                      (iterations started, dated by their `iteration_duration`, plus \
                      `dropped_iterations`): expected a constant-arrival-rate run or a stepped \
                      ramping-arrival-rate run"
-                ),
-            };
-            let field = if kind == LoadKind::Closed {
-                "vus"
-            } else {
-                "iteration_duration"
-            };
-            return Err(Error::input(path, field, msg));
-        }
-        let n = wins.len();
-        (wins, vec![None; n])
-    };
+                    ),
+                };
+                let field = if kind == LoadKind::Closed {
+                    "vus"
+                } else {
+                    "iteration_duration"
+                };
+                return Err(Error::input(path, field, msg));
+            }
+            let n = wins.len();
+            (wins, vec![None; n])
+        };
     if wins.len() > MAX_HOLDS {
         return Err(Error::input(
             path,
